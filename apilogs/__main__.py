@@ -1,0 +1,3 @@
+from apilogs.cli import main
+
+main()

@@ -1,0 +1,90 @@
+"""moto's standalone server, in this process, on a free loopback port.
+
+Used by `apilogs demo`, by the test suite and by the benchmark, so all three talk to the same
+real HTTP endpoint."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+_PATCHED = False
+
+
+def _teach_moto_logging_config() -> None:
+    """moto 5 drops Lambda's LoggingConfig; real Lambda always returns it (LogFormat, LogGroup).
+
+    We add it on the *server* side so discovery sees what AWS would send. This changes the fake
+    service, not boto3: the client still parses a real HTTP response."""
+    global _PATCHED
+    if _PATCHED:
+        return
+    from moto.awslambda.models import LambdaFunction
+
+    original_init = LambdaFunction.__init__
+    original_get = LambdaFunction.get_configuration
+    original_update = LambdaFunction.update_configuration
+
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kw: Any) -> None:
+        original_init(self, account_id, spec, *args, **kw)
+        self._apilogs_logging_config = dict(spec.get("LoggingConfig") or {})
+
+    def get_configuration(self: Any, *args: Any, **kw: Any) -> dict[str, Any]:
+        config: dict[str, Any] = original_get(self, *args, **kw)
+        custom = getattr(self, "_apilogs_logging_config", {})
+        config["LoggingConfig"] = {
+            "LogFormat": custom.get("LogFormat", "Text"),
+            "LogGroup": custom.get("LogGroup") or f"/aws/lambda/{self.function_name}",
+        }
+        if config["LoggingConfig"]["LogFormat"] == "JSON":
+            config["LoggingConfig"]["ApplicationLogLevel"] = custom.get(
+                "ApplicationLogLevel", "INFO"
+            )
+            config["LoggingConfig"]["SystemLogLevel"] = custom.get("SystemLogLevel", "INFO")
+        return config
+
+    def update_configuration(self: Any, updates: dict[str, Any]) -> dict[str, Any]:
+        if "LoggingConfig" in updates:
+            self._apilogs_logging_config.update(updates["LoggingConfig"])
+        result: dict[str, Any] = original_update(self, updates)
+        return result
+
+    LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
+    LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    _PATCHED = True
+
+
+@dataclass
+class EmbeddedServer:
+    """A running moto server; `stop()` frees the port."""
+
+    url: str
+    _server: Any
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def reset(self) -> None:
+        """Forget every resource (moto's own reset endpoint)."""
+        import urllib.request
+
+        req = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(req, timeout=10):
+            pass
+
+
+def start_server(host: str = "127.0.0.1", port: int = 0) -> EmbeddedServer:
+    """Start moto's server on a free port (port=0) and return its URL."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise RuntimeError("the demo needs moto's server: pip install 'apilogs[demo]'") from exc
+    _teach_moto_logging_config()
+    # werkzeug logs every request on stderr; the demo's stderr is for our progress and errors.
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    return EmbeddedServer(url=f"http://{bound_host}:{bound_port}", _server=server)

@@ -1,0 +1,578 @@
+"""API ID (or name) + stage → Topology: every log group that holds the API's evidence, and what
+is missing with the exact way to turn it on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import botocore.exceptions
+
+from apilogs.aws import AwsContext, error_code
+from apilogs.errors import ApilogsError
+from apilogs.model import ApiKind, Finding, Role, Severity, Source, Topology
+
+_LAMBDA_PATH = re.compile(r":lambda:path/[^/]+/functions/(?P<arn>.+?)/invocations$")
+_FUNCTION_ARN = re.compile(
+    r"^arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]+):(?P<account>\d+):function:"
+    r"(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$"
+)
+_STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.(?P<name>[A-Za-z0-9_]+)\}")
+_NOT_FOUND = frozenset({"NotFoundException", "ResourceNotFoundException"})
+_DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionRef:
+    """A Lambda function as an integration or authorizer names it."""
+
+    name: str
+    region: str
+    account: str | None
+    qualifier: str | None
+    arn: str
+
+
+@dataclass
+class _Usage:
+    """Which routes use a function, in which role; collected before the sources are built."""
+
+    ref: FunctionRef
+    role: Role
+    routes: list[str] = field(default_factory=list)
+
+
+def execution_log_group(api_id: str, stage: str) -> str:
+    return f"API-Gateway-Execution-Logs_{api_id}/{stage}"
+
+
+def log_group_from_arn(arn: str) -> str | None:
+    """`arn:aws:logs:r:a:log-group:NAME[:*]` → NAME; None when the ARN is not a log group."""
+    marker = ":log-group:"
+    if ":logs:" not in arn or marker not in arn:
+        return None
+    name = arn.split(marker, 1)[1]
+    return name[:-2] if name.endswith(":*") else name
+
+
+def function_from_uri(
+    uri: str, region: str, stage_variables: dict[str, str]
+) -> tuple[FunctionRef | None, str | None]:
+    """An integration/authorizer URI → the function, or (None, why) when it cannot be resolved.
+
+    Accepts the API Gateway path form, a bare function ARN (HTTP APIs) and `${stageVariables.x}`."""
+    missing = [
+        m.group("name")
+        for m in _STAGE_VARIABLE.finditer(uri)
+        if m.group("name") not in stage_variables
+    ]
+    if missing:
+        return None, f"stage variable {missing[0]!r} used in {uri} is not set on the stage"
+    resolved = _STAGE_VARIABLE.sub(lambda m: stage_variables[m.group("name")], uri)
+    path = _LAMBDA_PATH.search(resolved)
+    target = path.group("arn") if path else resolved
+    arn = _FUNCTION_ARN.match(target)
+    if arn:
+        ref = FunctionRef(
+            name=arn.group("name"),
+            region=arn.group("region"),
+            account=arn.group("account"),
+            qualifier=arn.group("qualifier"),
+            arn=target,
+        )
+        return ref, None
+    if path and re.fullmatch(r"[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?", target):
+        # A stage variable may hold just a function name (the console's usual pattern).
+        name, _, qualifier = target.partition(":")
+        ref = FunctionRef(name, region, None, qualifier or None, target)
+        return ref, None
+    return None, None
+
+
+def _pages(call: Any, key: str, token_in: str, token_out: str, **kwargs: Any) -> Iterator[Any]:
+    """Follow a pagination token by hand: moto and AWS agree on it, paginators do not always."""
+    token: str | None = None
+    seen: set[str] = set()
+    while True:
+        page = call(**kwargs, **({token_in: token} if token else {}))
+        yield from page.get(key, [])
+        token = page.get(token_out)
+        if not token or token in seen:
+            return
+        seen.add(token)
+
+
+class _Discovery:
+    def __init__(self, ctx: AwsContext) -> None:
+        self.ctx = ctx
+        self.region = ctx.region
+        self.findings: list[Finding] = []
+
+    def warn(
+        self, message: str, fix: str | None = None, severity: Severity = Severity.WARNING
+    ) -> None:
+        self.findings.append(Finding(severity, message, fix))
+
+    # -- which API ---------------------------------------------------------------------------
+
+    def resolve_api(self, ref: str) -> tuple[ApiKind, dict[str, Any]]:
+        v1 = self.ctx.client("apigateway")
+        v2 = self.ctx.client("apigatewayv2")
+        try:
+            return ApiKind.REST, v1.get_rest_api(restApiId=ref)
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) not in _NOT_FOUND | {"BadRequestException"}:
+                raise
+        try:
+            api = v2.get_api(ApiId=ref)
+            kind = ApiKind.WEBSOCKET if api.get("ProtocolType") == "WEBSOCKET" else ApiKind.HTTP
+            return kind, api
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) not in _NOT_FOUND | {"BadRequestException"}:
+                raise
+        # Not an ID: try it as a name.
+        candidates: list[tuple[ApiKind, dict[str, Any]]] = []
+        for api in _pages(v1.get_rest_apis, "items", "position", "position", limit=500):
+            if api.get("name") == ref:
+                candidates.append((ApiKind.REST, api))
+        for api in _pages(v2.get_apis, "Items", "NextToken", "NextToken"):
+            if api.get("Name") == ref:
+                kind = ApiKind.WEBSOCKET if api.get("ProtocolType") == "WEBSOCKET" else ApiKind.HTTP
+                candidates.append((kind, {**api, "id": api.get("ApiId")}))
+        if len(candidates) == 1:
+            kind, api = candidates[0]
+            if kind is ApiKind.REST:
+                return kind, api
+            return kind, v2.get_api(ApiId=api["ApiId"])
+        if len(candidates) > 1:
+            listed = ", ".join(f"{a.get('id') or a.get('ApiId')} ({k})" for k, a in candidates)
+            raise ApilogsError(
+                f"API name {ref!r} is ambiguous in {self.region}: {listed}; pass one ID with --api-id",
+                exit_code=2,
+            )
+        raise ApilogsError(
+            f"no API with ID or name {ref!r} in {self.region} (looked at REST, HTTP and WebSocket "
+            "APIs); check --region and --profile",
+            exit_code=2,
+        )
+
+    # -- REST ----------------------------------------------------------------------------------
+
+    def rest_stage(self, api_id: str, stage: str) -> dict[str, Any]:
+        v1 = self.ctx.client("apigateway")
+        try:
+            result: dict[str, Any] = v1.get_stage(restApiId=api_id, stageName=stage)
+            return result
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) not in _NOT_FOUND:
+                raise
+        names = [s.get("stageName", "") for s in v1.get_stages(restApiId=api_id).get("item", [])]
+        raise _unknown_stage(stage, api_id, names)
+
+    def discover_rest(self, api: dict[str, Any], stage_name: str) -> Topology:
+        api_id = api["id"]
+        stage = self.rest_stage(api_id, stage_name)
+        variables = dict(stage.get("variables") or {})
+        settings = stage.get("methodSettings") or {}
+        default = settings.get("*/*", {})
+        level = str(default.get("loggingLevel") or "OFF").upper()
+        overrides = {
+            k: str(v.get("loggingLevel") or "OFF").upper()
+            for k, v in settings.items()
+            if k != "*/*" and "loggingLevel" in v
+        }
+        sources: list[Source] = []
+        execution_on = level != "OFF" or any(v != "OFF" for v in overrides.values())
+        sources.append(Source(Role.EXECUTION, execution_log_group(api_id, stage_name), self.region))
+        if not execution_on:
+            self.warn(
+                f"execution logging is OFF on stage {stage_name}: API Gateway writes no "
+                "execution log, so integration errors and latencies cannot be seen",
+                "aws apigateway update-stage --rest-api-id "
+                f"{api_id} --stage-name {stage_name} --patch-operations "
+                "op=replace,path=/*/*/logging/loglevel,value=INFO "
+                "(the account also needs a CloudWatch role: aws apigateway update-account)",
+            )
+        elif level == "ERROR":
+            self.warn(
+                f"execution logging on stage {stage_name} is ERROR only: successful requests "
+                "leave no execution log lines",
+                "aws apigateway update-stage --rest-api-id "
+                f"{api_id} --stage-name {stage_name} --patch-operations "
+                "op=replace,path=/*/*/logging/loglevel,value=INFO",
+                Severity.INFO,
+            )
+        access_format = self.access_source(
+            sources,
+            (stage.get("accessLogSettings") or {}).get("destinationArn"),
+            (stage.get("accessLogSettings") or {}).get("format"),
+            fix=(
+                f"aws apigateway update-stage --rest-api-id {api_id} --stage-name {stage_name} "
+                "--patch-operations op=replace,path=/accessLogSettings/destinationArn,"
+                f"value=arn:aws:logs:{self.region}:ACCOUNT:log-group:/aws/apigateway/{api_id}-access"
+                ' op=replace,path=/accessLogSettings/format,value=\'{"requestId":'
+                '"$context.requestId","status":"$context.status",...}\''
+            ),
+        )
+
+        usages: dict[tuple[Role, str, str], _Usage] = {}
+        authorizer_routes: dict[str, list[str]] = {}
+        v1 = self.ctx.client("apigateway")
+        for resource in _pages(
+            v1.get_resources,
+            "items",
+            "position",
+            "position",
+            restApiId=api_id,
+            embed=["methods"],
+            limit=500,
+        ):
+            path = resource.get("path", "/")
+            for method_name, method in (resource.get("resourceMethods") or {}).items():
+                route = f"{method_name} {path}"
+                if method.get("authorizerId"):
+                    authorizer_routes.setdefault(method["authorizerId"], []).append(route)
+                integration = method.get("methodIntegration") or {}
+                uri = integration.get("uri") or ""
+                if integration.get("type") not in {"AWS", "AWS_PROXY"} or ":lambda:" not in uri:
+                    continue
+                self.use_function(usages, Role.LAMBDA, uri, variables, route)
+        for authorizer in _pages(
+            v1.get_authorizers, "items", "position", "position", restApiId=api_id
+        ):
+            uri = authorizer.get("authorizerUri") or ""
+            if not uri:
+                continue  # COGNITO_USER_POOLS authorizers run no Lambda
+            routes = authorizer_routes.get(authorizer.get("id", ""), [])
+            self.use_function(usages, Role.AUTHORIZER, uri, variables, *routes)
+        sources.extend(self.function_sources(usages))
+        return Topology(
+            api_id=api_id,
+            api_name=api.get("name", api_id),
+            kind=ApiKind.REST,
+            stage=stage_name,
+            region=self.region,
+            sources=tuple(self.with_group_facts(sources)),
+            findings=tuple(self.findings),
+            account_id=self.account_id(),
+            logging_level=level,
+            data_trace=bool(default.get("dataTraceEnabled", False)),
+            tracing_enabled=bool(stage.get("tracingEnabled", False)),
+            access_log_format=access_format,
+            stage_variables=tuple(sorted(variables.items())),
+            deployment_id=stage.get("deploymentId"),
+        )
+
+    # -- HTTP / WebSocket ----------------------------------------------------------------------
+
+    def discover_v2(self, kind: ApiKind, api: dict[str, Any], stage_name: str) -> Topology:
+        v2 = self.ctx.client("apigatewayv2")
+        api_id = api["ApiId"]
+        try:
+            stage = v2.get_stage(ApiId=api_id, StageName=stage_name)
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) not in _NOT_FOUND:
+                raise
+            names = [
+                s.get("StageName", "")
+                for s in _pages(v2.get_stages, "Items", "NextToken", "NextToken", ApiId=api_id)
+            ]
+            raise _unknown_stage(stage_name, api_id, names) from None
+        variables = dict(stage.get("StageVariables") or {})
+        sources: list[Source] = []
+        level: str | None = None
+        if kind is ApiKind.WEBSOCKET:
+            level = str(
+                (stage.get("DefaultRouteSettings") or {}).get("LoggingLevel") or "OFF"
+            ).upper()
+            sources.append(
+                Source(Role.EXECUTION, execution_log_group(api_id, stage_name), self.region)
+            )
+            if level == "OFF":
+                self.warn(
+                    f"execution logging is OFF on WebSocket stage {stage_name}",
+                    f"aws apigatewayv2 update-stage --api-id {api_id} --stage-name {stage_name} "
+                    "--default-route-settings LoggingLevel=INFO",
+                )
+        settings = stage.get("AccessLogSettings") or {}
+        access_format = self.access_source(
+            sources,
+            settings.get("DestinationArn"),
+            settings.get("Format"),
+            fix=(
+                f"aws apigatewayv2 update-stage --api-id {api_id} --stage-name '{stage_name}' "
+                "--access-log-settings DestinationArn=arn:aws:logs:"
+                f"{self.region}:ACCOUNT:log-group:/aws/apigateway/{api_id}-access,"
+                "Format='$context.requestId $context.status $context.integration.requestId'"
+            ),
+        )
+        routes_by_target: dict[str, list[str]] = {}
+        authorizer_routes: dict[str, list[str]] = {}
+        for route in _pages(v2.get_routes, "Items", "NextToken", "NextToken", ApiId=api_id):
+            key = route.get("RouteKey", "")
+            target = str(route.get("Target") or "")
+            if target.startswith("integrations/"):
+                routes_by_target.setdefault(target.split("/", 1)[1], []).append(key)
+            if route.get("AuthorizerId"):
+                authorizer_routes.setdefault(route["AuthorizerId"], []).append(key)
+        usages: dict[tuple[Role, str, str], _Usage] = {}
+        for integration in _pages(
+            v2.get_integrations, "Items", "NextToken", "NextToken", ApiId=api_id
+        ):
+            uri = integration.get("IntegrationUri") or ""
+            if integration.get("IntegrationSubtype") or ":lambda:" not in uri:
+                continue  # AWS service integrations and HTTP proxies have no Lambda log
+            routes = routes_by_target.get(integration.get("IntegrationId", ""), [])
+            self.use_function(usages, Role.LAMBDA, uri, variables, *routes)
+        # Only authorizers that a route uses can leave logs; reading them one by one also works
+        # where GetAuthorizers is not offered (moto).
+        for authorizer_id, routes in authorizer_routes.items():
+            authorizer = v2.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_id)
+            uri = authorizer.get("AuthorizerUri") or ""
+            if uri:  # JWT authorizers run no Lambda
+                self.use_function(usages, Role.AUTHORIZER, uri, variables, *routes)
+        sources.extend(self.function_sources(usages))
+        return Topology(
+            api_id=api_id,
+            api_name=api.get("Name", api_id),
+            kind=kind,
+            stage=stage_name,
+            region=self.region,
+            sources=tuple(self.with_group_facts(sources)),
+            findings=tuple(self.findings),
+            account_id=self.account_id(),
+            logging_level=level,
+            data_trace=bool((stage.get("DefaultRouteSettings") or {}).get("DataTraceEnabled"))
+            if kind is ApiKind.WEBSOCKET
+            else None,
+            access_log_format=access_format,
+            stage_variables=tuple(sorted(variables.items())),
+            deployment_id=stage.get("DeploymentId"),
+        )
+
+    # -- shared pieces -------------------------------------------------------------------------
+
+    def access_source(
+        self, sources: list[Source], destination: str | None, fmt: str | None, *, fix: str
+    ) -> str | None:
+        if not destination:
+            self.warn(
+                "no access log on this stage: one line per request with status and latencies "
+                "is missing",
+                fix,
+            )
+            return None
+        group = log_group_from_arn(destination)
+        if group is None:
+            self.warn(
+                f"access logs go to {destination}, which is not a CloudWatch log group "
+                "(Firehose?): apilogs cannot read them",
+                None,
+            )
+            return fmt
+        arn_region = destination.split(":")[3] if destination.count(":") > 3 else self.region
+        sources.append(Source(Role.ACCESS, group, arn_region or self.region, log_format=fmt))
+        return fmt
+
+    def use_function(
+        self,
+        usages: dict[tuple[Role, str, str], _Usage],
+        role: Role,
+        uri: str,
+        variables: dict[str, str],
+        *routes: str,
+    ) -> None:
+        ref, why = function_from_uri(uri, self.region, variables)
+        if ref is None:
+            if why:
+                self.warn(
+                    f"cannot resolve the Lambda behind {', '.join(routes) or role}: {why}",
+                    "set the stage variable: aws apigateway update-stage ... "
+                    "--patch-operations op=replace,path=/variables/NAME,value=FUNCTION",
+                )
+            return
+        usage = usages.setdefault((role, ref.region, ref.arn), _Usage(ref, role))
+        usage.routes.extend(r for r in routes if r not in usage.routes)
+
+    def function_sources(self, usages: dict[tuple[Role, str, str], _Usage]) -> list[Source]:
+        account = self.account_id()
+        configs: dict[tuple[str, str], dict[str, Any] | None] = {}
+        sources: list[Source] = []
+        for usage in usages.values():
+            ref = usage.ref
+            if account and ref.account and ref.account != account:
+                self.warn(
+                    f"function {ref.name} lives in account {ref.account}, not {account}: "
+                    "its logs must be read with that account's credentials",
+                    f"apilogs get --profile <profile-for-{ref.account}> --log-group "
+                    f"/aws/lambda/{ref.name} ...",
+                    Severity.INFO,
+                )
+                sources.append(
+                    Source(
+                        usage.role,
+                        f"/aws/lambda/{ref.name}",
+                        ref.region,
+                        function_name=ref.name,
+                        function_arn=ref.arn,
+                        qualifier=ref.qualifier,
+                        routes=tuple(usage.routes),
+                        foreign_account=ref.account,
+                    )
+                )
+                continue
+            key = (ref.region, ref.name)
+            if key not in configs:
+                configs[key] = self.function_config(ref)
+            config = configs[key]
+            logging = (config or {}).get("LoggingConfig") or {}
+            sources.append(
+                Source(
+                    usage.role,
+                    logging.get("LogGroup") or f"/aws/lambda/{ref.name}",
+                    ref.region,
+                    function_name=ref.name,
+                    function_arn=ref.arn,
+                    qualifier=ref.qualifier,
+                    routes=tuple(usage.routes),
+                    log_format=logging.get("LogFormat") or "Text",
+                )
+            )
+        return sources
+
+    def function_config(self, ref: FunctionRef) -> dict[str, Any] | None:
+        client = self.ctx.client("lambda", ref.region)
+        try:
+            config: dict[str, Any] = client.get_function_configuration(FunctionName=ref.name)
+            return config
+        except botocore.exceptions.ClientError as exc:
+            code = error_code(exc)
+            if code in _NOT_FOUND:
+                self.warn(
+                    f"function {ref.name} ({ref.region}) does not exist: the API points at a "
+                    "deleted or misspelled function, and every request to its routes fails",
+                    "fix the integration URI or deploy the function",
+                    Severity.ERROR,
+                )
+            elif code in _DENIED:
+                self.warn(
+                    f"not allowed to read the configuration of {ref.name}: assuming its log group "
+                    f"is /aws/lambda/{ref.name}",
+                    "grant lambda:GetFunctionConfiguration",
+                    Severity.INFO,
+                )
+            else:
+                raise
+        return None
+
+    def with_group_facts(self, sources: list[Source]) -> Iterator[Source]:
+        """Check each log group once: does it exist, its retention and size."""
+        facts: dict[tuple[str, str], dict[str, Any] | bool | None] = {}
+        for source in sources:
+            if source.foreign_account:
+                yield source
+                continue
+            key = (source.region, source.log_group)
+            if key not in facts:
+                facts[key] = self.describe_group(source.region, source.log_group)
+            found = facts[key]
+            if found is False:
+                yield source  # not allowed to look: exists stays unknown
+                continue
+            if found is None:
+                self.warn(*self.missing_group_advice(source), Severity.WARNING)
+                yield replace(source, exists=False)
+                continue
+            assert isinstance(found, dict)
+            yield replace(
+                source,
+                exists=True,
+                retention_days=found.get("retentionInDays"),
+                stored_bytes=found.get("storedBytes"),
+            )
+
+    def missing_group_advice(self, source: Source) -> tuple[str, str | None]:
+        group = source.log_group
+        if source.role is Role.EXECUTION:
+            return (
+                f"execution log group {group} does not exist yet: no request has been logged "
+                "since logging was turned on, or the account has no CloudWatch role for "
+                "API Gateway",
+                "aws apigateway update-account --patch-operations "
+                "op=replace,path=/cloudwatchRoleArn,value=arn:aws:iam::ACCOUNT:role/"
+                "APIGatewayCloudWatchLogs",
+            )
+        if source.role is Role.ACCESS:
+            return (
+                f"access log group {group} does not exist: API Gateway does not create it",
+                f"aws logs create-log-group --log-group-name {group}",
+            )
+        return (
+            f"log group {group} of {source.function_name} does not exist yet: the function "
+            "has never been invoked, or its role may not write logs",
+            "check that the function's role allows logs:CreateLogStream and logs:PutLogEvents",
+        )
+
+    def describe_group(self, region: str, name: str) -> dict[str, Any] | bool | None:
+        """The group's description; None if it does not exist; False if we may not look."""
+        logs = self.ctx.client("logs", region)
+        try:
+            for group in _pages(
+                logs.describe_log_groups,
+                "logGroups",
+                "nextToken",
+                "nextToken",
+                logGroupNamePrefix=name,
+            ):
+                if group.get("logGroupName") == name:
+                    found: dict[str, Any] = group
+                    return found
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) in _DENIED:
+                self.warn(
+                    f"not allowed to describe log group {name}",
+                    "grant logs:DescribeLogGroups (and logs:FilterLogEvents to read it)",
+                    Severity.INFO,
+                )
+                return False
+            raise
+        return None
+
+    _account: str | bool | None = False
+
+    def account_id(self) -> str | None:
+        if self._account is False:
+            try:
+                self._account = str(self.ctx.client("sts").get_caller_identity()["Account"])
+            except botocore.exceptions.ClientError:
+                self._account = None  # not knowing the account only weakens the foreign check
+        return self._account if isinstance(self._account, str) else None
+
+
+def _unknown_stage(stage: str, api_id: str, names: list[str]) -> ApilogsError:
+    listed = ", ".join(sorted(names)) if names else "none"
+    return ApilogsError(
+        f"stage {stage!r} not found on API {api_id}; its stages: {listed}", exit_code=2
+    )
+
+
+def discover_topology(ctx: AwsContext, api_ref: str, stage: str | None) -> Topology:
+    """Find every log group of `api_ref` (an ID or a name) on `stage`.
+
+    HTTP APIs default to the `$default` stage when no stage is given."""
+    discovery = _Discovery(ctx)
+    kind, api = discovery.resolve_api(api_ref)
+    if kind is ApiKind.REST:
+        if not stage:
+            names = [
+                s.get("stageName", "")
+                for s in ctx.client("apigateway").get_stages(restApiId=api["id"]).get("item", [])
+            ]
+            raise ApilogsError(
+                f"--stage is required; stages of {api['id']}: {', '.join(sorted(names)) or 'none'}",
+                exit_code=2,
+            )
+        return discovery.discover_rest(api, stage)
+    return discovery.discover_v2(kind, api, stage or "$default")

@@ -1,0 +1,199 @@
+"""The model every stage shares: what an API's logs are (Topology, Source) and what one line says
+(RawEvent → LogEvent). Plain frozen, slotted dataclasses: no I/O, no terminal, no Textual."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+EMPTY_FIELDS: Mapping[str, Any] = MappingProxyType({})
+
+
+class ApiKind(StrEnum):
+    REST = "REST"
+    HTTP = "HTTP"
+    WEBSOCKET = "WEBSOCKET"
+
+
+class Role(StrEnum):
+    """Why a log group belongs to the API. The values are the `source` of the JSON output."""
+
+    EXECUTION = "execution"
+    ACCESS = "access"
+    LAMBDA = "lambda"
+    AUTHORIZER = "authorizer"
+    OTHER = "other"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One log group of the API and the role it plays.
+
+    A function used both as an integration and as an authorizer yields two Sources over one group;
+    several functions may also share one group (Lambda's custom LoggingConfig.LogGroup)."""
+
+    role: Role
+    log_group: str
+    region: str
+    function_name: str | None = None
+    function_arn: str | None = None
+    qualifier: str | None = None
+    routes: tuple[str, ...] = ()
+    # Lambda: "Text" or "JSON"; access log: the stage's `format` string.
+    log_format: str | None = None
+    # None: not known (not checked, or not allowed to check).
+    exists: bool | None = None
+    retention_days: int | None = None
+    stored_bytes: int | None = None
+    # The function's account when it is not the caller's: its logs cannot be read from here.
+    foreign_account: str | None = None
+
+    @property
+    def label(self) -> str:
+        """A short human name: the function name for Lambdas, the role otherwise."""
+        if self.function_name:
+            return self.function_name
+        return str(self.role)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """Something missing or wrong in the API's logging setup, with the way to fix it."""
+
+    severity: Severity
+    message: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Topology:
+    api_id: str
+    api_name: str
+    kind: ApiKind
+    stage: str
+    region: str
+    sources: tuple[Source, ...]
+    findings: tuple[Finding, ...] = ()
+    account_id: str | None = None
+    # REST / WebSocket stage settings; None where the API kind has no such setting.
+    logging_level: str | None = None
+    data_trace: bool | None = None
+    tracing_enabled: bool | None = None
+    access_log_format: str | None = None
+    stage_variables: tuple[tuple[str, str], ...] = ()
+    deployment_id: str | None = None
+
+    @property
+    def readable_sources(self) -> tuple[Source, ...]:
+        """Sources whose group can be read: known or assumed to exist, in the caller's account."""
+        return tuple(s for s in self.sources if s.exists is not False and not s.foreign_account)
+
+    def log_groups(self) -> tuple[str, ...]:
+        """Each readable group once, in topology order."""
+        return tuple(dict.fromkeys(s.log_group for s in self.readable_sources))
+
+
+@dataclass(frozen=True, slots=True)
+class RawEvent:
+    """One event as FilterLogEvents (or Live Tail / Insights) returned it, tagged with its Source."""
+
+    timestamp: int  # epoch ms
+    ingestion_time: int  # epoch ms
+    group: str
+    stream: str
+    event_id: str
+    message: str
+    source: Source
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Identity for de-duplication; event IDs are only unique within a group."""
+        return (self.group, self.stream, self.event_id)
+
+
+class LineKind(StrEnum):
+    """What a parsed line is. The values are the `kind` of the JSON output."""
+
+    # API Gateway execution log
+    APIGW_START = "apigw.start"  # Starting execution for request / Extended Request Id
+    APIGW_METHOD = "apigw.method"  # HTTP Method: GET, Resource Path: /x
+    APIGW_ENDPOINT_URI = "apigw.endpoint_uri"  # Endpoint request URI: …
+    APIGW_RESPONSE = "apigw.response"  # Received response. Status: 200, Integration latency: 4 ms
+    APIGW_RESPONSE_HEADERS = "apigw.response_headers"  # Endpoint response headers: {…}
+    APIGW_INTEGRATION_ID = "apigw.integration_id"  # AWS Integration Endpoint RequestId : …
+    APIGW_TRACE = "apigw.trace"  # X-ray Tracing ID : Root=…
+    APIGW_AUTHORIZER_START = "apigw.authorizer_start"
+    APIGW_AUTHORIZER_RESULT = "apigw.authorizer_result"
+    APIGW_UNAUTHORIZED = "apigw.unauthorized"
+    APIGW_LAMBDA_ERROR = "apigw.lambda_error"  # Lambda execution failed … customer function error
+    APIGW_TIMEOUT = "apigw.timeout"
+    APIGW_MALFORMED = "apigw.malformed"
+    APIGW_PERMISSIONS = "apigw.permissions"
+    APIGW_THROTTLED = "apigw.throttled"
+    APIGW_FAILED = "apigw.failed"  # any other "Execution failed …"
+    APIGW_COMPLETED = "apigw.completed"  # Method completed with status: 502
+    APIGW_OTHER = "apigw.other"  # a request line we do not break down further
+    # access log
+    ACCESS = "access"
+    # Lambda
+    LAMBDA_START = "lambda.start"
+    LAMBDA_END = "lambda.end"
+    LAMBDA_REPORT = "lambda.report"
+    LAMBDA_INIT = "lambda.init"  # INIT_START / platform.initStart
+    LAMBDA_LOG = "lambda.log"  # runtime line with a request ID and level
+    LAMBDA_TIMEOUT = "lambda.timeout"  # Task timed out after N seconds
+    LAMBDA_RUNTIME_EXIT = "lambda.runtime_exit"  # Runtime exited with error: signal: killed
+    LAMBDA_ERROR = "lambda.error"  # JSON error object / [ERROR] with errorType
+    LAMBDA_TRACEBACK = "lambda.traceback"
+    LAMBDA_PRINT = "lambda.print"  # no request ID: belongs to the open invocation of its stream
+    # anything else
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """What a parser found in one message. Pure data, built by apilogs.parse."""
+
+    kind: LineKind = LineKind.UNKNOWN
+    request_id: str | None = None  # API Gateway request ID
+    lambda_request_id: str | None = None
+    trace_id: str | None = None  # X-Ray Root=1-…
+    extended_request_id: str | None = None
+    # Structured facts; keys are documented in apilogs.parse (status, integration_latency_ms, …).
+    fields: Mapping[str, Any] = field(default_factory=lambda: EMPTY_FIELDS)
+
+
+UNPARSED = Line()
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """A raw event and what its line says."""
+
+    raw: RawEvent
+    line: Line = UNPARSED
+
+    @property
+    def timestamp(self) -> int:
+        return self.raw.timestamp
+
+    @property
+    def message(self) -> str:
+        return self.raw.message
+
+    @property
+    def source(self) -> Source:
+        return self.raw.source
+
+    @property
+    def kind(self) -> LineKind:
+        return self.line.kind
