@@ -1,0 +1,1 @@
+"""Rendering: events and requests → terminal (plain, json, tui) and untrusted text → safe text."""

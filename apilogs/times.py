@@ -1,0 +1,256 @@
+"""Times as people type them ('1h ago', 'yesterday', ISO 8601, epoch) → epoch milliseconds UTC,
+and durations both ways ('1.5s' → 1.5; 123456 ms → '2m 03s').
+
+Everything here is pure: the current time and the zone come in as arguments (`now`, `tz`), so the
+relative forms are testable and the CLI decides what "local" means (`--utc` passes `tz=UTC`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import time as dtime
+
+from dateutil import parser as _dateutil_parser
+
+__all__ = [
+    "TimeParseError",
+    "format_duration_ms",
+    "parse_duration",
+    "parse_time",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+_TIME_FORMS = (
+    "use 5m, 1h ago, 2 days ago, yesterday, now, "
+    "ISO 8601 (2024-05-01T10:00:00Z) or epoch seconds/ms"
+)
+_DURATION_FORMS = "use 500ms, 1.5s, 2m or 1h30m"
+
+
+class TimeParseError(ValueError):
+    """A time or duration we could not read. The message is one line, fit for a CLI error."""
+
+
+def _fail(what: str, text: str, forms: str, detail: str = "") -> TimeParseError:
+    # repr() keeps the message on one line whatever the input holds; the cut keeps it short.
+    shown = text if len(text) <= 60 else text[:57] + "..."
+    extra = f" ({detail})" if detail else ""
+    return TimeParseError(f"unparsable {what} {shown!r}{extra}: {forms}")
+
+
+# --- relative amounts: "5m", "1h ago", "1 hour 30 minutes ago", "an hour ago", "1h30m" ---
+
+_UNIT_SECONDS: dict[str, float] = {}
+for _names, _seconds in (
+    (("ms", "msec", "msecs", "millisecond", "milliseconds"), 0.001),
+    (("s", "sec", "secs", "second", "seconds"), 1.0),
+    (("m", "min", "mins", "minute", "minutes"), 60.0),
+    (("h", "hr", "hrs", "hour", "hours"), 3600.0),
+    (("d", "day", "days"), 86400.0),
+    (("w", "wk", "wks", "week", "weeks"), 604800.0),
+):
+    for _name in _names:
+        _UNIT_SECONDS[_name] = _seconds
+
+# Longest names first so "mins" is not read as "m" followed by junk. "m" is always minutes: months
+# have no fixed length, and nobody wants `5m` to mean five months of logs.
+_UNIT_RE = "|".join(sorted(_UNIT_SECONDS, key=len, reverse=True))
+# "a"/"an" need a space after them, or "am" would read as "one minute".
+_PART = r"(?:(?P<num>\d+(?:\.\d+)?)\s*|(?P<article>an?)\s+)(?P<unit>{units})(?![a-z])"
+_PART_RE = re.compile(_PART.format(units=_UNIT_RE))
+# The same part without group names, repeated: '1 hour, 30 minutes', '1h and 30m', '1h30m'.
+_BARE_PART = re.sub(r"\?P<\w+>", "", _PART).format(units=_UNIT_RE)
+_AMOUNT_RE = re.compile(rf"{_BARE_PART}(?:\s*,?\s*(?:and\s+)?{_BARE_PART})*")
+_AGO_RE = re.compile(r"\s*\bago$")
+
+
+def _amount_seconds(text: str) -> float | None:
+    """Seconds in '1h 30m' / '2 days' / 'an hour'; None when `text` is not such an amount."""
+    if not _AMOUNT_RE.fullmatch(text):
+        return None
+    total = 0.0
+    for part in _PART_RE.finditer(text):
+        count = 1.0 if part["article"] else float(part["num"])
+        total += count * _UNIT_SECONDS[part["unit"]]
+    return total
+
+
+# --- absolute forms ---
+
+_EPOCH_S_RE = re.compile(r"\d{10}(?:\.\d+)?")
+_EPOCH_MS_RE = re.compile(r"\d{13}")
+_UTC_NAMES = frozenset({"UTC", "GMT", "Z", "UT"})
+# dateutil reads nearly anything as *some* date ('-5m' → today 00:05, '1.5' → May 1st), so it only
+# gets text that has a clock time, a 4-digit year or a month name, and never a number+unit that
+# was meant as a relative amount.
+_PLAUSIBLE_ABSOLUTE_RE = re.compile(
+    r"\d:\d\d|(?<!\d)\d{4}(?!\d)|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec", re.IGNORECASE
+)
+_LOOKS_RELATIVE_RE = re.compile(rf"\d\s*(?:{_UNIT_RE})(?![a-z])", re.IGNORECASE)
+
+
+class _UnknownZone(Exception):
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _zone_names(name: str | None, offset: int | None) -> int | None:
+    """dateutil's tzinfos hook: numeric offsets and UTC only.
+
+    Left alone, dateutil drops a zone name it does not know ('EST', 'CET') with a warning and
+    returns a naive time, which we would then read as local: silently wrong by hours. Zone
+    abbreviations are ambiguous anyway (IST, CST), so we refuse them."""
+    if offset is not None:
+        return offset
+    if name is None:
+        return None
+    if name.upper() in _UTC_NAMES:
+        return 0
+    raise _UnknownZone(name)
+
+
+def _to_ms(moment: datetime) -> int:
+    # Integer arithmetic: timestamp() goes through a float and can be off by one ms.
+    return (moment - _EPOCH) // _ONE_MS
+
+
+def _localize(naive: datetime, tz: tzinfo | None) -> datetime:
+    if tz is not None:
+        return naive.replace(tzinfo=tz)
+    # A naive datetime's astimezone() reads it as system local time, DST included.
+    return naive.astimezone()
+
+
+def _local_midnight(day: date, tz: tzinfo | None) -> datetime:
+    return _localize(datetime.combine(day, dtime()), tz)
+
+
+def _local_date(moment: datetime, tz: tzinfo | None) -> date:
+    return moment.astimezone(tz).date() if tz is not None else moment.astimezone().date()
+
+
+def parse_time(text: str, *, now: datetime | None = None, tz: tzinfo | None = None) -> int:
+    """Read a point in time; return epoch milliseconds (UTC).
+
+    Accepted (case-insensitive, surrounding blanks ignored):
+
+    - ``now``; ``today`` / ``yesterday`` (midnight, local or `tz`);
+    - an amount meaning *that long ago*, with or without ``ago``: ``5m``, ``90s``, ``2h``, ``3d``,
+      ``1w``, ``1.5h``, ``1h ago``, ``2 days ago``, ``an hour ago``, ``1 hour 30 minutes ago``,
+      ``1h30m``. ``m`` is minutes, never months;
+    - epoch seconds (10 digits, optional fraction) or milliseconds (13 digits);
+    - ISO 8601 with or without a zone (``2024-05-01T10:00:00Z``, ``2024-05-01 10:00``,
+      ``2024-05-01``), and what dateutil reads beyond that (``May 1 2024 10:00``, ``10:00`` for
+      today; numeric dates other than ISO are read month first, as dateutil does).
+      A time without a zone is local time, or in `tz` when given. Zone abbreviations
+      other than UTC/GMT/Z are refused: they are ambiguous and dateutil would ignore them.
+
+    `now` defaults to the current time; a naive `now` is read like a naive input (local or `tz`).
+    Raises TimeParseError with a one-line message otherwise.
+    """
+    raw = text
+    text = text.strip()
+    lowered = text.lower()
+    if now is None:
+        now = datetime.now(UTC)
+    elif now.tzinfo is None:
+        now = _localize(now, tz)
+
+    if lowered == "now":
+        return _to_ms(now)
+    if lowered in ("today", "yesterday"):
+        day = _local_date(now, tz)
+        if lowered == "yesterday":
+            day -= timedelta(days=1)
+        return _to_ms(_local_midnight(day, tz))
+
+    seconds = _amount_seconds(_AGO_RE.sub("", lowered))
+    if seconds is not None:
+        try:
+            return _to_ms(now - timedelta(seconds=seconds))
+        except OverflowError:
+            raise _fail("time", raw, _TIME_FORMS, "too far back") from None
+
+    if _EPOCH_MS_RE.fullmatch(text):
+        return int(text)
+    if _EPOCH_S_RE.fullmatch(text):
+        whole, _, frac = text.partition(".")
+        return int(whole) * 1000 + int((frac + "000")[:3])
+    if text.isdigit():
+        # 8 or 12 digits could be a compact date, anything else a truncated epoch: refuse to guess.
+        raise _fail("time", raw, _TIME_FORMS, "a bare number must be 10 or 13 digits")
+
+    return _to_ms(_parse_absolute(raw, text, now, tz))
+
+
+def _parse_absolute(raw: str, text: str, now: datetime, tz: tzinfo | None) -> datetime:
+    moment: datetime
+    try:
+        # Strict ISO 8601 first: no guessing of day/month order.
+        moment = _dateutil_parser.isoparse(text)
+    except (ValueError, OverflowError):
+        plausible = any(ch.isdigit() for ch in text) and _PLAUSIBLE_ABSOLUTE_RE.search(text)
+        if not plausible or _LOOKS_RELATIVE_RE.search(text):
+            raise _fail("time", raw, _TIME_FORMS) from None
+        # Fields the text leaves out come from today's local midnight ('10:00' is today).
+        default = datetime.combine(_local_date(now, tz), dtime())
+        try:
+            moment = _dateutil_parser.parse(text, default=default, tzinfos=_zone_names)
+        except _UnknownZone as exc:
+            raise _fail("time", raw, _TIME_FORMS, f"unknown zone {exc.name!r}") from None
+        except (ValueError, OverflowError):
+            raise _fail("time", raw, _TIME_FORMS) from None
+    if moment.tzinfo is None:
+        try:
+            moment = _localize(moment, tz)
+        except (OverflowError, OSError, ValueError):
+            # The platform's mktime() gives up on years like 0001 or 9999 in local time.
+            raise _fail("time", raw, _TIME_FORMS, "out of range") from None
+    return moment
+
+
+# --- durations ---
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``500ms``, ``1.5s``, ``2s``, ``1m``, ``1h30m``, ``2 minutes``.
+
+    A unit is required: a bare ``500`` could mean ms or s, and a slow-request threshold that is
+    off by a factor of 1000 is worse than an error. Raises TimeParseError otherwise."""
+    seconds = _amount_seconds(text.strip().lower())
+    if seconds is None:
+        raise _fail("duration", text, _DURATION_FORMS)
+    return seconds
+
+
+def format_duration_ms(ms: float) -> str:
+    """A duration for people: ``0.4 ms``, ``850 ms``, ``1.2 s``, ``2m 03s``, ``1h 05m``, ``2d 03h``.
+
+    Sub-10 ms values keep one decimal (warm Lambda durations live there). Rounding happens before
+    the unit is picked, so 999.7 ms reads ``1.0 s``, not ``1000 ms``. Non-finite input gives
+    ``?`` rather than an exception: this is for display only."""
+    if not math.isfinite(ms):
+        return "?"
+    if ms < 0:
+        return "-" + format_duration_ms(-ms)
+    if round(ms, 1) < 10:
+        text = f"{ms:.1f}"
+        return f"{text.removesuffix('.0')} ms"
+    if round(ms) < 1000:
+        return f"{round(ms)} ms"
+    tenths = round(ms / 100)  # in 0.1 s
+    if tenths < 600:
+        return f"{tenths / 10:.1f} s"
+    seconds = round(ms / 1000)
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    minutes = round(ms / 60_000)
+    if minutes < 24 * 60:
+        return f"{minutes // 60}h {minutes % 60:02d}m"
+    hours = round(ms / 3_600_000)
+    return f"{hours // 24}d {hours % 24:02d}h"

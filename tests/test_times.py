@@ -1,0 +1,318 @@
+"""Time parsing: every accepted form against a pinned `now`, local-zone and DST handling, errors."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from apilogs.times import TimeParseError, format_duration_ms, parse_duration, parse_time
+
+NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+NOW_MS = 1_714_564_800_000
+BERLIN = ZoneInfo("Europe/Berlin")
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def ago(**delta: float) -> int:
+    return NOW_MS - int(timedelta(**delta) / timedelta(milliseconds=1))
+
+
+@pytest.fixture
+def local_new_york(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Make the process's local zone New York, whatever the machine says."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_pinned_now_matches_constant() -> None:
+    assert ms(NOW) == NOW_MS
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("now", NOW_MS),
+        ("NOW", NOW_MS),
+        ("  now  ", NOW_MS),
+        ("5m", ago(minutes=5)),
+        ("90s", ago(seconds=90)),
+        ("2h", ago(hours=2)),
+        ("3d", ago(days=3)),
+        ("1w", ago(weeks=1)),
+        ("1.5h", ago(minutes=90)),
+        ("500ms", ago(milliseconds=500)),
+        ("1h ago", ago(hours=1)),
+        ("5m ago", ago(minutes=5)),
+        ("5 m ago", ago(minutes=5)),
+        ("2 days ago", ago(days=2)),
+        ("2 days", ago(days=2)),
+        ("10 minutes ago", ago(minutes=10)),
+        ("10 mins ago", ago(minutes=10)),
+        ("1 hour 30 minutes ago", ago(hours=1, minutes=30)),
+        ("1 hour, 30 minutes ago", ago(hours=1, minutes=30)),
+        ("1 hour and 30 minutes ago", ago(hours=1, minutes=30)),
+        ("1h30m", ago(hours=1, minutes=30)),
+        ("1h 30m ago", ago(hours=1, minutes=30)),
+        ("an hour ago", ago(hours=1)),
+        ("a minute ago", ago(minutes=1)),
+        ("2 Weeks Ago", ago(weeks=2)),
+    ],
+)
+def test_relative(text: str, expected: int) -> None:
+    assert parse_time(text, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2024-05-01T10:00:00Z", ms(datetime(2024, 5, 1, 10, tzinfo=UTC))),
+        ("2024-05-01T10:00:00.123Z", ms(datetime(2024, 5, 1, 10, 0, 0, 123000, tzinfo=UTC))),
+        ("2024-05-01T10:00:00+02:00", ms(datetime(2024, 5, 1, 8, tzinfo=UTC))),
+        ("2024-05-01T10:00:00-0530", ms(datetime(2024, 5, 1, 15, 30, tzinfo=UTC))),
+        ("2024-05-01 10:00", ms(datetime(2024, 5, 1, 10, tzinfo=UTC))),
+        ("2024-05-01", ms(datetime(2024, 5, 1, tzinfo=UTC))),
+        ("20240501T100000Z", ms(datetime(2024, 5, 1, 10, tzinfo=UTC))),
+        ("May 1 2024 10:00", ms(datetime(2024, 5, 1, 10, tzinfo=UTC))),
+        ("Wed, 01 May 2024 10:00:00 GMT", ms(datetime(2024, 5, 1, 10, tzinfo=UTC))),
+        ("2024/05/01 10:00 UTC", ms(datetime(2024, 5, 1, 10, tzinfo=UTC))),
+        ("10:00", ms(datetime(2024, 5, 1, 10, tzinfo=UTC))),  # today
+        ("1714557600", ms(datetime(2024, 5, 1, 10, tzinfo=UTC))),
+        ("1714557600.25", ms(datetime(2024, 5, 1, 10, tzinfo=UTC)) + 250),
+        ("1714557600123", ms(datetime(2024, 5, 1, 10, tzinfo=UTC)) + 123),
+    ],
+)
+def test_absolute_in_utc(text: str, expected: int) -> None:
+    assert parse_time(text, now=NOW, tz=UTC) == expected
+
+
+def test_naive_iso_uses_given_zone() -> None:
+    # Summer in Berlin is UTC+2; winter UTC+1: the zone's rules apply, not a fixed offset.
+    summer = parse_time("2024-07-01 10:00", now=NOW, tz=BERLIN)
+    winter = parse_time("2024-01-01 10:00", now=NOW, tz=BERLIN)
+    assert summer == ms(datetime(2024, 7, 1, 8, tzinfo=UTC))
+    assert winter == ms(datetime(2024, 1, 1, 9, tzinfo=UTC))
+
+
+def test_explicit_offset_wins_over_zone() -> None:
+    assert parse_time("2024-05-01T10:00:00Z", now=NOW, tz=BERLIN) == ms(
+        datetime(2024, 5, 1, 10, tzinfo=UTC)
+    )
+
+
+def test_naive_iso_without_zone_is_local(local_new_york: None) -> None:
+    assert parse_time("2024-01-01 10:00", now=NOW) == ms(datetime(2024, 1, 1, 15, tzinfo=UTC))
+    assert parse_time("2024-07-01 10:00", now=NOW) == ms(datetime(2024, 7, 1, 14, tzinfo=UTC))
+
+
+def test_today_and_yesterday_in_zone() -> None:
+    # 12:00 UTC is 14:00 in Berlin: same calendar day.
+    assert parse_time("today", now=NOW, tz=BERLIN) == ms(datetime(2024, 4, 30, 22, tzinfo=UTC))
+    assert parse_time("yesterday", now=NOW, tz=BERLIN) == ms(datetime(2024, 4, 29, 22, tzinfo=UTC))
+    assert parse_time("Today", now=NOW, tz=UTC) == ms(datetime(2024, 5, 1, tzinfo=UTC))
+    assert parse_time("yesterday", now=NOW, tz=UTC) == ms(datetime(2024, 4, 30, tzinfo=UTC))
+
+
+def test_today_uses_the_local_calendar_day() -> None:
+    # 23:30 UTC is already tomorrow in Berlin.
+    late = datetime(2024, 5, 1, 23, 30, tzinfo=UTC)
+    assert parse_time("today", now=late, tz=BERLIN) == ms(datetime(2024, 5, 1, 22, tzinfo=UTC))
+
+
+def test_yesterday_across_dst_change_in_zone() -> None:
+    # US clocks went forward on 2024-03-10: yesterday's midnight was EST, today's is EDT.
+    now = datetime(2024, 3, 11, 16, tzinfo=UTC)
+    assert parse_time("today", now=now, tz=NEW_YORK) == ms(datetime(2024, 3, 11, 4, tzinfo=UTC))
+    assert parse_time("yesterday", now=now, tz=NEW_YORK) == ms(datetime(2024, 3, 10, 5, tzinfo=UTC))
+
+
+def test_yesterday_across_dst_change_local(local_new_york: None) -> None:
+    now = datetime(2024, 3, 11, 16, tzinfo=UTC)
+    assert parse_time("today", now=now) == ms(datetime(2024, 3, 11, 4, tzinfo=UTC))
+    assert parse_time("yesterday", now=now) == ms(datetime(2024, 3, 10, 5, tzinfo=UTC))
+
+
+def test_naive_now_is_read_in_zone() -> None:
+    naive = datetime(2024, 5, 1, 14, 0)
+    assert parse_time("now", now=naive, tz=BERLIN) == NOW_MS
+
+
+def test_default_now_is_current_time() -> None:
+    before = int(time.time() * 1000)
+    got = parse_time("now")
+    after = int(time.time() * 1000)
+    assert before - 1 <= got <= after + 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "yesterdayy",
+        "tomorrow",
+        "ago",
+        "5",
+        "123",
+        "2024",
+        "17145576001234",  # 14 digits
+        "1.5",
+        "12/13",
+        "-5m",
+        "+5m",
+        "in 5m",
+        "5x",
+        "am",
+        "1h 30",
+        "5m ago ago",
+        "may",
+        "monday",
+        "2024-13-01",
+        "2024-05-01 25:00",
+        "2024-05-01 10:00 EST",  # ambiguous abbreviation: refused, never silently ignored
+        "99999999999999d",
+        "\x1b[31m2024-05-01",
+    ],
+)
+def test_rejects_with_one_line_message(text: str) -> None:
+    with pytest.raises(TimeParseError) as info:
+        parse_time(text, now=NOW, tz=UTC)
+    message = str(info.value)
+    assert "\n" not in message and "\x1b" not in message
+    assert message.startswith("unparsable time ")
+    assert repr(text) in message  # the input, verbatim but escaped
+    assert "2 days ago" in message and "epoch" in message
+
+
+def test_error_message_shape() -> None:
+    with pytest.raises(TimeParseError) as info:
+        parse_time("yesterdayy", now=NOW)
+    assert str(info.value) == (
+        "unparsable time 'yesterdayy': use 5m, 1h ago, 2 days ago, yesterday, now, "
+        "ISO 8601 (2024-05-01T10:00:00Z) or epoch seconds/ms"
+    )
+
+
+def test_unknown_zone_is_named() -> None:
+    with pytest.raises(TimeParseError, match="unknown zone 'EST'"):
+        parse_time("2024-05-01 10:00 EST", now=NOW)
+
+
+def test_long_input_is_cut_in_message() -> None:
+    with pytest.raises(TimeParseError) as info:
+        parse_time("x" * 10_000, now=NOW)
+    assert len(str(info.value)) < 300
+
+
+@pytest.mark.parametrize("text", ["0001-01-01", "9999-12-31 23:59"])
+def test_extreme_local_dates_do_not_crash(local_new_york: None, text: str) -> None:
+    # mktime() cannot place year 1 in local time on every platform: an error, never a crash.
+    try:
+        assert isinstance(parse_time(text, now=NOW), int)
+    except TimeParseError as exc:
+        assert "out of range" in str(exc)
+
+
+def test_time_parse_error_is_value_error() -> None:
+    assert issubclass(TimeParseError, ValueError)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        # Near misses: pieces of valid forms glued together at random.
+        st.lists(
+            st.sampled_from(
+                ["1", "2024", "-", "05", ":", "T", "Z", "+02:00", " ", "h", "m", "ago", "May", "."]
+            ),
+            max_size=8,
+        ).map("".join),
+    ),
+    st.sampled_from([None, UTC, BERLIN]),
+)
+def test_never_crashes_with_anything_but_time_parse_error(text: str, tz: ZoneInfo | None) -> None:
+    try:
+        result = parse_time(text, now=NOW, tz=tz)
+    except TimeParseError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert isinstance(result, int)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=10_000),
+    st.sampled_from(["s", "m", "h", "d", "w", " seconds ago", " minutes ago", " hours ago"]),
+)
+def test_relative_amounts_go_back_exactly(count: int, unit: str) -> None:
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[unit.split()[0][0]]
+    assert parse_time(f"{count}{unit}", now=NOW) == NOW_MS - count * seconds * 1000
+
+
+# --- durations ---
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("500ms", 0.5),
+        ("1.5s", 1.5),
+        ("2s", 2.0),
+        ("1m", 60.0),
+        ("1h30m", 5400.0),
+        ("250 ms", 0.25),
+        ("2 minutes", 120.0),
+        ("0s", 0.0),
+        (" 3S ", 3.0),
+    ],
+)
+def test_parse_duration(text: str, seconds: float) -> None:
+    assert parse_duration(text) == pytest.approx(seconds)
+
+
+@pytest.mark.parametrize("text", ["", "500", "1.5", "-1s", "fast", "1s ago", "1x", "ms"])
+def test_parse_duration_rejects(text: str) -> None:
+    with pytest.raises(TimeParseError) as info:
+        parse_duration(text)
+    assert str(info.value).startswith("unparsable duration ")
+    assert "500ms" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("ms_value", "text"),
+    [
+        (0, "0 ms"),
+        (0.4, "0.4 ms"),
+        (1.25, "1.2 ms"),
+        (9.96, "10 ms"),  # rounds up into the next format
+        (15.74, "16 ms"),
+        (850, "850 ms"),
+        (999.4, "999 ms"),
+        (999.6, "1.0 s"),
+        (1234, "1.2 s"),
+        (59_940, "59.9 s"),
+        (59_960, "1m 00s"),
+        (123_456, "2m 03s"),
+        (3_599_600, "1h 00m"),
+        (3_725_000, "1h 02m"),
+        (90_000_000, "1d 01h"),
+        (-850, "-850 ms"),
+        (float("nan"), "?"),
+        (float("inf"), "?"),
+    ],
+)
+def test_format_duration_ms(ms_value: float, text: str) -> None:
+    assert format_duration_ms(ms_value) == text
