@@ -1,0 +1,68 @@
+"""Parse: raw CloudWatch event → `LogEvent`. Pure functions, no I/O, never raise.
+
+The source's role picks the parser: the execution log (`parse_execution`), the access log (a
+parser compiled from the stage's format string, `compile_access_format`), a Lambda function or
+authorizer (`parse_lambda`). A group of unknown role is sniffed. The `Line.fields` keys each parser
+fills are listed in its module: `execution`, `access`, `lambda_`.
+"""
+
+from __future__ import annotations
+
+from apilogs.model import Line, LineKind, LogEvent, RawEvent, Role
+from apilogs.parse.access import AccessParser, compile_access_format
+from apilogs.parse.execution import parse_execution
+from apilogs.parse.lambda_ import parse_lambda, recognize_lambda
+
+__all__ = [
+    "AccessParser",
+    "compile_access_format",
+    "parse_event",
+    "parse_execution",
+    "parse_lambda",
+    "parse_line",
+]
+
+
+def parse_event(raw: RawEvent) -> LogEvent:
+    """Attach to a raw event what its message says."""
+    return LogEvent(raw, parse_line(raw.message, raw.source.role, raw.source.log_format))
+
+
+def parse_line(message: str, role: Role, log_format: str | None = None) -> Line:
+    """One message of a group with this role → its `Line`. `log_format` is the access log format
+    string for `Role.ACCESS` (ignored otherwise)."""
+    try:
+        if role is Role.EXECUTION:
+            return parse_execution(message)
+        if role is Role.LAMBDA or role is Role.AUTHORIZER:
+            return parse_lambda(message)
+        if role is Role.ACCESS:
+            return compile_access_format(log_format).parse(message)
+        return _sniff(message)
+    except Exception:  # pragma: no cover - a parser bug must cost one line, not the stream
+        return Line()
+
+
+def _sniff(message: str) -> Line:
+    """A group of unknown role. The execution-log prefix `({id}) ` is unambiguous and cheap, so it
+    goes first; then what only Lambda writes; then an access-log style JSON/UUID read."""
+    if message.startswith("("):
+        line = parse_execution(message)
+        if line.kind is not LineKind.UNKNOWN:
+            return line
+    lambda_line = recognize_lambda(message)
+    if lambda_line is not None and lambda_line.kind is not LineKind.LAMBDA_PRINT:
+        return lambda_line
+    line = compile_access_format(None).parse(message)
+    fields = line.fields
+    if line.request_id and ("status" in fields or "method" in fields or "route" in fields):
+        return line
+    # Not recognisably an access line either: keep what IDs were found, claim no kind.
+    return Line(
+        LineKind.UNKNOWN,
+        request_id=line.request_id,
+        lambda_request_id=line.lambda_request_id,
+        trace_id=line.trace_id,
+        extended_request_id=line.extended_request_id,
+        fields=fields,
+    )

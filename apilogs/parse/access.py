@@ -1,0 +1,408 @@
+"""API Gateway access log lines → `Line`, shaped by the stage's access log format.
+
+The format string (`accessLogSettings.format`) says which `$context` variable sits where.
+`compile_access_format(fmt)` reads it once and returns an `AccessParser`:
+
+- a JSON format (`{"requestId":"$context.requestId", "status":$context.status, …}`) maps each
+  key path of the parsed message to the variable named in the format's value;
+- every format (CLF, CSV, XML, free text, and JSON lines that fail to parse) is also compiled to
+  one regex: each `$context.x` (or `${context.x}`) becomes a capture group, the literal text between
+  is matched as written (runs of whitespace loosely);
+- with no format, or a line that does not fit it: a JSON line is read by its usual keys
+  (`requestId`, `status`, `httpMethod`, …), any other line gives its first UUID as `request_id`.
+
+The kind is always `LineKind.ACCESS`. `-` (API Gateway's "no value") counts as absent.
+
+IDs: `requestId` → `request_id`, `extendedRequestId` → `extended_request_id`,
+`integration.requestId` / `awsEndpointRequestId` / `integration.awsEndpointRequestId` →
+`lambda_request_id` (when it is a UUID, else `fields["integration_request_id"]`), `xrayTraceId` →
+`trace_id` (the `Root=` value).
+
+`Line.fields` keys: `status`, `integration_status`, `integration_latency_ms`,
+`response_latency_ms` (ints), `method` (`httpMethod`), `path` (`resourcePath` or `path`, the first
+present), `route` (`routeKey`), `ip` (`identity.sourceIp`), `user_agent` (`identity.userAgent`),
+`protocol`, `error_message` (`integration.error` / `integrationErrorMessage`),
+`authorizer_request_id` (`authorizer.requestId`), `integration_request_id`, `error_cause`
+(from `error.responseType`: `timeout`, `throttled`, `unauthorized`, `authorizer_failure`), and every
+other variable under its own name, e.g. `fields["context.domainName"]` (as written; JSON numbers
+stay numbers).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from apilogs.model import Line, LineKind
+
+__all__ = ["AccessParser", "compile_access_format"]
+
+_NAME = r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*"  # a trailing dot is prose, not part of the name
+_VAR = re.compile(rf"\$(?:\{{context\.({_NAME})\}}|context\.({_NAME}))")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_WHITESPACE = re.compile(r"(\s+)")
+_PLACEHOLDER = re.compile(r"@@apilogs(\d+)@@")
+
+# How a variable's value is stored: into a Line ID, an int field, a str field, or as written.
+_ID, _INT, _STR, _RAW = "id", "int", "str", "raw"
+_VARIABLES: dict[str, tuple[str, str]] = {
+    "requestId": (_ID, "request_id"),
+    "extendedRequestId": (_ID, "extended_request_id"),
+    "integration.requestId": (_ID, "lambda_request_id"),
+    "awsEndpointRequestId": (_ID, "lambda_request_id"),
+    "integration.awsEndpointRequestId": (_ID, "lambda_request_id"),
+    "xrayTraceId": (_ID, "trace_id"),
+    "status": (_INT, "status"),
+    "integrationStatus": (_INT, "integration_status"),
+    "integration.status": (_INT, "integration_status"),
+    "integrationLatency": (_INT, "integration_latency_ms"),
+    "integration.latency": (_INT, "integration_latency_ms"),
+    "responseLatency": (_INT, "response_latency_ms"),
+    "httpMethod": (_STR, "method"),
+    "resourcePath": (_STR, "path"),
+    "path": (_STR, "path"),
+    "routeKey": (_STR, "route"),
+    "identity.sourceIp": (_STR, "ip"),
+    "identity.userAgent": (_STR, "user_agent"),
+    "protocol": (_STR, "protocol"),
+    "integration.error": (_STR, "error_message"),
+    "integrationErrorMessage": (_STR, "error_message"),
+    "authorizer.requestId": (_STR, "authorizer_request_id"),
+}
+# Values that never hold whitespace: their capture groups can be tight (and fast to reject).
+_TOKENS = frozenset(
+    {
+        "requestId", "extendedRequestId", "integration.requestId", "awsEndpointRequestId",
+        "integration.awsEndpointRequestId", "xrayTraceId", "status", "integrationStatus",
+        "integration.status", "integration.integrationStatus", "integrationLatency",
+        "integration.latency", "responseLatency", "responseLength", "httpMethod", "protocol",
+        "identity.sourceIp", "authorizer.requestId", "apiId", "stage", "requestTimeEpoch",
+        "connectionId", "eventType", "messageId", "resourceId", "accountId", "domainName",
+        "domainPrefix", "resourcePath", "path", "wafResponseCode", "webaclArn",
+        "error.responseType", "authorizer.status", "authorizer.latency",
+        "authorizer.integrationLatency", "authorizer.integrationStatus", "authorize.status",
+        "authorize.latency", "authenticate.status", "authenticate.latency",
+    }
+)  # fmt: skip
+# Values with spaces but none of the delimiters below. Anything else (a user agent, an error
+# message) may hold quotes or commas, which API Gateway writes unescaped.
+_PLAIN_TEXT = frozenset({"requestTime", "routeKey", "requestOverride.status"})
+# Characters that formats use as separators and that those token values never contain.
+_DELIMITERS = frozenset("\"'<>,|]})\t")
+_RESPONSE_TYPE_CAUSES = {
+    "INTEGRATION_TIMEOUT": "timeout",
+    "THROTTLED": "throttled",
+    "QUOTA_EXCEEDED": "throttled",
+    "UNAUTHORIZED": "unauthorized",
+    "ACCESS_DENIED": "unauthorized",
+    "EXPIRED_TOKEN": "unauthorized",
+    "INVALID_SIGNATURE": "unauthorized",
+    "MISSING_AUTHENTICATION_TOKEN": "unauthorized",
+    "INVALID_API_KEY": "unauthorized",
+    "AUTHORIZER_FAILURE": "authorizer_failure",
+    "AUTHORIZER_CONFIGURATION_ERROR": "authorizer_failure",
+}
+# The keys people usually give variables in JSON formats, for lines read without their format.
+_FALLBACK_KEYS = {
+    "requestId": "requestId",
+    "extendedRequestId": "extendedRequestId",
+    "status": "status",
+    "httpMethod": "httpMethod",
+    "routeKey": "routeKey",
+    "resourcePath": "resourcePath",
+    "path": "path",
+    "protocol": "protocol",
+    "ip": "identity.sourceIp",
+    "sourceIp": "identity.sourceIp",
+    "userAgent": "identity.userAgent",
+    "responseLatency": "responseLatency",
+    "integrationLatency": "integrationLatency",
+    "integrationStatus": "integrationStatus",
+    "integrationRequestId": "integration.requestId",
+    "awsEndpointRequestId": "awsEndpointRequestId",
+    "xrayTraceId": "xrayTraceId",
+    "authorizerRequestId": "authorizer.requestId",
+    "integrationErrorMessage": "integrationErrorMessage",
+    "integrationError": "integration.error",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Where each variable's value goes, grouped by how it is stored so that `line` runs one
+    tight loop per group. Entries are (index into the values, target name)."""
+
+    ids: tuple[tuple[int, str], ...]
+    ints: tuple[tuple[int, str], ...]
+    strs: tuple[tuple[int, str], ...]
+    raws: tuple[tuple[int, str], ...]
+
+    @classmethod
+    def of(cls, variables: Iterable[str]) -> _Plan:
+        groups: dict[str, list[tuple[int, str]]] = {_ID: [], _INT: [], _STR: [], _RAW: []}
+        for index, var in enumerate(variables):
+            how, name = _VARIABLES.get(var, (_RAW, var))
+            groups[how].append((index, name))
+        return cls(*(tuple(groups[how]) for how in (_ID, _INT, _STR, _RAW)))
+
+    def line(self, values: Sequence[object], message: str) -> Line:
+        """The `Line` of one message whose variable values (None or `-` when absent) are given in
+        plan order. IDs decoded from JSON escapes are dropped: they are not in the message."""
+        ids: dict[str, str] = {}
+        fields: dict[str, Any] = {}
+        for index, name in self.ids:
+            value = values[index]
+            if isinstance(value, str) and value and value != "-" and value in message:
+                if name == "trace_id":
+                    root = _trace_root(value)
+                    if root is not None:
+                        ids.setdefault(name, root)
+                elif name == "lambda_request_id" and not _UUID.fullmatch(value):
+                    fields.setdefault("integration_request_id", value)
+                else:
+                    ids.setdefault(name, value)
+        for index, name in self.ints:
+            number = _to_int(values[index])
+            if number is not None and name not in fields:
+                fields[name] = number
+        for index, name in self.strs:
+            value = values[index]
+            if value is not None and value != "-" and value != "" and name not in fields:
+                fields[name] = value if isinstance(value, str) else str(value)
+        for index, var in self.raws:
+            value = values[index]
+            if value is not None and value != "-" and value != "":
+                fields.setdefault("context." + var, value)
+                if var == "error.responseType" and isinstance(value, str):
+                    cause = _RESPONSE_TYPE_CAUSES.get(value)
+                    if cause is not None:
+                        fields.setdefault("error_cause", cause)
+        return Line(
+            LineKind.ACCESS,
+            request_id=ids.get("request_id"),
+            lambda_request_id=ids.get("lambda_request_id"),
+            trace_id=ids.get("trace_id"),
+            extended_request_id=ids.get("extended_request_id"),
+            fields=fields,
+        )
+
+
+def _trace_root(value: str) -> str | None:
+    """`Root=1-…;Parent=…;Sampled=1` or a bare `1-…` → the root."""
+    at = value.find("Root=")
+    start = at + 5 if at >= 0 else 0
+    if not value.startswith("1-", start):
+        return None
+    end = value.find(";", start)
+    return value[start:end] if end >= 0 else value[start:]
+
+
+def _to_int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value == value and abs(value) < 1e15 else None
+    if isinstance(value, str) and 0 < len(value) < 16:
+        try:
+            return int(value)
+        except ValueError:
+            try:
+                number = float(value)
+            except ValueError:
+                return None
+            return int(number) if number == number and abs(number) < 1e15 else None
+    return None
+
+
+def _walk(obj: Any, path: tuple[str, ...]) -> object:
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+class AccessParser:
+    """Parses access log lines written with one format string. Build it with
+    `compile_access_format`; `parse` never raises."""
+
+    __slots__ = ("_json_paths", "_json_plan", "_regex", "_regex_plan", "format")
+
+    def __init__(self, fmt: str | None) -> None:
+        self.format = fmt
+        self._json_paths: tuple[tuple[str, ...], ...] = ()
+        self._json_plan: _Plan | None = None
+        self._regex: re.Pattern[str] | None = None
+        self._regex_plan: _Plan | None = None
+        if not fmt:
+            return
+        if fmt.lstrip().startswith("{"):
+            paths = _json_paths(fmt)
+            if paths:
+                self._json_paths = tuple(path for path, _ in paths)
+                self._json_plan = _Plan.of(var for _, var in paths)
+        compiled = _compile_regex(fmt)
+        if compiled is not None:
+            self._regex, names = compiled
+            self._regex_plan = _Plan.of(names)
+
+    def parse(self, message: str) -> Line:
+        """One access-log message → its `Line` (kind `ACCESS`)."""
+        if self._json_plan is not None and message.lstrip().startswith("{"):
+            obj = _loads(message)
+            if isinstance(obj, dict):
+                values = [
+                    obj.get(path[0]) if len(path) == 1 else _walk(obj, path)
+                    for path in self._json_paths
+                ]
+                return self._json_plan.line(values, message)
+        if self._regex is not None and self._regex_plan is not None:
+            m = self._regex.match(message)
+            if m is not None:
+                return self._regex_plan.line(m.groups(), message)
+        return _fallback(message)
+
+
+@functools.lru_cache(maxsize=64)
+def compile_access_format(fmt: str | None) -> AccessParser:
+    """The parser for one access log format string (None: no format known). Cached: every event
+    of a stage shares one parser."""
+    return AccessParser(fmt)
+
+
+def _fallback(message: str) -> Line:
+    if message.lstrip().startswith("{"):
+        obj = _loads(message)
+        if isinstance(obj, dict):
+            keys = [key for key in _FALLBACK_KEYS if key in obj]
+            plan = _Plan.of(_FALLBACK_KEYS[key] for key in keys)
+            return plan.line([obj[key] for key in keys], message)
+    m = _UUID.search(message)
+    return Line(LineKind.ACCESS, request_id=m.group(0) if m else None)
+
+
+def _loads(message: str) -> object:
+    try:
+        return json.loads(message)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _json_paths(fmt: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """Key path → variable for each JSON value that is exactly one variable.
+
+    The format need not be valid JSON (`"status": $context.status` is common), so each variable
+    is swapped for a quoted placeholder before parsing it."""
+    out: list[str] = []
+    names: list[str] = []
+    pos = 0
+    in_string = False
+    for m in _VAR.finditer(fmt):
+        in_string = _scan_quotes(fmt, pos, m.start(), in_string)
+        out.append(fmt[pos : m.start()])
+        placeholder = f"@@apilogs{len(names)}@@"
+        out.append(placeholder if in_string else f'"{placeholder}"')
+        names.append(m.group(1) or m.group(2))
+        pos = m.end()
+    out.append(fmt[pos:])
+    try:
+        template = json.loads("".join(out), strict=False)
+    except (ValueError, RecursionError):
+        return ()
+    paths: list[tuple[tuple[str, ...], str]] = []
+    _collect_paths(template, (), names, paths)
+    return tuple(paths)
+
+
+def _scan_quotes(text: str, start: int, end: int, in_string: bool) -> bool:
+    """Whether position `end` is inside a JSON string, given the state at `start`."""
+    i = start
+    while i < end:
+        c = text[i]
+        if in_string and c == "\\":
+            i += 2
+            continue
+        if c == '"':
+            in_string = not in_string
+        i += 1
+    return in_string
+
+
+def _collect_paths(
+    node: object, path: tuple[str, ...], names: list[str], out: list[tuple[tuple[str, ...], str]]
+) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            _collect_paths(value, (*path, key), names, out)
+    elif isinstance(node, str):
+        m = _PLACEHOLDER.fullmatch(node)
+        if m is not None:
+            out.append((path, names[int(m.group(1))]))
+
+
+def _compile_regex(fmt: str) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
+    """The format as one anchored regex: a group per variable, literals matched as written.
+
+    Free text (a user agent, an error message) may hold anything, so its group is lazy. Two
+    unbounded lazy groups make a mismatching line cost O(n²) or worse (a CSV line of 400 commas
+    took 30 s with three), so only one group is unbounded: the user agent's if there is one, else
+    the first free-text variable's. Every other group stops at the next delimiter of the format."""
+    matches = list(_VAR.finditer(fmt))
+    if not matches:
+        return None
+    names = [m.group(1) or m.group(2) for m in matches]
+    free = [name for name in names if name not in _TOKENS and name not in _PLAIN_TEXT]
+    unbounded: str | None = "identity.userAgent" if "identity.userAgent" in free else None
+    if unbounded is None and free:
+        unbounded = free[0]
+    parts = [r"\s*"]
+    pos = 0
+    for i, m in enumerate(matches):
+        parts.append(_literal(fmt[pos : m.start()], between=i > 0))
+        var = names[i]
+        if var == unbounded:
+            parts.append("(.*?)")
+            unbounded = ""  # used: later variables of the same name are bounded
+        else:
+            following_end = matches[i + 1].start() if i + 1 < len(matches) else len(fmt)
+            parts.append(_group(var, fmt[m.end() : following_end], fmt[m.end() :]))
+        pos = m.end()
+    parts.append(_literal(fmt[pos:], between=False))
+    parts.append(r"\s*\Z")
+    try:
+        return re.compile("".join(parts), re.DOTALL), tuple(names)
+    except (re.error, RecursionError, OverflowError):
+        return None
+
+
+def _literal(text: str, *, between: bool) -> str:
+    if not text:
+        return ""
+    if between and text.isspace():
+        return r"\s+"  # the only thing separating two values
+    return "".join(
+        r"\s*" if piece.isspace() else re.escape(piece)
+        for piece in _WHITESPACE.split(text)
+        if piece
+    )
+
+
+def _group(var: str, following: str, rest: str) -> str:
+    """A bounded capture group: a token stops at whitespace and at the delimiter after it; text
+    stops at the next delimiter anywhere in the rest of the format (the quote closing `"GET
+    /pets HTTP/1.1"`, the next comma of a CSV line), or at whitespace when there is none."""
+    nxt = following[:1]
+    if var in _TOKENS:
+        if nxt in _DELIMITERS:
+            return f"([^\\s{re.escape(nxt)}]*)"
+        return r"(\S*)" if not nxt or nxt.isspace() else r"(\S*?)"
+    for char in rest:
+        if char in _DELIMITERS:
+            return f"([^{re.escape(char)}]*?)"
+    return r"(\S*)"

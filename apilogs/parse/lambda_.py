@@ -1,0 +1,546 @@
+"""Lambda log lines (the Text and the JSON log format) → `Line`.
+
+A message that starts with `{` is read as JSON (the JSON log format, or a structured line printed
+by the function); everything else as the Text format. Request IDs go to `Line.lambda_request_id`
+(API Gateway's own ID is never in a Lambda log); the X-Ray root goes to `Line.trace_id`.
+
+Kinds: `START`/`platform.start` → LAMBDA_START, `END`/`platform.runtimeDone` → LAMBDA_END,
+`REPORT`/`platform.report` → LAMBDA_REPORT, `INIT_*`/`EXTENSION`/`platform.init*` → LAMBDA_INIT,
+runtime lines with a request ID and a level → LAMBDA_LOG, `Task timed out` → LAMBDA_TIMEOUT,
+`Runtime exited with error` / `Process exited before completing request` → LAMBDA_RUNTIME_EXIT,
+error objects and uncaught exceptions → LAMBDA_ERROR, `Traceback …` / stack frames →
+LAMBDA_TRACEBACK, and anything without a request ID (plain `print`) → LAMBDA_PRINT.
+
+`Line.fields` keys:
+
+- `version`: `START … Version: $LATEST` / `platform.start` `record.version`
+- `duration_ms` (float), `billed_ms` (int), `memory_mb` (int), `max_memory_mb` (int),
+  `init_ms` (float; present ⇒ cold start), `restore_ms` (float, SnapStart): REPORT metrics;
+  `init_ms` also from INIT_REPORT / `platform.initReport`
+- `lambda_status`: `success`, `timeout`, `error`, … (REPORT `Status:`, `record.status`)
+- `phase`: `init` / `invoke` of an INIT_REPORT
+- `runtime_version`: INIT_START `Runtime Version:` / `platform.initStart` `runtimeVersion`
+- `level`: INFO, WARN, ERROR, DEBUG, TRACE, FATAL, CRITICAL (`WARNING` is written `WARN`)
+- `error_type`, `error_message`: an error object, an uncaught exception, REPORT `Error Type:`
+- `error_cause`: `timeout`, `oom`, `runtime_exit`
+- `timeout_s` (float): `Task timed out after 3.00 seconds`
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from apilogs.model import Line, LineKind
+
+__all__ = ["parse_lambda", "recognize_lambda"]
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# Values are tab-separated, but copies of REPORT lines with spaces circulate: `\S+` handles both.
+_REPORT_KV = re.compile(
+    r"(Billed Restore Duration|Restore Duration|Billed Duration|Init Duration|Max Memory Used"
+    r"|Memory Size|Duration|Status|Error Type|Phase|XRAY TraceId|Runtime Version): (\S+)"
+)
+_WORD = re.compile(r"\S+")
+_REPORT_LINE = re.compile(
+    r"REPORT RequestId: (\S+)\tDuration: (\d{1,12}(?:\.\d{1,6})?) ms\tBilled Duration: (\d{1,12}) ms"
+    r"\tMemory Size: (\d{1,9}) MB\tMax Memory Used: (\d{1,9}) MB"
+    r"(?:\tInit Duration: (\d{1,12}(?:\.\d{1,6})?) ms)?"
+)
+_TIMED_OUT = re.compile(r"Task timed out after (\d+(?:\.\d+)?) seconds")
+_ROOT = re.compile(r"(?<![A-Za-z])[Rr]oot=(1-[0-9A-Fa-f]+-[0-9A-Fa-f]+)")
+_ERROR_TYPE_NAME = re.compile(r"[A-Za-z_$][\w.$]*")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LEVEL_WORD = re.compile(
+    r"(?<![A-Za-z])(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL)(?![A-Za-z])"
+)
+_JSON_ERROR_TYPE = re.compile(r'"errorType"\s*:\s*"([^"\\]{1,200})"')
+_JSON_ERROR_MESSAGE = re.compile(r'"errorMessage"\s*:\s*"((?:[^"\\]|\\.){0,2000})"')
+
+_LEVELS = {
+    "TRACE": "TRACE",
+    "TRCE": "TRACE",
+    "DEBUG": "DEBUG",
+    "DBUG": "DEBUG",
+    "INFO": "INFO",
+    "INFORMATION": "INFO",
+    "WARN": "WARN",
+    "WARNING": "WARN",
+    "ERROR": "ERROR",
+    "FAIL": "ERROR",
+    "FATAL": "FATAL",
+    "CRITICAL": "CRITICAL",
+    "CRIT": "CRITICAL",
+}
+# pino and friends write numeric levels.
+_NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
+# Node's runtime prefixes the JSON of an unhandled error with one of these.
+_NODE_ERROR_PREFIXES = ("Invoke Error", "Uncaught Exception", "Unhandled Promise Rejection")
+# Keys under which structured loggers put the invocation's request ID.
+_REQUEST_ID_KEYS = ("requestId", "function_request_id", "AWSRequestId", "awsRequestId")
+_START = "START RequestId: "
+_END = "END RequestId: "
+_REPORT = "REPORT RequestId: "
+_REQUEST_ID = "RequestId: "
+_TIMED_OUT_TEXT = "Task timed out after "
+_RUNTIME_EXIT = "Runtime exited with error"
+_PROCESS_EXIT = "Process exited before completing request"
+
+
+def parse_lambda(message: str) -> Line:
+    """One Lambda log message → its `Line`. Never raises."""
+    line = recognize_lambda(message)
+    if line is not None:
+        return line
+    return _generic(message)
+
+
+def recognize_lambda(message: str) -> Line | None:
+    """The `Line` of a message only Lambda writes (START, REPORT, a runtime line, …), else None.
+
+    Plain text, and lines that merely contain a UUID, return None: that lets callers sniffing an
+    unknown log group try other parsers before settling for "a print"."""
+    if not message:
+        return None
+    first = message[0]
+    if first == "{":
+        line = _json(message)
+        if line is not None:
+            return line
+    elif first == "S":
+        if message.startswith(_START):
+            return _start(message)
+    elif first == "E":
+        if message.startswith(_END):
+            rid = _token(message, len(_END))
+            return Line(LineKind.LAMBDA_END, lambda_request_id=rid)
+        if message.startswith("EXTENSION\t"):
+            return Line(LineKind.LAMBDA_INIT)
+    elif first == "R":
+        if message.startswith(_REPORT):
+            return _report(message)
+        if message.startswith(_REQUEST_ID):
+            return _request_id_error(message)
+        if message.startswith(_RUNTIME_EXIT):
+            return _runtime_exit(message, None)
+        if message.startswith("RESTORE_"):
+            return _init(message)
+        if message.startswith("Runtime.") and _ERROR_TYPE_NAME.fullmatch(message.rstrip()):
+            # The runtime's error type alone, when a crash wrote it as its own event.
+            return Line(LineKind.LAMBDA_ERROR, fields={"error_type": message.rstrip()})
+    elif first == "I":
+        if message.startswith("INIT_"):
+            return _init(message)
+    elif first == "[":
+        return _python(message)
+    elif first == "T":
+        if message.startswith("Traceback (most recent call last):"):
+            return Line(LineKind.LAMBDA_TRACEBACK)
+        if message.startswith("TELEMETRY\t"):
+            return Line(LineKind.LAMBDA_INIT)
+    elif first == " " or first == "\t":
+        if message.startswith(('  File "', "\tat ", "    at ")):
+            return Line(LineKind.LAMBDA_TRACEBACK)
+    elif first.isdigit():
+        line = _timestamped(message)
+        if line is not None:
+            return line
+    # Runtime-written failures that may follow any prefix (timestamp, request ID, …).
+    if _TIMED_OUT_TEXT in message:
+        return _timeout(message)
+    if _RUNTIME_EXIT in message or _PROCESS_EXIT in message:
+        return _runtime_exit(message, _first_uuid(message))
+    return None
+
+
+def _generic(message: str) -> Line:
+    """Java and other runtimes put the request ID in a log prefix: a UUID near the start, next to a
+    date or a level word. Anything else is a `print`, which belongs to the stream's open
+    invocation."""
+    m = _UUID.search(message, 0, 100)
+    if m is not None and m.start() <= 64:
+        prefix = message[: m.start()]
+        level = _LEVEL_WORD.search(message, 0, m.end() + 24)
+        if not prefix.strip() or level is not None or _DATE.search(prefix):
+            fields = {"level": _LEVELS[level.group(1)]} if level else {}
+            return Line(LineKind.LAMBDA_LOG, lambda_request_id=m.group(0), fields=fields)
+    return Line(LineKind.LAMBDA_PRINT)
+
+
+def _token(message: str, start: int) -> str | None:
+    """The whitespace-delimited word at `start`."""
+    m = _WORD.match(message, start)
+    return m.group(0) if m else None
+
+
+def _first_uuid(message: str) -> str | None:
+    m = _UUID.search(message)
+    return m.group(0) if m else None
+
+
+def _start(message: str) -> Line:
+    rid = _token(message, len(_START))
+    at = message.find("Version: ")
+    version = _token(message, at + 9) if at >= 0 else None
+    fields = {"version": version} if version else {}
+    return Line(LineKind.LAMBDA_START, lambda_request_id=rid, fields=fields)
+
+
+def _report_fields(message: str) -> tuple[dict[str, Any], str | None]:
+    """`Key: value` pairs of REPORT / INIT_* / RESTORE_* lines (after their tag) → (fields,
+    X-Ray root)."""
+    fields: dict[str, Any] = {}
+    if "\t" in message:
+        for part in message.split("\t"):
+            key, _, value = part.strip().partition(": ")
+            _report_pair(key, value.partition(" ")[0], fields)
+    else:  # copies of these lines with spaces for tabs circulate in docs and tickets
+        for m in _REPORT_KV.finditer(message):
+            _report_pair(m.group(1), m.group(2), fields)
+    # The X-Ray root travels in Line.trace_id, not in the fields.
+    trace = fields.pop("trace_id", None)
+    _add_cause(fields)
+    return fields, trace
+
+
+def _report_pair(key: str, value: str, fields: dict[str, Any]) -> None:
+    store = _REPORT_KEYS.get(key)
+    if store is None or not value:
+        return
+    name, kind = store
+    if kind is str:
+        fields[name] = value
+    else:
+        number = _number(value, kind is int)
+        if number is not None:
+            fields[name] = number
+
+
+_REPORT_KEYS: dict[str, tuple[str, type]] = {
+    "Duration": ("duration_ms", float),
+    "Billed Duration": ("billed_ms", int),
+    "Memory Size": ("memory_mb", int),
+    "Max Memory Used": ("max_memory_mb", int),
+    "Init Duration": ("init_ms", float),
+    "Restore Duration": ("restore_ms", float),
+    "Billed Restore Duration": ("billed_restore_ms", int),
+    "Status": ("lambda_status", str),
+    "Error Type": ("error_type", str),
+    "Phase": ("phase", str),
+    "Runtime Version": ("runtime_version", str),
+    "XRAY TraceId": ("trace_id", str),
+}
+
+
+def _add_cause(fields: dict[str, Any]) -> None:
+    error_type = fields.get("error_type")
+    if fields.get("lambda_status") == "timeout" or error_type == "Sandbox.Timedout":
+        fields["error_cause"] = "timeout"
+    elif error_type == "Runtime.OutOfMemory":
+        fields["error_cause"] = "oom"
+
+
+def _number(text: str, integral: bool) -> int | float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    return int(value) if integral else value
+
+
+def _report(message: str) -> Line:
+    m = _REPORT_LINE.match(message)
+    if m is None:
+        rid = _token(message, len(_REPORT))
+        fields, trace = _report_fields(message[len(_REPORT) :])
+        return Line(LineKind.LAMBDA_REPORT, lambda_request_id=rid, trace_id=trace, fields=fields)
+    # The usual line: its fixed head in one match, then whatever follows (X-Ray, Status, …).
+    fields = {
+        "duration_ms": float(m.group(2)),
+        "billed_ms": int(m.group(3)),
+        "memory_mb": int(m.group(4)),
+        "max_memory_mb": int(m.group(5)),
+    }
+    if m.group(6):
+        fields["init_ms"] = float(m.group(6))
+    trace = None
+    tail = message[m.end() :]
+    if tail and not tail.isspace():
+        more, trace = _report_fields(tail)
+        fields.update(more)
+    return Line(LineKind.LAMBDA_REPORT, lambda_request_id=m.group(1), trace_id=trace, fields=fields)
+
+
+def _init(message: str) -> Line:
+    fields, _ = _report_fields(message.partition(" ")[2])
+    return Line(LineKind.LAMBDA_INIT, fields=fields)
+
+
+def _request_id_error(message: str) -> Line:
+    """`RequestId: {id} Error: …` (with the runtime's error type on the next line), or the older
+    `RequestId: {id} Process exited before completing request`."""
+    rid = _token(message, len(_REQUEST_ID))
+    if _RUNTIME_EXIT in message or _PROCESS_EXIT in message:
+        return _runtime_exit(message, rid)
+    if _TIMED_OUT_TEXT in message:
+        return _timeout(message)
+    first, _, second = message.partition("\n")
+    at = first.find(" Error: ")
+    fields: dict[str, Any] = {}
+    if at >= 0:
+        fields["error_message"] = first[at + 8 :].strip()
+    second = second.strip()
+    if second and _ERROR_TYPE_NAME.fullmatch(second):
+        fields["error_type"] = second
+    return Line(LineKind.LAMBDA_ERROR, lambda_request_id=rid, fields=fields)
+
+
+def _runtime_exit(message: str, rid: str | None) -> Line:
+    first, _, second = message.partition("\n")
+    at = first.find(_RUNTIME_EXIT)
+    if at < 0:
+        at = first.find(_PROCESS_EXIT)
+    fields: dict[str, Any] = {
+        "error_message": first[at:].strip() if at >= 0 else first.strip(),
+        "error_cause": "oom" if "signal: killed" in message else "runtime_exit",
+    }
+    second = second.strip()
+    if second and _ERROR_TYPE_NAME.fullmatch(second):
+        fields["error_type"] = second
+    return Line(LineKind.LAMBDA_RUNTIME_EXIT, lambda_request_id=rid, fields=fields)
+
+
+def _timeout(message: str) -> Line:
+    fields: dict[str, Any] = {"error_cause": "timeout", "lambda_status": "timeout"}
+    m = _TIMED_OUT.search(message)
+    if m is not None:
+        fields["timeout_s"] = float(m.group(1))
+    return Line(LineKind.LAMBDA_TIMEOUT, lambda_request_id=_first_uuid(message), fields=fields)
+
+
+def _python(message: str) -> Line | None:
+    """`[INFO]\\t{time}\\t{requestId}\\t{message}` (the Python runtime's logging handler), or
+    `[ERROR] KeyError: 'x'\\nTraceback …` (an uncaught exception)."""
+    close = message.find("]", 1, 13)
+    if close < 0:
+        return None
+    level = _LEVELS.get(message[1:close].upper())
+    if level is None:
+        return None
+    after = message[close + 1 : close + 2]
+    if after == "\t":
+        parts = message.split("\t", 3)
+        rid = parts[2] if len(parts) > 2 and _UUID.fullmatch(parts[2]) else None
+        if rid is None:
+            return Line(LineKind.LAMBDA_PRINT, fields={"level": level})
+        return Line(LineKind.LAMBDA_LOG, lambda_request_id=rid, fields={"level": level})
+    if after == " " and level == "ERROR":
+        head = message[close + 2 :].partition("\n")[0]
+        name, _, detail = head.partition(": ")
+        if _ERROR_TYPE_NAME.fullmatch(name):
+            fields = {"level": level, "error_type": name, "error_message": detail.strip()}
+            return Line(LineKind.LAMBDA_ERROR, fields=fields)
+    return Line(LineKind.LAMBDA_PRINT, fields={"level": level})
+
+
+def _timestamped(message: str) -> Line | None:
+    """Node (and .NET): `{time}\\t{requestId}\\t{LEVEL}\\t{message}`. Node writes `undefined` as
+    the request ID of errors raised outside an invocation."""
+    tab = message.find("\t", 0, 40)
+    if tab < 20 or message[4:5] != "-":
+        return None
+    parts = message.split("\t", 3)
+    if len(parts) < 3:
+        return None
+    level = _LEVELS.get(parts[2].upper()) if len(parts[2]) <= 11 else None
+    if level is None:
+        return None
+    rid = parts[1] if _UUID.fullmatch(parts[1]) else None
+    text = parts[3] if len(parts) > 3 else ""
+    if level == "ERROR" and text.startswith(_NODE_ERROR_PREFIXES):
+        fields: dict[str, Any] = {"level": level}
+        _error_from_json_text(text, fields)
+        if "error_type" in fields:
+            return Line(LineKind.LAMBDA_ERROR, lambda_request_id=rid, fields=fields)
+    if _TIMED_OUT_TEXT in text:
+        return _timeout(message)
+    if rid is None:
+        return Line(LineKind.LAMBDA_PRINT, fields={"level": level})
+    return Line(LineKind.LAMBDA_LOG, lambda_request_id=rid, fields={"level": level})
+
+
+def _error_from_json_text(text: str, fields: dict[str, Any]) -> None:
+    """errorType / errorMessage of the JSON error object inside `text` (possibly truncated)."""
+    brace = text.find("{")
+    if brace < 0:
+        return
+    try:
+        obj = json.loads(text[brace:])
+    except (ValueError, RecursionError):
+        obj = None
+    if isinstance(obj, dict):
+        _error_fields(obj, fields)
+        return
+    m = _JSON_ERROR_TYPE.search(text, brace)
+    if m is not None:
+        fields["error_type"] = m.group(1)
+        msg = _JSON_ERROR_MESSAGE.search(text, brace)
+        if msg is not None:
+            fields["error_message"] = msg.group(1)
+
+
+def _error_fields(obj: dict[str, Any], fields: dict[str, Any]) -> bool:
+    error_type = obj.get("errorType")
+    if not isinstance(error_type, str):
+        return False
+    fields["error_type"] = error_type
+    error_message = obj.get("errorMessage")
+    if isinstance(error_message, str):
+        fields["error_message"] = error_message
+    return True
+
+
+def _json(message: str) -> Line | None:
+    try:
+        obj = json.loads(message)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(obj, dict):
+        return None
+    kind = obj.get("type")
+    if isinstance(kind, str) and kind.startswith("platform."):
+        return _platform(kind, obj.get("record"), message)
+    return _application(obj, message)
+
+
+def _string_id(value: object, message: str) -> str | None:
+    """A request ID taken from decoded JSON, kept only when it is literally in the message (an
+    escaped ID would otherwise never match the same ID elsewhere)."""
+    if isinstance(value, str) and value and len(value) <= 128 and value in message:
+        return value
+    return None
+
+
+def _trace_root(value: object) -> str | None:
+    if isinstance(value, str):
+        m = _ROOT.search(value)
+        if m is not None:
+            return m.group(1)
+    return None
+
+
+def _platform(kind: str, record: object, message: str) -> Line | None:
+    if isinstance(record, str):  # platform.fault: the runtime's own text
+        if _RUNTIME_EXIT in record or _PROCESS_EXIT in record:
+            return _runtime_exit(record, _first_uuid(record))
+        return Line(LineKind.LAMBDA_ERROR, lambda_request_id=_first_uuid(record))
+    if not isinstance(record, dict):
+        record = {}
+    rid = _string_id(record.get("requestId"), message)
+    tracing = record.get("tracing")
+    trace = _trace_root(tracing.get("value")) if isinstance(tracing, dict) else None
+    fields: dict[str, Any] = {}
+    status = record.get("status")
+    if isinstance(status, str):
+        fields["lambda_status"] = status
+    error_type = record.get("errorType")
+    if isinstance(error_type, str):
+        fields["error_type"] = error_type
+    metrics = record.get("metrics")
+    if not isinstance(metrics, dict):
+        metrics = {}
+
+    if kind == "platform.start":
+        version = record.get("version")
+        if isinstance(version, str):
+            fields["version"] = version
+        line_kind = LineKind.LAMBDA_START
+    elif kind in ("platform.runtimeDone", "platform.end"):
+        line_kind = LineKind.LAMBDA_END
+    elif kind == "platform.report":
+        for key, (name, integral) in _JSON_METRICS.items():
+            value = metrics.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                fields[name] = int(value) if integral else float(value)
+        line_kind = LineKind.LAMBDA_REPORT
+    elif kind.startswith(("platform.init", "platform.restore", "platform.extension")) or kind in (
+        "platform.telemetrySubscription",
+        "platform.logsSubscription",
+    ):
+        for key, name in _INIT_STRINGS:
+            value = record.get(key)
+            if isinstance(value, str):
+                fields[name] = value
+        duration = metrics.get("durationMs")
+        if kind in ("platform.initReport", "platform.restoreReport") and isinstance(
+            duration, int | float
+        ):
+            fields["init_ms" if kind == "platform.initReport" else "restore_ms"] = float(duration)
+        line_kind = LineKind.LAMBDA_INIT
+    else:
+        line_kind = LineKind.LAMBDA_LOG if rid else LineKind.LAMBDA_PRINT
+    _add_cause(fields)
+    return Line(line_kind, lambda_request_id=rid, trace_id=trace, fields=fields)
+
+
+_INIT_STRINGS = (
+    ("runtimeVersion", "runtime_version"),
+    ("phase", "phase"),
+    ("functionVersion", "version"),
+)
+_JSON_METRICS: dict[str, tuple[str, bool]] = {
+    "durationMs": ("duration_ms", False),
+    "billedDurationMs": ("billed_ms", True),
+    "memorySizeMB": ("memory_mb", True),
+    "maxMemoryUsedMB": ("max_memory_mb", True),
+    "initDurationMs": ("init_ms", False),
+    "restoreDurationMs": ("restore_ms", False),
+}
+
+
+def _application(obj: dict[str, Any], message: str) -> Line | None:
+    """An application record: Lambda's JSON format (`timestamp`, `level`, `message`, `requestId`),
+    Powertools (`function_request_id`, `xray_trace_id`), or a bare error object."""
+    rid = None
+    for key in _REQUEST_ID_KEYS:
+        rid = _string_id(obj.get(key), message)
+        if rid is not None:
+            break
+    fields: dict[str, Any] = {}
+    raw_level = obj.get("level")
+    if isinstance(raw_level, str):
+        level = _LEVELS.get(raw_level.upper())
+        if level is not None:
+            fields["level"] = level
+    elif isinstance(raw_level, int) and raw_level in _NUMERIC_LEVELS:
+        fields["level"] = _NUMERIC_LEVELS[raw_level]
+    trace = _trace_root(obj.get("xray_trace_id")) or _string_xray(obj.get("xray_trace_id"), message)
+
+    text = obj.get("message")
+    if _error_fields(obj, fields) or (isinstance(text, dict) and _error_fields(text, fields)):
+        if rid is None and isinstance(text, dict):
+            rid = _string_id(text.get("requestId"), message)
+        kind = LineKind.LAMBDA_ERROR
+    elif isinstance(text, str) and _TIMED_OUT_TEXT in text:
+        m = _TIMED_OUT.search(text)
+        fields["error_cause"] = "timeout"
+        if m is not None:
+            fields["timeout_s"] = float(m.group(1))
+        kind = LineKind.LAMBDA_TIMEOUT
+    elif rid is not None:
+        kind = LineKind.LAMBDA_LOG
+    elif fields or trace:
+        kind = LineKind.LAMBDA_PRINT
+    else:
+        return None
+    return Line(kind, lambda_request_id=rid, trace_id=trace, fields=fields)
+
+
+def _string_xray(value: object, message: str) -> str | None:
+    """Powertools writes the bare `1-…` root."""
+    if isinstance(value, str) and value.startswith("1-") and ";" not in value:
+        return _string_id(value, message)
+    return None
