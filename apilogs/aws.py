@@ -144,8 +144,21 @@ class AwsContext:
                 found = self.session.client(
                     service, region_name=region, endpoint_url=self.endpoint_url, config=config
                 )
+                if service == "logs":
+                    # botocore retries throttles by itself; we still want to slow every reader
+                    # down and to tell the user.
+                    found.meta.events.register("needs-retry.logs", self._on_logs_retry)
                 self._clients[key] = found
             return found
+
+
+    def _on_logs_retry(self, response: Any = None, **_: Any) -> None:
+        if not response:
+            return
+        parsed = response[1] if isinstance(response, tuple) and len(response) > 1 else {}
+        code = str((parsed or {}).get("Error", {}).get("Code", ""))
+        if code in THROTTLING_CODES:
+            self.logs_limiter.slow_down()
 
 
 def make_context(

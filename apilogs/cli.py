@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -205,12 +206,619 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
         sys.exit(1)
 
 
+def _regexes(patterns: tuple[str, ...], option: str) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for pattern in patterns:
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise ApilogsError(f"bad {option} regex {pattern!r}: {exc}", exit_code=2) from None
+    return tuple(compiled)
+
+
+def _warn(message: str) -> None:
+    paint = Painter(color_enabled("auto", sys.stderr))
+    click.echo(f"{paint('apilogs: warning:', '33', '1')} {message}", err=True)
+
+
+@dataclass
+class Window:
+    """The options every reading command shares: when, which sources, how fast."""
+
+    start: str
+    end: str | None
+    utc: bool
+    sources: tuple[str, ...]
+    log_groups: tuple[str, ...]
+    filter_pattern: str | None
+    max_rps: float
+
+    def times(self) -> tuple[int, int | None]:
+        from datetime import UTC
+
+        from apilogs.times import TimeParseError, parse_time
+
+        tz = UTC if self.utc else None
+        try:
+            start_ms = parse_time(self.start, tz=tz)
+            end_ms = parse_time(self.end, tz=tz) if self.end else None
+        except TimeParseError as exc:
+            raise ApilogsError(str(exc), exit_code=2) from None
+        if end_ms is not None and end_ms < start_ms:
+            raise ApilogsError(f"--end ({self.end}) is before --start ({self.start})", exit_code=2)
+        return start_ms, end_ms
+
+    @property
+    def tz(self) -> Any:
+        from datetime import UTC
+
+        return UTC if self.utc else None
+
+
+def window_options(func: F) -> F:
+    options = [
+        click.option(
+            "-s",
+            "--start",
+            default="5m",
+            show_default=True,
+            metavar="TIME",
+            help="Window start: 5m, 1h ago, 2 days ago, yesterday, ISO 8601, epoch s/ms.",
+        ),
+        click.option(
+            "-e", "--end", metavar="TIME", help="Window end (default: now). Same forms as --start."
+        ),
+        click.option(
+            "--utc/--local",
+            default=False,
+            help="Read and print times in UTC, or in local time with its offset (default).",
+        ),
+        click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            metavar="SOURCE",
+            help="Read only: execution, access, lambda, authorizer or a function name (repeatable).",
+        ),
+        click.option(
+            "--log-group",
+            "log_groups",
+            multiple=True,
+            metavar="NAME",
+            help="Also read this log group (repeatable).",
+        ),
+        click.option(
+            "-f",
+            "--filter-pattern",
+            metavar="PATTERN",
+            help="CloudWatch Logs filter pattern, applied by the service (saves reads).",
+        ),
+        click.option(
+            "--max-rps",
+            type=click.FloatRange(0),
+            default=5.0,
+            show_default=True,
+            help="CloudWatch Logs reads per second, shared by all groups (the account quota is "
+            "5; 0 = unlimited, for local endpoints).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        start: str,
+        end: str | None,
+        utc: bool,
+        sources: tuple[str, ...],
+        log_groups: tuple[str, ...],
+        filter_pattern: str | None,
+        max_rps: float,
+        **kwargs: Any,
+    ) -> Any:
+        window = Window(start, end, utc, sources, log_groups, filter_pattern, max_rps)
+        return func(*args, window=window, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+watch_options = [
+    click.option("-w", "--watch", is_flag=True, help="Keep following new events (Ctrl-C to stop)."),
+    click.option(
+        "--watch-interval",
+        type=click.FloatRange(0.1, 300),
+        default=1.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="Seconds between polls of each group in --watch mode.",
+    ),
+]
+
+
+def with_watch(func: F) -> F:
+    for option in reversed(watch_options):
+        func = option(func)
+    return func
+
+
+@dataclass
+class Opened:
+    """A command's AWS context, topology and sources, ready to read."""
+
+    ctx: AwsContext
+    topology: Any
+    sources: Any
+    start_ms: int
+    end_ms: int | None
+
+
+def _open(common: CommonOptions, window: Window, api_id: str, stage: str | None) -> Opened:
+    from apilogs.discover import discover_topology
+    from apilogs.model import Severity
+    from apilogs.stream import select_sources
+
+    start_ms, end_ms = window.times()
+    ctx = common.context(max_rps=window.max_rps)
+    topology = discover_topology(ctx, api_id, stage)
+    selection = select_sources(topology, window.sources, window.log_groups)
+    for finding in topology.findings:
+        if finding.severity is not Severity.INFO or common.verbose:
+            _warn(finding.message)
+    for notice in selection.notices:
+        _warn(notice)
+    return Opened(ctx, topology, selection.sources, start_ms, end_ms)
+
+
+def _prepare_stdout() -> Any:
+    out = sys.stdout
+    if hasattr(out, "reconfigure"):
+        # A terminal that cannot show a character gets an escape, never a crash.
+        out.reconfigure(errors="backslashreplace")
+    return out
+
+
+def _report_fetch(stats: Any, shown: int, what: str = "events") -> None:
+    for notice in stats.notices:
+        _warn(notice)
+    if stats.throttles:
+        _warn(
+            f"CloudWatch Logs throttled {stats.throttles} reads; apilogs slowed down and read "
+            "every event"
+        )
+    if shown == 0:
+        _warn(f"no {what} in this window (widen it with --start, e.g. --start 1h)")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@api_id_option
+@stage_option
+@window_options
+@with_watch
+@click.option(
+    "-r",
+    "--request-id",
+    "request_ids",
+    multiple=True,
+    metavar="ID",
+    help="Only this request's lines, from every group: its API Gateway, Lambda, X-Ray or "
+    "extended request ID (repeatable).",
+)
+@click.option(
+    "-g", "--grep", multiple=True, metavar="REGEX", help="Keep only matching lines (repeatable)."
+)
+@click.option(
+    "-x", "--exclude", multiple=True, metavar="REGEX", help="Drop matching lines (repeatable)."
+)
+@click.option(
+    "-H", "--highlight", multiple=True, metavar="REGEX", help="Highlight matches (repeatable)."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["plain", "short", "json"]),
+    default="plain",
+    show_default=True,
+    help="plain: label, group, stream, message; short: time, label, message; json: one object "
+    "per line (schema in README).",
+)
+@click.option("-G", "--no-group", is_flag=True, help="Do not print the log group.")
+@click.option("-S", "--no-stream", is_flag=True, help="Do not print the log stream.")
+@click.option("--timestamp", is_flag=True, help="Print each event's timestamp.")
+@click.option("--ingestion-time", is_flag=True, help="Print each event's ingestion time.")
+@click.option("--expand", is_flag=True, help="Pretty-print JSON messages.")
+@common_options
+def get(
+    api_id: str,
+    stage: str | None,
+    window: Window,
+    watch: bool,
+    watch_interval: float,
+    request_ids: tuple[str, ...],
+    grep: tuple[str, ...],
+    exclude: tuple[str, ...],
+    highlight: tuple[str, ...],
+    output: str,
+    no_group: bool,
+    no_stream: bool,
+    timestamp: bool,
+    ingestion_time: bool,
+    expand: bool,
+    common: CommonOptions,
+) -> None:
+    """Print every line the API and its Lambdas logged, merged in time order.
+
+    Reads the execution log, the access log and every integration and authorizer Lambda's log
+    group concurrently, and prints each event exactly once, in time order. With --watch it
+    keeps polling; events that arrive late are still printed, marked (late). With --request-id
+    it prints one request's lines from every group, its Lambda's print lines included.
+
+    \b
+    Examples:
+      apilogs get --api-id xyz123 --stage prod --watch
+      apilogs get --api-id xyz123 --stage prod --start '1h ago' | grep 6605b081
+      apilogs get -a xyz123 -t prod -s 1h -r 6605b081-6f04-11e6-97ac-c34deb0b3dd9
+      apilogs get -a xyz123 -t prod -s 2024-05-01T10:00Z -e 2024-05-01T10:05Z -o json
+      apilogs get -a xyz123 -t prod --source authorizer -g 'deny|Unauthorized' -o short
+    """
+    from apilogs.fetch import FetchStats
+    from apilogs.render.events import EventFormatter, RenderOptions
+    from apilogs.render.progress import Progress
+    from apilogs.stream import EventQuery, follow_events, keep, read_events
+
+    if watch and window.end:
+        raise ApilogsError("--watch follows new events: it cannot be used with --end", exit_code=2)
+    if watch and request_ids:
+        raise ApilogsError("--request-id finds a past request: drop --watch", exit_code=2)
+    query_grep = _regexes(grep, "--grep")
+    query_exclude = _regexes(exclude, "--exclude")
+    options = RenderOptions(
+        output=output,
+        show_group=not no_group,
+        show_stream=not no_stream,
+        show_timestamp=timestamp,
+        show_ingestion_time=ingestion_time,
+        tz=window.tz,
+        expand_json=expand,
+        highlights=_regexes(highlight, "--highlight"),
+    )
+    opened = _open(common, window, api_id, stage)
+    query = EventQuery(
+        start_ms=opened.start_ms,
+        end_ms=opened.end_ms,
+        filter_pattern=window.filter_pattern,
+        grep=query_grep,
+        exclude=query_exclude,
+    )
+    fmt = EventFormatter(options, common.painter(), opened.sources).format
+    out = _prepare_stdout()
+    stats = FetchStats()
+    shown = 0
+    progress = Progress(stats, enabled=sys.stderr.isatty() and not out.isatty() and not watch)
+    if request_ids:
+        from apilogs.lookup import find_requests
+
+        with progress:
+            requests = find_requests(
+                opened.ctx, opened.sources, request_ids, opened.start_ms, opened.end_ms, stats
+            )
+        lines = sorted(
+            {id(e): e for r in requests for e in r.events}.values(),
+            key=lambda e: (e.raw.timestamp, e.raw.group, e.raw.stream, e.raw.event_id),
+        )
+        for event in lines:
+            if keep(event, query):
+                out.write(fmt(event, False) + "\n")
+                shown += 1
+        out.flush()
+        _report_fetch(stats, 1)
+        if not requests:
+            raise ApilogsError(
+                f"no request with ID {', '.join(request_ids)} in this window "
+                "(widen it with --start, e.g. --start 1h)",
+                exit_code=1,
+            )
+        return
+    if watch:
+        for batch in follow_events(
+            opened.ctx, opened.sources, query, stats, interval_s=watch_interval
+        ):
+            if batch:
+                out.write("".join(fmt(event, late) + "\n" for event, late in batch))
+                out.flush()
+                shown += len(batch)
+    else:
+        with progress:
+            write = out.write
+            for event in read_events(opened.ctx, opened.sources, query, stats):
+                write(fmt(event, False) + "\n")
+                shown += 1
+        out.flush()
+    _report_fetch(stats, shown or stats.events)
+
+
+def _status_filter(values: tuple[str, ...]) -> Callable[[int | None], bool]:
+    """`--status 5xx`, `--status 502`, `--status 4xx,429`."""
+    wanted: list[tuple[int, int]] = []
+    for value in ",".join(values).split(","):
+        value = value.strip().lower()
+        if not value:
+            continue
+        if re.fullmatch(r"[1-5]xx", value):
+            low = int(value[0]) * 100
+            wanted.append((low, low + 99))
+        elif re.fullmatch(r"[1-5]\d\d", value):
+            wanted.append((int(value), int(value)))
+        else:
+            raise ApilogsError(f"bad --status {value!r}: use 5xx, 4xx, 502, …", exit_code=2)
+    return lambda status: (
+        not wanted or (status is not None and any(lo <= status <= hi for lo, hi in wanted))
+    )
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@api_id_option
+@stage_option
+@window_options
+@with_watch
+@click.option(
+    "--status", "statuses", multiple=True, metavar="CODE", help="5xx, 4xx, 502, … (repeatable)."
+)
+@click.option("--errors", is_flag=True, help="Only requests that failed (any cause).")
+@click.option("--slow", metavar="DURATION", help="Only requests slower than this, e.g. 500ms, 2s.")
+@click.option(
+    "--path", "path_glob", metavar="GLOB", help="Only paths/routes matching, e.g. '/users/*'."
+)
+@click.option("--cold", is_flag=True, help="Only requests served by a cold start.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["plain", "json"]),
+    default="plain",
+    show_default=True,
+    help="plain: one aligned row per request; json: one object per request.",
+)
+@common_options
+def requests(
+    api_id: str,
+    stage: str | None,
+    window: Window,
+    watch: bool,
+    watch_interval: float,
+    statuses: tuple[str, ...],
+    errors: bool,
+    slow: str | None,
+    path_glob: str | None,
+    cold: bool,
+    output: str,
+    common: CommonOptions,
+) -> None:
+    """One row per request: time, method, path, status, latency, Lambda duration, memory, cause.
+
+    Every line of every group is joined by request: the row says how the request ended and why
+    (Lambda timeout, out of memory, unhandled exception, authorizer deny, throttling, …).
+    A * after the Lambda duration marks a cold start.
+
+    \b
+    Examples:
+      apilogs requests -a xyz123 -t prod -s 1h --errors
+      apilogs requests -a xyz123 -t prod --status 5xx --watch
+      apilogs requests -a xyz123 -t prod --slow 500ms --path '/users/*' -o json
+    """
+    import fnmatch
+    import json
+    import time
+
+    from apilogs.correlate import Correlator
+    from apilogs.fetch import FetchStats
+    from apilogs.render.events import _Clock
+    from apilogs.render.progress import Progress
+    from apilogs.render.requests import RequestRows, request_to_dict
+    from apilogs.stream import EventQuery, follow_events, read_events
+    from apilogs.times import TimeParseError, parse_duration
+
+    if watch and window.end:
+        raise ApilogsError("--watch follows new events: it cannot be used with --end", exit_code=2)
+    status_ok = _status_filter(statuses)
+    slow_ms = None
+    if slow:
+        try:
+            slow_ms = parse_duration(slow) * 1000
+        except TimeParseError as exc:
+            raise ApilogsError(str(exc), exit_code=2) from None
+
+    def wanted(request: Any) -> bool:
+        if request.request_id is None and not request.lambda_request_ids:
+            return False
+        if request.request_id is None and request.status is None and not (errors or cold):
+            # Lambda lines that no API Gateway line claimed: invocations, not requests.
+            return False
+        if not status_ok(request.status):
+            return False
+        if errors and not request.outcome.is_error:
+            return False
+        if cold and not request.cold_start:
+            return False
+        if slow_ms is not None and (request.response_latency_ms or 0) < slow_ms:
+            return False
+        if path_glob:
+            where = request.path or request.route or ""
+            if not fnmatch.fnmatchcase(where, path_glob):
+                return False
+        return True
+
+    opened = _open(common, window, api_id, stage)
+    query = EventQuery(opened.start_ms, opened.end_ms, window.filter_pattern)
+    out = _prepare_stdout()
+    rows = RequestRows(common.painter(), _Clock(window.tz))
+    stats = FetchStats()
+    correlator = Correlator()
+    shown = 0
+
+    def emit(done: list[Any]) -> None:
+        nonlocal shown
+        for request in done:
+            if wanted(request):
+                if output == "json":
+                    out.write(json.dumps(request_to_dict(request)) + "\n")
+                else:
+                    out.write(rows.row(request) + "\n")
+                shown += 1
+
+    if output == "plain":
+        out.write(rows.header() + "\n")
+    if watch:
+        for batch in follow_events(
+            opened.ctx, opened.sources, query, stats, interval_s=watch_interval
+        ):
+            for event, _late in batch:
+                emit(correlator.add(event))
+            # Requests whose last line is a while behind the wall clock are done.
+            emit(correlator.advance(int(time.time() * 1000) - 3_000))
+            out.flush()
+    else:
+        progress = Progress(stats, enabled=sys.stderr.isatty() and not out.isatty())
+        with progress:
+            for event in read_events(opened.ctx, opened.sources, query, stats):
+                emit(correlator.add(event))
+            emit(correlator.flush())
+        out.flush()
+    _report_fetch(stats, shown or stats.events, "requests")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@api_id_option
+@stage_option
+@window_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["plain", "json"]),
+    default="plain",
+    show_default=True,
+    help="plain: a summary for people; json: one JSON document.",
+)
+@common_options
+def stats(
+    api_id: str, stage: str | None, window: Window, output: str, common: CommonOptions
+) -> None:
+    """Sum up the window: requests by status, latency percentiles, Lambda durations per function,
+    cold starts, errors by cause with an example request ID each, the slowest routes.
+
+    \b
+    Examples:
+      apilogs stats -a xyz123 -t prod -s 1h
+      apilogs stats -a xyz123 -t prod -s yesterday -e today -o json
+    """
+    import json
+
+    from apilogs.correlate import correlate
+    from apilogs.fetch import FetchStats
+    from apilogs.render.progress import Progress
+    from apilogs.render.requests import WindowStats
+    from apilogs.stream import EventQuery, read_events
+
+    opened = _open(common, window, api_id, stage)
+    query = EventQuery(opened.start_ms, opened.end_ms, window.filter_pattern)
+    out = _prepare_stdout()
+    fetch_stats = FetchStats()
+    summary = WindowStats()
+    with Progress(fetch_stats, enabled=sys.stderr.isatty()):
+        for request in correlate(read_events(opened.ctx, opened.sources, query, fetch_stats)):
+            if request.request_id or request.status is not None:
+                summary.add(request)
+    if output == "json":
+        out.write(json.dumps(summary.to_dict(), indent=2) + "\n")
+    else:
+        for line in summary.lines(common.painter()):
+            out.write(line + "\n")
+    out.flush()
+    _report_fetch(fetch_stats, summary.requests or fetch_stats.events, "requests")
+
+
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("request_id", metavar="REQUEST_ID")
+@api_id_option
+@stage_option
+@window_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["plain", "json"]),
+    default="plain",
+    show_default=True,
+    help="plain: the story; json: the request with every line.",
+)
+@common_options
+def show(
+    request_id: str,
+    api_id: str,
+    stage: str | None,
+    window: Window,
+    output: str,
+    common: CommonOptions,
+) -> None:
+    """Tell one request's story: route, status, latency and cause; a timeline of its phases
+    (authorizer, integration, Lambda); then every line it left, from every group.
+
+    REQUEST_ID may be the API Gateway, Lambda, X-Ray or extended request ID.
+
+    \b
+    Examples:
+      apilogs show 6605b081-6f04-11e6-97ac-c34deb0b3dd9 -a xyz123 -t prod -s 1h
+    """
+    import json
+
+    from apilogs.fetch import FetchStats
+    from apilogs.lookup import find_requests
+    from apilogs.render.events import EventFormatter, RenderOptions, event_to_dict
+    from apilogs.render.progress import Progress
+    from apilogs.render.requests import request_to_dict, story_lines
+
+    opened = _open(common, window, api_id, stage)
+    out = _prepare_stdout()
+    fetch_stats = FetchStats()
+    with Progress(fetch_stats, enabled=sys.stderr.isatty()):
+        found = find_requests(
+            opened.ctx, opened.sources, [request_id], opened.start_ms, opened.end_ms, fetch_stats
+        )
+    _report_fetch(fetch_stats, 1)
+    if not found:
+        raise ApilogsError(
+            f"no request with ID {request_id} in this window (widen it with --start, e.g. --start 1h)",
+            exit_code=1,
+        )
+    paint = common.painter()
+    formatter = EventFormatter(RenderOptions(output="short", tz=window.tz), paint, opened.sources)
+    for index, request in enumerate(found):
+        if output == "json":
+            doc = request_to_dict(request)
+            doc["events"] = [event_to_dict(e) for e in request.events]
+            out.write(json.dumps(doc) + "\n")
+            continue
+        if index:
+            out.write("\n")
+        for line in story_lines(request, formatter, paint):
+            out.write(line + "\n")
+    out.flush()
+
+
 def main() -> None:
-    # Python's default SIGPIPE handling turns `| head` into a BrokenPipeError on flush; we handle
-    # it ourselves above, but restoring SIG_DFL would also kill the TUI's children: keep Python's.
+    """Entry point: usage errors are one line too, not click's three."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    cli(prog_name="apilogs")
+    try:
+        code = cli.main(prog_name="apilogs", standalone_mode=False)
+    except click.UsageError as exc:
+        _usage_error(exc)
+    except click.exceptions.Abort:
+        _exit_quietly(130)
+    except click.ClickException as exc:
+        _fail(ApilogsError(exc.format_message(), exit_code=exc.exit_code))
+    except BrokenPipeError:
+        _exit_quietly(0)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+def _usage_error(exc: click.UsageError) -> None:
+    command = exc.ctx.command_path if exc.ctx else "apilogs"
+    _fail(ApilogsError(f"{exc.format_message()} (see '{command} --help')", exit_code=2))

@@ -1,0 +1,221 @@
+"""LogEvent → one output line: plain (for people, colour optional), short, or JSON.
+
+Like httpie, a formatter is a chain picked by the options once, then applied to every event;
+the core never prints. Every message is sanitised before it reaches a terminal; JSON keeps it
+verbatim (json.dumps escapes control characters itself)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+from apilogs.model import LineKind, LogEvent, Role, Source
+from apilogs.render.sanitize import sanitize
+from apilogs.render.style import (
+    BOLD,
+    BRIGHT_RED,
+    BRIGHT_YELLOW,
+    CYAN,
+    DIM,
+    GREEN,
+    RED,
+    YELLOW,
+    Painter,
+    palette_color,
+)
+
+ROLE_COLORS = {Role.EXECUTION: CYAN, Role.ACCESS: BRIGHT_YELLOW, Role.OTHER: DIM}
+
+_ERROR_KINDS = frozenset(
+    {
+        LineKind.APIGW_LAMBDA_ERROR,
+        LineKind.APIGW_TIMEOUT,
+        LineKind.APIGW_MALFORMED,
+        LineKind.APIGW_PERMISSIONS,
+        LineKind.APIGW_THROTTLED,
+        LineKind.APIGW_FAILED,
+        LineKind.APIGW_UNAUTHORIZED,
+        LineKind.LAMBDA_TIMEOUT,
+        LineKind.LAMBDA_RUNTIME_EXIT,
+        LineKind.LAMBDA_ERROR,
+        LineKind.LAMBDA_TRACEBACK,
+    }
+)
+# Words that should catch the eye in any line, whatever its kind.
+_ALERT = re.compile(
+    r"\b(ERROR|FATAL|CRITICAL|Exception|Traceback|Task timed out|Runtime exited|"
+    r"Execution failed|Unauthorized|not authorized)\b|\bWARN(?:ING)?\b"
+)
+_STATUS = re.compile(r"\b(?:[Ss]tatus:? |\"status\":\"?)([1-5]\d\d)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    output: str = "plain"  # plain | short | json
+    show_group: bool = True
+    show_stream: bool = True
+    show_timestamp: bool = False
+    show_ingestion_time: bool = False
+    tz: tzinfo | None = None  # None: local time with its offset
+    expand_json: bool = False
+    highlights: tuple[re.Pattern[str], ...] = ()
+
+
+def label_for(source: Source) -> str:
+    if source.role is Role.AUTHORIZER:
+        return f"{source.label} (auth)"
+    return source.label
+
+
+def iso_utc(ms: int) -> str:
+    """2024-01-01T00:00:00.000Z, the JSON contract's `time`."""
+    moment = datetime.fromtimestamp(ms / 1000, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+class _Clock:
+    """Formats epoch ms in the chosen zone; caches the zone offset per hour (DST-safe enough)."""
+
+    def __init__(self, tz: tzinfo | None) -> None:
+        self.tz = tz
+
+    def full(self, ms: int) -> str:
+        moment = datetime.fromtimestamp(ms / 1000, self.tz or UTC)
+        if self.tz is None:
+            moment = moment.astimezone()
+        text = moment.isoformat(timespec="milliseconds")
+        return text.replace("+00:00", "Z") if moment.utcoffset() == timedelta(0) else text
+
+    def short(self, ms: int) -> str:
+        moment = datetime.fromtimestamp(ms / 1000, self.tz or UTC)
+        if self.tz is None:
+            moment = moment.astimezone()
+        return moment.strftime("%H:%M:%S.") + f"{ms % 1000:03d}"
+
+
+def _expand(message: str) -> str:
+    stripped = message.strip()
+    if stripped.startswith("{") and stripped.endswith("}"):
+        try:
+            return json.dumps(json.loads(stripped), indent=2, ensure_ascii=False)
+        except ValueError:
+            return message
+    return message
+
+
+def event_to_dict(event: LogEvent, *, late: bool = False) -> dict[str, Any]:
+    """The documented JSON object (README, 'JSON output'); additions only across versions."""
+    raw = event.raw
+    line = event.line
+    doc: dict[str, Any] = {
+        "timestamp": raw.timestamp,
+        "time": iso_utc(raw.timestamp),
+        "ingestion_time": raw.ingestion_time,
+        "group": raw.group,
+        "stream": raw.stream,
+        "event_id": raw.event_id,
+        "source": str(raw.source.role),
+        "function": raw.source.function_name,
+        "message": raw.message,
+        "request_id": line.request_id,
+        "lambda_request_id": line.lambda_request_id,
+        "trace_id": line.trace_id,
+        "kind": str(line.kind),
+    }
+    if late:
+        doc["late"] = True
+    return doc
+
+
+class EventFormatter:
+    """Built once per run from RenderOptions and the sources it will see."""
+
+    def __init__(self, options: RenderOptions, paint: Painter, sources: Sequence[Source]) -> None:
+        self.options = options
+        self.paint = paint
+        self.clock = _Clock(options.tz)
+        labels = [label_for(s) for s in sources] or ["execution"]
+        self.label_width = min(28, max(len(label) for label in labels))
+        self._labels: dict[Source, str] = {}
+        self.format: Callable[[LogEvent, bool], str]
+        if options.output == "json":
+            self.format = self._json
+        elif options.output == "short":
+            self.format = self._short
+        else:
+            self.format = self._plain
+
+    # -- pieces ---------------------------------------------------------------------------------
+
+    def label(self, source: Source) -> str:
+        found = self._labels.get(source)
+        if found is None:
+            text = sanitize(label_for(source), keep_newlines=False)[: self.label_width]
+            padded = text.ljust(self.label_width)
+            if source.function_name:
+                color = palette_color(source.function_name)
+            else:
+                color = ROLE_COLORS.get(source.role, DIM)
+            found = self.paint(padded, color, BOLD)
+            self._labels[source] = found
+        return found
+
+    def message(self, event: LogEvent, indent: str) -> str:
+        text = event.raw.message.rstrip("\n")
+        if self.options.expand_json:
+            text = _expand(text)
+        text = sanitize(text)
+        if self.paint.enabled:
+            text = self._emphasise(event, text)
+        if "\n" in text:
+            # Continuation lines are indented so each event still reads as one block.
+            text = text.replace("\n", "\n" + indent)
+        return text
+
+    def _emphasise(self, event: LogEvent, text: str) -> str:
+        paint = self.paint
+        for pattern in self.options.highlights:
+            text = pattern.sub(lambda m: paint(m.group(0), "7", BOLD) if m.group(0) else "", text)
+        if event.line.kind in _ERROR_KINDS:
+            return paint(text, RED)
+        text = _STATUS.sub(lambda m: m.group(0).replace(m.group(1), self._status(m.group(1))), text)
+        return _ALERT.sub(
+            lambda m: paint(m.group(0), BRIGHT_RED if m.group(1) else YELLOW, BOLD), text
+        )
+
+    def _status(self, status: str) -> str:
+        color = {"2": GREEN, "3": CYAN, "4": YELLOW, "5": BRIGHT_RED}.get(status[0], DIM)
+        return self.paint(status, color, BOLD)
+
+    # -- formats --------------------------------------------------------------------------------
+
+    def _plain(self, event: LogEvent, late: bool) -> str:
+        raw = event.raw
+        parts = [self.label(raw.source)]
+        if self.options.show_group:
+            parts.append(self.paint(sanitize(raw.group, keep_newlines=False), DIM))
+        if self.options.show_stream:
+            parts.append(self.paint(sanitize(raw.stream, keep_newlines=False), DIM))
+        if self.options.show_timestamp:
+            parts.append(self.paint(self.clock.full(raw.timestamp), BOLD))
+        if self.options.show_ingestion_time:
+            parts.append(self.paint(self.clock.full(raw.ingestion_time), DIM))
+        if late:
+            parts.append(self.paint("(late)", YELLOW))
+        parts.append(self.message(event, "    "))
+        return " ".join(parts)
+
+    def _short(self, event: LogEvent, late: bool) -> str:
+        raw = event.raw
+        stamp = self.paint(self.clock.short(raw.timestamp), DIM)
+        late_mark = self.paint(" (late)", YELLOW) if late else ""
+        indent = " " * (12 + 2 + self.label_width + 2)
+        return f"{stamp}  {self.label(raw.source)}{late_mark}  {self.message(event, indent)}"
+
+    def _json(self, event: LogEvent, late: bool) -> str:
+        # ASCII-only: C1 controls and bidi overrides must not reach a terminal raw, even in JSON.
+        return json.dumps(event_to_dict(event, late=late))

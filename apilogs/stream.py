@@ -1,0 +1,126 @@
+"""The pipeline every front end shares: which sources, fetched and merged, parsed, filtered.
+
+Topology + what the user asked for → a stream of LogEvents (a window) or of batches (follow)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from apilogs.aws import AwsContext
+from apilogs.errors import ApilogsError
+from apilogs.fetch import FetchStats, fetch_window, follow, queries_for
+from apilogs.model import LogEvent, Role, Source, Topology
+from apilogs.parse import parse_event
+
+ROLE_NAMES = {str(r) for r in Role if r is not Role.OTHER}
+
+
+@dataclass(frozen=True, slots=True)
+class EventQuery:
+    """What to read and what to keep."""
+
+    start_ms: int
+    end_ms: int | None = None
+    filter_pattern: str | None = None
+    grep: tuple[re.Pattern[str], ...] = ()
+    exclude: tuple[re.Pattern[str], ...] = ()
+
+
+@dataclass
+class Selection:
+    sources: tuple[Source, ...]
+    notices: list[str] = field(default_factory=list)
+
+
+def select_sources(
+    topology: Topology, selectors: Iterable[str] = (), extra_groups: Iterable[str] = ()
+) -> Selection:
+    """`--source execution|access|lambda|authorizer|FUNCTION` narrows; `--log-group` adds."""
+    wanted = [s.strip() for s in selectors if s.strip()]
+    readable = topology.readable_sources
+    if wanted:
+        functions = {s.function_name for s in topology.sources if s.function_name}
+        unknown = [w for w in wanted if w not in ROLE_NAMES and w not in functions]
+        if unknown:
+            choices = sorted(ROLE_NAMES | {f for f in functions if f})
+            raise ApilogsError(
+                f"unknown --source {unknown[0]!r}: choose from {', '.join(choices)}", exit_code=2
+            )
+        readable = tuple(
+            s for s in readable if str(s.role) in wanted or (s.function_name in wanted)
+        )
+    notices = [
+        f"{s.label}: log group {s.log_group} does not exist, skipped"
+        for s in topology.sources
+        if s.exists is False and (not wanted or str(s.role) in wanted or s.function_name in wanted)
+    ]
+    extra = tuple(
+        Source(Role.OTHER, group, topology.region)
+        for group in dict.fromkeys(extra_groups)
+        if group not in {s.log_group for s in readable}
+    )
+    sources = readable + extra
+    if not sources:
+        raise ApilogsError(
+            "nothing to read: no log group of this API exists"
+            + (" for the chosen --source" if wanted else "")
+            + f" (see: apilogs groups --api-id {topology.api_id} --stage {topology.stage})",
+            exit_code=1,
+        )
+    return Selection(sources, notices)
+
+
+def keep(event: LogEvent, query: EventQuery) -> bool:
+    message = event.raw.message
+    if query.grep and not any(p.search(message) for p in query.grep):
+        return False
+    return not any(p.search(message) for p in query.exclude)
+
+
+def read_events(
+    ctx: AwsContext, sources: tuple[Source, ...], query: EventQuery, stats: FetchStats
+) -> Iterator[LogEvent]:
+    """Every event of the window, merged, parsed and filtered, as a stream."""
+    filtering = bool(query.grep or query.exclude)
+    for raw in fetch_window(
+        ctx,
+        queries_for(sources),
+        query.start_ms,
+        query.end_ms,
+        stats,
+        filter_pattern=query.filter_pattern,
+    ):
+        event = parse_event(raw)
+        if not filtering or keep(event, query):
+            yield event
+
+
+def follow_events(
+    ctx: AwsContext,
+    sources: tuple[Source, ...],
+    query: EventQuery,
+    stats: FetchStats,
+    *,
+    interval_s: float = 1.0,
+    stop: threading.Event | None = None,
+) -> Iterator[list[tuple[LogEvent, bool]]]:
+    """Batches of (event, late) in time order, polling until `stop`."""
+    for batch in follow(
+        ctx,
+        queries_for(sources),
+        query.start_ms,
+        stats,
+        interval_s=interval_s,
+        filter_pattern=query.filter_pattern,
+        stop=stop,
+    ):
+        kept = []
+        for released in batch:
+            event = parse_event(released.event)
+            if keep(event, query):
+                kept.append((event, released.late))
+        # Empty batches too: they are the heartbeat consumers use to close idle requests.
+        yield kept

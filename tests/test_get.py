@@ -1,0 +1,249 @@
+"""`apilogs get` against moto's server: every event once, in time order, whatever the server does."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+from click.testing import CliRunner
+
+from apilogs.cli import cli
+from apilogs.render.events import iso_utc
+from tests.builders import lambda_uri, make_function, make_log_group, make_rest_api
+from tests.faultproxy import DROP, SERVER_ERROR, THROTTLE, fault_proxy
+
+# An hour ago, on a whole second: CloudWatch Logs refuses events older than 14 days.
+BASE_MS = (int(time.time()) - 3600) * 1000
+
+
+@dataclass
+class Api:
+    api_id: str
+    groups: list[str]
+
+
+@pytest.fixture
+def api(client) -> Api:
+    primes = make_function(client, "primes")
+    orders = make_function(client, "orders")
+    api_id = make_rest_api(
+        client,
+        routes={"GET /primes": lambda_uri(primes), "POST /orders": lambda_uri(orders)},
+        access_group="/access/shop",
+    )
+    groups = [
+        f"API-Gateway-Execution-Logs_{api_id}/prod",
+        "/access/shop",
+        "/aws/lambda/primes",
+        "/aws/lambda/orders",
+    ]
+    for group in groups:
+        make_log_group(client, group)
+    return Api(api_id, groups)
+
+
+def put(client, group: str, stream: str, events: list[tuple[int, str]]) -> None:
+    logs = client("logs")
+    try:
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    except logs.exceptions.ResourceAlreadyExistsException:
+        pass
+    for i in range(0, len(events), 10_000):
+        batch = sorted(events[i : i + 10_000])
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName=stream,
+            logEvents=[{"timestamp": t, "message": m} for t, m in batch],
+        )
+
+
+def run_get(endpoint: str, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        cli, ["get", *args, "--endpoint-url", endpoint, "--max-rps", "0"]
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def window(*extra: str) -> list[str]:
+    return ["-s", str(BASE_MS - 1), "-e", str(BASE_MS + 1_000_000), *extra]
+
+
+def test_every_event_once_in_time_order(client, endpoint, api) -> None:
+    rng = random.Random(7)
+    expected = set()
+    for group in api.groups:
+        for stream in ("s1", "s2", "s3"):
+            # Coarse timestamps: many events share a millisecond across groups and streams.
+            events = [(BASE_MS + rng.randrange(0, 400) * 10, f"{group} {stream} {i}") for i in range(120)]
+            put(client, group, stream, events)
+            expected.update((t, group, stream, m) for t, m in events)
+
+    code, out, err = run_get(endpoint, "-a", api.api_id, "-t", "prod", "-o", "json", *window())
+
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == len(expected) == 4 * 3 * 120
+    assert {(r["timestamp"], r["group"], r["stream"], r["message"]) for r in rows} == expected
+    keys = [(r["timestamp"], r["group"], r["stream"], int(r["event_id"])) for r in rows]
+    assert keys == sorted(keys)
+    sources = {r["group"]: (r["source"], r["function"]) for r in rows}
+    assert sources["/access/shop"] == ("access", None)
+    assert sources["/aws/lambda/primes"] == ("lambda", "primes")
+    assert rows[0]["time"].endswith("Z") and "T" in rows[0]["time"]
+
+
+def test_pages_past_10000_events(client, endpoint, api) -> None:
+    group = "/aws/lambda/primes"
+    put(client, group, "big", [(BASE_MS + i // 3, f"line {i}") for i in range(12_500)])
+
+    code, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "--source", "primes", "-o", "json", *window())
+
+    messages = [json.loads(line)["message"] for line in out.splitlines()]
+    assert code == 0
+    assert len(messages) == 12_500 and len(set(messages)) == 12_500
+
+
+def test_throttles_errors_and_dropped_connections_lose_nothing(client, endpoint, api) -> None:
+    for group in api.groups:
+        put(client, group, "s", [(BASE_MS + i, f"{group} {i}") for i in range(50)])
+    with fault_proxy(endpoint) as proxy:
+        proxy.script = [THROTTLE, THROTTLE, SERVER_ERROR, DROP, THROTTLE, SERVER_ERROR]
+        code, out, err = run_get(proxy.url, "-a", api.api_id, "-t", "prod", "-o", "json", *window())
+
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert len(rows) == 200 and len({(r["group"], r["message"]) for r in rows}) == 200
+    assert proxy.counts[THROTTLE] == 3 and proxy.counts[DROP] == 1
+    assert "throttled 3 reads" in err
+
+
+def test_filter_pattern_grep_exclude_and_sources(client, endpoint, api) -> None:
+    put(client, "/aws/lambda/primes", "s", [(BASE_MS + 1, "alpha one"), (BASE_MS + 2, "beta two")])
+    put(client, "/aws/lambda/orders", "s", [(BASE_MS + 3, "alpha three"), (BASE_MS + 4, "gamma")])
+    put(client, "/access/shop", "s", [(BASE_MS + 5, "alpha access")])
+    base = ["-a", api.api_id, "-t", "prod", "-o", "short", *window()]
+
+    _, out, _ = run_get(endpoint, *base, "-f", '"alpha"')
+    assert [line.split()[-1] for line in out.splitlines()] == ["one", "three", "access"]
+
+    _, out, _ = run_get(endpoint, *base, "-g", "alpha|gamma", "-x", "three")
+    assert [line.split()[-1] for line in out.splitlines()] == ["one", "gamma", "access"]
+
+    _, out, _ = run_get(endpoint, *base, "--source", "lambda", "--source", "access", "-x", "a$")
+    assert [line.split()[-1] for line in out.splitlines()] == ["one", "two", "three", "access"]
+
+    _, out, _ = run_get(endpoint, *base, "--source", "orders")
+    assert [line.split()[-1] for line in out.splitlines()] == ["three", "gamma"]
+
+
+def test_extra_log_group(client, endpoint, api) -> None:
+    make_log_group(client, "/ecs/worker")
+    put(client, "/ecs/worker", "w", [(BASE_MS + 9, "from the worker")])
+    _, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "--log-group", "/ecs/worker", "-o", "json", *window())
+    row = json.loads(out.splitlines()[-1])
+    assert row["source"] == "other" and row["message"] == "from the worker"
+
+
+def test_untrusted_text_never_reaches_terminal_raw(client, endpoint, api) -> None:
+    evil = "ok \x1b[31mFAKE\x1b[0m \x1b]52;c;ZXZpbA==\x07 \u202egnp.exe [bold]x[/bold] \r overwrite"
+    put(client, "/aws/lambda/primes", "s", [(BASE_MS + 1, evil)])
+
+    _, plain, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "--color", "always", *window())
+    assert "\x1b[31mFAKE" not in plain and "\x1b]52" not in plain and "\x07" not in plain
+    assert "\u202e" not in plain and "\r" not in plain
+    assert "\\x1b[31mFAKE" in plain and "[bold]x[/bold]" in plain
+
+    _, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "-o", "json", *window())
+    assert "\x1b" not in out and "\u202e" not in out
+    assert json.loads(out)["message"] == evil
+
+
+def test_plain_output_layout(client, endpoint, api) -> None:
+    put(client, "/aws/lambda/primes", "2024/01/01/[$LATEST]abc", [(BASE_MS, "hello\nsecond line\n")])
+    _, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "--timestamp", "--utc", *window())
+    first, second = out.splitlines()
+    stamp = iso_utc(BASE_MS)
+    assert first.split() == ["primes", "/aws/lambda/primes", "2024/01/01/[$LATEST]abc", stamp, "hello"]
+    assert second == "    second line"
+    _, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "-G", "-S", *window())
+    assert out.split() == ["primes", "hello", "second", "line"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-s", "yesterdayy"], "unparsable time 'yesterdayy'"),
+        (["-s", "1h", "-e", "2h"], "--end (2h) is before --start (1h)"),
+        (["-g", "("], "bad --grep regex '('"),
+        (["--source", "nope"], "unknown --source 'nope'"),
+        (["-w", "-e", "now"], "--watch follows new events"),
+    ],
+)
+def test_bad_input_is_one_line(endpoint, api, args: list[str], message: str) -> None:
+    code, out, err = run_get(endpoint, "-a", api.api_id, "-t", "prod", *args)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+def _process_env(endpoint: str) -> dict[str, str]:
+    return {**os.environ, "AWS_ENDPOINT_URL": endpoint, "AWS_EC2_METADATA_DISABLED": "true"}
+
+
+def test_usage_errors_are_one_line(endpoint) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "apilogs", "get", "--stage", "prod"],
+        capture_output=True, text=True, timeout=60, env=_process_env(endpoint),
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "apilogs: error: Missing option '--api-id' / '-a'. (see 'apilogs get --help')"
+    )
+
+
+def test_broken_pipe_is_quiet(client, endpoint, api) -> None:
+    put(client, "/aws/lambda/primes", "s", [(BASE_MS + i, f"line {i}") for i in range(5000)])
+    shell = (
+        f"{sys.executable} -m apilogs get -a {api.api_id} -t prod --max-rps 0 "
+        f"-s {BASE_MS - 1} -e {BASE_MS + 10_000} | head -n 2"
+    )
+    result = subprocess.run(
+        shell, shell=True, capture_output=True, text=True, timeout=60, env=_process_env(endpoint)
+    )
+    assert len(result.stdout.splitlines()) == 2
+    assert "Traceback" not in result.stderr and "Broken pipe" not in result.stderr
+
+
+def test_watch_prints_new_events_once_and_exits_130_on_ctrl_c(client, endpoint, api) -> None:
+    now = int(time.time() * 1000)
+    put(client, "/aws/lambda/primes", "old", [(now - 1000, "before start")])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "apilogs", "get", "-a", api.api_id, "-t", "prod", "-w",
+         "--watch-interval", "0.2", "--max-rps", "0", "-s", "10s", "-o", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_process_env(endpoint),
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        for i in range(5):
+            t = int(time.time() * 1000)
+            put(client, "/aws/lambda/orders", f"new-{i}", [(t, f"tick {i}"), (t, f"tock {i}")])
+            time.sleep(0.3)
+        deadline = time.time() + 15
+        while time.time() < deadline and len(lines) < 11:
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    messages = [json.loads(line)["message"] for line in lines]
+    assert sorted(messages) == sorted(["before start"] + [f"tick {i}" for i in range(5)] + [f"tock {i}" for i in range(5)])
+    assert proc.returncode == 130
+    assert "Traceback" not in err
