@@ -197,3 +197,88 @@ class LogEvent:
     @property
     def kind(self) -> LineKind:
         return self.line.kind
+
+
+class Outcome(StrEnum):
+    """How a request ended, and why. The values are the `outcome` of the JSON output."""
+
+    OK = "ok"
+    CLIENT_ERROR = "client_error"
+    AUTH_DENIED = "auth_denied"
+    LAMBDA_TIMEOUT = "lambda_timeout"
+    APIGW_TIMEOUT = "apigw_timeout"
+    OUT_OF_MEMORY = "out_of_memory"
+    UNHANDLED_EXCEPTION = "unhandled_exception"
+    MALFORMED_RESPONSE = "malformed_proxy_response"
+    BAD_PERMISSIONS = "bad_permissions"
+    THROTTLED = "throttled"
+    INTEGRATION_ERROR = "integration_error"
+    SERVER_ERROR = "server_error"
+    UNKNOWN = "unknown"  # not enough lines to tell (logging off, window cut it)
+
+    @property
+    def is_error(self) -> bool:
+        return self not in (Outcome.OK, Outcome.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One Lambda invocation that served a request (its integration, or its authorizer)."""
+
+    lambda_request_id: str
+    role: Role
+    function: str | None = None
+    start_ms: int | None = None
+    end_ms: int | None = None
+    duration_ms: float | None = None
+    billed_ms: int | None = None
+    memory_mb: int | None = None
+    max_memory_mb: int | None = None
+    init_ms: float | None = None
+    status: str | None = None  # REPORT Status: timeout / error
+
+    @property
+    def cold_start(self) -> bool:
+        return self.init_ms is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """Everything known about one API request, joined across API Gateway, Lambda and X-Ray."""
+
+    request_id: str | None  # API Gateway's; None when only Lambda lines were seen
+    start_ms: int
+    end_ms: int
+    outcome: Outcome
+    cause: str  # one line for people: "Lambda timeout after 3.00 s", "ValueError: bad n"
+    extended_request_id: str | None = None
+    trace_id: str | None = None
+    lambda_request_ids: tuple[str, ...] = ()
+    method: str | None = None
+    path: str | None = None
+    route: str | None = None
+    status: int | None = None
+    response_latency_ms: int | None = None
+    integration_latency_ms: int | None = None
+    integration_status: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    invocations: tuple[Invocation, ...] = ()
+    events: tuple[LogEvent, ...] = ()
+
+    @property
+    def integration(self) -> Invocation | None:
+        """The integration's invocation (not the authorizer's), if seen."""
+        for invocation in self.invocations:
+            if invocation.role is not Role.AUTHORIZER:
+                return invocation
+        return None
+
+    @property
+    def cold_start(self) -> bool:
+        return any(i.cold_start for i in self.invocations)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        found = (self.request_id, self.extended_request_id, self.trace_id, *self.lambda_request_ids)
+        return tuple(i for i in found if i)

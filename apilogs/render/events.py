@@ -139,7 +139,7 @@ class EventFormatter:
         self.paint = paint
         self.clock = _Clock(options.tz)
         labels = [label_for(s) for s in sources] or ["execution"]
-        self.label_width = min(28, max(len(label) for label in labels))
+        self.label_width = min(32, max(len(label) for label in labels))
         self._labels: dict[Source, str] = {}
         self.format: Callable[[LogEvent, bool], str]
         if options.output == "json":

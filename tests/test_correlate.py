@@ -1,0 +1,263 @@
+"""Correlation: lines of several services → one Request each, with its outcome and cause."""
+
+from __future__ import annotations
+
+import itertools
+
+from apilogs.correlate import Correlator, correlate
+from apilogs.model import LogEvent, Outcome, RawEvent, Role, Source
+from apilogs.parse import parse_event
+
+ACCESS_FORMAT = (
+    '{"requestId":"$context.requestId","status":"$context.status",'
+    '"responseLatency":"$context.responseLatency","integrationLatency":"$context.integrationLatency",'
+    '"integrationRequestId":"$context.integration.requestId","xrayTraceId":"$context.xrayTraceId",'
+    '"httpMethod":"$context.httpMethod","resourcePath":"$context.resourcePath"}'
+)
+EXECUTION = Source(Role.EXECUTION, "API-Gateway-Execution-Logs_abc/prod", "us-east-1")
+ACCESS = Source(Role.ACCESS, "/access", "us-east-1", log_format=ACCESS_FORMAT)
+PRIMES = Source(Role.LAMBDA, "/aws/lambda/primes", "us-east-1", function_name="primes")
+AUTH = Source(Role.AUTHORIZER, "/aws/lambda/auth", "us-east-1", function_name="auth")
+FN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:primes"
+_ids = itertools.count()
+
+
+def ev(source: Source, ts: int, message: str, stream: str = "s") -> LogEvent:
+    raw = RawEvent(ts, ts + 50, source.log_group, stream, str(next(_ids)), message, source)
+    return parse_event(raw)
+
+
+def request_lines(
+    rid: str,
+    lid: str,
+    t: int,
+    *,
+    status: int = 200,
+    lambda_lines: list[str] | None = None,
+    report_extra: str = "",
+    failure: list[str] | None = None,
+    stream: str = "2024/01/01/[$LATEST]aaaa",
+    trace: str | None = None,
+) -> list[LogEvent]:
+    """One REST request's lines as AWS writes them, in time order."""
+    x = lambda s: f"({rid}) {s}"  # noqa: E731
+    trace = trace or f"1-5f84c7a1-{rid[:8]}0d5b0e8a4b2c3d4e"
+    events = [
+        ev(EXECUTION, t, x(f"Extended Request Id: {rid[:8]}EfGhIjKlM=")),
+        ev(EXECUTION, t + 1, x(f"Starting execution for request: {rid}")),
+        ev(EXECUTION, t + 1, x("HTTP Method: GET, Resource Path: /primes")),
+        ev(
+            EXECUTION,
+            t + 2,
+            x(
+                f"Endpoint request URI: https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/{FN_ARN}/invocations"
+            ),
+        ),
+        ev(PRIMES, t + 5, f"START RequestId: {lid} Version: $LATEST", stream),
+    ]
+    for i, line in enumerate(
+        lambda_lines
+        or [f"[INFO]\t2024-01-01T00:00:00.000Z\t{lid}\tcomputing", "plain print without id"]
+    ):
+        events.append(ev(PRIMES, t + 6 + i, line, stream))
+    events += [
+        ev(PRIMES, t + 40, f"END RequestId: {lid}", stream),
+        ev(
+            PRIMES,
+            t + 40,
+            f"REPORT RequestId: {lid}\tDuration: 30.50 ms\tBilled Duration: 31 ms\tMemory Size: 128 MB\tMax Memory Used: 60 MB{report_extra}",
+            stream,
+        ),
+    ]
+    events += [ev(EXECUTION, t + 45, x(line)) for line in (failure or [])]
+    events += [
+        ev(EXECUTION, t + 45, x("Received response. Status: 200, Integration latency: 40 ms")),
+        ev(
+            EXECUTION,
+            t + 45,
+            x(
+                f"Endpoint response headers: {{Date=Mon, 01 Jan 2024 00:00:00 GMT, Content-Type=application/json, x-amzn-RequestId={lid}, X-Amzn-Trace-Id=root={trace};sampled=1}}"
+            ),
+        ),
+        ev(EXECUTION, t + 46, x(f"Method completed with status: {status}")),
+        ev(EXECUTION, t + 46, x(f"AWS Integration Endpoint RequestId : {lid}")),
+        ev(EXECUTION, t + 46, x(f"X-ray Tracing ID : Root={trace}")),
+        ev(
+            ACCESS,
+            t + 47,
+            f'{{"requestId":"{rid}","status":"{status}","responseLatency":"46","integrationLatency":"40",'
+            f'"integrationRequestId":"{lid}","xrayTraceId":"Root={trace}","httpMethod":"GET","resourcePath":"/primes"}}',
+        ),
+    ]
+    return events
+
+
+RID1 = "6605b081-6f04-11e6-97ac-c34deb0b3dd9"
+LID1 = "8f5b2a1c-1111-4a2b-9c3d-0123456789ab"
+RID2 = "77777777-6f04-11e6-97ac-c34deb0b3dd9"
+LID2 = "8f5b2a1c-2222-4a2b-9c3d-0123456789ab"
+
+
+def test_one_request_joins_every_service_and_the_id_less_print() -> None:
+    [request] = list(correlate(request_lines(RID1, LID1, 1000)))
+
+    assert request.request_id == RID1
+    assert request.lambda_request_ids == (LID1,)
+    assert request.trace_id == "1-5f84c7a1-6605b0810d5b0e8a4b2c3d4e"
+    assert request.extended_request_id == "6605b081EfGhIjKlM="
+    assert (request.method, request.path, request.status) == ("GET", "/primes", 200)
+    assert request.response_latency_ms == 46 and request.integration_latency_ms == 40
+    assert request.outcome is Outcome.OK and not request.cold_start
+    assert any(e.message == "plain print without id" for e in request.events)
+    assert len(request.events) == 15
+    inv = request.integration
+    assert inv and inv.function == "primes" and inv.duration_ms == 30.5 and inv.max_memory_mb == 60
+
+
+def test_interleaved_requests_in_two_streams_stay_apart() -> None:
+    a = request_lines(RID1, LID1, 1000, stream="s-a", lambda_lines=["print A"])
+    b = request_lines(RID2, LID2, 1003, stream="s-b", lambda_lines=["print B"])
+    events = sorted(a + b, key=lambda e: e.raw.timestamp)
+
+    requests = {r.request_id: r for r in correlate(events)}
+
+    assert set(requests) == {RID1, RID2}
+    assert [e.message for e in requests[RID1].events if e.message.startswith("print")] == [
+        "print A"
+    ]
+    assert [e.message for e in requests[RID2].events if e.message.startswith("print")] == [
+        "print B"
+    ]
+    assert len(requests[RID1].events) == len(a) and len(requests[RID2].events) == len(b)
+
+
+def test_a_shared_trace_header_does_not_merge_two_requests() -> None:
+    trace = "1-5f84c7a1-6c0d5b0e8a4b2c3d4e5f6a7b"
+    a = request_lines(RID1, LID1, 1000, stream="s-a", trace=trace)
+    b = request_lines(RID2, LID2, 1003, stream="s-b", trace=trace)
+    requests = list(correlate(sorted(a + b, key=lambda e: e.raw.timestamp)))
+    assert sorted(r.request_id or "" for r in requests) == [RID1, RID2]
+
+
+def test_lambda_timeout() -> None:
+    lines = request_lines(
+        RID1,
+        LID1,
+        0,
+        status=504,
+        lambda_lines=[f"2024-01-01T00:00:03.000Z {LID1} Task timed out after 3.00 seconds"],
+        report_extra="\tStatus: timeout",
+        failure=["Execution failed due to a timeout error"],
+    )
+    [request] = list(correlate(lines))
+    assert request.outcome is Outcome.LAMBDA_TIMEOUT
+    assert request.cause == "Lambda timed out after 3.00 s"
+
+
+def test_out_of_memory_then_malformed_proxy_response() -> None:
+    lines = request_lines(
+        RID1,
+        LID1,
+        0,
+        status=502,
+        lambda_lines=[f"RequestId: {LID1} Error: Runtime exited with error: signal: killed"],
+        report_extra="\tStatus: error\tError Type: Runtime.OutOfMemory",
+        failure=["Execution failed due to configuration error: Malformed Lambda proxy response"],
+    )
+    [request] = list(correlate(lines))
+    assert request.outcome is Outcome.OUT_OF_MEMORY
+    assert request.status == 502
+
+
+def test_unhandled_exception_names_type_and_message() -> None:
+    lines = request_lines(
+        RID1,
+        LID1,
+        0,
+        status=502,
+        lambda_lines=[
+            f'[ERROR] ValueError: n must be positive\nTraceback (most recent call last):\n  File "/var/task/app.py", line 9, in handler\n',
+        ],
+        failure=[
+            f"Lambda execution failed with status 200 due to customer function error: n must be positive. Lambda request id: {LID1}"
+        ],
+    )
+    [request] = list(correlate(lines))
+    assert request.outcome is Outcome.UNHANDLED_EXCEPTION
+    assert request.cause == "ValueError: n must be positive"
+
+
+def test_authorizer_deny_without_integration() -> None:
+    rid = RID1
+    x = lambda s: f"({rid}) {s}"  # noqa: E731
+    events = [
+        ev(EXECUTION, 0, x(f"Starting execution for request: {rid}")),
+        ev(EXECUTION, 1, x("HTTP Method: GET, Resource Path: /primes")),
+        ev(EXECUTION, 1, x(f"Starting authorizer: 62kj1f for request: {rid}")),
+        ev(EXECUTION, 20, x("The client is not authorized to perform this operation.")),
+        ev(EXECUTION, 21, x("Method completed with status: 403")),
+        ev(
+            ACCESS,
+            22,
+            f'{{"requestId":"{rid}","status":"403","httpMethod":"GET","resourcePath":"/primes"}}',
+        ),
+    ]
+    [request] = list(correlate(events))
+    assert request.outcome is Outcome.AUTH_DENIED and request.status == 403
+
+
+def test_throttled_and_client_error() -> None:
+    x = lambda s: f"({RID1}) {s}"  # noqa: E731
+    throttled = [
+        ev(EXECUTION, 0, x("HTTP Method: GET, Resource Path: /primes")),
+        ev(
+            EXECUTION, 1, x(f"Lambda invocation failed with status: 429. Lambda request id: {LID1}")
+        ),
+        ev(EXECUTION, 2, x("Method completed with status: 500")),
+    ]
+    assert next(correlate(throttled)).outcome is Outcome.THROTTLED
+    y = lambda s: f"({RID2}) {s}"  # noqa: E731
+    client = [ev(EXECUTION, 0, y("Method completed with status: 404"))]
+    request = next(correlate(client))
+    assert request.outcome is Outcome.CLIENT_ERROR and request.cause == "Client error (404)"
+
+
+def test_cold_start_from_init_duration_and_init_lines() -> None:
+    stream = "2024/01/01/[$LATEST]cold"
+    init = ev(
+        PRIMES,
+        0,
+        "INIT_START Runtime Version: python:3.12.v18\tRuntime Version ARN: arn:aws:lambda:us-east-1::runtime:abc",
+        stream,
+    )
+    lines = request_lines(RID1, LID1, 100, stream=stream, report_extra="\tInit Duration: 130.49 ms")
+    [request] = list(correlate([init, *lines]))
+    assert request.cold_start and request.integration and request.integration.init_ms == 130.49
+    assert request.events[0].message.startswith("INIT_START")
+
+
+def test_requests_are_emitted_when_the_stream_moves_past_the_grace() -> None:
+    correlator = Correlator(grace_ms=1_000)
+    emitted = []
+    for event in request_lines(RID1, LID1, 0):
+        emitted += correlator.add(event)
+    assert emitted == []
+    for event in request_lines(RID2, LID2, 5_000):
+        emitted += correlator.add(event)
+    assert [r.request_id for r in emitted] == [RID1]
+    assert correlator.open_requests == 1
+    assert [r.request_id for r in correlator.flush()] == [RID2]
+    assert correlator.open_requests == 0
+
+
+def test_memory_stays_bounded_over_many_requests() -> None:
+    correlator = Correlator(grace_ms=1_000)
+    done = 0
+    for n in range(300):
+        rid = f"{n:08x}-6f04-11e6-97ac-c34deb0b3dd9"
+        lid = f"{n:08x}-1111-4a2b-9c3d-0123456789ab"
+        for event in request_lines(rid, lid, n * 500):
+            done += len(correlator.add(event))
+        assert correlator.open_requests <= 5
+    done += len(correlator.flush())
+    assert done == 300
