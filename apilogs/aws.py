@@ -151,7 +151,6 @@ class AwsContext:
                 self._clients[key] = found
             return found
 
-
     def _on_logs_retry(self, response: Any = None, **_: Any) -> None:
         if not response:
             return

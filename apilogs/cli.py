@@ -464,7 +464,7 @@ def get(
     from apilogs.fetch import FetchStats
     from apilogs.render.events import EventFormatter, RenderOptions
     from apilogs.render.progress import Progress
-    from apilogs.stream import EventQuery, follow_events, keep, read_events
+    from apilogs.stream import EventQuery, keep, read_events
 
     if watch and window.end:
         raise ApilogsError("--watch follows new events: it cannot be used with --end", exit_code=2)
@@ -520,13 +520,7 @@ def get(
             )
         return
     if watch:
-        for batch in follow_events(
-            opened.ctx, opened.sources, query, stats, interval_s=watch_interval
-        ):
-            if batch:
-                out.write("".join(fmt(event, late) + "\n" for event, late in batch))
-                out.flush()
-                shown += len(batch)
+        shown = _follow_and_print(opened.ctx, opened.sources, query, stats, fmt, watch_interval)
     else:
         with progress:
             write = out.write
@@ -535,6 +529,26 @@ def get(
                 shown += 1
         out.flush()
     _report_fetch(stats, shown or stats.events)
+
+
+def _follow_and_print(
+    ctx: AwsContext,
+    sources: Any,
+    query: Any,
+    stats: Any,
+    fmt: Callable[[Any, bool], str],
+    interval_s: float,
+) -> int:
+    from apilogs.stream import follow_events
+
+    out = sys.stdout
+    shown = 0
+    for batch in follow_events(ctx, sources, query, stats, interval_s=interval_s):
+        if batch:
+            out.write("".join(fmt(event, late) + "\n" for event, late in batch))
+            out.flush()
+            shown += len(batch)
+    return shown
 
 
 def _status_filter(values: tuple[str, ...]) -> Callable[[int | None], bool]:
@@ -609,7 +623,7 @@ def requests(
     import json
     import time
 
-    from apilogs.correlate import Correlator
+    from apilogs.correlate import Correlator, correlate
     from apilogs.fetch import FetchStats
     from apilogs.render.events import _Clock
     from apilogs.render.progress import Progress
@@ -679,9 +693,8 @@ def requests(
     else:
         progress = Progress(stats, enabled=sys.stderr.isatty() and not out.isatty())
         with progress:
-            for event in read_events(opened.ctx, opened.sources, query, stats):
-                emit(correlator.add(event))
-            emit(correlator.flush())
+            for request in correlate(read_events(opened.ctx, opened.sources, query, stats)):
+                emit([request])
         out.flush()
     _report_fetch(stats, shown or stats.events, "requests")
 
@@ -801,6 +814,171 @@ def show(
         for line in story_lines(request, formatter, paint):
             out.write(line + "\n")
     out.flush()
+
+
+@cli.group(context_settings=CONTEXT_SETTINGS, invoke_without_command=True)
+@click.option(
+    "--rps",
+    type=click.FloatRange(0.1, 500),
+    default=3.0,
+    show_default=True,
+    help="Requests per second of generated traffic.",
+)
+@click.option("--seed", type=int, help="Make the traffic reproducible.")
+@click.option(
+    "--backfill",
+    metavar="DURATION",
+    help="First write this much past traffic, e.g. 1h, so requests and stats have data.",
+)
+@click.option("--plain", is_flag=True, help="Line output (the default until the TUI lands).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["plain", "short", "json"]),
+    default="short",
+    show_default=True,
+    help="How to print the followed lines.",
+)
+@click.option(
+    "--color",
+    type=click.Choice(["auto", "always", "never"]),
+    default="auto",
+    show_default=True,
+    help="Colour output (NO_COLOR and FORCE_COLOR are honoured).",
+)
+@click.pass_context
+def demo(
+    ctx: click.Context,
+    rps: float,
+    seed: int | None,
+    backfill: str | None,
+    plain: bool,
+    output: str,
+    color: str,
+) -> None:
+    """Try apilogs without AWS: an embedded serverless API with live, realistic traffic.
+
+    Starts moto's AWS emulator in this process on 127.0.0.1, deploys the sample API
+    "Eratosthenes" (REST API erat0s7hen, stage prod: execution and access logs, a Lambda
+    authorizer, five functions, one in the JSON log format, two sharing a log group) and an HTTP
+    API beside it, writes live traffic with the failures people chase (Lambda timeouts, out of
+    memory, unhandled exceptions, authorizer denies, throttling), and follows it like
+    `apilogs get --watch`. Ctrl-C stops everything.
+
+    \b
+    Examples:
+      apilogs demo
+      apilogs demo --rps 10 --seed 42 -o plain
+      apilogs demo serve --backfill 1h      # then query it from another terminal
+    """
+    if ctx.invoked_subcommand is not None:
+        ctx.obj = {"rps": rps, "seed": seed, "backfill": backfill}
+        return
+    common = CommonOptions(None, None, None, color, False, False)
+    _run_reporting_errors(common, lambda: _run_demo(rps, seed, backfill, output, common))
+
+
+def _backfill_ms(backfill: str | None) -> int:
+    if not backfill:
+        return 0
+    from apilogs.times import TimeParseError, parse_duration
+
+    try:
+        return int(parse_duration(backfill) * 1000)
+    except TimeParseError as exc:
+        raise ApilogsError(str(exc), exit_code=2) from None
+
+
+def _run_demo(
+    rps: float, seed: int | None, backfill: str | None, output: str, common: CommonOptions
+) -> None:
+    import time
+
+    from apilogs.demo.backend import start_demo
+    from apilogs.discover import discover_topology
+    from apilogs.fetch import FetchStats
+    from apilogs.render.events import EventFormatter, RenderOptions
+    from apilogs.stream import EventQuery, select_sources
+
+    backfill_ms = _backfill_ms(backfill)
+    paint = Painter(color_enabled(common.color, sys.stderr))
+    click.echo(
+        paint("apilogs demo: starting the embedded AWS emulator and the sample API…", "2"), err=True
+    )
+    with start_demo(rps=rps, seed=seed, backfill_ms=backfill_ms) as running:
+        app = running.app
+        click.echo(
+            paint(
+                f"apilogs demo: {running.url} · REST API {app.rest_api_id} (stage {app.rest_stage}) · "
+                f"HTTP API {app.http_api_id} · {rps:g} requests/s · Ctrl-C to stop",
+                "2",
+            ),
+            err=True,
+        )
+        aws = running.context()
+        topology = discover_topology(aws, app.rest_api_id, app.rest_stage)
+        selection = select_sources(topology)
+        since = int(time.time() * 1000) - 10_000
+        query = EventQuery(start_ms=since)
+        fmt = EventFormatter(
+            RenderOptions(output=output, show_group=False), common.painter(), selection.sources
+        ).format
+        _prepare_stdout()
+        _follow_and_print(aws, selection.sources, query, FetchStats(), fmt, 0.5)
+
+
+@demo.command("serve", context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port (default: a free one)."
+)
+@click.pass_context
+def demo_serve(ctx: click.Context, port: int) -> None:
+    """Run only the demo backend and print how to query it from another terminal."""
+    import threading
+
+    from apilogs.demo.backend import start_demo
+
+    options = ctx.obj or {}
+    common = CommonOptions(None, None, None, "auto", False, False)
+
+    def serve() -> None:
+        backfill_ms = _backfill_ms(options.get("backfill"))
+        with start_demo(
+            rps=options.get("rps", 3.0),
+            seed=options.get("seed"),
+            backfill_ms=backfill_ms,
+            port=port,
+        ) as running:
+            app = running.app
+            env = "AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1"
+            base = (
+                f"--endpoint-url {running.url} --api-id {app.rest_api_id} --stage {app.rest_stage}"
+            )
+            click.echo(f"endpoint     {running.url}")
+            click.echo(
+                f"REST API     {app.rest_api_id} ({app.rest_api_name}), stage {app.rest_stage}"
+            )
+            click.echo(
+                f"HTTP API     {app.http_api_id} ({app.http_api_name}), stage {app.http_stage}"
+            )
+            if running.backfilled_events:
+                click.echo(f"backfilled   {running.backfilled_events:,} events")
+            click.echo("")
+            click.echo("Try, in another terminal:")
+            click.echo(f"  export {env}")
+            for command in (
+                f"apilogs groups {base}",
+                f"apilogs get {base} --watch",
+                f"apilogs requests {base} -s 1h --errors",
+                f"apilogs stats {base} -s 1h",
+            ):
+                click.echo(f"  {command}")
+            click.echo("")
+            click.echo("Ctrl-C stops the backend.")
+            sys.stdout.flush()
+            threading.Event().wait()
+
+    _run_reporting_errors(common, serve)
 
 
 def main() -> None:

@@ -277,11 +277,7 @@ class Correlator:
         self._last_sweep = self._clock
         horizon = self._clock - self.grace_ms
         done_horizon = self._clock - self.done_grace_ms
-        return self._close(
-            lambda b: (
-                b.last_ms < horizon or (b.last_ms < done_horizon and bool(b.kinds & _FINAL_KINDS))
-            )
-        )
+        return self._close(lambda b: b.last_ms < horizon or _done(b, done_horizon))
 
     def _close(self, ready: Any) -> list[Request]:
         done: dict[int, _Builder] = {}
@@ -300,6 +296,17 @@ class Correlator:
             requests.append(build_request(builder))
         requests.sort(key=lambda r: (r.start_ms, r.request_id or ""))
         return requests
+
+
+def _done(b: _Builder, horizon: int) -> bool:
+    """API Gateway has said its last word on the request, a while ago."""
+    return (
+        b.last_ms < horizon
+        and bool(b.kinds & _FINAL_KINDS)
+        # After an integration timeout the Lambda runs on; its REPORT, with the trace ID that
+        # joins it to the request, comes later: such a request waits the full grace.
+        and LineKind.APIGW_TIMEOUT not in b.kinds
+    )
 
 
 def build_request(b: _Builder) -> Request:
@@ -355,11 +362,16 @@ def explain(
     causes = {f.get("error_cause"), f.get("lambda_error_cause")}
     lambda_status = {i.status for i in invocations}
     error = _error_text(f)
-    if LineKind.LAMBDA_TIMEOUT in kinds or (
+    lambda_timed_out = LineKind.LAMBDA_TIMEOUT in kinds or (
         "timeout" in lambda_status and LineKind.LAMBDA_REPORT in kinds
-    ):
-        seconds = f.get("lambda_timeout_s") or f.get("timeout_s")
-        after = f" after {seconds:.2f} s" if isinstance(seconds, float | int) else ""
+    )
+    seconds = f.get("lambda_timeout_s") or f.get("timeout_s")
+    after = f" after {seconds:.2f} s" if isinstance(seconds, float | int) else ""
+    if LineKind.APIGW_TIMEOUT in kinds:
+        # API Gateway gave up first (29 s); the client saw that, whatever the Lambda did next.
+        later = f"; the Lambda ran on and timed out{after}" if lambda_timed_out else ""
+        return Outcome.APIGW_TIMEOUT, f"API Gateway integration timeout{later}"
+    if lambda_timed_out:
         return Outcome.LAMBDA_TIMEOUT, f"Lambda timed out{after}"
 
     def exhausted(i: Invocation) -> bool:
@@ -373,7 +385,7 @@ def explain(
             f" ({used.max_memory_mb}/{used.memory_mb} MB)" if used and used.max_memory_mb else ""
         )
         return Outcome.OUT_OF_MEMORY, f"Lambda ran out of memory{detail}"
-    if LineKind.APIGW_TIMEOUT in kinds or "timeout" in causes:
+    if "timeout" in causes:
         return Outcome.APIGW_TIMEOUT, "API Gateway integration timeout"
     if (
         LineKind.APIGW_UNAUTHORIZED in kinds
@@ -441,7 +453,8 @@ def correlate(events: Iterable[LogEvent], grace_ms: int = DEFAULT_GRACE_MS) -> I
         for request in correlator.add(event):
             heapq.heappush(buffer, (request.start_ms, sequence, request))
             sequence += 1
-        horizon = event.raw.timestamp - grace_ms - MAX_REQUEST_MS
+        # A request may stay open for its length, its Lambda running on, then the grace.
+        horizon = event.raw.timestamp - grace_ms - 2 * MAX_REQUEST_MS
         while buffer and buffer[0][0] < horizon:
             yield heapq.heappop(buffer)[2]
     for request in correlator.flush():

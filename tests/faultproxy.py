@@ -68,7 +68,9 @@ class FaultProxy:
                     return
                 if fault == SLOW:
                     time.sleep(proxy.slow_seconds)
-                conn = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port, timeout=60)
+                conn = http.client.HTTPConnection(
+                    proxy.upstream_host, proxy.upstream_port, timeout=60
+                )
                 headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()

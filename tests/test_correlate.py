@@ -140,18 +140,40 @@ def test_a_shared_trace_header_does_not_merge_two_requests() -> None:
 
 
 def test_lambda_timeout() -> None:
+    # A proxy integration turns a Lambda timeout into a function error: 502, not 504.
+    lines = request_lines(
+        RID1,
+        LID1,
+        0,
+        status=502,
+        lambda_lines=[f"2024-01-01T00:00:03.000Z {LID1} Task timed out after 3.00 seconds"],
+        report_extra="\tStatus: timeout",
+        failure=[
+            "Lambda execution failed with status 200 due to customer function error: "
+            f"2024-01-01T00:00:03.000Z {LID1} Task timed out after 3.00 seconds. "
+            f"Lambda request id: {LID1}"
+        ],
+    )
+    [request] = list(correlate(lines))
+    assert request.outcome is Outcome.LAMBDA_TIMEOUT
+    assert request.cause == "Lambda timed out after 3.00 s"
+
+
+def test_api_gateway_gives_up_before_the_lambda() -> None:
     lines = request_lines(
         RID1,
         LID1,
         0,
         status=504,
-        lambda_lines=[f"2024-01-01T00:00:03.000Z {LID1} Task timed out after 3.00 seconds"],
+        lambda_lines=[f"2024-01-01T00:00:40.000Z {LID1} Task timed out after 40.00 seconds"],
         report_extra="\tStatus: timeout",
         failure=["Execution failed due to a timeout error"],
     )
     [request] = list(correlate(lines))
-    assert request.outcome is Outcome.LAMBDA_TIMEOUT
-    assert request.cause == "Lambda timed out after 3.00 s"
+    assert request.outcome is Outcome.APIGW_TIMEOUT
+    assert request.cause == (
+        "API Gateway integration timeout; the Lambda ran on and timed out after 40.00 s"
+    )
 
 
 def test_out_of_memory_then_malformed_proxy_response() -> None:
@@ -176,7 +198,7 @@ def test_unhandled_exception_names_type_and_message() -> None:
         0,
         status=502,
         lambda_lines=[
-            f'[ERROR] ValueError: n must be positive\nTraceback (most recent call last):\n  File "/var/task/app.py", line 9, in handler\n',
+            '[ERROR] ValueError: n must be positive\nTraceback (most recent call last):\n  File "/var/task/app.py", line 9, in handler\n',
         ],
         failure=[
             f"Lambda execution failed with status 200 due to customer function error: n must be positive. Lambda request id: {LID1}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -52,10 +53,8 @@ def api(client) -> Api:
 
 def put(client, group: str, stream: str, events: list[tuple[int, str]]) -> None:
     logs = client("logs")
-    try:
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
         logs.create_log_stream(logGroupName=group, logStreamName=stream)
-    except logs.exceptions.ResourceAlreadyExistsException:
-        pass
     for i in range(0, len(events), 10_000):
         batch = sorted(events[i : i + 10_000])
         logs.put_log_events(
@@ -66,9 +65,7 @@ def put(client, group: str, stream: str, events: list[tuple[int, str]]) -> None:
 
 
 def run_get(endpoint: str, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(
-        cli, ["get", *args, "--endpoint-url", endpoint, "--max-rps", "0"]
-    )
+    result = CliRunner().invoke(cli, ["get", *args, "--endpoint-url", endpoint, "--max-rps", "0"])
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -82,7 +79,9 @@ def test_every_event_once_in_time_order(client, endpoint, api) -> None:
     for group in api.groups:
         for stream in ("s1", "s2", "s3"):
             # Coarse timestamps: many events share a millisecond across groups and streams.
-            events = [(BASE_MS + rng.randrange(0, 400) * 10, f"{group} {stream} {i}") for i in range(120)]
+            events = [
+                (BASE_MS + rng.randrange(0, 400) * 10, f"{group} {stream} {i}") for i in range(120)
+            ]
             put(client, group, stream, events)
             expected.update((t, group, stream, m) for t, m in events)
 
@@ -104,7 +103,9 @@ def test_pages_past_10000_events(client, endpoint, api) -> None:
     group = "/aws/lambda/primes"
     put(client, group, "big", [(BASE_MS + i // 3, f"line {i}") for i in range(12_500)])
 
-    code, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "--source", "primes", "-o", "json", *window())
+    code, out, _ = run_get(
+        endpoint, "-a", api.api_id, "-t", "prod", "--source", "primes", "-o", "json", *window()
+    )
 
     messages = [json.loads(line)["message"] for line in out.splitlines()]
     assert code == 0
@@ -147,7 +148,18 @@ def test_filter_pattern_grep_exclude_and_sources(client, endpoint, api) -> None:
 def test_extra_log_group(client, endpoint, api) -> None:
     make_log_group(client, "/ecs/worker")
     put(client, "/ecs/worker", "w", [(BASE_MS + 9, "from the worker")])
-    _, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "--log-group", "/ecs/worker", "-o", "json", *window())
+    _, out, _ = run_get(
+        endpoint,
+        "-a",
+        api.api_id,
+        "-t",
+        "prod",
+        "--log-group",
+        "/ecs/worker",
+        "-o",
+        "json",
+        *window(),
+    )
     row = json.loads(out.splitlines()[-1])
     assert row["source"] == "other" and row["message"] == "from the worker"
 
@@ -167,11 +179,19 @@ def test_untrusted_text_never_reaches_terminal_raw(client, endpoint, api) -> Non
 
 
 def test_plain_output_layout(client, endpoint, api) -> None:
-    put(client, "/aws/lambda/primes", "2024/01/01/[$LATEST]abc", [(BASE_MS, "hello\nsecond line\n")])
+    put(
+        client, "/aws/lambda/primes", "2024/01/01/[$LATEST]abc", [(BASE_MS, "hello\nsecond line\n")]
+    )
     _, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "--timestamp", "--utc", *window())
     first, second = out.splitlines()
     stamp = iso_utc(BASE_MS)
-    assert first.split() == ["primes", "/aws/lambda/primes", "2024/01/01/[$LATEST]abc", stamp, "hello"]
+    assert first.split() == [
+        "primes",
+        "/aws/lambda/primes",
+        "2024/01/01/[$LATEST]abc",
+        stamp,
+        "hello",
+    ]
     assert second == "    second line"
     _, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "-G", "-S", *window())
     assert out.split() == ["primes", "hello", "second", "line"]
@@ -200,7 +220,10 @@ def _process_env(endpoint: str) -> dict[str, str]:
 def test_usage_errors_are_one_line(endpoint) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "apilogs", "get", "--stage", "prod"],
-        capture_output=True, text=True, timeout=60, env=_process_env(endpoint),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_process_env(endpoint),
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (
@@ -225,12 +248,34 @@ def test_watch_prints_new_events_once_and_exits_130_on_ctrl_c(client, endpoint, 
     now = int(time.time() * 1000)
     put(client, "/aws/lambda/primes", "old", [(now - 1000, "before start")])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "apilogs", "get", "-a", api.api_id, "-t", "prod", "-w",
-         "--watch-interval", "0.2", "--max-rps", "0", "-s", "10s", "-o", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_process_env(endpoint),
+        [
+            sys.executable,
+            "-m",
+            "apilogs",
+            "get",
+            "-a",
+            api.api_id,
+            "-t",
+            "prod",
+            "-w",
+            "--watch-interval",
+            "0.2",
+            "--max-rps",
+            "0",
+            "-s",
+            "10s",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_process_env(endpoint),
     )
     lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader = threading.Thread(
+        target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True
+    )  # type: ignore[union-attr]
     reader.start()
     try:
         for i in range(5):
@@ -244,6 +289,8 @@ def test_watch_prints_new_events_once_and_exits_130_on_ctrl_c(client, endpoint, 
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=15)
     messages = [json.loads(line)["message"] for line in lines]
-    assert sorted(messages) == sorted(["before start"] + [f"tick {i}" for i in range(5)] + [f"tock {i}" for i in range(5)])
+    assert sorted(messages) == sorted(
+        ["before start"] + [f"tick {i}" for i in range(5)] + [f"tock {i}" for i in range(5)]
+    )
     assert proc.returncode == 130
     assert "Traceback" not in err

@@ -29,7 +29,7 @@ JSON_FORMAT = (
     '"userAgent":"$context.identity.userAgent" }'
 )
 CLF_FORMAT = (
-    '$context.identity.sourceIp $context.identity.caller $context.identity.user '
+    "$context.identity.sourceIp $context.identity.caller $context.identity.user "
     '[$context.requestTime] "$context.httpMethod $context.resourcePath $context.protocol" '
     "$context.status $context.responseLength $context.requestId $context.extendedRequestId"
 )
@@ -265,7 +265,9 @@ def test_bare_xray_trace_id() -> None:
 
 
 def test_service_integration_request_id_is_not_a_lambda_id() -> None:
-    got = compile_access_format(JSON_FORMAT).parse(json_line(integration__requestId="Q4S0RBM3KBNUK"))
+    got = compile_access_format(JSON_FORMAT).parse(
+        json_line(integration__requestId="Q4S0RBM3KBNUK")
+    )
     assert got.lambda_request_id is None
     assert got.fields["integration_request_id"] == "Q4S0RBM3KBNUK"
 
@@ -281,7 +283,10 @@ def test_error_response_type_gives_the_cause() -> None:
     got = compile_access_format(fmt).parse(
         f'{{"requestId":"{RID}","responseType":"INTEGRATION_TIMEOUT"}}'
     )
-    assert got.fields == {"context.error.responseType": "INTEGRATION_TIMEOUT", "error_cause": "timeout"}
+    assert got.fields == {
+        "context.error.responseType": "INTEGRATION_TIMEOUT",
+        "error_cause": "timeout",
+    }
 
 
 def test_websocket_access_line() -> None:

@@ -110,7 +110,10 @@ def test_endpoint_response_headers_of_a_service_integration() -> None:
         "X-Amz-Crc32=1234}"
     )
     assert got.lambda_request_id is None
-    assert got.fields["integration_request_id"] == "4KBNVRGD25RG1KEO9UT4V3FQDJVV4KQNSO5AEMVJF66Q9ASUAAJG"
+    assert (
+        got.fields["integration_request_id"]
+        == "4KBNVRGD25RG1KEO9UT4V3FQDJVV4KQNSO5AEMVJF66Q9ASUAAJG"
+    )
 
 
 def test_endpoint_response_body_error_type() -> None:
@@ -171,7 +174,9 @@ def test_malformed_proxy_response() -> None:
 
 
 def test_invalid_permissions() -> None:
-    got = line("Execution failed due to configuration error: Invalid permissions on Lambda function")
+    got = line(
+        "Execution failed due to configuration error: Invalid permissions on Lambda function"
+    )
     assert got.kind is LineKind.APIGW_PERMISSIONS
     assert got.fields["error_cause"] == "permissions"
 

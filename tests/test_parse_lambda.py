@@ -226,8 +226,33 @@ def test_line_starting_with_the_request_id() -> None:
     assert got.lambda_request_id == RID
 
 
-def test_print_that_mentions_some_uuid_is_a_print() -> None:
-    got = parse_lambda(f"saved order {RID} for customer 7\n")
+@pytest.mark.parametrize(
+    "message",
+    [
+        f"2024-01-01T00:00:00.000Z {RID} INFO handled\n",
+        f"2024-01-01 00:00:00,123 {RID} [WARN] slow\n",
+        f"[INFO] {RID} handled\n",
+        f"INFO | {RID} | handled\n",
+    ],
+)
+def test_request_id_in_a_custom_prefix(message: str) -> None:
+    got = parse_lambda(message)
+    assert got.kind is LineKind.LAMBDA_LOG
+    assert got.lambda_request_id == RID
+    assert got.fields["level"] in ("INFO", "WARN")
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        f"saved order {RID} for customer 7\n",
+        f"INFO processing order {RID}\n",
+        f"ERROR: payment {RID} declined\n",
+        f"[INFO] order {RID} saved\n",
+    ],
+)
+def test_print_that_mentions_some_uuid_is_a_print(message: str) -> None:
+    got = parse_lambda(message)
     assert got.kind is LineKind.LAMBDA_PRINT
     assert got.lambda_request_id is None
 
@@ -407,7 +432,11 @@ def test_json_platform_init_start() -> None:
         )
     )
     assert got.kind is LineKind.LAMBDA_INIT
-    assert got.fields == {"runtime_version": "python:3.12.v18", "phase": "init", "version": "$LATEST"}
+    assert got.fields == {
+        "runtime_version": "python:3.12.v18",
+        "phase": "init",
+        "version": "$LATEST",
+    }
 
 
 def test_json_platform_start_with_tracing() -> None:

@@ -52,7 +52,7 @@ def _teach_moto_logging_config() -> None:
 
     LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
     LambdaFunction.get_configuration = get_configuration  # type: ignore[method-assign]
-    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign]
+    LambdaFunction.update_configuration = update_configuration  # type: ignore[method-assign,assignment]
     _PATCHED = True
 
 

@@ -45,24 +45,26 @@ def parse_line(message: str, role: Role, log_format: str | None = None) -> Line:
 
 def _sniff(message: str) -> Line:
     """A group of unknown role. The execution-log prefix `({id}) ` is unambiguous and cheap, so it
-    goes first; then what only Lambda writes; then an access-log style JSON/UUID read."""
+    goes first. JSON access lines and Lambda's JSON records share `requestId`: a line with access
+    keys (status, method, route) is an access line. Then what only Lambda writes; then whatever
+    IDs a JSON/UUID read finds."""
     if message.startswith("("):
         line = parse_execution(message)
         if line.kind is not LineKind.UNKNOWN:
             return line
+    access = compile_access_format(None).parse(message)
+    fields = access.fields
+    if access.request_id and ("status" in fields or "method" in fields or "route" in fields):
+        return access
     lambda_line = recognize_lambda(message)
     if lambda_line is not None and lambda_line.kind is not LineKind.LAMBDA_PRINT:
         return lambda_line
-    line = compile_access_format(None).parse(message)
-    fields = line.fields
-    if line.request_id and ("status" in fields or "method" in fields or "route" in fields):
-        return line
-    # Not recognisably an access line either: keep what IDs were found, claim no kind.
+    # Not recognisably anything: keep the IDs found, claim no kind.
     return Line(
         LineKind.UNKNOWN,
-        request_id=line.request_id,
-        lambda_request_id=line.lambda_request_id,
-        trace_id=line.trace_id,
-        extended_request_id=line.extended_request_id,
+        request_id=access.request_id,
+        lambda_request_id=access.lambda_request_id,
+        trace_id=access.trace_id,
+        extended_request_id=access.extended_request_id,
         fields=fields,
     )

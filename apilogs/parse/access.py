@@ -74,7 +74,7 @@ _VARIABLES: dict[str, tuple[str, str]] = {
     "authorizer.requestId": (_STR, "authorizer_request_id"),
 }
 # Values that never hold whitespace: their capture groups can be tight (and fast to reject).
-_TOKENS = frozenset(
+_TOKENS: frozenset[str] = frozenset(
     {
         "requestId", "extendedRequestId", "integration.requestId", "awsEndpointRequestId",
         "integration.awsEndpointRequestId", "xrayTraceId", "status", "integrationStatus",
@@ -85,14 +85,19 @@ _TOKENS = frozenset(
         "domainPrefix", "resourcePath", "path", "wafResponseCode", "webaclArn",
         "error.responseType", "authorizer.status", "authorizer.latency",
         "authorizer.integrationLatency", "authorizer.integrationStatus", "authorize.status",
-        "authorize.latency", "authenticate.status", "authenticate.latency",
+        "authorize.latency", "authenticate.status", "authenticate.latency", "identity.caller",
+        "identity.user", "identity.userArn", "identity.accountId", "identity.apiKey",
+        "identity.apiKeyId", "identity.principalOrgId", "identity.vpceId", "identity.vpcId",
+        "responseOverride.status",
     }
 )  # fmt: skip
 # Values with spaces but none of the delimiters below. Anything else (a user agent, an error
 # message) may hold quotes or commas, which API Gateway writes unescaped.
-_PLAIN_TEXT = frozenset({"requestTime", "routeKey", "requestOverride.status"})
-# Characters that formats use as separators and that those token values never contain.
+_PLAIN_TEXT: frozenset[str] = frozenset({"requestTime", "routeKey"})
+# Characters that formats use as separators; token values never contain them, except paths
+# (`/pets/{petId}`) hold braces and parentheses.
 _DELIMITERS = frozenset("\"'<>,|]})\t")
+_TOKEN = r"[^\s\"'<>,|\]]"
 _RESPONSE_TYPE_CAUSES = {
     "INTEGRATION_TIMEOUT": "timeout",
     "THROTTLED": "throttled",
@@ -357,23 +362,27 @@ def _compile_regex(fmt: str) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
     if not matches:
         return None
     names = [m.group(1) or m.group(2) for m in matches]
-    free = [name for name in names if name not in _TOKENS and name not in _PLAIN_TEXT]
-    unbounded: str | None = "identity.userAgent" if "identity.userAgent" in free else None
-    if unbounded is None and free:
-        unbounded = free[0]
-    parts = [r"\s*"]
-    pos = 0
-    for i, m in enumerate(matches):
-        parts.append(_literal(fmt[pos : m.start()], between=i > 0))
-        var = names[i]
-        if var == unbounded:
-            parts.append("(.*?)")
-            unbounded = ""  # used: later variables of the same name are bounded
-        else:
-            following_end = matches[i + 1].start() if i + 1 < len(matches) else len(fmt)
-            parts.append(_group(var, fmt[m.end() : following_end], fmt[m.end() :]))
-        pos = m.end()
-    parts.append(_literal(fmt[pos:], between=False))
+    # literals[i] precedes variable i; the last one ends the format.
+    bounds = [0] + [edge for m in matches for edge in (m.start(), m.end())] + [len(fmt)]
+    literals = [fmt[bounds[j] : bounds[j + 1]] for j in range(0, len(bounds), 2)]
+    groups = [
+        _group(var, literals[i + 1], "".join(literals[i + 1 :]), "".join(literals[: i + 1]))
+        for i, var in enumerate(names)
+    ]
+    # Who gets the one unbounded group: the user agent, else text with no delimiter to stop at,
+    # else the first free text.
+    candidates = [i for i, var in enumerate(names) if var == "identity.userAgent"]
+    candidates += [i for i, group in enumerate(groups) if group is None]
+    candidates += [
+        i for i, var in enumerate(names) if var not in _TOKENS and var not in _PLAIN_TEXT
+    ]
+    if candidates:
+        groups[candidates[0]] = "(.*?)"
+    parts = []
+    for literal, group in zip(literals, groups, strict=False):
+        parts.append(_literal(literal))
+        parts.append(group or r"(\S*)")
+    parts.append(_literal(literals[-1]))
     parts.append(r"\s*\Z")
     try:
         return re.compile("".join(parts), re.DOTALL), tuple(names)
@@ -381,28 +390,31 @@ def _compile_regex(fmt: str) -> tuple[re.Pattern[str], tuple[str, ...]] | None:
         return None
 
 
-def _literal(text: str, *, between: bool) -> str:
-    if not text:
-        return ""
-    if between and text.isspace():
-        return r"\s+"  # the only thing separating two values
+def _literal(text: str) -> str:
+    """Literal text of the format. API Gateway writes it verbatim, but a run of whitespace may
+    come out as other whitespace (a pretty-printed format on one line)."""
     return "".join(
-        r"\s*" if piece.isspace() else re.escape(piece)
+        r"\s+" if piece.isspace() else re.escape(piece)
         for piece in _WHITESPACE.split(text)
         if piece
     )
 
 
-def _group(var: str, following: str, rest: str) -> str:
-    """A bounded capture group: a token stops at whitespace and at the delimiter after it; text
-    stops at the next delimiter anywhere in the rest of the format (the quote closing `"GET
-    /pets HTTP/1.1"`, the next comma of a CSV line), or at whitespace when there is none."""
+def _group(var: str, following: str, after: str, before: str) -> str | None:
+    """A bounded capture group. A token stops at whitespace and at the delimiter after it. Text
+    stops at the next delimiter in the literal text after it (the quote closing `"GET /pets
+    HTTP/1.1"`, the next comma of a CSV line), or, last in its line, cannot hold the delimiter
+    before it (the comma of a CSV line). None: text with no delimiter around it."""
     nxt = following[:1]
     if var in _TOKENS:
-        if nxt in _DELIMITERS:
-            return f"([^\\s{re.escape(nxt)}]*)"
-        return r"(\S*)" if not nxt or nxt.isspace() else r"(\S*?)"
-    for char in rest:
+        # Greedy when what follows cannot be part of the token, so it never backtracks far.
+        if not nxt or nxt.isspace() or nxt in _DELIMITERS:
+            return f"({_TOKEN}*)"
+        return f"({_TOKEN}*?)"
+    for char in after:
         if char in _DELIMITERS:
             return f"([^{re.escape(char)}]*?)"
-    return r"(\S*)"
+    for char in reversed(before):
+        if char in _DELIMITERS:
+            return f"([^{re.escape(char)}]*)"
+    return None

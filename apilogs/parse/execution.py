@@ -44,10 +44,12 @@ _LAMBDA_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-
 _TRACE = re.compile(r"1-[0-9A-Fa-f]+-[0-9A-Fa-f]+")
 _HEADER_ANY_CASE = re.compile(r"(?i)(?<![\w-])(x-amzn-requestid|x-amz-function-error)=([^,}\s]+)")
 _HEADER_VALUE = re.compile(r"[^,}\s]+")
-_RECEIVED = re.compile(r"Received response\. (?:Status: (\d{1,4}), )?Integration latency: (\d+) ms")
+_RECEIVED = re.compile(
+    r"Received response\. (?:Status: (\d{1,4}), )?Integration latency: (\d{1,12}) ms"
+)
 _HTTP_METHOD = re.compile(r"HTTP Method: ([^,\s]+), Resource Path: (\S*)")
 _ERROR_TYPE = re.compile(r'"errorType"\s*:\s*"([^"\\]{1,200})"')
-_TIMED_OUT = re.compile(r"Task timed out after (\d+(?:\.\d+)?) seconds")
+_TIMED_OUT = re.compile(r"Task timed out after (\d{1,9}(?:\.\d{1,6})?) seconds")
 _WS_CLIENT = re.compile(r"Client \[UserAgent: (.*), SourceIp: ([^\]\s]*)\] is connecting")
 _WS_CONNECTION = re.compile(r"\[Connection Id: ([^\]\s]+)\]")
 
@@ -220,8 +222,8 @@ def _headers(text: str) -> dict[str, str]:
 def _trace_root(text: str, start: int = 0) -> str | None:
     """The X-Ray root in `Root=1-…` (or `root=1-…`) within text."""
     at = text.find("oot=1-", start)
-    while at > 0:
-        if text[at - 1] in "Rr" and (at < 2 or not text[at - 2].isalpha()):
+    while at >= 0:
+        if at > 0 and text[at - 1] in "Rr" and (at < 2 or not text[at - 2].isalpha()):
             m = _TRACE.match(text, at + 4)
             if m is not None:
                 return m.group(0)
@@ -372,7 +374,7 @@ def _unauthorized(rid: str, rest: str) -> Line:
 
 
 def _throttle(rid: str, rest: str) -> Line:
-    # `Key throttle limit exceeded for RestApi …` (usage plans), and the stage/method variants.
+    # `Key throttle limit exceeded for RestApi …`: a usage plan's throttle, before any Lambda.
     if "throttle limit exceeded" in rest:
         fields = {"error_cause": "throttled", "error_message": rest.rstrip()}
         return Line(LineKind.APIGW_THROTTLED, request_id=rid, fields=fields)
@@ -404,5 +406,4 @@ _BY_FIRST_WORD: dict[str, _Handler] = {
     "Unauthorized": _unauthorized,
     "The": _unauthorized,
     "Key": _throttle,
-    "Stage": _throttle,
 }

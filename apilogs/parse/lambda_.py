@@ -42,16 +42,18 @@ _REPORT_KV = re.compile(
     r"(Billed Restore Duration|Restore Duration|Billed Duration|Init Duration|Max Memory Used"
     r"|Memory Size|Duration|Status|Error Type|Phase|XRAY TraceId|Runtime Version): (\S+)"
 )
+_LIMIT = 10**15  # no Lambda metric comes near; anything beyond is garbage
 _WORD = re.compile(r"\S+")
 _REPORT_LINE = re.compile(
     r"REPORT RequestId: (\S+)\tDuration: (\d{1,12}(?:\.\d{1,6})?) ms\tBilled Duration: (\d{1,12}) ms"
     r"\tMemory Size: (\d{1,9}) MB\tMax Memory Used: (\d{1,9}) MB"
     r"(?:\tInit Duration: (\d{1,12}(?:\.\d{1,6})?) ms)?"
 )
-_TIMED_OUT = re.compile(r"Task timed out after (\d+(?:\.\d+)?) seconds")
+_TIMED_OUT = re.compile(r"Task timed out after (\d{1,9}(?:\.\d{1,6})?) seconds")
 _ROOT = re.compile(r"(?<![A-Za-z])[Rr]oot=(1-[0-9A-Fa-f]+-[0-9A-Fa-f]+)")
 _ERROR_TYPE_NAME = re.compile(r"[A-Za-z_$][\w.$]*")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]?[\d:.,]*Z?\s*\Z")
+_PREFIX_PUNCTUATION = " \t[]<>()|:-"
 _LEVEL_WORD = re.compile(
     r"(?<![A-Za-z])(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL)(?![A-Za-z])"
 )
@@ -83,6 +85,8 @@ _START = "START RequestId: "
 _END = "END RequestId: "
 _REPORT = "REPORT RequestId: "
 _REQUEST_ID = "RequestId: "
+_VERSION = "Version: "
+_ERROR = " Error: "
 _TIMED_OUT_TEXT = "Task timed out after "
 _RUNTIME_EXIT = "Runtime exited with error"
 _PROCESS_EXIT = "Process exited before completing request"
@@ -133,7 +137,9 @@ def recognize_lambda(message: str) -> Line | None:
         if message.startswith("INIT_"):
             return _init(message)
     elif first == "[":
-        return _python(message)
+        line = _python(message)
+        if line is not None:
+            return line
     elif first == "T":
         if message.startswith("Traceback (most recent call last):"):
             return Line(LineKind.LAMBDA_TRACEBACK)
@@ -155,14 +161,15 @@ def recognize_lambda(message: str) -> Line | None:
 
 
 def _generic(message: str) -> Line:
-    """Java and other runtimes put the request ID in a log prefix: a UUID near the start, next to a
-    date or a level word. Anything else is a `print`, which belongs to the stream's open
-    invocation."""
+    """Java and other runtimes put the request ID in a log prefix: a UUID near the start, after
+    nothing but a timestamp or a level. A UUID elsewhere (`saved order {uuid}`) is data, and the
+    line a `print`, which belongs to the stream's open invocation."""
     m = _UUID.search(message, 0, 100)
     if m is not None and m.start() <= 64:
         prefix = message[: m.start()]
-        level = _LEVEL_WORD.search(message, 0, m.end() + 24)
-        if not prefix.strip() or level is not None or _DATE.search(prefix):
+        bare = prefix.strip(_PREFIX_PUNCTUATION)
+        if not bare or bare.upper() in _LEVELS or _DATE.match(bare):
+            level = _LEVEL_WORD.search(message, 0, m.end() + 24)
             fields = {"level": _LEVELS[level.group(1)]} if level else {}
             return Line(LineKind.LAMBDA_LOG, lambda_request_id=m.group(0), fields=fields)
     return Line(LineKind.LAMBDA_PRINT)
@@ -181,8 +188,8 @@ def _first_uuid(message: str) -> str | None:
 
 def _start(message: str) -> Line:
     rid = _token(message, len(_START))
-    at = message.find("Version: ")
-    version = _token(message, at + 9) if at >= 0 else None
+    at = message.find(_VERSION)
+    version = _token(message, at + len(_VERSION)) if at >= 0 else None
     fields = {"version": version} if version else {}
     return Line(LineKind.LAMBDA_START, lambda_request_id=rid, fields=fields)
 
@@ -241,14 +248,22 @@ def _add_cause(fields: dict[str, Any]) -> None:
         fields["error_cause"] = "oom"
 
 
-def _number(text: str, integral: bool) -> int | float | None:
-    try:
-        value = float(text)
-    except ValueError:
+def _number(value: object, integral: bool) -> int | float | None:
+    """A metric as a finite number of sane size, else None: text comes from REPORT lines, and the
+    JSON format may carry NaN, Infinity or 400-digit integers."""
+    if isinstance(value, str):
+        if len(value) > 24:
+            return None
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    if value != value or value in (float("inf"), float("-inf")):
+    # Compared before any conversion: float() of a huge int raises.
+    if not -_LIMIT < value < _LIMIT:  # also rejects NaN
         return None
-    return int(value) if integral else value
+    return int(value) if integral else float(value)
 
 
 def _report(message: str) -> Line:
@@ -288,10 +303,10 @@ def _request_id_error(message: str) -> Line:
     if _TIMED_OUT_TEXT in message:
         return _timeout(message)
     first, _, second = message.partition("\n")
-    at = first.find(" Error: ")
+    at = first.find(_ERROR)
     fields: dict[str, Any] = {}
     if at >= 0:
-        fields["error_message"] = first[at + 8 :].strip()
+        fields["error_message"] = first[at + len(_ERROR) :].strip()
     second = second.strip()
     if second and _ERROR_TYPE_NAME.fullmatch(second):
         fields["error_type"] = second
@@ -343,6 +358,11 @@ def _python(message: str) -> Line | None:
         if _ERROR_TYPE_NAME.fullmatch(name):
             fields = {"level": level, "error_type": name, "error_message": detail.strip()}
             return Line(LineKind.LAMBDA_ERROR, fields=fields)
+    # A hand-rolled `[LEVEL] {requestId} …` prefix.
+    prefixed = _UUID.match(message, close + 2) if after == " " else None
+    if prefixed is not None:
+        fields = {"level": level}
+        return Line(LineKind.LAMBDA_LOG, lambda_request_id=prefixed.group(0), fields=fields)
     return Line(LineKind.LAMBDA_PRINT, fields={"level": level})
 
 
@@ -462,9 +482,9 @@ def _platform(kind: str, record: object, message: str) -> Line | None:
         line_kind = LineKind.LAMBDA_END
     elif kind == "platform.report":
         for key, (name, integral) in _JSON_METRICS.items():
-            value = metrics.get(key)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                fields[name] = int(value) if integral else float(value)
+            number = _number(metrics.get(key), integral)
+            if number is not None:
+                fields[name] = number
         line_kind = LineKind.LAMBDA_REPORT
     elif kind.startswith(("platform.init", "platform.restore", "platform.extension")) or kind in (
         "platform.telemetrySubscription",
@@ -474,11 +494,9 @@ def _platform(kind: str, record: object, message: str) -> Line | None:
             value = record.get(key)
             if isinstance(value, str):
                 fields[name] = value
-        duration = metrics.get("durationMs")
-        if kind in ("platform.initReport", "platform.restoreReport") and isinstance(
-            duration, int | float
-        ):
-            fields["init_ms" if kind == "platform.initReport" else "restore_ms"] = float(duration)
+        duration = _number(metrics.get("durationMs"), False)
+        if duration is not None and kind in ("platform.initReport", "platform.restoreReport"):
+            fields["init_ms" if kind == "platform.initReport" else "restore_ms"] = duration
         line_kind = LineKind.LAMBDA_INIT
     else:
         line_kind = LineKind.LAMBDA_LOG if rid else LineKind.LAMBDA_PRINT

@@ -1,0 +1,114 @@
+"""`apilogs demo` as a newcomer runs it: live lines at once, Ctrl-C leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+
+def _env() -> dict[str, str]:
+    # The demo must not need (or use) any AWS configuration.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_CONFIG_FILE"] = os.devnull
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    return env
+
+
+def _port_is_free(url: str) -> bool:
+    host, port = url.rsplit("//", 1)[1].split(":")
+    with socket.socket() as sock:
+        return sock.connect_ex((host, int(port))) != 0
+
+
+def _start(*args: str) -> tuple[subprocess.Popen[str], list[str], list[str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "apilogs", "demo", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    out: list[str] = []
+    err: list[str] = []
+    for stream, sink in ((proc.stdout, out), (proc.stderr, err)):
+        threading.Thread(
+            target=lambda s=stream, k=sink: k.extend(iter(s.readline, "")), daemon=True
+        ).start()
+    return proc, out, err
+
+
+def test_demo_follows_live_traffic_and_stops_cleanly() -> None:
+    proc, out, err = _start("--rps", "5", "--seed", "7", "-o", "json", "--color", "never")
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and len(out) < 60:
+            time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    rows = [json.loads(line) for line in out]
+    assert len(rows) >= 60, "".join(err)
+    assert {"execution", "access", "lambda"} <= {r["source"] for r in rows}
+    assert any(r["request_id"] for r in rows) and any(r["lambda_request_id"] for r in rows)
+    assert proc.returncode == 130
+    text = "".join(err)
+    assert "Traceback" not in text
+    url = re.search(r"http://127\.0\.0\.1:\d+", text)
+    assert url, text
+    assert _port_is_free(url.group(0)), "the emulator's port is still open after Ctrl-C"
+
+
+def test_demo_serve_prints_working_commands() -> None:
+    proc, out, err = _start("--seed", "3", "--backfill", "2m", "serve")
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not any("Ctrl-C" in line for line in out):
+            time.sleep(0.2)
+        text = "".join(out)
+        url = re.search(r"endpoint\s+(http://127\.0\.0\.1:\d+)", text)
+        assert url, text + "".join(err)
+        assert "backfilled" in text
+        env = {
+            **_env(),
+            "AWS_ACCESS_KEY_ID": "demo",
+            "AWS_SECRET_ACCESS_KEY": "demo",
+            "AWS_REGION": "us-east-1",
+        }
+        stats = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "apilogs",
+                "stats",
+                "--endpoint-url",
+                url.group(1),
+                "--api-id",
+                "erat0s7hen",
+                "--stage",
+                "prod",
+                "-s",
+                "5m",
+                "--max-rps",
+                "0",
+                "-o",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert stats.returncode == 0, stats.stderr
+        assert json.loads(stats.stdout)["requests"] > 100
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    assert proc.returncode == 130
+    assert _port_is_free(url.group(1))

@@ -1,0 +1,227 @@
+"""Requests, stats, show and get --request-id, checked against the traffic generator's ground
+truth: every simulated request must come back once, with its status and its cause."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from apilogs.cli import cli
+from apilogs.demo.sample import SampleApp, deploy_sample
+from apilogs.demo.server import EmbeddedServer
+from apilogs.demo.traffic import FailureRates, SimulatedRequest, TrafficGenerator
+from apilogs.demo.traffic import Outcome as Simulated
+from apilogs.demo.writer import LogWriter
+
+EXPECTED_OUTCOME = {
+    Simulated.OK: "ok",
+    Simulated.SLOW: "ok",
+    Simulated.NOT_FOUND: "client_error",
+    Simulated.BAD_REQUEST: "client_error",
+    Simulated.STAGE_THROTTLED: "throttled",
+    Simulated.AUTH_UNAUTHORIZED: "auth_denied",
+    Simulated.AUTH_DENIED: "auth_denied",
+    Simulated.LAMBDA_THROTTLED: "throttled",
+    Simulated.UNHANDLED_EXCEPTION: "unhandled_exception",
+    Simulated.LAMBDA_TIMEOUT: "lambda_timeout",
+    Simulated.OUT_OF_MEMORY: "out_of_memory",
+    Simulated.MALFORMED_RESPONSE: "malformed_proxy_response",
+    Simulated.INTEGRATION_TIMEOUT: "apigw_timeout",
+}
+
+
+@dataclass
+class Traffic:
+    url: str
+    app: SampleApp
+    truth: list[SimulatedRequest]
+    start_ms: int
+    end_ms: int
+
+    def rest(self) -> list[SimulatedRequest]:
+        return [r for r in self.truth if r.api_id == self.app.rest_api_id]
+
+
+_cache: dict[str, Traffic] = {}
+
+
+@pytest.fixture
+def traffic(moto_server: EmbeddedServer) -> Traffic:
+    """Three minutes of seeded traffic with every failure mode. Built once per worker; built
+    again if another test reset the server meanwhile."""
+    session = boto3.Session(region_name="us-east-1")
+    apigw = session.client("apigateway", endpoint_url=moto_server.url)
+    cached = _cache.get(moto_server.url)
+    if cached:
+        try:
+            apigw.get_rest_api(restApiId=cached.app.rest_api_id)
+            logs = session.client("logs", endpoint_url=moto_server.url)
+            if logs.describe_log_groups(logGroupNamePrefix=cached.app.access_log_group)[
+                "logGroups"
+            ]:
+                return cached
+        except apigw.exceptions.NotFoundException:
+            pass
+    moto_server.reset()
+    app = deploy_sample(session, moto_server.url)
+    end_ms = (int(time.time()) - 120) * 1000
+    start_ms = end_ms - 180_000
+    generator = TrafficGenerator(app, seed=20261124, rates=FailureRates().scaled(4))
+    truth = list(generator.simulate(start_ms, end_ms, rps=3))
+    writer = LogWriter(session.client("logs", endpoint_url=moto_server.url))
+    writer.write(record for request in truth for record in request.records)
+    _cache[moto_server.url] = Traffic(moto_server.url, app, truth, start_ms, end_ms)
+    return _cache[moto_server.url]
+
+
+def run(traffic: Traffic, *args: str, api: str | None = None) -> tuple[int, str, str]:
+    app = traffic.app
+    target = ["-a", api or app.rest_api_id]
+    if api is None:
+        target += ["-t", app.rest_stage]
+    window = ["-s", str(traffic.start_ms - 60_000), "-e", str(traffic.end_ms + 60_000)]
+    result = CliRunner().invoke(
+        cli,
+        [*args, *target, *window, "--endpoint-url", traffic.url, "--max-rps", "0"],
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def _linkable(request: SimulatedRequest) -> bool:
+    """Whether the logs themselves join the request to its Lambda invocation. After an
+    integration timeout API Gateway never names the invocation; only an X-Ray trace in the
+    Lambda's REPORT (sampled requests) joins them."""
+    if request.outcome is Simulated.LAMBDA_THROTTLED:
+        return False  # Lambda refused the call: there is no invocation to find
+    if request.outcome is Simulated.INTEGRATION_TIMEOUT:
+        return any(request.trace_id in r.message for r in request.records if "/lambda" in r.group)
+    return True
+
+
+def test_every_request_once_with_its_status_and_cause(traffic: Traffic) -> None:
+    code, out, err = run(traffic, "requests", "-o", "json")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    by_id = {row["request_id"]: row for row in rows}
+    truth = traffic.rest()
+
+    assert len(rows) == len(by_id) == len(truth)
+    assert {t.outcome for t in truth} >= {
+        Simulated.LAMBDA_TIMEOUT,
+        Simulated.OUT_OF_MEMORY,
+        Simulated.UNHANDLED_EXCEPTION,
+        Simulated.AUTH_DENIED,
+        Simulated.STAGE_THROTTLED,
+    }, "the seed must exercise every failure mode"
+    for expected in truth:
+        row = by_id[expected.request_id]
+        assert row["status"] == expected.status, expected
+        assert row["outcome"] == EXPECTED_OUTCOME[expected.outcome], (expected, row)
+        if expected.lambda_request_id and _linkable(expected):
+            assert expected.lambda_request_id in row["lambda_request_ids"], row
+        # The truth marks the integration's cold start; the row's mark also counts the authorizer's.
+        integration = [i for i in row["invocations"] if i["role"] == "lambda"]
+        integration_cold = any(i["init_duration_ms"] is not None for i in integration)
+        if _linkable(expected):
+            assert integration_cold == expected.cold_start, (expected, row)
+            assert row["cold_start"] >= expected.cold_start
+        if expected.trace_id:
+            assert row["trace_id"] == expected.trace_id
+    times = [row["timestamp"] for row in rows]
+    assert times == sorted(times)
+
+
+def test_http_api_requests(traffic: Traffic) -> None:
+    code, out, err = run(traffic, "requests", "-o", "json", api=traffic.app.http_api_id)
+    assert code == 0, err
+    rows = {json.loads(line)["request_id"]: json.loads(line) for line in out.splitlines()}
+    truth = [r for r in traffic.truth if r.api_id == traffic.app.http_api_id]
+    assert truth and set(rows) == {t.request_id for t in truth}
+    for expected in truth:
+        assert rows[expected.request_id]["status"] == expected.status
+
+
+def test_filters(traffic: Traffic) -> None:
+    truth = traffic.rest()
+    _, out, _ = run(traffic, "requests", "-o", "json", "--status", "5xx")
+    assert {json.loads(r)["request_id"] for r in out.splitlines()} == {
+        t.request_id for t in truth if t.status >= 500
+    }
+    _, out, _ = run(traffic, "requests", "-o", "json", "--errors", "--path", "/primes")
+    got = [json.loads(r) for r in out.splitlines()]
+    assert got and all(r["path"] == "/primes" and r["outcome"] != "ok" for r in got)
+    _, out, _ = run(traffic, "requests", "-o", "json", "--cold")
+    cold = {json.loads(r)["request_id"] for r in out.splitlines()}
+    assert cold >= {t.request_id for t in truth if t.cold_start and _linkable(t)}
+    assert all(json.loads(r)["cold_start"] for r in out.splitlines())
+    _, out, _ = run(traffic, "requests", "-o", "json", "--slow", "2s")
+    slow = [json.loads(r) for r in out.splitlines()]
+    assert slow and all(r["response_latency_ms"] >= 2000 for r in slow)
+
+
+def test_plain_rows_name_the_cause(traffic: Traffic) -> None:
+    timeout = next(t for t in traffic.rest() if t.outcome is Simulated.LAMBDA_TIMEOUT)
+    _, out, _ = run(traffic, "requests", "--status", str(timeout.status))
+    line = next(line for line in out.splitlines() if timeout.request_id in line)
+    assert "Lambda timed out after 3.00 s" in line and str(timeout.status) in line
+    assert out.splitlines()[0].split()[:4] == ["TIME", "METHOD", "PATH", "STATUS"]
+
+
+@pytest.mark.parametrize(
+    "which", ["request_id", "lambda_request_id", "trace_id", "extended_request_id"]
+)
+def test_get_request_id_prints_exactly_that_request(traffic: Traffic, which: str) -> None:
+    # An unhandled exception: its Lambda writes lines that carry no ID at all.
+    expected = next(t for t in traffic.rest() if t.outcome is Simulated.UNHANDLED_EXCEPTION)
+    asked = getattr(expected, which)
+    code, out, err = run(traffic, "get", "-o", "json", "--request-id", asked)
+    assert code == 0, err
+    got = {
+        (r["group"], r["stream"], r["timestamp"], r["message"])
+        for r in map(json.loads, out.splitlines())
+    }
+    want = {(r.group, r.stream, r.timestamp, r.message) for r in expected.records}
+    assert got == want
+
+
+def test_get_unknown_request_id(traffic: Traffic) -> None:
+    code, out, err = run(traffic, "get", "--request-id", "00000000-0000-0000-0000-000000000000")
+    assert code == 1 and out == ""
+    assert "no request with ID 00000000-0000-0000-0000-000000000000" in err
+
+
+def test_show_tells_the_story(traffic: Traffic) -> None:
+    expected = next(t for t in traffic.rest() if t.outcome is Simulated.OUT_OF_MEMORY)
+    code, out, err = run(traffic, "show", expected.lambda_request_id or "")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("GET /primes") and str(expected.status) in lines[0]
+    assert "Lambda ran out of memory" in lines[0]
+    assert any(
+        line.strip().startswith("request id") and expected.request_id in line for line in lines
+    )
+    assert "Timeline" in lines and any(
+        "Runtime exited with error: signal: killed" in line for line in lines
+    )
+
+
+def test_stats_add_up(traffic: Traffic) -> None:
+    code, out, err = run(traffic, "stats", "-o", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    truth = traffic.rest()
+    assert doc["requests"] == len(truth)
+    assert doc["by_status_class"]["5xx"] == sum(1 for t in truth if t.status >= 500)
+    errors = {e["outcome"]: e for e in doc["errors"]}
+    timeouts = [t for t in truth if t.outcome is Simulated.LAMBDA_TIMEOUT]
+    assert errors["lambda_timeout"]["count"] == len(timeouts)
+    assert errors["lambda_timeout"]["example_request_id"] in {t.request_id for t in timeouts}
+    assert doc["response_latency_ms"]["p50"] <= doc["response_latency_ms"]["p99"]
+    assert "eratosthenes-primes" in doc["lambda_duration_ms"]
+    code, out, _ = run(traffic, "stats")
+    assert f"{len(truth)} requests" in out and "Errors by cause" in out
