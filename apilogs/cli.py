@@ -151,6 +151,19 @@ stage_option = click.option(
 )
 
 
+def output_option(choices: list[str], help_text: str, default: str = "plain") -> Callable[[F], F]:
+    """The -o/--output option, declared the same way by every command."""
+    decorator: Callable[[F], F] = click.option(
+        "-o",
+        "--output",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help=help_text,
+    )
+    return decorator
+
+
 @click.group(context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="apilogs")
 def cli() -> None:
@@ -171,13 +184,9 @@ def cli() -> None:
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @api_id_option
 @stage_option
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["plain", "json"]),
-    default="plain",
-    show_default=True,
-    help="plain: a table for people; json: one JSON document.",
+@output_option(
+    ["plain", "json"],
+    "plain: a table for people; json: one JSON document.",
 )
 @common_options
 def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -> None:
@@ -413,13 +422,9 @@ def _report_fetch(stats: Any, shown: int, what: str = "events") -> None:
 @click.option(
     "-H", "--highlight", multiple=True, metavar="REGEX", help="Highlight matches (repeatable)."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["plain", "short", "json"]),
-    default="plain",
-    show_default=True,
-    help="plain: label, group, stream, message; short: time, label, message; json: one object "
+@output_option(
+    ["plain", "short", "json"],
+    "plain: label, group, stream, message; short: time, label, message; json: one object "
     "per line (schema in README).",
 )
 @click.option("-G", "--no-group", is_flag=True, help="Do not print the log group.")
@@ -551,25 +556,6 @@ def _follow_and_print(
     return shown
 
 
-def _status_filter(values: tuple[str, ...]) -> Callable[[int | None], bool]:
-    """`--status 5xx`, `--status 502`, `--status 4xx,429`."""
-    wanted: list[tuple[int, int]] = []
-    for value in ",".join(values).split(","):
-        value = value.strip().lower()
-        if not value:
-            continue
-        if re.fullmatch(r"[1-5]xx", value):
-            low = int(value[0]) * 100
-            wanted.append((low, low + 99))
-        elif re.fullmatch(r"[1-5]\d\d", value):
-            wanted.append((int(value), int(value)))
-        else:
-            raise ApilogsError(f"bad --status {value!r}: use 5xx, 4xx, 502, …", exit_code=2)
-    return lambda status: (
-        not wanted or (status is not None and any(lo <= status <= hi for lo, hi in wanted))
-    )
-
-
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @api_id_option
 @stage_option
@@ -584,13 +570,9 @@ def _status_filter(values: tuple[str, ...]) -> Callable[[int | None], bool]:
     "--path", "path_glob", metavar="GLOB", help="Only paths/routes matching, e.g. '/users/*'."
 )
 @click.option("--cold", is_flag=True, help="Only requests served by a cold start.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["plain", "json"]),
-    default="plain",
-    show_default=True,
-    help="plain: one aligned row per request; json: one object per request.",
+@output_option(
+    ["plain", "json"],
+    "plain: one aligned row per request; json: one object per request.",
 )
 @common_options
 def requests(
@@ -619,7 +601,6 @@ def requests(
       apilogs requests -a xyz123 -t prod --status 5xx --watch
       apilogs requests -a xyz123 -t prod --slow 500ms --path '/users/*' -o json
     """
-    import fnmatch
     import json
     import time
 
@@ -628,38 +609,24 @@ def requests(
     from apilogs.render.events import _Clock
     from apilogs.render.progress import Progress
     from apilogs.render.requests import RequestRows, request_to_dict
-    from apilogs.stream import EventQuery, follow_events, read_events
+    from apilogs.stream import EventQuery, RequestFilter, follow_events, read_events
     from apilogs.times import TimeParseError, parse_duration
 
     if watch and window.end:
         raise ApilogsError("--watch follows new events: it cannot be used with --end", exit_code=2)
-    status_ok = _status_filter(statuses)
     slow_ms = None
     if slow:
         try:
             slow_ms = parse_duration(slow) * 1000
         except TimeParseError as exc:
             raise ApilogsError(str(exc), exit_code=2) from None
-
-    def wanted(request: Any) -> bool:
-        if request.request_id is None and not request.lambda_request_ids:
-            return False
-        if request.request_id is None and request.status is None and not (errors or cold):
-            # Lambda lines that no API Gateway line claimed: invocations, not requests.
-            return False
-        if not status_ok(request.status):
-            return False
-        if errors and not request.outcome.is_error:
-            return False
-        if cold and not request.cold_start:
-            return False
-        if slow_ms is not None and (request.response_latency_ms or 0) < slow_ms:
-            return False
-        if path_glob:
-            where = request.path or request.route or ""
-            if not fnmatch.fnmatchcase(where, path_glob):
-                return False
-        return True
+    wanted = RequestFilter(
+        statuses=RequestFilter.status_ranges(statuses),
+        errors_only=errors,
+        cold_only=cold,
+        slower_than_ms=slow_ms,
+        path_glob=path_glob,
+    )
 
     opened = _open(common, window, api_id, stage)
     query = EventQuery(opened.start_ms, opened.end_ms, window.filter_pattern)
@@ -703,13 +670,9 @@ def requests(
 @api_id_option
 @stage_option
 @window_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["plain", "json"]),
-    default="plain",
-    show_default=True,
-    help="plain: a summary for people; json: one JSON document.",
+@output_option(
+    ["plain", "json"],
+    "plain: a summary for people; json: one JSON document.",
 )
 @common_options
 def stats(
@@ -738,7 +701,7 @@ def stats(
     summary = WindowStats()
     with Progress(fetch_stats, enabled=sys.stderr.isatty()):
         for request in correlate(read_events(opened.ctx, opened.sources, query, fetch_stats)):
-            if request.request_id or request.status is not None:
+            if request.seen_by_api_gateway:
                 summary.add(request)
     if output == "json":
         out.write(json.dumps(summary.to_dict(), indent=2) + "\n")
@@ -754,13 +717,9 @@ def stats(
 @api_id_option
 @stage_option
 @window_options
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["plain", "json"]),
-    default="plain",
-    show_default=True,
-    help="plain: the story; json: the request with every line.",
+@output_option(
+    ["plain", "json"],
+    "plain: the story; json: the request with every line.",
 )
 @common_options
 def show(
@@ -831,14 +790,7 @@ def show(
     help="First write this much past traffic, e.g. 1h, so requests and stats have data.",
 )
 @click.option("--plain", is_flag=True, help="Line output (the default until the TUI lands).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["plain", "short", "json"]),
-    default="short",
-    show_default=True,
-    help="How to print the followed lines.",
-)
+@output_option(["plain", "short", "json"], "How to print the followed lines.", default="short")
 @click.option(
     "--color",
     type=click.Choice(["auto", "always", "never"]),

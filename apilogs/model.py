@@ -279,6 +279,11 @@ class Request:
         return any(i.cold_start for i in self.invocations)
 
     @property
+    def seen_by_api_gateway(self) -> bool:
+        """False for Lambda lines that no API Gateway line claimed (an orphan invocation)."""
+        return self.request_id is not None or self.status is not None
+
+    @property
     def ids(self) -> tuple[str, ...]:
         found = (self.request_id, self.extended_request_id, self.trace_id, *self.lambda_request_ids)
         return tuple(i for i in found if i)

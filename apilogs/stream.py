@@ -4,6 +4,7 @@ Topology + what the user asked for → a stream of LogEvents (a window) or of ba
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import threading
 from collections.abc import Iterable, Iterator
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from apilogs.aws import AwsContext
 from apilogs.errors import ApilogsError
 from apilogs.fetch import FetchStats, fetch_window, follow, queries_for
-from apilogs.model import LogEvent, Role, Source, Topology
+from apilogs.model import LogEvent, Request, Role, Source, Topology
 from apilogs.parse import parse_event
 
 ROLE_NAMES = {str(r) for r in Role if r is not Role.OTHER}
@@ -71,6 +72,55 @@ def select_sources(
             exit_code=1,
         )
     return Selection(sources, notices)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFilter:
+    """Which requests `apilogs requests` shows: --status, --errors, --cold, --slow, --path."""
+
+    statuses: tuple[tuple[int, int], ...] = ()  # inclusive ranges
+    errors_only: bool = False
+    cold_only: bool = False
+    slower_than_ms: float | None = None
+    path_glob: str | None = None
+
+    @staticmethod
+    def status_ranges(values: Iterable[str]) -> tuple[tuple[int, int], ...]:
+        """`5xx`, `502`, `4xx,429` → inclusive ranges."""
+        ranges: list[tuple[int, int]] = []
+        for value in ",".join(values).split(","):
+            value = value.strip().lower()
+            if not value:
+                continue
+            if re.fullmatch(r"[1-5]xx", value):
+                low = int(value[0]) * 100
+                ranges.append((low, low + 99))
+            elif re.fullmatch(r"[1-5]\d\d", value):
+                ranges.append((int(value), int(value)))
+            else:
+                raise ApilogsError(f"bad --status {value!r}: use 5xx, 4xx, 502, …", exit_code=2)
+        return tuple(ranges)
+
+    def __call__(self, request: Request) -> bool:
+        if not request.seen_by_api_gateway:
+            return False  # Lambda lines no API Gateway line claimed: an invocation, not a request
+        status = request.status
+        if self.statuses and not (
+            status is not None and any(lo <= status <= hi for lo, hi in self.statuses)
+        ):
+            return False
+        if self.errors_only and not request.outcome.is_error:
+            return False
+        if self.cold_only and not request.cold_start:
+            return False
+        if (
+            self.slower_than_ms is not None
+            and (request.response_latency_ms or 0) < self.slower_than_ms
+        ):
+            return False
+        return not self.path_glob or fnmatch.fnmatchcase(
+            request.path or request.route or "", self.path_glob
+        )
 
 
 def keep(event: LogEvent, query: EventQuery) -> bool:

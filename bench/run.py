@@ -95,6 +95,7 @@ class ChildResult:
     seconds: float
     exit_code: int
     peak_rss_kib: int
+    cpu_seconds: float
     timed_out: bool
     stdout: Path
     stderr: Path
@@ -118,7 +119,7 @@ def child_env() -> dict[str, str]:
 # launcher stays small, so what `os.wait4` reports is the measured program's own peak (plus the
 # launcher's few MiB, reported as `rss_floor_kib`). One request a line on stdin, one reply a line.
 LAUNCHER_CODE = """
-import json, os, signal, sys, time
+import json, os, select, signal, sys, time
 child = 0
 parent = os.getppid()
 def stop(signum, frame):
@@ -142,7 +143,13 @@ for line in sys.stdin:
     child = os.posix_spawn(req["argv"][0], req["argv"], req["env"], file_actions=actions)
     deadline = started + req["timeout"]
     timed_out = False
+    try:
+        pidfd = os.pidfd_open(child)  # readable when the child exits: no busy polling
+    except (AttributeError, OSError):
+        pidfd = -1
     while True:
+        if pidfd >= 0:
+            select.select([pidfd], [], [], 1.0)
         pid, status, usage = os.wait4(child, os.WNOHANG)
         if pid:
             ended = time.perf_counter()
@@ -150,12 +157,16 @@ for line in sys.stdin:
         if not timed_out and (time.perf_counter() > deadline or os.getppid() != parent):
             timed_out = True
             os.kill(child, signal.SIGKILL)
-        time.sleep(0.001)
+        if pidfd < 0:
+            time.sleep(0.001)
+    if pidfd >= 0:
+        os.close(pidfd)
     child = 0
     reply = {
         "seconds": ended - started,
         "exit_code": os.waitstatus_to_exitcode(status),
         "peak_rss_kib": usage.ru_maxrss,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "timed_out": timed_out,
     }
     print(json.dumps(reply), flush=True)
@@ -204,6 +215,7 @@ class Launcher:
             float(reply["seconds"]),
             int(reply["exit_code"]),
             int(reply["peak_rss_kib"]),
+            float(reply["cpu_seconds"]),
             bool(reply["timed_out"]),
             stdout,
             stderr,
@@ -371,6 +383,7 @@ class Sample:
     seconds: float
     events: int
     peak_rss_kib: int | None
+    cpu_seconds: float
     problems: list[str] = field(default_factory=list)
 
 
@@ -398,6 +411,10 @@ class Measurement:
         return max(values) if values else None
 
     @property
+    def cpu_seconds(self) -> float:
+        return statistics.median(s.cpu_seconds for s in self.samples)
+
+    @property
     def problems(self) -> list[str]:
         return list(dict.fromkeys(p for s in self.samples for p in s.problems))
 
@@ -408,8 +425,14 @@ class Measurement:
             "seconds_median": round(self.seconds, 4),
             "events_per_s": round(self.events_per_s, 1),
             "peak_rss_kib": self.peak_rss_kib,
+            "cpu_seconds_median": round(self.cpu_seconds, 4),
             "samples": [
-                {"seconds": round(s.seconds, 4), "events": s.events, "peak_rss_kib": s.peak_rss_kib}
+                {
+                    "seconds": round(s.seconds, 4),
+                    "cpu_seconds": round(s.cpu_seconds, 4),
+                    "events": s.events,
+                    "peak_rss_kib": s.peak_rss_kib,
+                }
                 for s in self.samples
             ],
             "problems": self.problems,
@@ -514,11 +537,11 @@ class Bench:
     # -- one sample of each ------------------------------------------------------------------
 
     def sample_bare_inprocess(self, window: Window, ref: Reference) -> Sample:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         count = bare_loop(self.client, self.groups, window)
-        seconds = time.perf_counter() - started
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         problems = [] if count == ref.events else [f"read {count} events, expected {ref.events}"]
-        return Sample(seconds, count, None, problems)
+        return Sample(seconds, count, None, cpu, problems)
 
     def sample_bare_process(self, window: Window, ref: Reference) -> Sample:
         spec = {
@@ -537,7 +560,7 @@ class Bench:
             count = int(json.loads(result.stdout.read_text())["events"])
             if count != ref.events:
                 problems.append(f"read {count} events, expected {ref.events}")
-        return Sample(result.seconds, count, result.peak_rss_kib, problems)
+        return Sample(result.seconds, count, result.peak_rss_kib, result.cpu_seconds, problems)
 
     def sample_apilogs(self, window: Window, ref: Reference) -> Sample:
         result = self.run(self.apilogs_get_argv(window), "apilogs")
@@ -546,16 +569,17 @@ class Bench:
         problems += check
         if not self.args.keep_output:
             result.stdout.unlink()
-        return Sample(result.seconds, count, result.peak_rss_kib, problems)
+        return Sample(result.seconds, count, result.peak_rss_kib, result.cpu_seconds, problems)
 
     def sample_awslogs(self, window: Window, ref: Reference) -> Sample:
-        seconds = 0.0
+        seconds = cpu = 0.0
         rss = 0
         lines = 0
         problems: list[str] = []
         for group in self.groups:
             result = self.run(self.awslogs_argv(group, window), "awslogs")
             seconds += result.seconds
+            cpu += result.cpu_seconds
             rss = max(rss, result.peak_rss_kib)
             problems += [f"{group}: {p}" for p in child_problems(result)]
             got = count_lines(result.stdout)
@@ -569,7 +593,7 @@ class Bench:
                 result.stdout.unlink()
         # Lines are not events (a message may hold newlines); when they all match, it read them all.
         events = ref.events if not any("lines, expected" in p for p in problems) else lines
-        return Sample(seconds, events, rss, problems)
+        return Sample(seconds, events, rss, cpu, problems)
 
 
 def child_problems(result: ChildResult) -> list[str]:
@@ -691,13 +715,16 @@ def print_table(rows: list[Measurement], loads: list[dict[str, Any]]) -> None:
             f"  ({load['events_per_s']:,.0f} events/s); store now {load['events_total']:,}"
         )
     print()
-    header = f"{'measurement':<52} {'events':>9} {'seconds':>9} {'events/s':>10} {'peak RSS':>11}"
+    header = (
+        f"{'measurement':<52} {'events':>9} {'seconds':>9} {'events/s':>10} {'peak RSS':>11}"
+        f" {'client CPU s':>12}"
+    )
     print(header)
     print("-" * len(header))
     for m in rows:
         print(
             f"{m.label:<52} {m.events:>9,} {m.seconds:>9.3f} {m.events_per_s:>10,.0f}"
-            f" {fmt_rss(m.peak_rss_kib):>11}"
+            f" {fmt_rss(m.peak_rss_kib):>11} {m.cpu_seconds:>12.2f}"
         )
         for problem in m.problems:
             print(f"    ! {problem}")
@@ -901,7 +928,7 @@ def _main(args: argparse.Namespace, workdir: Path) -> int:
         f"window {window.iso(window.start_ms)} .. {window.iso(window.end_ms)}: "
         f"{ref.events:,} events in the API's groups ({events_total:,} loaded in all groups)"
     )
-    small = Window(max(window.start_ms, window.end_ms - 60_000 * 5), window.end_ms)
+    small = Window(max(window.start_ms, window.end_ms - 90_000), window.end_ms)
     bench.run(bench.apilogs_get_argv(small), "warmup-apilogs")
     bench.sample_bare_process(small, read_reference(bench.client, bench.groups, small))
     if awslogs:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import random
@@ -294,3 +295,58 @@ def test_watch_prints_new_events_once_and_exits_130_on_ctrl_c(client, endpoint, 
     )
     assert proc.returncode == 130
     assert "Traceback" not in err
+
+
+def test_non_utf8_terminal_gets_escapes_not_a_crash(client, endpoint, api) -> None:
+    put(client, "/aws/lambda/primes", "s", [(BASE_MS + 1, "café ✓ 日本")])
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "apilogs",
+            "get",
+            "-a",
+            api.api_id,
+            "-t",
+            "prod",
+            "--max-rps",
+            "0",
+            "-s",
+            str(BASE_MS - 1),
+            "-e",
+            str(BASE_MS + 10_000),
+            "-G",
+            "-S",
+        ],
+        capture_output=True,
+        timeout=60,
+        env={**_process_env(endpoint), "PYTHONIOENCODING": "ascii"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode("ascii").split() == [
+        "primes",
+        "caf\\xe9",
+        "\\u2713",
+        "\\u65e5\\u672c",
+    ]
+
+
+def test_progress_goes_to_stderr_only_on_a_terminal(client, endpoint, api) -> None:
+    from apilogs.fetch import FetchStats
+    from apilogs.render.progress import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    stats = FetchStats(groups=4, groups_done=1, pages=12, events=34_567)
+    screen = Tty()
+    with Progress(stats, screen, enabled=True):
+        time.sleep(0.5)
+    assert "reading 1/4 groups · 12 pages · 34,567 events" in screen.getvalue()
+    assert screen.getvalue().endswith("\r\x1b[K")  # the line is wiped at the end
+    # Through the CLI, stderr is not a terminal here: no progress, stdout untouched.
+    put(client, "/aws/lambda/primes", "s", [(BASE_MS + 1, "x")])
+    code, out, err = run_get(endpoint, "-a", api.api_id, "-t", "prod", "-o", "json", *window())
+    assert code == 0
+    assert "reading" not in err and json.loads(out)["message"] == "x"

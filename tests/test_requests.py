@@ -225,3 +225,68 @@ def test_stats_add_up(traffic: Traffic) -> None:
     assert "eratosthenes-primes" in doc["lambda_duration_ms"]
     code, out, _ = run(traffic, "stats")
     assert f"{len(truth)} requests" in out and "Errors by cause" in out
+
+
+def test_requests_watch_shows_each_new_request_once(traffic: Traffic) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    from apilogs.demo.writer import LogWriter as Writer
+
+    session = boto3.Session(region_name="us-east-1")
+    writer = Writer(session.client("logs", endpoint_url=traffic.url))
+    generator = TrafficGenerator(traffic.app, seed=99)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "apilogs",
+            "requests",
+            "-a",
+            traffic.app.rest_api_id,
+            "-t",
+            "prod",
+            "--endpoint-url",
+            traffic.url,
+            "--max-rps",
+            "0",
+            "-w",
+            "--watch-interval",
+            "0.2",
+            "-s",
+            "5s",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "AWS_EC2_METADATA_DISABLED": "true"},
+    )
+    lines: list[str] = []
+    threading.Thread(
+        target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True
+    ).start()  # type: ignore[union-attr]
+    sent = []
+    try:
+        time.sleep(1.5)
+        for route in ("GET /health", "GET /primes/{n}", "POST /orders"):
+            request = generator.simulate_one(
+                int(time.time() * 1000) - 200, route=route, outcome=Simulated.OK
+            )
+            writer.write(request.records)
+            sent.append(request)
+        deadline = time.time() + 20
+        while time.time() < deadline and len(lines) < len(sent):
+            time.sleep(0.2)
+        time.sleep(1)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+    rows = [json.loads(line) for line in lines]
+    assert sorted(r["request_id"] for r in rows) == sorted(r.request_id for r in sent)
+    assert all(r["outcome"] == "ok" for r in rows)
+    assert proc.returncode == 130
