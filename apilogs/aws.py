@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,10 +61,17 @@ class RateLimiter:
     `rate` requests per second with a burst of `rate` tokens; 0 means no limit (local endpoints).
     `slow_down()` halves the rate after a throttle, and it recovers slowly, like adaptive retries."""
 
-    def __init__(self, rate: float = DEFAULT_LOGS_RPS, *, clock: Any = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float = DEFAULT_LOGS_RPS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self._configured = max(0.0, rate)
         self._rate = self._configured
         self._clock = clock
+        self._sleep = sleep
         self._tokens = self._configured
         self._updated = clock()
         self._lock = threading.Lock()
@@ -82,19 +90,21 @@ class RateLimiter:
                     self.requests += 1
                     return
                 now = self._clock()
-                self._tokens = min(
-                    max(self._rate, 1.0), self._tokens + (now - self._updated) * self._rate
-                )
+                elapsed = max(0.0, now - self._updated)
                 self._updated = now
                 if self._rate < self._configured:
                     # Recover 5 % of the configured rate per second without throttles.
-                    self._rate = min(self._configured, self._rate + 0.05 * self._configured)
-                if self._tokens >= 1.0:
+                    self._rate = min(
+                        self._configured, self._rate + 0.05 * self._configured * elapsed
+                    )
+                self._tokens = min(max(self._rate, 1.0), self._tokens + elapsed * self._rate)
+                # A hair of tolerance: float sums of sleeps must not leave 0.9999999 forever.
+                if self._tokens >= 1.0 - 1e-9:
                     self._tokens -= 1.0
                     self.requests += 1
                     return
                 wait = (1.0 - self._tokens) / self._rate
-            time.sleep(wait)
+            self._sleep(max(wait, 1e-4))
 
     def slow_down(self) -> None:
         with self._lock:
