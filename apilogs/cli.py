@@ -938,6 +938,10 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         code = cli.main(prog_name="apilogs", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # `apilogs` alone: the help, as a newcomer expects, not an error.
+        click.echo(exc.ctx.get_help() if exc.ctx else "")
+        sys.exit(0)
     except click.UsageError as exc:
         _usage_error(exc)
     except click.exceptions.Abort:

@@ -171,3 +171,10 @@ def test_version_and_help() -> None:
     assert code == 0 and out.startswith("apilogs, version")
     code, out, _ = run_cli("groups", "--help")
     assert code == 0 and "Examples:" in out and "--endpoint-url" in out
+
+
+def test_bare_command_prints_help() -> None:
+    result = run_process(env=_clean_env())
+    assert result.returncode == 0
+    assert result.stdout.startswith("Usage: apilogs") and "Commands:" in result.stdout
+    assert result.stderr == ""
