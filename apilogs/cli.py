@@ -9,7 +9,8 @@ import os
 import re
 import signal
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -528,12 +529,37 @@ def get(
         shown = _follow_and_print(opened.ctx, opened.sources, query, stats, fmt, watch_interval)
     else:
         with progress:
-            write = out.write
-            for event in read_events(opened.ctx, opened.sources, query, stats):
-                write(fmt(event, False) + "\n")
-                shown += 1
-        out.flush()
+            shown = _write_batched(
+                out, (fmt(e, False) for e in read_events(opened.ctx, opened.sources, query, stats))
+            )
     _report_fetch(stats, shown or stats.events)
+
+
+def _write_batched(out: Any, lines: Iterable[str], batch: int = 512, delay_s: float = 0.1) -> int:
+    """Write lines in chunks: one write call per line costs more than formatting it. A chunk
+    goes out when full or when its first line has waited `delay_s`. A person at a terminal gets
+    every line at once: the stream may stall on the network with lines still pending."""
+    if out.isatty():
+        batch = 1
+    pending: list[str] = []
+    first_at = 0.0
+    count = 0
+    clock = time.monotonic
+    for line in lines:
+        if not pending:
+            first_at = clock()
+        pending.append(line)
+        count += 1
+        if len(pending) >= batch or clock() - first_at >= delay_s:
+            pending.append("")
+            out.write("\n".join(pending))
+            out.flush()
+            pending = []
+    if pending:
+        pending.append("")
+        out.write("\n".join(pending))
+    out.flush()
+    return count
 
 
 def _follow_and_print(

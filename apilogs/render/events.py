@@ -6,8 +6,10 @@ verbatim (json.dumps escapes control characters itself)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -71,10 +73,25 @@ def label_for(source: Source) -> str:
     return source.label
 
 
+@functools.lru_cache(maxsize=4096)
+def _utc_second(second: int) -> str:
+    # Events come in time order: one second's prefix serves many events.
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+
+
 def iso_utc(ms: int) -> str:
     """2024-01-01T00:00:00.000Z, the JSON contract's `time`."""
-    moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    second, milli = divmod(ms, 1000)
+    return f"{_utc_second(second)}{milli:03d}Z"
+
+
+# json's own C encoder for strings: ASCII-only output, so C1 controls and bidi overrides never
+# reach a terminal raw even in JSON.
+_encode_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
+def _json_str(value: str | None) -> str:
+    return "null" if value is None else _encode_str(value)
 
 
 class _Clock:
@@ -141,6 +158,7 @@ class EventFormatter:
         labels = [label_for(s) for s in sources] or ["execution"]
         self.label_width = min(32, max(len(label) for label in labels))
         self._labels: dict[Source, str] = {}
+        self._json_heads: dict[tuple[str, Source], tuple[str, str]] = {}
         self.format: Callable[[LogEvent, bool], str]
         if options.output == "json":
             self.format = self._json
@@ -217,5 +235,24 @@ class EventFormatter:
         return f"{stamp}  {self.label(raw.source)}{late_mark}  {self.message(event, indent)}"
 
     def _json(self, event: LogEvent, late: bool) -> str:
-        # ASCII-only: C1 controls and bidi overrides must not reach a terminal raw, even in JSON.
-        return json.dumps(event_to_dict(event, late=late))
+        # The same object as event_to_dict, written without building a dict: this runs for
+        # every event, and the parts that repeat (group, source, function) are encoded once.
+        raw = event.raw
+        line = event.line
+        head = self._json_heads.get((raw.group, raw.source))
+        if head is None:
+            source = raw.source
+            head = (
+                f',"group":{_json_str(raw.group)}',
+                f',"source":"{source.role}","function":{_json_str(source.function_name)}',
+            )
+            self._json_heads[(raw.group, raw.source)] = head
+        return (
+            f'{{"timestamp":{raw.timestamp},"time":"{iso_utc(raw.timestamp)}",'
+            f'"ingestion_time":{raw.ingestion_time}{head[0]},"stream":{_json_str(raw.stream)},'
+            f'"event_id":{_json_str(raw.event_id)}{head[1]},"message":{_encode_str(raw.message)},'
+            f'"request_id":{_json_str(line.request_id)},'
+            f'"lambda_request_id":{_json_str(line.lambda_request_id)},'
+            f'"trace_id":{_json_str(line.trace_id)},"kind":"{line.kind}"'
+            + (',"late":true}' if late else "}")
+        )
