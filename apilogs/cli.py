@@ -496,7 +496,10 @@ def get(
         grep=query_grep,
         exclude=query_exclude,
     )
-    fmt = EventFormatter(options, common.painter(), opened.sources).format
+    paint = common.painter()
+    fmt = EventFormatter(options, paint, opened.sources).format
+    # Plain lines without colour print the message only: the parsers would be wasted work.
+    needs_parse = output == "json" or paint.enabled
     out = _prepare_stdout()
     stats = FetchStats()
     shown = 0
@@ -529,9 +532,8 @@ def get(
         shown = _follow_and_print(opened.ctx, opened.sources, query, stats, fmt, watch_interval)
     else:
         with progress:
-            shown = _write_batched(
-                out, (fmt(e, False) for e in read_events(opened.ctx, opened.sources, query, stats))
-            )
+            events = read_events(opened.ctx, opened.sources, query, stats, parse=needs_parse)
+            shown = _write_batched(out, (fmt(e, False) for e in events))
     _report_fetch(stats, shown or stats.events)
 
 

@@ -131,9 +131,17 @@ def keep(event: LogEvent, query: EventQuery) -> bool:
 
 
 def read_events(
-    ctx: AwsContext, sources: tuple[Source, ...], query: EventQuery, stats: FetchStats
+    ctx: AwsContext,
+    sources: tuple[Source, ...],
+    query: EventQuery,
+    stats: FetchStats,
+    *,
+    parse: bool = True,
 ) -> Iterator[LogEvent]:
-    """Every event of the window, merged, parsed and filtered, as a stream."""
+    """Every event of the window, merged, parsed and filtered, as a stream.
+
+    `parse=False` skips the parsers for consumers that only print the message (plain lines
+    into a pipe): the events carry the UNPARSED line."""
     filtering = bool(query.grep or query.exclude)
     for raw in fetch_window(
         ctx,
@@ -143,7 +151,7 @@ def read_events(
         stats,
         filter_pattern=query.filter_pattern,
     ):
-        event = parse_event(raw)
+        event = parse_event(raw) if parse else LogEvent(raw)
         if not filtering or keep(event, query):
             yield event
 

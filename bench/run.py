@@ -104,6 +104,23 @@ class ChildResult:
         return self.stderr.read_text(errors="replace")[:limit]
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent busy since boot (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:9]]
+    return (sum(values) - values[3] - values[4]) / CLK_TCK
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process, all its threads (/proc/PID/stat)."""
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
 def child_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_ENV_PREFIXES)}
     env.update(CREDENTIALS)
@@ -383,8 +400,22 @@ class Sample:
     seconds: float
     events: int
     peak_rss_kib: int | None
-    cpu_seconds: float
+    cpu_seconds: float  # the measured client's own CPU time (user + system)
+    server_cpu_seconds: float  # moto's server process, meanwhile
+    other_cpu_seconds: float  # everything else on the machine meanwhile: noise if large
     problems: list[str] = field(default_factory=list)
+
+    def add(self, other: Sample) -> Sample:
+        """Two runs one after the other (awslogs: one process per group)."""
+        return Sample(
+            self.seconds + other.seconds,
+            self.events + other.events,
+            max(self.peak_rss_kib or 0, other.peak_rss_kib or 0) or None,
+            self.cpu_seconds + other.cpu_seconds,
+            self.server_cpu_seconds + other.server_cpu_seconds,
+            self.other_cpu_seconds + other.other_cpu_seconds,
+            self.problems + other.problems,
+        )
 
 
 @dataclass
@@ -415,6 +446,14 @@ class Measurement:
         return statistics.median(s.cpu_seconds for s in self.samples)
 
     @property
+    def server_cpu_seconds(self) -> float:
+        return statistics.median(s.server_cpu_seconds for s in self.samples)
+
+    @property
+    def other_cpu_seconds(self) -> float:
+        return statistics.median(s.other_cpu_seconds for s in self.samples)
+
+    @property
     def problems(self) -> list[str]:
         return list(dict.fromkeys(p for s in self.samples for p in s.problems))
 
@@ -426,10 +465,14 @@ class Measurement:
             "events_per_s": round(self.events_per_s, 1),
             "peak_rss_kib": self.peak_rss_kib,
             "cpu_seconds_median": round(self.cpu_seconds, 4),
+            "server_cpu_seconds_median": round(self.server_cpu_seconds, 4),
+            "other_cpu_seconds_median": round(self.other_cpu_seconds, 4),
             "samples": [
                 {
                     "seconds": round(s.seconds, 4),
                     "cpu_seconds": round(s.cpu_seconds, 4),
+                    "server_cpu_seconds": round(s.server_cpu_seconds, 4),
+                    "other_cpu_seconds": round(s.other_cpu_seconds, 4),
                     "events": s.events,
                     "peak_rss_kib": s.peak_rss_kib,
                 }
@@ -536,12 +579,29 @@ class Bench:
 
     # -- one sample of each ------------------------------------------------------------------
 
+    def cpu_mark(self) -> tuple[float, float]:
+        return machine_busy_seconds(), process_cpu_seconds(self.server.proc.pid)
+
+    def finish(
+        self,
+        mark: tuple[float, float],
+        seconds: float,
+        events: int,
+        rss: int | None,
+        client_cpu: float,
+        problems: list[str],
+    ) -> Sample:
+        machine, server = (b - a for a, b in zip(mark, self.cpu_mark(), strict=True))
+        other = max(0.0, machine - server - client_cpu)
+        return Sample(seconds, events, rss, client_cpu, server, other, problems)
+
     def sample_bare_inprocess(self, window: Window, ref: Reference) -> Sample:
+        mark = self.cpu_mark()
         started, cpu = time.perf_counter(), time.process_time()
         count = bare_loop(self.client, self.groups, window)
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         problems = [] if count == ref.events else [f"read {count} events, expected {ref.events}"]
-        return Sample(seconds, count, None, cpu, problems)
+        return self.finish(mark, seconds, count, None, cpu, problems)
 
     def sample_bare_process(self, window: Window, ref: Reference) -> Sample:
         spec = {
@@ -550,50 +610,61 @@ class Bench:
             "start_ms": window.start_ms,
             "end_ms": window.end_ms,
         }
+        mark = self.cpu_mark()
         result = self.run(
             [sys.executable, str(Path(__file__).resolve()), "--bare-child", json.dumps(spec)],
             "bare",
         )
-        problems = child_problems(result)
-        count = 0
+        sample = self.finish(
+            mark, result.seconds, 0, result.peak_rss_kib, result.cpu_seconds, child_problems(result)
+        )
         if result.exit_code == 0:
-            count = int(json.loads(result.stdout.read_text())["events"])
-            if count != ref.events:
-                problems.append(f"read {count} events, expected {ref.events}")
-        return Sample(result.seconds, count, result.peak_rss_kib, result.cpu_seconds, problems)
+            sample.events = int(json.loads(result.stdout.read_text())["events"])
+            if sample.events != ref.events:
+                sample.problems.append(f"read {sample.events} events, expected {ref.events}")
+        return sample
 
     def sample_apilogs(self, window: Window, ref: Reference) -> Sample:
+        mark = self.cpu_mark()
         result = self.run(self.apilogs_get_argv(window), "apilogs")
-        problems = child_problems(result)
-        count, check = check_apilogs_output(result.stdout, ref)
-        problems += check
+        sample = self.finish(
+            mark, result.seconds, 0, result.peak_rss_kib, result.cpu_seconds, child_problems(result)
+        )
+        sample.events, problems = check_apilogs_output(result.stdout, ref)
+        sample.problems += problems
         if not self.args.keep_output:
             result.stdout.unlink()
-        return Sample(result.seconds, count, result.peak_rss_kib, result.cpu_seconds, problems)
+        return sample
 
     def sample_awslogs(self, window: Window, ref: Reference) -> Sample:
-        seconds = cpu = 0.0
-        rss = 0
+        """One process per group, one after the other: times and CPU add up, RSS is the max."""
+        total: Sample | None = None
         lines = 0
-        problems: list[str] = []
         for group in self.groups:
+            mark = self.cpu_mark()
             result = self.run(self.awslogs_argv(group, window), "awslogs")
-            seconds += result.seconds
-            cpu += result.cpu_seconds
-            rss = max(rss, result.peak_rss_kib)
-            problems += [f"{group}: {p}" for p in child_problems(result)]
+            one = self.finish(
+                mark,
+                result.seconds,
+                0,
+                result.peak_rss_kib,
+                result.cpu_seconds,
+                [f"{group}: {p}" for p in child_problems(result)],
+            )
             got = count_lines(result.stdout)
             lines += got
             if got != ref.awslogs_lines[group]:
-                problems.append(
+                one.problems.append(
                     f"{group}: {got} lines, expected {ref.awslogs_lines[group]} "
                     f"({ref.per_group[group]} events)"
                 )
             if not self.args.keep_output:
                 result.stdout.unlink()
+            total = one if total is None else total.add(one)
+        assert total is not None
         # Lines are not events (a message may hold newlines); when they all match, it read them all.
-        events = ref.events if not any("lines, expected" in p for p in problems) else lines
-        return Sample(seconds, events, rss, cpu, problems)
+        total.events = lines if any("lines, expected" in p for p in total.problems) else ref.events
+        return total
 
 
 def child_problems(result: ChildResult) -> list[str]:
@@ -716,16 +787,19 @@ def print_table(rows: list[Measurement], loads: list[dict[str, Any]]) -> None:
         )
     print()
     header = (
-        f"{'measurement':<52} {'events':>9} {'seconds':>9} {'events/s':>10} {'peak RSS':>11}"
-        f" {'client CPU s':>12}"
+        f"{'measurement':<46} {'events':>9} {'seconds':>8} {'events/s':>9} {'peak RSS':>10}"
+        f" {'CPU s':>6} {'moto s':>6} {'other s':>7}"
     )
     print(header)
     print("-" * len(header))
     for m in rows:
         print(
-            f"{m.label:<52} {m.events:>9,} {m.seconds:>9.3f} {m.events_per_s:>10,.0f}"
-            f" {fmt_rss(m.peak_rss_kib):>11} {m.cpu_seconds:>12.2f}"
+            f"{m.label:<46} {m.events:>9,} {m.seconds:>8.3f} {m.events_per_s:>9,.0f}"
+            f" {fmt_rss(m.peak_rss_kib):>10} {m.cpu_seconds:>6.2f} {m.server_cpu_seconds:>6.2f}"
+            f" {m.other_cpu_seconds:>7.2f}"
         )
+        if m.other_cpu_seconds > 0.1 * m.seconds:
+            print(f"    ~ noisy: other processes used {m.other_cpu_seconds:.2f} CPU s meanwhile")
         for problem in m.problems:
             print(f"    ! {problem}")
 
@@ -760,6 +834,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--scale-events", type=int, default=None, help="store size of the scale check (10 x N)"
     )
     p.add_argument(
+        "--scale-repeat",
+        type=int,
+        default=1,
+        help="timed runs at the larger size (moto reads a big store slowly; default 1)",
+    )
+    p.add_argument(
         "--no-awslogs", action="store_true", help="skip (c) (awslogs 0.15 in its own venv)"
     )
     p.add_argument("--awslogs-venv", type=Path, default=BENCH_DIR / ".venv-awslogs")
@@ -777,6 +857,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         metavar="PATH",
         help="also run (b) once under cProfile, write the profile to PATH, print the top",
+    )
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="before each round, wait up to this long for other processes to leave the CPUs",
     )
     p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--bare-child", default=None, help=argparse.SUPPRESS)
@@ -812,8 +899,29 @@ def load(bench: Bench, n: int, seed: int, end_ms: int | None) -> dict[str, Any]:
     }
 
 
+def wait_quiet(limit_s: float, busy_cores: float = 0.25) -> float:
+    """Wait (at most `limit_s`) until the rest of the machine uses under `busy_cores` cores:
+    this is a shared 2-core box, and someone else's test run skews every figure."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        before = machine_busy_seconds()
+        time.sleep(1.0)
+        busy = machine_busy_seconds() - before
+        if busy < busy_cores or time.monotonic() >= deadline:
+            if busy >= busy_cores:
+                log(f"  the machine is still busy ({busy:.2f} cores in use by others): measuring")
+            return busy
+        log(f"  waiting for a quiet machine ({busy:.2f} cores in use by others)")
+        time.sleep(4.0)
+
+
 def measure_round_robin(
-    bench: Bench, window: Window, ref: Reference, which: list[tuple[str, str]], suffix: str = ""
+    bench: Bench,
+    window: Window,
+    ref: Reference,
+    which: list[tuple[str, str]],
+    suffix: str = "",
+    repeat: int | None = None,
 ) -> dict[str, Measurement]:
     methods = {
         "a": bench.sample_bare_inprocess,
@@ -822,9 +930,11 @@ def measure_round_robin(
         "c": bench.sample_awslogs,
     }
     results = {key: Measurement(key + suffix, label) for key, label in which}
-    for i in range(bench.args.repeat):
+    repeat = repeat or bench.args.repeat
+    for i in range(repeat):
+        wait_quiet(bench.args.quiet_wait)
         for key, _ in which:
-            log(f"  run {i + 1}/{bench.args.repeat}: {results[key].label}")
+            log(f"  run {i + 1}/{repeat}: {results[key].label}")
             sample = methods[key](window, ref)
             log(
                 f"    {sample.events:,} events in {sample.seconds:.3f} s"
@@ -850,6 +960,32 @@ def profile_apilogs(bench: Bench, window: Window, path: Path) -> str:
     stats.sort_stats("tottime").print_stats(25)
     stats.sort_stats("cumulative").print_stats(25)
     return f"cProfile run: {result.seconds:.3f} s wall (with profiling overhead)\n" + out.getvalue()
+
+
+def apilogs_state() -> dict[str, Any]:
+    """Which apilogs was measured: the commit, files changed since, and a digest of the package's
+    sources (others may edit the tree during a run: a digest that changes flags it)."""
+    import hashlib
+
+    import apilogs
+
+    package = Path(apilogs.__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    state: dict[str, Any] = {"source_sha256": digest.hexdigest()[:16]}
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        git = ["git", "-C", str(package.parent)]
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            [*git, "status", "--porcelain", "--", package.name], capture_output=True, text=True
+        )
+        if head.returncode == 0:
+            state["commit"] = head.stdout.strip()
+            state["changed_files"] = [line[3:] for line in dirty.stdout.splitlines()]
+    return state
 
 
 def versions() -> dict[str, str]:
@@ -893,8 +1029,18 @@ def _main(args: argparse.Namespace, workdir: Path) -> int:
     from apilogs.demo.sample import deploy_sample
 
     problems: list[str] = []
+    load_start = list(os.getloadavg())
+    state_start = apilogs_state()
+    log(
+        f"apilogs at {state_start.get('commit', '?')}, sources {state_start['source_sha256']}"
+        + (
+            f", changed: {', '.join(state_start['changed_files'])}"
+            if state_start.get("changed_files")
+            else ""
+        )
+    )
     awslogs: Path | None = None
-    awslogs_note = "skipped (--no-awslogs)"
+    awslogs_note = "--no-awslogs"
     if not args.no_awslogs:
         awslogs, awslogs_note = ensure_awslogs(args.awslogs_venv, timeout=600)
         log(awslogs_note if awslogs else f"(c) SKIPPED: {awslogs_note}")
@@ -992,10 +1138,11 @@ def _main(args: argparse.Namespace, workdir: Path) -> int:
             big,
             big_ref,
             [
-                ("a", f"(a) bare boto3 loop, in this process @ {args.scale_events:,}"),
+                ("a", f"(a) bare loop, in this process @ {args.scale_events:,}"),
                 ("b", f"(b) apilogs get @ {args.scale_events:,}"),
             ],
             suffix="_scale",
+            repeat=args.scale_repeat,
         )
         rows += list(at_10n.values())
         rss_n, rss_big = b.peak_rss_kib or 0, at_10n["b"].peak_rss_kib or 0
@@ -1024,6 +1171,12 @@ def _main(args: argparse.Namespace, workdir: Path) -> int:
 
     for m in rows:
         problems += [f"{m.label}: {p}" for p in m.problems]
+    state_end = apilogs_state()
+    if state_end["source_sha256"] != state_start["source_sha256"]:
+        problems.append(
+            "apilogs' sources changed during the run (someone edited the tree): "
+            "the figures mix two versions"
+        )
 
     print_table(rows, loads)
     print_ratios(ratios)
@@ -1040,7 +1193,9 @@ def _main(args: argparse.Namespace, workdir: Path) -> int:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "rss_floor_kib": rss_floor,
+        "load_average": {"start": load_start, "end": list(os.getloadavg())},
         "versions": versions() | ({"awslogs": AWSLOGS_VERSION} if awslogs else {}),
+        "apilogs": {"start": state_start, "end": state_end},
         "args": {
             "events": args.events,
             "repeat": args.repeat,
@@ -1066,7 +1221,7 @@ def _main(args: argparse.Namespace, workdir: Path) -> int:
         for p in problems:
             print(f"  - {p}")
     missed = [r for r in ratios if r.get("status") == "FAIL"]
-    correctness = [p for p in problems if "stderr:" not in p]
+    correctness = [p for p in problems if "stderr:" not in p and "sources changed" not in p]
     return 1 if correctness or (args.strict and missed) else 0
 
 

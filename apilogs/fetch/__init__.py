@@ -24,8 +24,6 @@ from apilogs.model import RawEvent
 
 __all__ = ["FetchStats", "GroupQuery", "Released", "fetch_window", "follow", "queries_for"]
 
-# Pages buffered per group: enough to keep the network busy while the merge works.
-PAGES_AHEAD = 3
 _DONE = object()
 
 
@@ -36,14 +34,35 @@ class _Failed:
         self.error = error
 
 
-def _put(q: queue.Queue[object], item: object, stop: threading.Event) -> bool:
-    while not stop.is_set():
-        try:
-            q.put(item, timeout=0.2)
-            return True
-        except queue.Full:
-            continue
-    return False
+class _PageChannel:
+    """One group's pages, from its reader thread to the merge.
+
+    The reader may fetch a page only once the merge has taken the previous one: at most two
+    pages of a group are alive (the one being merged, the next one arriving), so memory is
+    bounded by the number of groups, never by the window. The next page is still fetched while
+    the merge works through the current one."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.items: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.room = threading.Semaphore(1)
+        self.stop = stop
+
+    def wait_for_room(self) -> bool:
+        while not self.stop.is_set():
+            if self.room.acquire(timeout=0.2):
+                return True
+        return False
+
+    def drain(self) -> Iterator[RawEvent]:
+        while True:
+            item = self.items.get()
+            self.room.release()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failed):
+                raise item.error
+            assert isinstance(item, list)
+            yield from item
 
 
 def _reader(
@@ -53,32 +72,23 @@ def _reader(
     end_ms: int | None,
     stats: FetchStats,
     filter_pattern: str | None,
-    out: queue.Queue[object],
-    stop: threading.Event,
+    channel: _PageChannel,
 ) -> None:
+    pages = read_window(
+        ctx, query, start_ms, end_ms, stats, filter_pattern=filter_pattern, stop=channel.stop
+    )
     try:
-        for page in read_window(
-            ctx, query, start_ms, end_ms, stats, filter_pattern=filter_pattern, stop=stop
-        ):
-            if not _put(out, page, stop):
+        while channel.wait_for_room():
+            page = next(pages, None)
+            if page is None:
+                channel.items.put(_DONE)
                 return
+            channel.items.put(page)
+            del page  # the channel holds it now; this frame must not keep it alive
     except BaseException as exc:  # handed to the consumer, which raises it in the main thread
-        _put(out, _Failed(exc), stop)
-        return
+        channel.items.put(_Failed(exc))
     finally:
         stats.groups_done += 1
-    _put(out, _DONE, stop)
-
-
-def _drain(q: queue.Queue[object]) -> Iterator[RawEvent]:
-    while True:
-        item = q.get()
-        if item is _DONE:
-            return
-        if isinstance(item, _Failed):
-            raise item.error
-        assert isinstance(item, list)
-        yield from item
 
 
 def fetch_window(
@@ -98,15 +108,15 @@ def fetch_window(
     streams = []
     threads = []
     for query in queries:
-        q: queue.Queue[object] = queue.Queue(maxsize=PAGES_AHEAD)
+        channel = _PageChannel(stop)
         thread = threading.Thread(
             target=_reader,
-            args=(ctx, query, start_ms, end_ms, stats, filter_pattern, q, stop),
+            args=(ctx, query, start_ms, end_ms, stats, filter_pattern, channel),
             name=f"read {query.group}",
             daemon=True,
         )
         threads.append(thread)
-        streams.append(_drain(q))
+        streams.append(channel.drain())
     for thread in threads:
         thread.start()
     try:

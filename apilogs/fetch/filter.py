@@ -189,10 +189,13 @@ def read_window(
         if page is None:
             return
         events = _events(query, page)
+        token = page.get("nextToken")
+        # The parsed response is as large as the events again: let it go before waiting.
+        del page
         if events:
             stats.events += len(events)
             yield events
-        token = page.get("nextToken")
+            del events
         if not token:
             return
         if token in seen_tokens:
