@@ -350,3 +350,20 @@ def test_progress_goes_to_stderr_only_on_a_terminal(client, endpoint, api) -> No
     code, out, err = run_get(endpoint, "-a", api.api_id, "-t", "prod", "-o", "json", *window())
     assert code == 0
     assert "reading" not in err and json.loads(out)["message"] == "x"
+
+
+def test_pages_are_cut_at_one_megabyte_and_all_are_read(client, endpoint, api) -> None:
+    # The embedded server cuts pages at 1 MB as CloudWatch Logs does (moto alone does not).
+    big = "x" * 1500
+    put(client, "/aws/lambda/orders", "s", [(BASE_MS + i, f"{i} {big}") for i in range(2000)])
+    logs = client("logs")
+    page = logs.filter_log_events(
+        logGroupName="/aws/lambda/orders", startTime=BASE_MS - 1, interleaved=True
+    )
+    assert 600 < len(page["events"]) < 700 and page.get("nextToken")
+
+    code, out, _ = run_get(
+        endpoint, "-a", api.api_id, "-t", "prod", "--source", "orders", "-o", "json", *window()
+    )
+    numbers = [int(json.loads(line)["message"].split()[0]) for line in out.splitlines()]
+    assert code == 0 and numbers == list(range(2000))

@@ -56,6 +56,40 @@ def _teach_moto_logging_config() -> None:
     _PATCHED = True
 
 
+# CloudWatch Logs cuts a FilterLogEvents page at 10,000 events or 1 MB, whichever comes first;
+# the size counts each message's UTF-8 bytes plus 26 bytes.
+PAGE_BYTES = 1_048_576
+EVENT_OVERHEAD_BYTES = 26
+_PAGE_CAP_PATCHED = False
+
+
+def _teach_moto_page_size() -> None:
+    """moto pages FilterLogEvents by count only; AWS also stops a page at 1 MB. Without this, a
+    page of long messages holds several MB here and never does against AWS: tests and the
+    benchmark would measure a client the service never makes."""
+    global _PAGE_CAP_PATCHED
+    if _PAGE_CAP_PATCHED:
+        return
+    from moto.logs.models import LogGroup
+
+    original = LogGroup.filter_log_events
+
+    def filter_log_events(self: Any, log_group_name: str, *args: Any, **kw: Any) -> Any:
+        events, next_token, searched = original(self, log_group_name, *args, **kw)
+        size = 0
+        for index, event in enumerate(events):
+            size += len(event["message"].encode()) + EVENT_OVERHEAD_BYTES
+            if size > PAGE_BYTES and index > 0:
+                last = events[index - 1]
+                # moto's own token format: the page resumes after this event.
+                token = f"{log_group_name}@{last['logStreamName']}@{last['eventId']}"
+                return events[:index], token, searched
+        return events, next_token, searched
+
+    LogGroup.filter_log_events = filter_log_events  # type: ignore[method-assign]
+    _PAGE_CAP_PATCHED = True
+
+
 @dataclass
 class EmbeddedServer:
     """A running moto server; `stop()` frees the port."""
@@ -82,6 +116,7 @@ def start_server(host: str = "127.0.0.1", port: int = 0) -> EmbeddedServer:
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise RuntimeError("the demo needs moto's server: pip install 'apilogs[demo]'") from exc
     _teach_moto_logging_config()
+    _teach_moto_page_size()
     # werkzeug logs every request on stderr; the demo's stderr is for our progress and errors.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
