@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from apilogs.aws import AwsContext
 from apilogs.fetch.filter import (
@@ -24,6 +25,10 @@ from apilogs.model import RawEvent
 
 __all__ = ["FetchStats", "GroupQuery", "Released", "fetch_window", "follow", "queries_for"]
 
+# Pages a reader may hold beyond the one being merged. CloudWatch Logs pages are at most 1 MB,
+# so this bounds memory by the number of groups, never by the window; two keep the service busy
+# while the merge works.
+PAGES_AHEAD = 2
 _DONE = object()
 
 
@@ -34,17 +39,25 @@ class _Failed:
         self.error = error
 
 
+class _Split:
+    """The rest of a group comes from these channels, one after the other."""
+
+    __slots__ = ("channels",)
+
+    def __init__(self, channels: list[_PageChannel]) -> None:
+        self.channels = channels
+
+
 class _PageChannel:
     """One group's pages, from its reader thread to the merge.
 
-    The reader may fetch a page only once the merge has taken the previous one: at most two
-    pages of a group are alive (the one being merged, the next one arriving), so memory is
-    bounded by the number of groups, never by the window. The next page is still fetched while
-    the merge works through the current one."""
+    The reader may fetch a page only while fewer than PAGES_AHEAD pages wait for the merge: a
+    group never has more than PAGES_AHEAD + 1 pages alive per reader, however large the
+    window."""
 
     def __init__(self, stop: threading.Event) -> None:
         self.items: queue.SimpleQueue[object] = queue.SimpleQueue()
-        self.room = threading.Semaphore(1)
+        self.room = threading.Semaphore(PAGES_AHEAD)
         self.stop = stop
 
     def wait_for_room(self) -> bool:
@@ -61,34 +74,115 @@ class _PageChannel:
                 return
             if isinstance(item, _Failed):
                 raise item.error
+            if isinstance(item, _Split):
+                for channel in item.channels:
+                    yield from channel.drain()
+                return
             assert isinstance(item, list)
             yield from item
 
 
-def _reader(
-    ctx: AwsContext,
-    query: GroupQuery,
+# A group whose first page holds this many events is big: the rest of its window is read as
+# SLICES time slices at once, so one dominant group (the execution log, usually) is not read one
+# page after another. The shared limiter still caps the total rate.
+SPLIT_MIN_EVENTS = 2_000
+SPLIT_MIN_SPAN_MS = 10_000
+SLICES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    ctx: AwsContext
+    query: GroupQuery
+    stats: FetchStats
+    filter_pattern: str | None
+
+
+def _start_reader(
+    job: _Job,
     start_ms: int,
     end_ms: int | None,
-    stats: FetchStats,
-    filter_pattern: str | None,
     channel: _PageChannel,
+    *,
+    may_split: bool,
+    skip: frozenset[tuple[str, str, str]] = frozenset(),
+) -> None:
+    threading.Thread(
+        target=_reader,
+        args=(job, start_ms, end_ms, channel, may_split, skip),
+        name=f"read {job.query.group}",
+        daemon=True,
+    ).start()
+
+
+def _slices(start_ms: int, end_ms: int | None, now_ms: int) -> list[tuple[int, int | None]]:
+    """[start, end] cut in SLICES consecutive, non-overlapping ranges (endTime is inclusive)."""
+    last = end_ms if end_ms is not None else now_ms
+    step = (last - start_ms) // SLICES
+    bounds = [start_ms + i * step for i in range(SLICES)]
+    ranges: list[tuple[int, int | None]] = [
+        (bounds[i], bounds[i + 1] - 1) for i in range(SLICES - 1)
+    ]
+    ranges.append((bounds[-1], end_ms))
+    return ranges
+
+
+def _reader(
+    job: _Job,
+    start_ms: int,
+    end_ms: int | None,
+    channel: _PageChannel,
+    may_split: bool,
+    skip: frozenset[tuple[str, str, str]],
 ) -> None:
     pages = read_window(
-        ctx, query, start_ms, end_ms, stats, filter_pattern=filter_pattern, stop=channel.stop
+        job.ctx,
+        job.query,
+        start_ms,
+        end_ms,
+        job.stats,
+        filter_pattern=job.filter_pattern,
+        stop=channel.stop,
     )
+    first = True
     try:
         while channel.wait_for_room():
             page = next(pages, None)
             if page is None:
                 channel.items.put(_DONE)
                 return
+            if skip and page and page[0].timestamp == start_ms:
+                # The events of the split point the first page already delivered.
+                page = [e for e in page if e.key not in skip]
+            if first and may_split and len(page) >= SPLIT_MIN_EVENTS:
+                split_at = page[-1].timestamp
+                last = end_ms if end_ms is not None else int(time.time() * 1000)
+                if last - split_at >= SPLIT_MIN_SPAN_MS:
+                    pages.close()  # the rest is read again, in slices, from split_at on
+                    delivered = frozenset(e.key for e in page if e.timestamp == split_at)
+                    channel.items.put(page)
+                    channels = []
+                    for index, (lo, hi) in enumerate(_slices(split_at, end_ms, last)):
+                        sub = _PageChannel(channel.stop)
+                        _start_reader(
+                            job,
+                            lo,
+                            hi,
+                            sub,
+                            may_split=False,
+                            skip=delivered if index == 0 else frozenset(),
+                        )
+                        channels.append(sub)
+                    channel.items.put(_Split(channels))
+                    return
+            first = False
             channel.items.put(page)
             del page  # the channel holds it now; this frame must not keep it alive
     except BaseException as exc:  # handed to the consumer, which raises it in the main thread
         channel.items.put(_Failed(exc))
     finally:
-        stats.groups_done += 1
+        if may_split:
+            job.stats.groups_done += 1
 
 
 def fetch_window(
@@ -106,19 +200,12 @@ def fetch_window(
     stop = threading.Event()
     stats.groups += len(queries)
     streams = []
-    threads = []
     for query in queries:
         channel = _PageChannel(stop)
-        thread = threading.Thread(
-            target=_reader,
-            args=(ctx, query, start_ms, end_ms, stats, filter_pattern, channel),
-            name=f"read {query.group}",
-            daemon=True,
+        _start_reader(
+            _Job(ctx, query, stats, filter_pattern), start_ms, end_ms, channel, may_split=True
         )
-        threads.append(thread)
         streams.append(channel.drain())
-    for thread in threads:
-        thread.start()
     try:
         yield from merge_sorted(streams)
     finally:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -172,7 +172,7 @@ def read_window(
     filter_pattern: str | None = None,
     stream_names: list[str] | None = None,
     stop: threading.Event | None = None,
-) -> Iterator[list[RawEvent]]:
+) -> Generator[list[RawEvent], None, None]:
     """Every event of the group in [start_ms, end_ms], page by page, ascending."""
     stop = stop or threading.Event()
     pager = _Pager(ctx, query, stats)
