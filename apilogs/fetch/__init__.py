@@ -26,9 +26,9 @@ from apilogs.model import RawEvent
 __all__ = ["FetchStats", "GroupQuery", "Released", "fetch_window", "follow", "queries_for"]
 
 # Pages a reader may hold beyond the one being merged. CloudWatch Logs pages are at most 1 MB,
-# so this bounds memory by the number of groups, never by the window; two keep the service busy
-# while the merge works.
-PAGES_AHEAD = 2
+# so this bounds memory by the number of readers, never by the window; one keeps the service
+# busy while the merge works.
+PAGES_AHEAD = 1
 _DONE = object()
 
 
@@ -88,6 +88,23 @@ class _PageChannel:
 SPLIT_MIN_EVENTS = 2_000
 SPLIT_MIN_SPAN_MS = 10_000
 SLICES = 4
+# Slice readers in one fetch, over all groups: the biggest groups (the first to show it) get
+# them, and the number of readers, hence of pages alive, stays the same however large the
+# window.
+MAX_SLICE_READERS = 8
+
+
+class _SliceBudget:
+    def __init__(self, readers: int) -> None:
+        self._left = readers
+        self._lock = threading.Lock()
+
+    def take(self, readers: int) -> bool:
+        with self._lock:
+            if self._left < readers:
+                return False
+            self._left -= readers
+            return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +113,7 @@ class _Job:
     query: GroupQuery
     stats: FetchStats
     filter_pattern: str | None
+    slices: _SliceBudget
 
 
 def _start_reader(
@@ -157,7 +175,7 @@ def _reader(
             if first and may_split and len(page) >= SPLIT_MIN_EVENTS:
                 split_at = page[-1].timestamp
                 last = end_ms if end_ms is not None else int(time.time() * 1000)
-                if last - split_at >= SPLIT_MIN_SPAN_MS:
+                if last - split_at >= SPLIT_MIN_SPAN_MS and job.slices.take(SLICES):
                     pages.close()  # the rest is read again, in slices, from split_at on
                     delivered = frozenset(e.key for e in page if e.timestamp == split_at)
                     channel.items.put(page)
@@ -180,9 +198,12 @@ def _reader(
             del page  # the channel holds it now; this frame must not keep it alive
     except BaseException as exc:  # handed to the consumer, which raises it in the main thread
         channel.items.put(_Failed(exc))
-    finally:
-        if may_split:
-            job.stats.groups_done += 1
+
+
+def _counted(events: Iterator[RawEvent], stats: FetchStats) -> Iterator[RawEvent]:
+    """A group's stream that counts itself done for the progress line once exhausted."""
+    yield from events
+    stats.groups_done += 1
 
 
 def fetch_window(
@@ -200,12 +221,17 @@ def fetch_window(
     stop = threading.Event()
     stats.groups += len(queries)
     streams = []
+    slices = _SliceBudget(MAX_SLICE_READERS)
     for query in queries:
         channel = _PageChannel(stop)
         _start_reader(
-            _Job(ctx, query, stats, filter_pattern), start_ms, end_ms, channel, may_split=True
+            _Job(ctx, query, stats, filter_pattern, slices),
+            start_ms,
+            end_ms,
+            channel,
+            may_split=True,
         )
-        streams.append(channel.drain())
+        streams.append(_counted(channel.drain(), stats))
     try:
         yield from merge_sorted(streams)
     finally:
