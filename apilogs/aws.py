@@ -121,6 +121,11 @@ class AwsContext:
     session: boto3.Session
     endpoint_url: str | None = None
     logs_limiter: RateLimiter = field(default_factory=RateLimiter)
+    # Reads in flight at once. A page being received and parsed costs several times its 1 MB;
+    # four in flight keep 5 requests/s busy at AWS's latencies, and bound that transient memory.
+    logs_in_flight: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(4), repr=False
+    )
     max_attempts: int = 10
     connect_timeout: float = 10.0
     read_timeout: float = 60.0

@@ -131,9 +131,10 @@ class _Pager:
             try:
                 # `interleaved` is deprecated and always on in CloudWatch Logs, but emulators
                 # (moto) return stream after stream without it: ask for time order explicitly.
-                page: dict[str, Any] = self.client.filter_log_events(
-                    logGroupName=self.query.group, interleaved=True, **kwargs
-                )
+                with self.ctx.logs_in_flight:
+                    page: dict[str, Any] = self.client.filter_log_events(
+                        logGroupName=self.query.group, interleaved=True, **kwargs
+                    )
                 self.stats.pages += 1
                 return page
             except botocore.exceptions.ClientError as exc:
