@@ -1,6 +1,6 @@
 """One boto3 session for the run, its clients, and the rate limiter every CloudWatch Logs read shares.
 
-Also the translation of botocore's exceptions into one-line messages a user can act on."""
+Also the translation of botocore's exceptions into apilogs's typed errors."""
 
 from __future__ import annotations
 
@@ -15,7 +15,20 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from apilogs.errors import ApilogsError
+from apilogs.cancel import StopSignal
+from apilogs.errors import (
+    AccessDenied,
+    ApilogsError,
+    AwsServiceError,
+    AwsThrottled,
+    CredentialsExpired,
+    CredentialsRejected,
+    EndpointUnreachable,
+    LoginRequired,
+    NoCredentials,
+    NoRegion,
+    ProfileNotFound,
+)
 
 # FilterLogEvents is limited to 5 requests/s per account and region, shared with everyone else.
 DEFAULT_LOGS_RPS = 5.0
@@ -59,7 +72,8 @@ class RateLimiter:
     """A token bucket shared by every thread that reads CloudWatch Logs.
 
     `rate` requests per second with a burst of `rate` tokens; 0 means no limit (local endpoints).
-    `slow_down()` halves the rate after a throttle, and it recovers slowly, like adaptive retries."""
+    `slow_down()` halves the rate after a throttle, and it recovers slowly, like adaptive retries.
+    Every attempt, retries included, takes a token: the budget is the account's, not a call's."""
 
     def __init__(
         self,
@@ -82,13 +96,19 @@ class RateLimiter:
     def rate(self) -> float:
         return self._rate
 
-    def acquire(self) -> None:
-        """Block until a request may be sent."""
+    def acquire(self, stop: StopSignal | None = None, timeout_s: float | None = None) -> bool:
+        """Block until a request may be sent; False (and no token taken) once `stop` is set or
+        `timeout_s` has passed."""
+        deadline = None if timeout_s is None else self._clock() + timeout_s
         while True:
+            if stop is not None and stop.is_set():
+                return False
+            if deadline is not None and self._clock() >= deadline:
+                return False
             with self._lock:
                 if self._rate == 0:
                     self.requests += 1
-                    return
+                    return True
                 now = self._clock()
                 elapsed = max(0.0, now - self._updated)
                 self._updated = now
@@ -102,11 +122,18 @@ class RateLimiter:
                 if self._tokens >= 1.0 - 1e-9:
                     self._tokens -= 1.0
                     self.requests += 1
-                    return
-                wait = (1.0 - self._tokens) / self._rate
-            self._sleep(max(wait, 1e-4))
+                    return True
+                wait = max((1.0 - self._tokens) / self._rate, 1e-4)
+                if deadline is not None:
+                    wait = min(wait, max(1e-4, deadline - now))
+            if stop is not None:
+                if stop.wait(wait):
+                    return False
+            else:
+                self._sleep(wait)
 
     def slow_down(self) -> None:
+        """One throttled response: counted once, and every reader slows down."""
         with self._lock:
             self.throttles += 1
             if self._configured:
@@ -126,53 +153,53 @@ class AwsContext:
     logs_in_flight: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(4), repr=False
     )
-    max_attempts: int = 10
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
-    _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    _clients: dict[tuple[str, str, bool], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def region(self) -> str:
         region = self.session.region_name
         if not region:
-            raise ApilogsError(
-                "no AWS region: pass --region, set AWS_REGION, or set a region in your profile",
-                exit_code=2,
-            )
+            raise NoRegion()
         return str(region)
 
     def client(self, service: str, region: str | None = None) -> Any:
-        """A client for `service` in `region` (default: the session's), made once, shared."""
+        """A client for `service` in `region` (default: the session's), made once, shared.
+
+        Its retries are botocore's, configured as the user configured botocore
+        (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, the config file)."""
+        return self._client(service, region, reader=False)
+
+    def reader_client(self, region: str | None = None) -> Any:
+        """The CloudWatch Logs client the readers use: botocore does not retry here, because
+        the reader does (one retry layer): every attempt then goes through the shared limiter,
+        is counted once, and a back-off can be cut short by `stop`."""
+        return self._client("logs", region, reader=True)
+
+    def _client(self, service: str, region: str | None, *, reader: bool) -> Any:
         region = region or self.region
-        key = (service, region)
+        key = (service, region, reader)
         with self._lock:
             found = self._clients.get(key)
             if found is None:
-                config = Config(
-                    retries={"mode": "adaptive", "max_attempts": self.max_attempts},
-                    connect_timeout=self.connect_timeout,
-                    read_timeout=self.read_timeout,
-                    max_pool_connections=32,
-                    user_agent_extra="apilogs",
-                )
+                options: dict[str, Any] = {
+                    "connect_timeout": self.connect_timeout,
+                    "read_timeout": self.read_timeout,
+                    "max_pool_connections": 32,
+                    "user_agent_extra": "apilogs",
+                }
+                if reader:
+                    options["retries"] = {"total_max_attempts": 1}
                 found = self.session.client(
-                    service, region_name=region, endpoint_url=self.endpoint_url, config=config
+                    service,
+                    region_name=region,
+                    endpoint_url=self.endpoint_url,
+                    config=Config(**options),
                 )
-                if service == "logs":
-                    # botocore retries throttles by itself; we still want to slow every reader
-                    # down and to tell the user.
-                    found.meta.events.register("needs-retry.logs", self._on_logs_retry)
                 self._clients[key] = found
             return found
-
-    def _on_logs_retry(self, response: Any = None, **_: Any) -> None:
-        if not response:
-            return
-        parsed = response[1] if isinstance(response, tuple) and len(response) > 1 else {}
-        code = str((parsed or {}).get("Error", {}).get("Code", ""))
-        if code in THROTTLING_CODES:
-            self.logs_limiter.slow_down()
 
 
 def make_context(
@@ -181,22 +208,19 @@ def make_context(
     region: str | None = None,
     endpoint_url: str | None = None,
     max_rps: float = DEFAULT_LOGS_RPS,
+    session: boto3.Session | None = None,
 ) -> AwsContext:
     """Build the run's session. boto3 itself honours AWS_ENDPOINT_URL(_<SERVICE>) when
     `endpoint_url` is None, and the standard credential chain."""
-    # botocore reads AWS_DEFAULT_REGION; the newer AWS_REGION (what the CLI v2 and SDKs use) too.
-    region = region or os.environ.get("AWS_REGION") or None
-    try:
-        session = boto3.Session(profile_name=profile, region_name=region)
-    except botocore.exceptions.ProfileNotFound:
-        raise ApilogsError(f"AWS profile '{profile}' not found in your AWS config") from None
-    attempts = os.environ.get("AWS_MAX_ATTEMPTS", "")
-    return AwsContext(
-        session=session,
-        endpoint_url=endpoint_url,
-        logs_limiter=RateLimiter(max_rps),
-        max_attempts=int(attempts) if attempts.isdigit() and int(attempts) > 0 else 10,
-    )
+    if session is None:
+        # botocore reads AWS_DEFAULT_REGION; the newer AWS_REGION (what the CLI v2 and SDKs
+        # use) too.
+        region = region or os.environ.get("AWS_REGION") or None
+        try:
+            session = boto3.Session(profile_name=profile, region_name=region)
+        except botocore.exceptions.ProfileNotFound:
+            raise ProfileNotFound(profile or "") from None
+    return AwsContext(session=session, endpoint_url=endpoint_url, logs_limiter=RateLimiter(max_rps))
 
 
 def error_code(exc: BaseException) -> str:
@@ -209,58 +233,73 @@ def is_throttle(exc: BaseException) -> bool:
     return error_code(exc) in THROTTLING_CODES
 
 
+# Answers worth another attempt: the service is busy or a connection broke on the way.
+TRANSIENT_CODES = frozenset(
+    {
+        "ServiceUnavailableException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalServerException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    botocore.exceptions.ConnectionError,
+    botocore.exceptions.ReadTimeoutError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.ResponseStreamingError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: throttled, the service busy, or the connection broken on the way."""
+    if isinstance(exc, TRANSIENT_EXCEPTIONS):
+        return True
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = error_code(exc)
+        if code in THROTTLING_CODES or code in TRANSIENT_CODES:
+            return True
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        return isinstance(status, int) and status >= 500
+    return False
+
+
 def describe_aws_error(exc: BaseException) -> ApilogsError | None:
-    """One actionable line for the AWS failures every command can meet, or None if not ours."""
+    """The typed error for the AWS failures every command can meet, or None if not ours."""
     if isinstance(exc, ApilogsError):
         return exc
     if isinstance(exc, botocore.exceptions.NoCredentialsError):
-        return ApilogsError(
-            "no AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-            "or run 'aws configure' / 'aws sso login'",
-            exit_code=2,
-        )
+        return NoCredentials()
     if isinstance(exc, botocore.exceptions.NoRegionError):
-        return ApilogsError(
-            "no AWS region: pass --region, set AWS_REGION, or set a region in your profile",
-            exit_code=2,
-        )
+        return NoRegion()
     if isinstance(exc, botocore.exceptions.TokenRetrievalError | botocore.exceptions.SSOError):
-        return ApilogsError(f"AWS SSO login needed: run 'aws sso login' ({exc})", exit_code=2)
+        return LoginRequired(str(exc))
     if isinstance(exc, botocore.exceptions.EndpointConnectionError):
-        return ApilogsError(f"cannot reach the AWS endpoint: {exc}", exit_code=3)
-    if isinstance(
-        exc, botocore.exceptions.ConnectionClosedError | botocore.exceptions.ReadTimeoutError
-    ):
-        return ApilogsError(f"connection to AWS failed: {exc}", exit_code=3)
+        return EndpointUnreachable(str(exc))
+    if isinstance(exc, TRANSIENT_EXCEPTIONS):
+        return EndpointUnreachable(f"the connection failed: {exc}")
     if isinstance(exc, botocore.exceptions.ClientError):
         code = error_code(exc)
         operation = getattr(exc, "operation_name", "") or ""
         message = str(exc.response.get("Error", {}).get("Message", "")).strip()
         if code in {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}:
-            return ApilogsError(
-                "your AWS session token has expired: refresh your credentials "
-                "(e.g. 'aws sso login') and try again",
-                exit_code=2,
-            )
+            return CredentialsExpired()
         if code in {
             "UnrecognizedClientException",
             "InvalidClientTokenId",
             "InvalidSignatureException",
             "SignatureDoesNotMatch",
         }:
-            return ApilogsError(f"AWS rejected your credentials ({code}): {message}", exit_code=2)
+            return CredentialsRejected(code, message)
         if code in {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"}:
-            action = IAM_ACTIONS.get(operation, operation or "the needed action")
-            return ApilogsError(
-                f"access denied: your identity lacks {action} (calling {operation}). {message}".strip(),
-                exit_code=4,
+            return AccessDenied(
+                IAM_ACTIONS.get(operation, operation or "the needed action"), operation, message
             )
         if code in THROTTLING_CODES:
-            return ApilogsError(
-                f"AWS kept throttling {operation} after retries; try again or lower --max-rps",
-                exit_code=5,
-            )
-        return ApilogsError(f"AWS error in {operation}: {code}: {message}", exit_code=1)
+            return AwsThrottled(operation)
+        return AwsServiceError(operation, code, message)
     if isinstance(exc, botocore.exceptions.BotoCoreError):
-        return ApilogsError(f"AWS client error: {exc}", exit_code=1)
+        return AwsServiceError("", type(exc).__name__, str(exc))
     return None

@@ -12,11 +12,21 @@ Streaming and bounded: a request is emitted once the stream's clock has passed i
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from apilogs.model import Invocation, LineKind, LogEvent, Outcome, Request, Role
+from apilogs.model import (
+    Invocation,
+    LineKind,
+    LogEvent,
+    Outcome,
+    Request,
+    RequestUpdate,
+    Role,
+    UpdateKind,
+)
 
 DEFAULT_GRACE_MS = 30_000
 # API Gateway's last words on a request (the access line, "Method completed") close it sooner:
@@ -57,6 +67,7 @@ class _Builder:
     __slots__ = (
         "authorizer_ids",
         "closed",
+        "closed_at",
         "events",
         "extended_request_id",
         "facts",
@@ -64,11 +75,14 @@ class _Builder:
         "invocations",
         "kinds",
         "last_ms",
+        "reported",
         "request_id",
+        "serial",
         "trace_id",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, serial: int) -> None:
+        self.serial = serial
         self.request_id: str | None = None
         self.extended_request_id: str | None = None
         self.trace_id: str | None = None
@@ -80,6 +94,8 @@ class _Builder:
         self.ids: set[str] = set()
         self.last_ms = 0
         self.closed = False
+        self.closed_at = 0  # the stream clock when it closed
+        self.reported = False  # a NEW update went out for it
 
     def absorb(self, other: _Builder) -> None:
         self.request_id = self.request_id or other.request_id
@@ -100,26 +116,51 @@ class _Builder:
         self.kinds |= other.kinds
         self.ids |= other.ids
         self.last_ms = max(self.last_ms, other.last_ms)
+        self.reported = self.reported or other.reported
 
 
 class Correlator:
-    """Feed events in time order with `add`; collect finished requests from its return value."""
+    """Feed events in time order with `add`; it joins them into requests and closes each once
+    the stream's clock has passed its last line by the grace.
+
+    Two ways to consume it:
+    - window reads take the closed requests `add`, `advance` and `flush` return;
+    - front ends that show requests as they happen (`track_updates=True`) take `updates()`:
+      a request is reported NEW once API Gateway has named it, UPDATED (at most once per take)
+      when lines joined it, CLOSED when it closes. A line that arrives after its request closed,
+      within `reopen_ms`, joins that request (UPDATED again; also returned by `add` as closed)
+      instead of starting a second request with the same ID."""
 
     def __init__(
-        self, grace_ms: int = DEFAULT_GRACE_MS, done_grace_ms: int = DONE_GRACE_MS
+        self,
+        grace_ms: int = DEFAULT_GRACE_MS,
+        done_grace_ms: int = DONE_GRACE_MS,
+        *,
+        track_updates: bool = False,
+        reopen_ms: int | None = None,
     ) -> None:
         self.grace_ms = grace_ms
         self.done_grace_ms = min(done_grace_ms, grace_ms)
+        self.reopen_ms = grace_ms if reopen_ms is None else reopen_ms
+        self.track_updates = track_updates
         self._by_id: dict[str, _Builder] = {}
+        # Closed requests a late line may still join, by ID; oldest first.
+        self._recent: dict[str, _Builder] = {}
         self._open_by_stream: dict[tuple[str, str], str] = {}
         self._pending_init: dict[tuple[str, str], list[LogEvent]] = {}
+        self._changed: dict[int, _Builder] = {}
+        self._closed_updates: list[RequestUpdate] = []
+        self._serials = itertools.count()
         self._clock = 0
         self._last_sweep = 0
         self.unattributed = 0
+        self.late_joined = 0
 
     # -- input ---------------------------------------------------------------------------------
 
     def add(self, event: LogEvent) -> list[Request]:
+        """Join one event; returns the requests this step closed (and closed requests a late
+        line just updated)."""
         line = event.line
         raw = event.raw
         stream_key = (raw.group, raw.stream)
@@ -152,10 +193,16 @@ class Correlator:
         if not ids:
             self.unattributed += 1
             return self._advance(raw.timestamp)
-        builder = self._link(
-            ids, line.request_id if raw.source.role is not Role.AUTHORIZER else None
-        )
+        request_id = line.request_id if raw.source.role is not Role.AUTHORIZER else None
+        late = self._late_builder(ids, request_id)
+        builder = late if late is not None else self._link(ids, request_id)
         self._record(builder, event, lambda_id)
+        if late is not None:
+            for i in ids:
+                if i not in late.ids:
+                    late.ids.add(i)
+                    self._recent[i] = late
+        self._touch(builder)
         if is_lambda and lambda_id:
             if line.kind is LineKind.LAMBDA_START:
                 self._open_by_stream[stream_key] = lambda_id
@@ -167,24 +214,71 @@ class Correlator:
                 and self._open_by_stream.get(stream_key) == lambda_id
             ):
                 del self._open_by_stream[stream_key]
-        return self._advance(raw.timestamp)
+        done = self._advance(raw.timestamp)
+        if late is not None:
+            self.late_joined += 1
+            done.append(build_request(late))
+        return done
 
     def flush(self) -> list[Request]:
         """Every request still open (end of input)."""
         done = self._close(lambda b: True)
         self._open_by_stream.clear()
         self._pending_init.clear()
+        self._recent.clear()
         return done
 
     def advance(self, now_ms: int) -> list[Request]:
         """The clock moved without events (follow mode, idle): close what is old enough."""
         return self._advance(now_ms, force=True)
 
+    # -- output --------------------------------------------------------------------------------
+
+    def updates(self) -> list[RequestUpdate]:
+        """What changed since the last call (needs `track_updates`): NEW, UPDATED and CLOSED,
+        one update per request and kind, in the order the changes happened."""
+        out: list[RequestUpdate] = []
+        for builder in self._changed.values():
+            if builder.closed and not builder.reported:
+                continue  # closes below: NEW then CLOSED
+            if builder.request_id is None and not builder.reported:
+                continue  # Lambda lines no API Gateway line has claimed yet
+            kind = UpdateKind.UPDATED if builder.reported else UpdateKind.NEW
+            builder.reported = True
+            out.append(RequestUpdate(kind, build_request(builder, in_progress=not builder.closed)))
+        self._changed.clear()
+        out.extend(self._closed_updates)
+        self._closed_updates = []
+        return out
+
+    def open_snapshot(self) -> list[Request]:
+        """The requests still open that API Gateway has named, in start order."""
+        unique = {id(b): b for b in self._by_id.values() if b.request_id is not None}
+        found = [build_request(b, in_progress=True) for b in unique.values()]
+        found.sort(key=lambda r: (r.start_ms, r.request_id or ""))
+        return found
+
     @property
     def open_requests(self) -> int:
         return len({id(b) for b in self._by_id.values()})
 
     # -- internals -----------------------------------------------------------------------------
+
+    def _touch(self, builder: _Builder) -> None:
+        if self.track_updates:
+            self._changed[id(builder)] = builder
+
+    def _late_builder(self, ids: list[str], request_id: str | None) -> _Builder | None:
+        """The closed request a late line belongs to, if no open one claims its IDs."""
+        if not self._recent:
+            return None
+        if any(i in self._by_id for i in ids):
+            return None
+        for i in ids:
+            found = self._recent.get(i)
+            if found is not None and (request_id is None or found.request_id in (None, request_id)):
+                return found
+        return None
 
     def _link(self, ids: list[str], request_id: str | None) -> _Builder:
         builders: list[_Builder] = []
@@ -198,13 +292,15 @@ class Correlator:
         if owner:
             builders = [b for b in builders if b.request_id in (None, owner)]
         if not builders:
-            builder = _Builder()
+            builder = _Builder(next(self._serials))
         else:
-            # Keep the builder with the most lines; fold the others into it.
-            builders.sort(key=lambda b: len(b.events), reverse=True)
+            # Keep the builder already reported (front ends know it), else the one with the most
+            # lines; fold the others into it.
+            builders.sort(key=lambda b: (b.reported, len(b.events)), reverse=True)
             builder = builders[0]
             for other in builders[1:]:
                 builder.absorb(other)
+                self._changed.pop(id(other), None)
                 for key in other.ids:
                     self._by_id[key] = builder
         for i in ids:
@@ -275,9 +371,19 @@ class Correlator:
         if not force and self._clock - self._last_sweep < min(1_000, self.done_grace_ms):
             return []
         self._last_sweep = self._clock
+        self._forget_recent()
         horizon = self._clock - self.grace_ms
         done_horizon = self._clock - self.done_grace_ms
         return self._close(lambda b: b.last_ms < horizon or _done(b, done_horizon))
+
+    def _forget_recent(self) -> None:
+        horizon = self._clock - self.reopen_ms
+        recent = self._recent
+        while recent:
+            key, builder = next(iter(recent.items()))
+            if builder.closed_at >= horizon:
+                break
+            del recent[key]
 
     def _close(self, ready: Any) -> list[Request]:
         done: dict[int, _Builder] = {}
@@ -293,7 +399,20 @@ class Correlator:
         requests = []
         for builder in done.values():
             builder.closed = True
-            requests.append(build_request(builder))
+            builder.closed_at = self._clock
+            if self.reopen_ms > 0:
+                for key in builder.ids:
+                    self._recent.pop(key, None)
+                    self._recent[key] = builder
+            request = build_request(builder)
+            requests.append(request)
+            if self.track_updates:
+                self._changed.pop(id(builder), None)
+                if not builder.reported and request.seen_by_api_gateway:
+                    builder.reported = True
+                    self._closed_updates.append(RequestUpdate(UpdateKind.NEW, request))
+                if builder.reported:
+                    self._closed_updates.append(RequestUpdate(UpdateKind.CLOSED, request))
         requests.sort(key=lambda r: (r.start_ms, r.request_id or ""))
         return requests
 
@@ -309,7 +428,7 @@ def _done(b: _Builder, horizon: int) -> bool:
     )
 
 
-def build_request(b: _Builder) -> Request:
+def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
     f = b.facts
     for lid in b.authorizer_ids:
         if lid in b.invocations:
@@ -339,6 +458,7 @@ def build_request(b: _Builder) -> Request:
         error_message=f.get("lambda_error_message") or f.get("error_message"),
         invocations=invocations,
         events=events,
+        in_progress=in_progress,
     )
 
 
@@ -445,20 +565,37 @@ def correlate(events: Iterable[LogEvent], grace_ms: int = DEFAULT_GRACE_MS) -> I
     """Requests from a time-ordered event stream, in the order they started.
 
     Requests close in the order they end; a small buffer (as long as the longest request plus
-    the grace) puts them back in start order without holding the whole window."""
+    the grace and the time a late line may still join it) puts them back in start order, and
+    lets a late line's update replace what it updates, without holding the whole window."""
     correlator = Correlator(grace_ms)
-    buffer: list[tuple[int, int, Request]] = []
+    buffer: list[tuple[int, int, str]] = []
+    latest: dict[str, Request] = {}
     sequence = 0
+    hold_ms = grace_ms + correlator.reopen_ms + 2 * MAX_REQUEST_MS
+
+    def keep(request: Request) -> None:
+        nonlocal sequence
+        key = _identity(request)
+        if key not in latest:
+            heapq.heappush(buffer, (request.start_ms, sequence, key))
+            sequence += 1
+        latest[key] = request
+
     for event in events:
         for request in correlator.add(event):
-            heapq.heappush(buffer, (request.start_ms, sequence, request))
-            sequence += 1
-        # A request may stay open for its length, its Lambda running on, then the grace.
-        horizon = event.raw.timestamp - grace_ms - 2 * MAX_REQUEST_MS
+            keep(request)
+        horizon = event.raw.timestamp - hold_ms
         while buffer and buffer[0][0] < horizon:
-            yield heapq.heappop(buffer)[2]
+            yield latest.pop(heapq.heappop(buffer)[2])
     for request in correlator.flush():
-        heapq.heappush(buffer, (request.start_ms, sequence, request))
-        sequence += 1
+        keep(request)
     while buffer:
-        yield heapq.heappop(buffer)[2]
+        yield latest.pop(heapq.heappop(buffer)[2])
+
+
+def _identity(request: Request) -> str:
+    """What tells one request from another in one correlation run."""
+    if request.request_id:
+        return request.request_id
+    ids = request.ids
+    return ids[0] if ids else f"@{request.start_ms}"

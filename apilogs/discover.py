@@ -11,7 +11,7 @@ from typing import Any
 import botocore.exceptions
 
 from apilogs.aws import AwsContext, error_code
-from apilogs.errors import ApilogsError
+from apilogs.errors import AmbiguousApi, ApiNotFound, StageNotFound, StageRequired
 from apilogs.model import ApiKind, Finding, Role, Severity, Source, Topology
 
 _LAMBDA_PATH = re.compile(r":lambda:path/[^/]+/functions/(?P<arn>.+?)/invocations$")
@@ -91,17 +91,13 @@ def function_from_uri(
     return None, None
 
 
-def _pages(call: Any, key: str, token_in: str, token_out: str, **kwargs: Any) -> Iterator[Any]:
-    """Follow a pagination token by hand: moto and AWS agree on it, paginators do not always."""
-    token: str | None = None
-    seen: set[str] = set()
-    while True:
-        page = call(**kwargs, **({token_in: token} if token else {}))
+def _pages(
+    client: Any, operation: str, key: str, page_size: int | None = None, **kwargs: Any
+) -> Iterator[Any]:
+    """Every item of a paginated call, through boto3's paginator."""
+    config = {"PageSize": page_size} if page_size else {}
+    for page in client.get_paginator(operation).paginate(**kwargs, PaginationConfig=config):
         yield from page.get(key, [])
-        token = page.get(token_out)
-        if not token or token in seen:
-            return
-        seen.add(token)
 
 
 class _Discovery:
@@ -134,10 +130,10 @@ class _Discovery:
                 raise
         # Not an ID: try it as a name.
         candidates: list[tuple[ApiKind, dict[str, Any]]] = []
-        for api in _pages(v1.get_rest_apis, "items", "position", "position", limit=500):
+        for api in _pages(v1, "get_rest_apis", "items", 500):
             if api.get("name") == ref:
                 candidates.append((ApiKind.REST, api))
-        for api in _pages(v2.get_apis, "Items", "NextToken", "NextToken"):
+        for api in _pages(v2, "get_apis", "Items"):
             if api.get("Name") == ref:
                 kind = ApiKind.WEBSOCKET if api.get("ProtocolType") == "WEBSOCKET" else ApiKind.HTTP
                 candidates.append((kind, {**api, "id": api.get("ApiId")}))
@@ -147,16 +143,12 @@ class _Discovery:
                 return kind, api
             return kind, v2.get_api(ApiId=api["ApiId"])
         if len(candidates) > 1:
-            listed = ", ".join(f"{a.get('id') or a.get('ApiId')} ({k})" for k, a in candidates)
-            raise ApilogsError(
-                f"API name {ref!r} is ambiguous in {self.region}: {listed}; pass one ID with --api-id",
-                exit_code=2,
+            raise AmbiguousApi(
+                ref,
+                self.region,
+                [(str(a.get("id") or a.get("ApiId")), str(k)) for k, a in candidates],
             )
-        raise ApilogsError(
-            f"no API with ID or name {ref!r} in {self.region} (looked at REST, HTTP and WebSocket "
-            "APIs); check --region and --profile",
-            exit_code=2,
-        )
+        raise ApiNotFound(ref, self.region)
 
     # -- REST ----------------------------------------------------------------------------------
 
@@ -221,13 +213,7 @@ class _Discovery:
         authorizer_routes: dict[str, list[str]] = {}
         v1 = self.ctx.client("apigateway")
         for resource in _pages(
-            v1.get_resources,
-            "items",
-            "position",
-            "position",
-            restApiId=api_id,
-            embed=["methods"],
-            limit=500,
+            v1, "get_resources", "items", 500, restApiId=api_id, embed=["methods"]
         ):
             path = resource.get("path", "/")
             for method_name, method in (resource.get("resourceMethods") or {}).items():
@@ -239,9 +225,7 @@ class _Discovery:
                 if integration.get("type") not in {"AWS", "AWS_PROXY"} or ":lambda:" not in uri:
                     continue
                 self.use_function(usages, Role.LAMBDA, uri, variables, route)
-        for authorizer in _pages(
-            v1.get_authorizers, "items", "position", "position", restApiId=api_id
-        ):
+        for authorizer in _pages(v1, "get_authorizers", "items", restApiId=api_id):
             uri = authorizer.get("authorizerUri") or ""
             if not uri:
                 continue  # COGNITO_USER_POOLS authorizers run no Lambda
@@ -276,8 +260,7 @@ class _Discovery:
             if error_code(exc) not in _NOT_FOUND:
                 raise
             names = [
-                s.get("StageName", "")
-                for s in _pages(v2.get_stages, "Items", "NextToken", "NextToken", ApiId=api_id)
+                s.get("StageName", "") for s in _pages(v2, "get_stages", "Items", ApiId=api_id)
             ]
             raise _unknown_stage(stage_name, api_id, names) from None
         variables = dict(stage.get("StageVariables") or {})
@@ -310,7 +293,7 @@ class _Discovery:
         )
         routes_by_target: dict[str, list[str]] = {}
         authorizer_routes: dict[str, list[str]] = {}
-        for route in _pages(v2.get_routes, "Items", "NextToken", "NextToken", ApiId=api_id):
+        for route in _pages(v2, "get_routes", "Items", ApiId=api_id):
             key = route.get("RouteKey", "")
             target = str(route.get("Target") or "")
             if target.startswith("integrations/"):
@@ -318,9 +301,7 @@ class _Discovery:
             if route.get("AuthorizerId"):
                 authorizer_routes.setdefault(route["AuthorizerId"], []).append(key)
         usages: dict[tuple[Role, str, str], _Usage] = {}
-        for integration in _pages(
-            v2.get_integrations, "Items", "NextToken", "NextToken", ApiId=api_id
-        ):
+        for integration in _pages(v2, "get_integrations", "Items", ApiId=api_id):
             uri = integration.get("IntegrationUri") or ""
             if integration.get("IntegrationSubtype") or ":lambda:" not in uri:
                 continue  # AWS service integrations and HTTP proxies have no Lambda log
@@ -519,13 +500,7 @@ class _Discovery:
         """The group's description; None if it does not exist; False if we may not look."""
         logs = self.ctx.client("logs", region)
         try:
-            for group in _pages(
-                logs.describe_log_groups,
-                "logGroups",
-                "nextToken",
-                "nextToken",
-                logGroupNamePrefix=name,
-            ):
+            for group in _pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name):
                 if group.get("logGroupName") == name:
                     found: dict[str, Any] = group
                     return found
@@ -551,11 +526,8 @@ class _Discovery:
         return self._account if isinstance(self._account, str) else None
 
 
-def _unknown_stage(stage: str, api_id: str, names: list[str]) -> ApilogsError:
-    listed = ", ".join(sorted(names)) if names else "none"
-    return ApilogsError(
-        f"stage {stage!r} not found on API {api_id}; its stages: {listed}", exit_code=2
-    )
+def _unknown_stage(stage: str, api_id: str, names: list[str]) -> StageNotFound:
+    return StageNotFound(api_id, stage, names)
 
 
 def discover_topology(ctx: AwsContext, api_ref: str, stage: str | None) -> Topology:
@@ -570,9 +542,6 @@ def discover_topology(ctx: AwsContext, api_ref: str, stage: str | None) -> Topol
                 s.get("stageName", "")
                 for s in ctx.client("apigateway").get_stages(restApiId=api["id"]).get("item", [])
             ]
-            raise ApilogsError(
-                f"--stage is required; stages of {api['id']}: {', '.join(sorted(names)) or 'none'}",
-                exit_code=2,
-            )
+            raise StageRequired(api["id"], names)
         return discovery.discover_rest(api, stage)
     return discovery.discover_v2(kind, api, stage or "$default")

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from apilogs.aws import AwsContext
+from apilogs.cancel import CancelScope, StopSignal
 from apilogs.correlate import correlate
-from apilogs.fetch import FetchStats, fetch_window, queries_for
+from apilogs.errors import Cancelled, IncompleteRead
+from apilogs.fetch import WINDOW_POLICY, FetchStats, RetryPolicy, fetch_window, queries_for
 from apilogs.fetch.filter import GroupQuery, read_window
 from apilogs.merge import event_key
 from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role, Source
@@ -48,8 +50,14 @@ def find_requests(
     start_ms: int,
     end_ms: int | None,
     stats: FetchStats,
+    *,
+    stop: StopSignal | None = None,
+    policy: RetryPolicy = WINDOW_POLICY,
 ) -> list[Request]:
-    """The requests that carry any of `ids`, each with every line of every group."""
+    """The requests that carry any of `ids`, each with every line of every group.
+
+    Raises Cancelled when `stop` is set before the answer is complete."""
+    scope = CancelScope(stop)
     wanted = {i.strip() for i in ids if i.strip()}
     queries = queries_for(sources)
     found: dict[tuple[int, str, str, str], LogEvent] = {}
@@ -62,17 +70,31 @@ def find_requests(
         asked.update(pending)
         for term in pending:
             for raw in fetch_window(
-                ctx, queries, start_ms, end_ms, stats, filter_pattern=_quoted(term)
+                ctx,
+                queries,
+                start_ms,
+                end_ms,
+                stats,
+                filter_pattern=_quoted(term),
+                stop=scope,
+                policy=policy,
             ):
                 key = event_key(raw)
                 if key not in found:
                     event = parse_event(raw)
                     found[key] = event
                     known |= _ids_of(event)
-    for raw in _invocation_lines(ctx, queries, found.values(), stats):
+    if scope.is_set():
+        raise Cancelled()
+    failures_before = len(stats.failures)
+    for raw in _invocation_lines(ctx, queries, found.values(), stats, scope, policy):
         key = event_key(raw)
         if key not in found:
             found[key] = parse_event(raw)
+    if len(stats.failures) > failures_before:
+        raise IncompleteRead(stats.failures[failures_before:])
+    if scope.is_set():
+        raise Cancelled()
     ordered = sorted(found.values(), key=lambda e: event_key(e.raw))
     requests = list(correlate(ordered, grace_ms=2**62))
     return [r for r in requests if wanted & set(r.ids)]
@@ -83,6 +105,8 @@ def _invocation_lines(
     queries: list[GroupQuery],
     events: Iterable[LogEvent],
     stats: FetchStats,
+    stop: StopSignal,
+    policy: RetryPolicy,
 ) -> list[RawEvent]:
     """Every line of the log streams where the found invocations ran, during them."""
     spans: dict[tuple[str, str], list[int]] = {}
@@ -107,6 +131,8 @@ def _invocation_lines(
             last + STREAM_SLACK_MS,
             stats,
             stream_names=[stream],
+            stop=stop,
+            policy=policy,
         ):
             lines.extend(page)
     return lines

@@ -265,6 +265,8 @@ class Request:
     error_message: str | None = None
     invocations: tuple[Invocation, ...] = ()
     events: tuple[LogEvent, ...] = ()
+    # True while more lines may still join it (a snapshot taken while following).
+    in_progress: bool = False
 
     @property
     def integration(self) -> Invocation | None:
@@ -287,3 +289,20 @@ class Request:
     def ids(self) -> tuple[str, ...]:
         found = (self.request_id, self.extended_request_id, self.trace_id, *self.lambda_request_ids)
         return tuple(i for i in found if i)
+
+
+class UpdateKind(StrEnum):
+    NEW = "new"
+    UPDATED = "updated"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class RequestUpdate:
+    """A change to one request while following: it appeared, lines joined it, or it closed.
+
+    `request` is the whole request as known at that moment; a front end keys it by
+    `request.request_id` (an update of a closed request means a line arrived late)."""
+
+    kind: UpdateKind
+    request: Request

@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from apilogs.aws import AwsContext
-from apilogs.errors import ApilogsError
-from apilogs.fetch import FetchStats, fetch_window, follow, queries_for
+from apilogs.cancel import StopSignal
+from apilogs.errors import InvalidInput, NothingToRead, UnknownSource
+from apilogs.fetch import (
+    FOLLOW_POLICY,
+    WINDOW_POLICY,
+    FetchStats,
+    RetryPolicy,
+    fetch_window,
+    follow,
+    queries_for,
+)
+from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
 from apilogs.model import LogEvent, Request, Role, Source, Topology
 from apilogs.parse import parse_event
 
@@ -46,10 +55,7 @@ def select_sources(
         functions = {s.function_name for s in topology.sources if s.function_name}
         unknown = [w for w in wanted if w not in ROLE_NAMES and w not in functions]
         if unknown:
-            choices = sorted(ROLE_NAMES | {f for f in functions if f})
-            raise ApilogsError(
-                f"unknown --source {unknown[0]!r}: choose from {', '.join(choices)}", exit_code=2
-            )
+            raise UnknownSource(unknown[0], sorted(ROLE_NAMES | {f for f in functions if f}))
         readable = tuple(
             s for s in readable if str(s.role) in wanted or (s.function_name in wanted)
         )
@@ -65,12 +71,7 @@ def select_sources(
     )
     sources = readable + extra
     if not sources:
-        raise ApilogsError(
-            "nothing to read: no log group of this API exists"
-            + (" for the chosen --source" if wanted else "")
-            + f" (see: apilogs groups --api-id {topology.api_id} --stage {topology.stage})",
-            exit_code=1,
-        )
+        raise NothingToRead(topology.api_id, topology.stage, wanted)
     return Selection(sources, notices)
 
 
@@ -98,7 +99,7 @@ class RequestFilter:
             elif re.fullmatch(r"[1-5]\d\d", value):
                 ranges.append((int(value), int(value)))
             else:
-                raise ApilogsError(f"bad --status {value!r}: use 5xx, 4xx, 502, …", exit_code=2)
+                raise InvalidInput(f"bad status {value!r}: use 5xx, 4xx, 502, …", name="status")
         return tuple(ranges)
 
     def __call__(self, request: Request) -> bool:
@@ -137,6 +138,8 @@ def read_events(
     stats: FetchStats,
     *,
     parse: bool = True,
+    stop: StopSignal | None = None,
+    policy: RetryPolicy = WINDOW_POLICY,
 ) -> Iterator[LogEvent]:
     """Every event of the window, merged, parsed and filtered, as a stream.
 
@@ -150,6 +153,8 @@ def read_events(
         query.end_ms,
         stats,
         filter_pattern=query.filter_pattern,
+        stop=stop,
+        policy=policy,
     ):
         event = parse_event(raw) if parse else LogEvent(raw)
         if not filtering or keep(event, query):
@@ -163,7 +168,9 @@ def follow_events(
     stats: FetchStats,
     *,
     interval_s: float = 1.0,
-    stop: threading.Event | None = None,
+    stop: StopSignal | None = None,
+    policy: RetryPolicy = FOLLOW_POLICY,
+    max_lag_ms: int = DEFAULT_MAX_LAG_MS,
 ) -> Iterator[list[tuple[LogEvent, bool]]]:
     """Batches of (event, late) in time order, polling until `stop`."""
     for batch in follow(
@@ -174,6 +181,8 @@ def follow_events(
         interval_s=interval_s,
         filter_pattern=query.filter_pattern,
         stop=stop,
+        policy=policy,
+        max_lag_ms=max_lag_ms,
     ):
         kept = []
         for released in batch:

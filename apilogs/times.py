@@ -7,18 +7,26 @@ relative forms are testable and the CLI decides what "local" means (`--utc` pass
 
 from __future__ import annotations
 
+import functools
 import math
 import re
+import time
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from datetime import time as dtime
 
 from dateutil import parser as _dateutil_parser
 
+from apilogs.errors import InvalidInput
+
 __all__ = [
+    "TimeArg",
     "TimeParseError",
     "format_duration_ms",
+    "iso_utc",
     "parse_duration",
     "parse_time",
+    "resolve_time",
+    "resolve_window",
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -31,7 +39,7 @@ _TIME_FORMS = (
 _DURATION_FORMS = "use 500ms, 1.5s, 2m or 1h30m"
 
 
-class TimeParseError(ValueError):
+class TimeParseError(InvalidInput, ValueError):
     """A time or duration we could not read. The message is one line, fit for a CLI error."""
 
 
@@ -254,3 +262,63 @@ def format_duration_ms(ms: float) -> str:
         return f"{minutes // 60}h {minutes % 60:02d}m"
     hours = round(ms / 3_600_000)
     return f"{hours // 24}d {hours % 24:02d}h"
+
+
+@functools.lru_cache(maxsize=4096)
+def _utc_second(second: int) -> str:
+    # Events come in time order: one second's prefix serves many events.
+    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
+
+
+def iso_utc(ms: int) -> str:
+    """2024-01-01T00:00:00.000Z: epoch ms in ISO 8601 UTC with milliseconds."""
+    second, milli = divmod(ms, 1000)
+    return f"{_utc_second(second)}{milli:03d}Z"
+
+
+# What the public API takes for a time: what the CLI takes, or epoch ms, or a datetime.
+TimeArg = str | int | datetime
+
+
+def resolve_time(
+    value: TimeArg, *, now: datetime | None = None, tz: tzinfo | None = None, name: str = "time"
+) -> int:
+    """A time as the API takes it → epoch ms. Ints are epoch milliseconds; a naive datetime is
+    local time (or in `tz`)."""
+    if isinstance(value, bool):
+        raise TimeParseError(f"bad {name} {value!r}", name=name)
+    if isinstance(value, int):
+        ms = value
+    elif isinstance(value, datetime):
+        ms = _to_ms(value if value.tzinfo else _localize(value, tz))
+    elif isinstance(value, str):
+        try:
+            ms = parse_time(value, now=now, tz=tz)
+        except TimeParseError as exc:
+            raise TimeParseError(exc.message, name=name) from None
+    else:
+        raise TimeParseError(
+            f"bad {name} {value!r}: give a string, epoch ms or a datetime", name=name
+        )
+    if ms < 0:
+        raise TimeParseError(
+            f"{name} {value!r} is before 1970: CloudWatch Logs has nothing there", name=name
+        )
+    return ms
+
+
+def resolve_window(
+    start: TimeArg,
+    end: TimeArg | None = None,
+    *,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+) -> tuple[int, int | None]:
+    """(start_ms, end_ms or None for "until now / follow")."""
+    if now is None:
+        now = datetime.now(UTC)
+    start_ms = resolve_time(start, now=now, tz=tz, name="start")
+    end_ms = None if end is None else resolve_time(end, now=now, tz=tz, name="end")
+    if end_ms is not None and end_ms < start_ms:
+        raise InvalidInput(f"the end ({end}) is before the start ({start})", name="end")
+    return start_ms, end_ms

@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from apilogs.demo.server import EmbeddedServer, start_server
+from tests.demo_data import traffic  # noqa: F401  (a fixture)
 
 REGION = "us-east-1"
 

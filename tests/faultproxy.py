@@ -7,6 +7,7 @@ forwarded untouched. Every request is counted, so tests can assert what the clie
 from __future__ import annotations
 
 import http.client
+import re
 import socket
 import threading
 import time
@@ -20,6 +21,7 @@ THROTTLE = "throttle"
 SERVER_ERROR = "5xx"
 DROP = "drop"
 SLOW = "slow"
+BAD_UTF8 = "bad_utf8"  # forwarded, with a byte that is not UTF-8 put into the answer
 PASS = "pass"
 
 
@@ -75,6 +77,9 @@ class FaultProxy:
                 conn.request(self.command, self.path, body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
+                if fault == BAD_UTF8:
+                    # A byte that starts no UTF-8 sequence, inside the JSON text.
+                    data = re.sub(rb'("message": ?")', b"\\1\xff", data, count=1)
                 self.send_response(response.status)
                 for key, value in response.getheaders():
                     if key.lower() not in {"transfer-encoding", "connection", "content-length"}:

@@ -3,11 +3,14 @@ access denied, an expired token, a server that repeats its page token."""
 
 from __future__ import annotations
 
+import threading
+
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
 from apilogs.aws import AwsContext, RateLimiter, describe_aws_error
+from apilogs.cli.status import ExitStatus, exit_status
 from apilogs.discover import discover_topology
 from apilogs.fetch import FetchStats
 from apilogs.fetch.filter import GroupQuery, read_window
@@ -36,7 +39,7 @@ def test_access_denied_names_the_missing_action(ctx: AwsContext) -> None:
         with pytest.raises(Exception) as caught:
             discover_topology(ctx, "abc123", "prod")
     error = describe_aws_error(caught.value)
-    assert error is not None and error.exit_code == 4
+    assert error is not None and exit_status(error) is ExitStatus.AWS
     assert str(error).startswith(
         "access denied: your identity lacks apigateway:GET (calling GetRestApi)"
     )
@@ -69,7 +72,7 @@ def test_empty_pages_with_a_token_are_followed_and_a_repeated_token_stops(ctx: A
     query = GroupQuery("/aws/lambda/f", "us-east-1", (source,))
     stats = FetchStats()
     params = {"logGroupName": "/aws/lambda/f", "interleaved": True, "startTime": 0, "endTime": 5000}
-    with Stubber(ctx.client("logs")) as stub:
+    with Stubber(ctx.reader_client()) as stub:
         stub.add_response("filter_log_events", {"events": [_event(1)], "nextToken": "t1"}, params)
         # An empty page with a token: keep going.
         stub.add_response(
@@ -80,7 +83,7 @@ def test_empty_pages_with_a_token_are_followed_and_a_repeated_token_stops(ctx: A
             {"events": [_event(2)], "nextToken": "t2"},
             {**params, "nextToken": "t2"},
         )
-        pages = list(read_window(ctx, query, 0, 5000, stats))
+        pages = list(read_window(ctx, query, 0, 5000, stats, stop=threading.Event()))
         stub.assert_no_pending_responses()
     assert [e.message for page in pages for e in page] == ["m1", "m2"]
     assert stats.pages == 3
@@ -90,12 +93,21 @@ def test_empty_pages_with_a_token_are_followed_and_a_repeated_token_stops(ctx: A
 def test_group_deleted_while_reading_is_a_notice(ctx: AwsContext) -> None:
     source = Source(Role.ACCESS, "/gone", "us-east-1")
     stats = FetchStats()
-    with Stubber(ctx.client("logs")) as stub:
+    with Stubber(ctx.reader_client()) as stub:
         stub.add_client_error(
             "filter_log_events",
             service_error_code="ResourceNotFoundException",
             expected_params={"logGroupName": "/gone", "interleaved": True, "startTime": ANY},
         )
-        pages = list(read_window(ctx, GroupQuery("/gone", "us-east-1", (source,)), 0, None, stats))
+        pages = list(
+            read_window(
+                ctx,
+                GroupQuery("/gone", "us-east-1", (source,)),
+                0,
+                None,
+                stats,
+                stop=threading.Event(),
+            )
+        )
     assert pages == []
     assert stats.notices == ["log group /gone does not exist: skipped"]

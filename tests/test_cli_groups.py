@@ -76,7 +76,7 @@ def test_groups_exits_1_when_no_group_exists(client, endpoint) -> None:
 
 def test_unknown_api_is_one_line_error(endpoint) -> None:
     code, out, err = run_cli("groups", "-a", "nope123", "-t", "prod", endpoint=endpoint)
-    assert code == 2
+    assert code == 1  # nothing found
     assert out == ""
     assert err.strip().count("\n") == 0
     assert "no API with ID or name 'nope123'" in err
@@ -86,7 +86,7 @@ def test_unknown_api_is_one_line_error(endpoint) -> None:
 def test_unknown_stage_lists_stages(client, endpoint) -> None:
     api_id = make_rest_api(client)
     code, _, err = run_cli("groups", "-a", api_id, "-t", "qa", endpoint=endpoint)
-    assert code == 2
+    assert code == 1  # nothing found
     assert f"stage 'qa' not found on API {api_id}; its stages: prod" in err
 
 
@@ -117,7 +117,7 @@ def test_no_credentials(endpoint) -> None:
         endpoint,
         env=_clean_env(AWS_REGION="us-east-1"),
     )
-    assert result.returncode == 2
+    assert result.returncode == 3  # AWS would not let us in
     assert "no AWS credentials found" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -141,7 +141,7 @@ def test_no_region(endpoint) -> None:
 
 def test_unknown_profile() -> None:
     result = run_process("groups", "-a", "x", "-t", "p", "--profile", "ghost", env=_clean_env())
-    assert result.returncode == 1
+    assert result.returncode == 2  # usage: a bad --profile
     assert "AWS profile 'ghost' not found" in result.stderr
 
 

@@ -283,3 +283,67 @@ def test_memory_stays_bounded_over_many_requests() -> None:
         assert correlator.open_requests <= 5
     done += len(correlator.flush())
     assert done == 300
+
+
+# --- incremental correlation: what a front end that shows requests as they happen sees ---------
+
+
+def kinds(correlator: Correlator) -> list[tuple[str, str | None, bool]]:
+    return [
+        (str(u.kind), u.request.request_id, u.request.in_progress) for u in correlator.updates()
+    ]
+
+
+def test_a_request_is_new_then_updated_then_closed_on_an_injected_clock() -> None:
+    correlator = Correlator(grace_ms=1_000, done_grace_ms=200, track_updates=True)
+    lines = request_lines(RID1, LID1, 10_000)
+    first, rest = lines[:3], lines[3:]
+    for event in first:
+        correlator.add(event)
+    assert kinds(correlator) == [("new", RID1, True)]
+    assert [r.request_id for r in correlator.open_snapshot()] == [RID1]
+    for event in rest[:3]:  # the Lambda's START and lines: not yet claimed
+        correlator.add(event)
+    assert kinds(correlator) == [("updated", RID1, True)]
+    for event in rest[3:]:
+        correlator.add(event)
+    assert kinds(correlator) == [("updated", RID1, True)]
+    assert correlator.advance(10_100) == []  # API Gateway's last word was 53 ms ago
+    assert correlator.updates() == []
+    [closed] = correlator.advance(10_300)
+    assert closed.request_id == RID1 and closed.status == 200 and not closed.in_progress
+    assert kinds(correlator) == [("closed", RID1, False)]
+    assert correlator.open_snapshot() == []
+
+
+def test_a_line_after_its_request_closed_updates_it_instead_of_making_a_second() -> None:
+    lines = request_lines(RID1, LID1, 0)
+    access = lines.pop()  # the access line comes late (its group was read behind)
+    correlator = Correlator(grace_ms=1_000, done_grace_ms=200, track_updates=True)
+    for event in lines:
+        correlator.add(event)
+    correlator.advance(5_000)
+    assert kinds(correlator)[-1] == ("closed", RID1, False)
+    late = ev(ACCESS, access.timestamp, access.message)
+    returned = correlator.add(late)
+    assert [r.request_id for r in returned] == [RID1]
+    [update] = correlator.updates()
+    assert (str(update.kind), update.request.request_id) == ("updated", RID1)
+    assert update.request.response_latency_ms == 46 and late in update.request.events
+    assert correlator.late_joined == 1
+
+    # A window read makes one request of it too, with the late line.
+    stream = [*lines, ev(EXECUTION, 3_000, "unrelated"), late]
+    window = list(correlate(stream, grace_ms=1_000))
+    assert [r.request_id for r in window] == [RID1]
+    assert window[0].response_latency_ms == 46
+
+
+def test_lambda_lines_no_api_gateway_line_claims_are_not_reported_as_requests() -> None:
+    correlator = Correlator(grace_ms=1_000, track_updates=True)
+    orphan = ev(PRIMES, 0, f"START RequestId: {LID2} Version: $LATEST")
+    correlator.add(orphan)
+    assert correlator.updates() == []
+    correlator.advance(5_000)
+    # Closed without any API Gateway line: no update at all (`requests` shows requests).
+    assert correlator.updates() == []

@@ -212,8 +212,10 @@ def test_plain_output_layout(client, endpoint, api) -> None:
     ("args", "message"),
     [
         (["-s", "yesterdayy"], "unparsable time 'yesterdayy'"),
-        (["-s", "1h", "-e", "2h"], "--end (2h) is before --start (1h)"),
-        (["-g", "("], "bad --grep regex '('"),
+        (["-s", "1h", "-e", "2h"], "--end: the end (2h) is before the start (1h)"),
+        (["-g", "("], "'--grep': bad regex '('"),
+        (["--utc", "--local"], "--utc and --local contradict each other"),
+        (["-s", "1960-01-01T00:00Z"], "is before 1970"),
         (["--source", "nope"], "unknown --source 'nope'"),
         (["-w", "-e", "now"], "--watch follows new events"),
     ],
@@ -222,6 +224,41 @@ def test_bad_input_is_one_line(endpoint, api, args: list[str], message: str) -> 
     code, out, err = run_get(endpoint, "-a", api.api_id, "-t", "prod", *args)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1 and out == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("localhost:4566", "it needs a scheme and a host"), ("", "empty"), ("ftp://x", "http(s)")],
+)
+def test_bad_endpoint_url_is_a_usage_error(url: str, message: str) -> None:
+    result = CliRunner().invoke(cli, ["--endpoint-url", url, "get", "-a", "x", "-t", "prod"])
+    assert result.exit_code == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_common_options_work_before_the_command(endpoint, api) -> None:
+    """`apilogs --endpoint-url URL get …`, as the AWS CLI allows; after the command wins."""
+    before = CliRunner().invoke(
+        cli, ["--endpoint-url", endpoint, "get", "-a", api.api_id, "-t", "prod", "--max-rps", "0"]
+    )
+    assert before.exit_code == 0, before.stderr
+    wrong_then_right = CliRunner().invoke(
+        cli,
+        [
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+            "get",
+            "-a",
+            api.api_id,
+            "-t",
+            "prod",
+            "--endpoint-url",
+            endpoint,
+            "--max-rps",
+            "0",
+        ],
+    )
+    assert wrong_then_right.exit_code == 0, wrong_then_right.stderr
 
 
 def _process_env(endpoint: str) -> dict[str, str]:

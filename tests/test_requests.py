@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 
 import boto3
 import pytest
 from click.testing import CliRunner
 
 from apilogs.cli import cli
-from apilogs.demo.sample import SampleApp, deploy_sample
-from apilogs.demo.server import EmbeddedServer
-from apilogs.demo.traffic import FailureRates, SimulatedRequest, TrafficGenerator
 from apilogs.demo.traffic import Outcome as Simulated
-from apilogs.demo.writer import LogWriter
+from apilogs.demo.traffic import SimulatedRequest, TrafficGenerator
+from tests.demo_data import Traffic
 
 EXPECTED_OUTCOME = {
     Simulated.OK: "ok",
@@ -33,50 +30,6 @@ EXPECTED_OUTCOME = {
     Simulated.MALFORMED_RESPONSE: "malformed_proxy_response",
     Simulated.INTEGRATION_TIMEOUT: "apigw_timeout",
 }
-
-
-@dataclass
-class Traffic:
-    url: str
-    app: SampleApp
-    truth: list[SimulatedRequest]
-    start_ms: int
-    end_ms: int
-
-    def rest(self) -> list[SimulatedRequest]:
-        return [r for r in self.truth if r.api_id == self.app.rest_api_id]
-
-
-_cache: dict[str, Traffic] = {}
-
-
-@pytest.fixture
-def traffic(moto_server: EmbeddedServer) -> Traffic:
-    """Three minutes of seeded traffic with every failure mode. Built once per worker; built
-    again if another test reset the server meanwhile."""
-    session = boto3.Session(region_name="us-east-1")
-    apigw = session.client("apigateway", endpoint_url=moto_server.url)
-    cached = _cache.get(moto_server.url)
-    if cached:
-        try:
-            apigw.get_rest_api(restApiId=cached.app.rest_api_id)
-            logs = session.client("logs", endpoint_url=moto_server.url)
-            if logs.describe_log_groups(logGroupNamePrefix=cached.app.access_log_group)[
-                "logGroups"
-            ]:
-                return cached
-        except apigw.exceptions.NotFoundException:
-            pass
-    moto_server.reset()
-    app = deploy_sample(session, moto_server.url)
-    end_ms = (int(time.time()) - 120) * 1000
-    start_ms = end_ms - 180_000
-    generator = TrafficGenerator(app, seed=20261124, rates=FailureRates().scaled(4))
-    truth = list(generator.simulate(start_ms, end_ms, rps=3))
-    writer = LogWriter(session.client("logs", endpoint_url=moto_server.url))
-    writer.write(record for request in truth for record in request.records)
-    _cache[moto_server.url] = Traffic(moto_server.url, app, truth, start_ms, end_ms)
-    return _cache[moto_server.url]
 
 
 def run(traffic: Traffic, *args: str, api: str | None = None) -> tuple[int, str, str]:

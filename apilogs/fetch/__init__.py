@@ -1,11 +1,16 @@
 """Read many log groups at once and hand back one time-ordered stream.
 
 Each group gets a reader thread (the work is waiting on the network; the shared limiter keeps the
-account's quota) feeding a small bounded queue, so memory does not grow with the window: a reader
-that is ahead waits for the merge to catch up."""
+account's quota) feeding a small bounded channel, so memory does not grow with the window: a
+reader that is ahead waits for the merge to catch up.
+
+Every read owns its threads: they are started by a `ReaderPool` and stopped and joined when the
+read ends — the window read to its end, the consumer closed the generator, or the caller's
+`stop` was set (noticed within a fraction of a second, even by a reader backing off)."""
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -13,23 +18,84 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from apilogs.aws import AwsContext
+from apilogs.cancel import CancelScope, StopSignal
+from apilogs.errors import GroupFailure, IncompleteRead
 from apilogs.fetch.filter import (
-    FetchStats,
+    DEFAULT_MAX_LAG_MS,
+    FOLLOW_POLICY,
+    SWEEP_EVERY_S,
+    WINDOW_POLICY,
+    GaveUp,
     GroupQuery,
+    RetryPolicy,
     follow_group,
     queries_for,
     read_window,
 )
+from apilogs.fetch.stats import FetchStats
 from apilogs.merge import Released, WatermarkMerge, merge_sorted
 from apilogs.model import RawEvent
 
-__all__ = ["FetchStats", "GroupQuery", "Released", "fetch_window", "follow", "queries_for"]
+__all__ = [
+    "FOLLOW_POLICY",
+    "WINDOW_POLICY",
+    "FetchStats",
+    "GroupQuery",
+    "ReaderPool",
+    "Released",
+    "RetryPolicy",
+    "fetch_window",
+    "follow",
+    "queries_for",
+]
+
+log = logging.getLogger(__name__)
 
 # Pages a reader may hold beyond the one being merged. CloudWatch Logs pages are at most 1 MB,
 # so this bounds memory by the number of readers, never by the window; one keeps the service
 # busy while the merge works.
 PAGES_AHEAD = 1
+# How often a blocked thread looks at its stop signal.
+_TICK_S = 0.1
 _DONE = object()
+
+
+class ReaderPool:
+    """The threads of one read, at most `limit` of them: started here, stopped and joined when
+    the read closes the pool. Threads are daemons only so that an HTTP call stuck past
+    `close`'s time-out cannot keep the interpreter alive."""
+
+    def __init__(self, stop: CancelScope, limit: int) -> None:
+        self.stop = stop
+        self.limit = limit
+        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
+
+    def start(self, name: str, target: Callable[..., None], *args: object) -> None:
+        with self._lock:
+            alive = sum(1 for t in self._threads if t.is_alive())
+            if alive >= self.limit:
+                raise RuntimeError(f"reader pool full ({self.limit} threads)")
+            thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+            self._threads.append(thread)
+        thread.start()
+
+    def close(self, timeout_s: float = 1.0) -> None:
+        self.stop.set()
+        deadline = time.monotonic() + timeout_s
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in threads if t.is_alive()]
+        if stuck:
+            # A call in flight cannot be interrupted; it ends with its response or time-out.
+            log.debug("reader threads still in a call after stop: %s", ", ".join(stuck))
+
+    @property
+    def alive(self) -> int:
+        with self._lock:
+            return sum(1 for t in self._threads if t.is_alive())
 
 
 class _Failed:
@@ -55,20 +121,25 @@ class _PageChannel:
     group never has more than PAGES_AHEAD + 1 pages alive per reader, however large the
     window."""
 
-    def __init__(self, stop: threading.Event) -> None:
+    def __init__(self, stop: CancelScope) -> None:
         self.items: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.room = threading.Semaphore(PAGES_AHEAD)
         self.stop = stop
 
     def wait_for_room(self) -> bool:
         while not self.stop.is_set():
-            if self.room.acquire(timeout=0.2):
+            if self.room.acquire(timeout=_TICK_S):
                 return True
         return False
 
     def drain(self) -> Iterator[RawEvent]:
         while True:
-            item = self.items.get()
+            try:
+                item = self.items.get(timeout=_TICK_S)
+            except queue.Empty:
+                if self.stop.is_set():
+                    return
+                continue
             self.room.release()
             if item is _DONE:
                 return
@@ -114,6 +185,8 @@ class _Job:
     stats: FetchStats
     filter_pattern: str | None
     slices: _SliceBudget
+    pool: ReaderPool
+    policy: RetryPolicy
 
 
 def _start_reader(
@@ -125,12 +198,9 @@ def _start_reader(
     may_split: bool,
     skip: frozenset[tuple[str, str, str]] = frozenset(),
 ) -> None:
-    threading.Thread(
-        target=_reader,
-        args=(job, start_ms, end_ms, channel, may_split, skip),
-        name=f"read {job.query.group}",
-        daemon=True,
-    ).start()
+    job.pool.start(
+        f"read {job.query.group}", _reader, job, start_ms, end_ms, channel, may_split, skip
+    )
 
 
 def _slices(start_ms: int, end_ms: int | None, now_ms: int) -> list[tuple[int, int | None]]:
@@ -161,6 +231,7 @@ def _reader(
         job.stats,
         filter_pattern=job.filter_pattern,
         stop=channel.stop,
+        policy=job.policy,
     )
     first = True
     try:
@@ -196,8 +267,10 @@ def _reader(
             first = False
             channel.items.put(page)
             del page  # the channel holds it now; this frame must not keep it alive
-    except BaseException as exc:  # handed to the consumer, which raises it in the main thread
+    except BaseException as exc:  # handed to the consumer, which raises it in its own thread
         channel.items.put(_Failed(exc))
+    finally:
+        pages.close()
 
 
 def _counted(events: Iterator[RawEvent], stats: FetchStats) -> Iterator[RawEvent]:
@@ -214,28 +287,42 @@ def fetch_window(
     stats: FetchStats,
     *,
     filter_pattern: str | None = None,
+    stop: StopSignal | None = None,
+    policy: RetryPolicy = WINDOW_POLICY,
 ) -> Iterator[RawEvent]:
     """Every event of every group in the window, merged by (timestamp, group, stream, event id).
 
-    Closing the generator (or an exception in the consumer) stops the readers."""
-    stop = threading.Event()
+    Ends early, without error, once `stop` is set. Closing the generator stops the readers.
+    When a group could not be read to the end (its reads failed for longer than `policy`
+    allows), everything else is delivered first, then IncompleteRead says what is missing."""
+    scope = CancelScope(stop)
+    failures_before = len(stats.failures)
     stats.groups += len(queries)
-    streams = []
+    pool = ReaderPool(scope, limit=len(queries) + MAX_SLICE_READERS)
     slices = _SliceBudget(MAX_SLICE_READERS)
-    for query in queries:
-        channel = _PageChannel(stop)
-        _start_reader(
-            _Job(ctx, query, stats, filter_pattern, slices),
-            start_ms,
-            end_ms,
-            channel,
-            may_split=True,
-        )
-        streams.append(_counted(channel.drain(), stats))
     try:
+        streams = []
+        for query in queries:
+            channel = _PageChannel(scope)
+            job = _Job(ctx, query, stats, filter_pattern, slices, pool, policy)
+            _start_reader(job, start_ms, end_ms, channel, may_split=True)
+            streams.append(_counted(channel.drain(), stats))
         yield from merge_sorted(streams)
     finally:
-        stop.set()
+        pool.close()
+    failures = stats.failures[failures_before:]
+    if failures and not (stop is not None and stop.is_set()):
+        raise IncompleteRead(_merged(failures))
+
+
+def _merged(failures: list[GroupFailure]) -> list[GroupFailure]:
+    """One failure per group (its slices may each have given up)."""
+    by_group: dict[str, GroupFailure] = {}
+    for failure in failures:
+        known = by_group.get(failure.group)
+        if known is None or (failure.read_until_ms or -1) < (known.read_until_ms or -1):
+            by_group[failure.group] = failure
+    return list(by_group.values())
 
 
 def follow(
@@ -248,13 +335,19 @@ def follow(
     filter_pattern: str | None = None,
     max_hold_ms: int = 30_000,
     clock: Callable[[], float] = time.time,
-    stop: threading.Event | None = None,
+    stop: StopSignal | None = None,
+    policy: RetryPolicy = FOLLOW_POLICY,
+    max_lag_ms: int = DEFAULT_MAX_LAG_MS,
+    sweep_every_s: float = SWEEP_EVERY_S,
 ) -> Iterator[list[Released]]:
-    """Poll every group until `stop` (or forever); yield batches in time order.
+    """Poll every group until `stop` (or forever); yield batches in time order, and an empty
+    batch at least every quarter second (a heartbeat: consumers close what is old enough).
 
     A watermark holds each event until every group has been read past its timestamp, so output
-    stays ordered across groups; an event ingested late is still yielded, flagged."""
-    stop = stop or threading.Event()
+    stays ordered across groups; an event ingested late is still yielded, flagged. A group whose
+    reads keep failing stops holding the others back once it has been failing for
+    `policy.notice_after_s`; with `policy.give_up_after_s` set, IncompleteRead ends the follow."""
+    scope = CancelScope(stop)
     stats.groups += len(queries)
     inbox: queue.Queue[tuple[str, list[RawEvent], int] | _Failed] = queue.Queue()
     merge = WatermarkMerge(max_hold_ms=max_hold_ms)
@@ -274,19 +367,24 @@ def follow(
                 emit,
                 interval_s=interval_s,
                 filter_pattern=filter_pattern,
-                stop=stop,
+                stop=scope,
                 clock=clock,
+                policy=policy,
+                max_lag_ms=max_lag_ms,
+                sweep_every_s=sweep_every_s,
             )
+        except GaveUp as exc:
+            failure = GroupFailure(exc.group, exc.reason, exc.failing_for_s, None)
+            inbox.put(_Failed(IncompleteRead([failure])))
         except BaseException as exc:
             inbox.put(_Failed(exc))
 
-    for query in queries:
-        threading.Thread(
-            target=run, args=(query,), name=f"follow {query.group}", daemon=True
-        ).start()
+    pool = ReaderPool(scope, limit=len(queries))
     read_until: dict[str, int] = {}
     try:
-        while not stop.is_set():
+        for query in queries:
+            pool.start(f"follow {query.group}", run, query)
+        while not scope.is_set():
             try:
                 item = inbox.get(timeout=0.25)
             except queue.Empty:
@@ -302,7 +400,19 @@ def follow(
                     item = inbox.get_nowait()
                 except queue.Empty:
                     item = None
+            _release_stalled(merge, stats, policy)
             # An empty batch when idle is a heartbeat: consumers can close what is old enough.
             yield merge.pop_ready()
     finally:
-        stop.set()
+        pool.close()
+
+
+def _release_stalled(merge: WatermarkMerge, stats: FetchStats, policy: RetryPolicy) -> None:
+    """A group that has failed for a while no longer holds the watermark back; its next push
+    registers it again."""
+    if not stats.failing:
+        return
+    now = time.monotonic()
+    for group, (since, _) in list(stats.failing.items()):
+        if now - since >= policy.notice_after_s and group in merge.sources:
+            merge.unregister(group)

@@ -1,55 +1,62 @@
 """FilterLogEvents readers: one group per call, every page to the end, under the shared limiter.
 
-`read_window` reads a fixed window; `follow_group` polls a group forever with an overlap so that
-late-ingested events are still found, and drops what it already returned by event identity.
-Readers never print: they count into `FetchStats` and the front end decides what to show."""
+`read_window` reads a fixed window; `follow_group` polls a group until stopped, looking back far
+enough that late-ingested events are still found, and drops what it already returned by event
+identity. Readers never print: they count into `FetchStats` and the front end decides what to
+show.
+
+This is the one retry layer for CloudWatch Logs reads (botocore's is off for the reader client):
+every attempt takes a token from the shared limiter, a throttle is counted once, and every
+back-off is a wait on `stop`, so a read stops within a fraction of a second even while it backs
+off. A group whose reads keep failing is said to be failing after `RetryPolicy.notice_after_s`,
+recovered when a read succeeds again, and given up on after `give_up_after_s` (never, when
+following)."""
 
 from __future__ import annotations
 
-import threading
+import heapq
+import random
 import time
+from collections import deque
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.exceptions
 
-from apilogs.aws import AwsContext, RateLimiter, error_code, is_throttle
+from apilogs.aws import TRANSIENT_EXCEPTIONS, AwsContext, error_code, is_throttle, is_transient
+from apilogs.cancel import StopSignal
+from apilogs.errors import GroupFailure, InvalidResponse
+from apilogs.fetch.stats import FetchStats
 from apilogs.model import RawEvent, Source
 
-# How far back each poll reaches before the newest event seen, at least: CloudWatch Logs can
-# ingest an event seconds after its timestamp, in a stream that did not exist a moment ago.
-MIN_OVERLAP_MS = 5_000
-MAX_OVERLAP_MS = 300_000
-# Throttles and dropped connections slow a reader down; they never end the run.
 MAX_BACKOFF_S = 20.0
+FIRST_BACKOFF_S = 0.25
 
 
-@dataclass
-class FetchStats:
-    """Counters the readers bump and the front ends read (progress, end-of-run summary).
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How long a reader keeps trying a group whose every read fails (throttled, 5xx, dropped).
 
-    Plain ints under the GIL; `notices` is what the user must be told (cut off, skipped)."""
+    `give_up_after_s=None`: never (follow mode keeps trying and says so)."""
 
-    groups: int = 0
-    groups_done: int = 0
-    pages: int = 0
-    events: int = 0
-    errors_retried: int = 0
-    duplicates: int = 0
-    notices: list[str] = field(default_factory=list)
-    limiter: RateLimiter | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    give_up_after_s: float | None = 60.0
+    notice_after_s: float = 10.0
+    max_backoff_s: float = MAX_BACKOFF_S
 
-    @property
-    def throttles(self) -> int:
-        """Throttled reads so far (retried by botocore or by us: never lost)."""
-        return self.limiter.throttles if self.limiter else 0
 
-    def notice(self, text: str) -> None:
-        with self._lock:
-            if text not in self.notices:
-                self.notices.append(text)
+WINDOW_POLICY = RetryPolicy()
+FOLLOW_POLICY = RetryPolicy(give_up_after_s=None)
+
+
+class GaveUp(Exception):
+    """A reader stopped trying a group: its reads failed for longer than the policy allows."""
+
+    def __init__(self, group: str, reason: str, failing_for_s: float) -> None:
+        super().__init__(f"{group}: {reason} for {failing_for_s:.0f} s")
+        self.group = group
+        self.reason = reason
+        self.failing_for_s = failing_for_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,54 +120,128 @@ def _events(query: GroupQuery, page: dict[str, Any]) -> list[RawEvent]:
     ]
 
 
-class _Pager:
-    """Calls FilterLogEvents with the limiter, backing off on throttles and transient errors."""
+def _reason(exc: BaseException) -> str:
+    return error_code(exc) or type(exc).__name__
 
-    def __init__(self, ctx: AwsContext, query: GroupQuery, stats: FetchStats) -> None:
+
+class _Pager:
+    """Calls FilterLogEvents for one group: the limiter, the retries, the failing/recovered
+    notices."""
+
+    def __init__(
+        self,
+        ctx: AwsContext,
+        query: GroupQuery,
+        stats: FetchStats,
+        stop: StopSignal,
+        policy: RetryPolicy,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.ctx = ctx
         self.query = query
         self.stats = stats
-        self.client = ctx.client("logs", query.region)
+        self.stop = stop
+        self.policy = policy
+        self.clock = clock
+        self.client = ctx.reader_client(query.region)
+        self.gone = False
         stats.limiter = ctx.logs_limiter
 
-    def call(self, stop: threading.Event, **kwargs: Any) -> dict[str, Any] | None:
-        """One page; None when the group is gone or `stop` was set."""
-        delay = 0.5
-        while not stop.is_set():
-            self.ctx.logs_limiter.acquire()
+    def _enter_flight(self) -> bool:
+        while not self.stop.is_set():
+            if self.ctx.logs_in_flight.acquire(timeout=0.1):
+                return True
+        return False
+
+    def _tell_failing(self, failing_for: float, reason: str) -> bool:
+        self.stats.notice(
+            f"CloudWatch Logs has failed every read of {self.query.group} for "
+            f"{failing_for:.0f} s ({reason}); still trying",
+            once=False,
+        )
+        return True
+
+    def call(self, **kwargs: Any) -> dict[str, Any] | None:
+        """One page; None when the group does not exist or `stop` was set. Raises GaveUp when
+        every attempt failed for longer than the policy allows."""
+        group = self.query.group
+        failing_since: float | None = None
+        reason = ""
+        told = False
+        delay = FIRST_BACKOFF_S
+        while True:
+            limit = self.policy.give_up_after_s
+            wait_s = None
+            if failing_since is not None:
+                # A limiter slowed down by throttles must not put off telling the user, nor
+                # stretch the time to give up.
+                due = [] if told else [failing_since + self.policy.notice_after_s]
+                if limit is not None:
+                    due.append(failing_since + limit)
+                if due:
+                    wait_s = max(0.0, min(due) - self.clock())
+            if not self.ctx.logs_limiter.acquire(self.stop, wait_s):
+                if self.stop.is_set():
+                    return None
+                assert failing_since is not None
+                failing_for = self.clock() - failing_since
+                if limit is not None and failing_for >= limit:
+                    self.stats.set_ok(group)
+                    raise GaveUp(group, reason, failing_for)
+                told = told or self._tell_failing(failing_for, reason)
+                continue
+            if not self._enter_flight():
+                return None
             try:
                 # `interleaved` is deprecated and always on in CloudWatch Logs, but emulators
                 # (moto) return stream after stream without it: ask for time order explicitly.
-                with self.ctx.logs_in_flight:
-                    page: dict[str, Any] = self.client.filter_log_events(
-                        logGroupName=self.query.group, interleaved=True, **kwargs
-                    )
-                self.stats.pages += 1
-                return page
+                page: dict[str, Any] = self.client.filter_log_events(
+                    logGroupName=group, interleaved=True, **kwargs
+                )
             except botocore.exceptions.ClientError as exc:
                 if error_code(exc) == "ResourceNotFoundException":
-                    self.stats.notice(f"log group {self.query.group} does not exist: skipped")
+                    self.gone = True
+                    self.stats.notice(f"log group {group} does not exist: skipped")
                     return None
-                if not is_throttle(exc) and error_code(exc) not in {
-                    "ServiceUnavailableException",
-                    "InternalFailure",
-                    "ServiceUnavailable",
-                }:
+                if not is_transient(exc):
                     raise
                 if is_throttle(exc):
                     self.ctx.logs_limiter.slow_down()
                 else:
                     self.stats.errors_retried += 1
-            except (
-                botocore.exceptions.ConnectionError,
-                botocore.exceptions.ReadTimeoutError,
-                botocore.exceptions.ConnectionClosedError,
-            ):
-                # botocore already retried; keep going rather than lose the group's events.
+                reason = _reason(exc)
+            except TRANSIENT_EXCEPTIONS as exc:
                 self.stats.errors_retried += 1
-            stop.wait(delay)
-            delay = min(MAX_BACKOFF_S, delay * 2)
-        return None
+                reason = _reason(exc)
+            except UnicodeDecodeError as exc:
+                raise InvalidResponse(group, f"not UTF-8 ({exc.reason})") from None
+            else:
+                self.gone = False
+                if failing_since is not None:
+                    self.stats.set_ok(group)
+                    if told:
+                        self.stats.notice(
+                            f"{group}: reads recovered after {self.clock() - failing_since:.0f} s",
+                            once=False,
+                        )
+                self.stats.pages += 1
+                return page
+            finally:
+                self.ctx.logs_in_flight.release()
+            now = self.clock()
+            if failing_since is None:
+                failing_since = now
+            failing_for = now - failing_since
+            self.stats.set_failing(group, failing_since, reason)
+            if not told and failing_for >= self.policy.notice_after_s:
+                told = self._tell_failing(failing_for, reason)
+            if limit is not None and failing_for >= limit:
+                self.stats.set_ok(group)
+                raise GaveUp(group, reason, failing_for)
+            # Full jitter: readers throttled together must not come back together.
+            if self.stop.wait(delay * (0.5 + random.random() / 2)):
+                return None
+            delay = min(self.policy.max_backoff_s, delay * 2)
 
 
 def read_window(
@@ -170,13 +251,16 @@ def read_window(
     end_ms: int | None,
     stats: FetchStats,
     *,
+    stop: StopSignal,
     filter_pattern: str | None = None,
     stream_names: list[str] | None = None,
-    stop: threading.Event | None = None,
+    policy: RetryPolicy = WINDOW_POLICY,
 ) -> Generator[list[RawEvent], None, None]:
-    """Every event of the group in [start_ms, end_ms], page by page, ascending."""
-    stop = stop or threading.Event()
-    pager = _Pager(ctx, query, stats)
+    """Every event of the group in [start_ms, end_ms], page by page, ascending.
+
+    A group given up on (GaveUp) is recorded in `stats.failures` with how far it was read, and
+    its stream ends there; the caller decides what that means for the whole read."""
+    pager = _Pager(ctx, query, stats, stop, policy)
     kwargs: dict[str, Any] = {"startTime": start_ms}
     if end_ms is not None:
         kwargs["endTime"] = end_ms
@@ -185,8 +269,13 @@ def read_window(
     if stream_names:
         kwargs["logStreamNames"] = stream_names[:100]
     seen_tokens: set[str] = set()
+    read_until: int | None = None
     while True:
-        page = pager.call(stop, **kwargs)
+        try:
+            page = pager.call(**kwargs)
+        except GaveUp as exc:
+            stats.fail(GroupFailure(query.group, exc.reason, exc.failing_for_s, read_until))
+            return
         if page is None:
             return
         events = _events(query, page)
@@ -194,6 +283,7 @@ def read_window(
         # The parsed response is as large as the events again: let it go before waiting.
         del page
         if events:
+            read_until = events[-1].timestamp
             stats.events += len(events)
             yield events
             del events
@@ -209,46 +299,96 @@ def read_window(
         kwargs["nextToken"] = token
 
 
+# --- follow mode ------------------------------------------------------------------------------
+
+# The shortest look-back of a poll before the newest event seen: CloudWatch Logs can ingest an
+# event seconds after its timestamp, in a stream that did not exist a moment ago.
+MIN_LOOKBACK_MS = 5_000
+# The longest: every `sweep_every_s` a poll looks back this far, to find events later than the
+# short look-back covered. Keys are remembered this long, so no poll can return an event twice.
+DEFAULT_MAX_LAG_MS = 120_000
+SWEEP_EVERY_S = 30.0
+# How long a lag seen keeps the look-back wide after lags fall again.
+LAG_MEMORY_MS = 300_000
+
+
 @dataclass
 class FollowState:
-    """What a follower remembers between polls: the newest timestamp and the keys it returned."""
+    """What a follower remembers between polls: the newest timestamp, the lags seen, and the
+    keys of the events it returned, for as long as any poll can return them again.
+
+    Consistent by construction: every poll starts at or after `horizon_ms()`, and every key
+    with a timestamp at or after the horizon is remembered."""
 
     since_ms: int
+    max_lag_ms: int = DEFAULT_MAX_LAG_MS
     newest_ms: int = 0
-    lag_ms: int = 0
+    # (when seen, wall ms; lag ms): the largest lag of the recent past sizes the look-back.
+    lags: deque[tuple[int, int]] = field(default_factory=deque)
     seen: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    _expiry: list[tuple[int, tuple[str, str, str]]] = field(default_factory=list)
 
-    @property
-    def overlap_ms(self) -> int:
-        return max(MIN_OVERLAP_MS, min(MAX_OVERLAP_MS, 2 * self.lag_ms + 2_000))
+    def lag_ms(self, now_ms: int) -> int:
+        lags = self.lags
+        while lags and lags[0][0] < now_ms - LAG_MEMORY_MS:
+            lags.popleft()
+        return max((lag for _, lag in lags), default=0)
 
-    def poll_start(self) -> int:
+    def lookback_ms(self, now_ms: int) -> int:
+        return max(MIN_LOOKBACK_MS, min(self.max_lag_ms, 2 * self.lag_ms(now_ms) + 2_000))
+
+    def _anchor(self, now_ms: int) -> int:
+        # A timestamp from a skewed clock far ahead must not move every poll past real events.
+        return min(self.newest_ms, now_ms)
+
+    def poll_start(self, now_ms: int, *, sweep: bool = False) -> int:
         if not self.newest_ms:
             return self.since_ms
-        return max(self.since_ms, self.newest_ms - self.overlap_ms)
+        back = self.max_lag_ms if sweep else self.lookback_ms(now_ms)
+        return max(self.since_ms, self._anchor(now_ms) - back)
 
-    def admit(self, events: list[RawEvent], stats: FetchStats) -> list[RawEvent]:
-        """The events not returned before; remembers them."""
+    def horizon_ms(self, now_ms: int) -> int:
+        """No poll from now on starts before this."""
+        if not self.newest_ms:
+            return self.since_ms
+        return max(self.since_ms, self._anchor(now_ms) - self.max_lag_ms)
+
+    def admit(
+        self, events: list[RawEvent], stats: FetchStats, now_ms: int, *, short_start: int | None
+    ) -> list[RawEvent]:
+        """The events not returned before; remembers them. `short_start`: where a short poll
+        would have started (set on sweeps): fresh events before it were missed by the short
+        polls, and are counted as late beyond the look-back."""
         fresh = []
+        seen = self.seen
         for event in events:
             key = event.key
-            if key in self.seen:
+            if key in seen:
                 stats.duplicates += 1
                 continue
-            self.seen[key] = event.timestamp
+            seen[key] = event.timestamp
+            heapq.heappush(self._expiry, (event.timestamp, key))
             fresh.append(event)
             if event.timestamp > self.newest_ms:
                 self.newest_ms = event.timestamp
             lag = event.ingestion_time - event.timestamp
-            if lag > self.lag_ms:
-                self.lag_ms = min(lag, MAX_OVERLAP_MS)
+            if lag > 0:
+                if lag > stats.max_lag_ms:
+                    stats.max_lag_ms = lag
+                if not self.lags or lag > self.lags[-1][1] or now_ms - self.lags[-1][0] > 1_000:
+                    self.lags.append((now_ms, lag))
+            if short_start is not None and event.timestamp < short_start:
+                stats.late_beyond_lookback += 1
         return fresh
 
-    def forget_old(self) -> None:
-        """Keys older than any future poll can return are dropped: memory stays bounded."""
-        horizon = self.poll_start() - 1
-        if len(self.seen) > 1024:
-            self.seen = {k: ts for k, ts in self.seen.items() if ts >= horizon}
+    def forget_old(self, now_ms: int) -> None:
+        """Keys older than any future poll can return are dropped: memory stays bounded by the
+        events of `max_lag_ms`."""
+        horizon = self.horizon_ms(now_ms)
+        expiry = self._expiry
+        while expiry and expiry[0][0] < horizon:
+            _, key = heapq.heappop(expiry)
+            self.seen.pop(key, None)
 
 
 def follow_group(
@@ -258,29 +398,36 @@ def follow_group(
     stats: FetchStats,
     emit: Callable[[GroupQuery, list[RawEvent], int], None],
     *,
+    stop: StopSignal,
     interval_s: float = 1.0,
     filter_pattern: str | None = None,
-    stop: threading.Event,
     clock: Callable[[], float] = time.time,
+    policy: RetryPolicy = FOLLOW_POLICY,
+    max_lag_ms: int = DEFAULT_MAX_LAG_MS,
+    sweep_every_s: float = SWEEP_EVERY_S,
 ) -> None:
     """Poll the group until `stop`; `emit(query, new_events, read_until_ms)` after every poll.
 
     `read_until_ms` is the time the poll started: the group has been read up to it, and anything
     older that shows up later is a late event (ingestion lag), which is still emitted."""
-    state = FollowState(since_ms=since_ms)
-    pager = _Pager(ctx, query, stats)
+    state = FollowState(since_ms=since_ms, max_lag_ms=max_lag_ms)
+    pager = _Pager(ctx, query, stats, stop, policy)
+    next_sweep = clock() + sweep_every_s
+    warned_lag = False
     while not stop.is_set():
-        started_ms = int(clock() * 1000)
-        kwargs: dict[str, Any] = {"startTime": state.poll_start()}
+        started = clock()
+        started_ms = int(started * 1000)
+        sweep = started >= next_sweep and state.newest_ms > 0
+        short_start = state.poll_start(started_ms) if sweep else None
+        kwargs: dict[str, Any] = {"startTime": state.poll_start(started_ms, sweep=sweep)}
         if filter_pattern:
             kwargs["filterPattern"] = filter_pattern
         seen_tokens: set[str] = set()
-        gone = False
         read_until = -1
+        late_before = stats.late_beyond_lookback
         while not stop.is_set():
-            page = pager.call(stop, **kwargs)
+            page = pager.call(**kwargs)
             if page is None:
-                gone = not stop.is_set()
                 break
             events = _events(query, page)
             token = page.get("nextToken")
@@ -288,7 +435,7 @@ def follow_group(
                 # More pages follow, ascending: only what is older than this page's newest event
                 # has certainly been read.
                 read_until = max(read_until, events[-1].timestamp - 1)
-            fresh = state.admit(events, stats)
+            fresh = state.admit(events, stats, started_ms, short_start=short_start)
             if fresh:
                 stats.events += len(fresh)
                 emit(query, fresh, read_until)
@@ -300,6 +447,26 @@ def follow_group(
             return
         # The group has been read up to the poll's start: tell the merge even when nothing came.
         emit(query, [], started_ms - 1)
-        state.forget_old()
+        if sweep:
+            found = stats.late_beyond_lookback - late_before
+            if found:
+                stats.notice(
+                    f"{query.group}: {found} events were ingested later than the "
+                    f"{(started_ms - (short_start or started_ms)) / 1000:.0f} s look-back "
+                    f"(lag up to {state.lag_ms(started_ms) / 1000:.0f} s); found by the "
+                    "periodic re-read and printed late. The look-back now grows to cover them",
+                    once=False,
+                )
+            # A sweep of a busy group costs pages: never spend more than a tenth of the time.
+            next_sweep = started + max(sweep_every_s, 10 * (clock() - started))
+        lag = state.lag_ms(started_ms)
+        if not warned_lag and lag > max_lag_ms // 2:
+            warned_lag = True
+            stats.notice(
+                f"{query.group}: CloudWatch Logs is ingesting events up to {lag / 1000:.0f} s "
+                f"late; follow mode finds events up to {max_lag_ms / 1000:.0f} s late "
+                "(raise it with --max-lag)"
+            )
+        state.forget_old(started_ms)
         # A group that does not exist yet may appear (first invocation): keep polling, slower.
-        stop.wait(interval_s * (5 if gone else 1))
+        stop.wait(interval_s * (5 if pager.gone else 1))

@@ -6,53 +6,28 @@ verbatim (json.dumps escapes control characters itself)."""
 
 from __future__ import annotations
 
-import functools
 import json
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from apilogs.model import LineKind, LogEvent, Role, Source
+from apilogs.model import LogEvent, Role, Source
 from apilogs.render.sanitize import sanitize
+from apilogs.render.spans import message_spans, paint_ansi
 from apilogs.render.style import (
     BOLD,
-    BRIGHT_RED,
     BRIGHT_YELLOW,
     CYAN,
     DIM,
-    GREEN,
-    RED,
     YELLOW,
     Painter,
     palette_color,
 )
+from apilogs.times import iso_utc
 
 ROLE_COLORS = {Role.EXECUTION: CYAN, Role.ACCESS: BRIGHT_YELLOW, Role.OTHER: DIM}
-
-_ERROR_KINDS = frozenset(
-    {
-        LineKind.APIGW_LAMBDA_ERROR,
-        LineKind.APIGW_TIMEOUT,
-        LineKind.APIGW_MALFORMED,
-        LineKind.APIGW_PERMISSIONS,
-        LineKind.APIGW_THROTTLED,
-        LineKind.APIGW_FAILED,
-        LineKind.APIGW_UNAUTHORIZED,
-        LineKind.LAMBDA_TIMEOUT,
-        LineKind.LAMBDA_RUNTIME_EXIT,
-        LineKind.LAMBDA_ERROR,
-        LineKind.LAMBDA_TRACEBACK,
-    }
-)
-# Words that should catch the eye in any line, whatever its kind.
-_ALERT = re.compile(
-    r"\b(ERROR|FATAL|CRITICAL|Exception|Traceback|Task timed out|Runtime exited|"
-    r"Execution failed|Unauthorized|not authorized)\b|\bWARN(?:ING)?\b"
-)
-_STATUS = re.compile(r"\b(?:[Ss]tatus:? |\"status\":\"?)([1-5]\d\d)\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,18 +48,6 @@ def label_for(source: Source) -> str:
     return source.label
 
 
-@functools.lru_cache(maxsize=4096)
-def _utc_second(second: int) -> str:
-    # Events come in time order: one second's prefix serves many events.
-    return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
-
-
-def iso_utc(ms: int) -> str:
-    """2024-01-01T00:00:00.000Z, the JSON contract's `time`."""
-    second, milli = divmod(ms, 1000)
-    return f"{_utc_second(second)}{milli:03d}Z"
-
-
 # json's own C encoder for strings: ASCII-only output, so C1 controls and bidi overrides never
 # reach a terminal raw even in JSON.
 _encode_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
@@ -94,7 +57,7 @@ def _json_str(value: str | None) -> str:
     return "null" if value is None else _encode_str(value)
 
 
-class _Clock:
+class Clock:
     """Formats epoch ms in the chosen zone; caches the zone offset per hour (DST-safe enough)."""
 
     def __init__(self, tz: tzinfo | None) -> None:
@@ -154,7 +117,7 @@ class EventFormatter:
     def __init__(self, options: RenderOptions, paint: Painter, sources: Sequence[Source]) -> None:
         self.options = options
         self.paint = paint
-        self.clock = _Clock(options.tz)
+        self.clock = Clock(options.tz)
         labels = [label_for(s) for s in sources] or ["execution"]
         self.label_width = min(32, max(len(label) for label in labels))
         self._labels: dict[Source, str] = {}
@@ -188,26 +151,11 @@ class EventFormatter:
             text = _expand(text)
         text = sanitize(text)
         if self.paint.enabled:
-            text = self._emphasise(event, text)
+            text = paint_ansi(text, message_spans(event.line.kind, text, self.options.highlights))
         if "\n" in text:
             # Continuation lines are indented so each event still reads as one block.
             text = text.replace("\n", "\n" + indent)
         return text
-
-    def _emphasise(self, event: LogEvent, text: str) -> str:
-        paint = self.paint
-        for pattern in self.options.highlights:
-            text = pattern.sub(lambda m: paint(m.group(0), "7", BOLD) if m.group(0) else "", text)
-        if event.line.kind in _ERROR_KINDS:
-            return paint(text, RED)
-        text = _STATUS.sub(lambda m: m.group(0).replace(m.group(1), self._status(m.group(1))), text)
-        return _ALERT.sub(
-            lambda m: paint(m.group(0), BRIGHT_RED if m.group(1) else YELLOW, BOLD), text
-        )
-
-    def _status(self, status: str) -> str:
-        color = {"2": GREEN, "3": CYAN, "4": YELLOW, "5": BRIGHT_RED}.get(status[0], DIM)
-        return self.paint(status, color, BOLD)
 
     # -- formats --------------------------------------------------------------------------------
 

@@ -14,10 +14,21 @@ CLEAR = "\r\x1b[K"
 
 
 class Progress:
-    def __init__(self, stats: FetchStats, stream: TextIO | None = None, *, enabled: bool) -> None:
+    """`width`: the terminal's columns; the line is cut to fit so it never wraps (a wrapped
+    line cannot be cleared with one carriage return)."""
+
+    def __init__(
+        self,
+        stats: FetchStats,
+        stream: TextIO | None = None,
+        *,
+        enabled: bool,
+        width: int | None = None,
+    ) -> None:
         self.stats = stats
         self.stream = stream or sys.stderr
         self.enabled = enabled
+        self.width = width
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -32,6 +43,10 @@ class Progress:
             text += f" · throttled {s.throttles}× (slowing down)"
         if s.errors_retried:
             text += f" · {s.errors_retried} errors retried"
+        if s.failing:
+            text += f" · {len(s.failing)} group(s) failing, retrying"
+        if self.width and len(text) >= self.width:
+            text = text[: max(0, self.width - 2)] + "…"
         return text
 
     def _run(self) -> None:

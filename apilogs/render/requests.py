@@ -3,17 +3,15 @@ summary (`apilogs stats`)."""
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from apilogs.model import Outcome, Request, Role
-from apilogs.render.events import EventFormatter, iso_utc
+from apilogs.render.events import EventFormatter, event_to_dict
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import BOLD, BRIGHT_RED, CYAN, DIM, GREEN, RED, YELLOW, Painter
-from apilogs.times import format_duration_ms
+from apilogs.summary import PERCENTILES, WindowStats, percentile
+from apilogs.times import format_duration_ms, iso_utc
 
 OUTCOME_COLORS = {
     Outcome.OK: GREEN,
@@ -28,9 +26,10 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else format_duration_ms(value)
 
 
-def request_to_dict(request: Request) -> dict[str, Any]:
+def request_to_dict(request: Request, *, with_events: bool = False) -> dict[str, Any]:
+    """The JSON object of a request (`requests -o json`; with its lines, `show -o json`)."""
     integration = request.integration
-    return {
+    doc: dict[str, Any] = {
         "time": iso_utc(request.start_ms),
         "timestamp": request.start_ms,
         "end_timestamp": request.end_ms,
@@ -71,6 +70,11 @@ def request_to_dict(request: Request) -> dict[str, Any]:
         ],
         "lines": len(request.events),
     }
+    if request.in_progress:
+        doc["in_progress"] = True
+    if with_events:
+        doc["events"] = [event_to_dict(e) for e in request.events]
+    return doc
 
 
 ROW_HEADER = (
@@ -101,7 +105,8 @@ class RequestRows:
         widths = (12, 6, 24, 6, 8, 8, 9, 34, 36)
         return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
 
-    def row(self, request: Request) -> str:
+    def row(self, request: Request, *, updated: bool = False) -> str:
+        """`updated`: the row of a request printed before, now changed by a late line."""
         paint = self.paint
         integration = request.integration
         path = sanitize(request.path or request.route or "-", keep_newlines=False)
@@ -129,154 +134,69 @@ class RequestRows:
             or (request.lambda_request_ids[0] if request.lambda_request_ids else "-"),
         ]
         line = self._join(cells)
+        mark = f"  {paint('(updated)', YELLOW)}" if updated else ""
         if not paint.enabled:
-            return line
+            return line + mark
         color = OUTCOME_COLORS.get(request.outcome, BRIGHT_RED)
         status = cells[3]
         # Colour the status and the cause cells in place: the widths were computed uncoloured.
         head, sep, tail = line.partition(f"  {status.ljust(6)}")
         if sep:
             line = f"{head}  {paint(status.ljust(6), color, BOLD)}{tail}"
-        return line.replace(cause, paint(cause, color), 1) if request.outcome.is_error else line
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile of already collected values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100 * len(ordered)))
-    return ordered[rank - 1]
-
-
-@dataclass
-class WindowStats:
-    """Sums up a stream of requests; memory is per distinct value kept for percentiles."""
-
-    requests: int = 0
-    by_class: Counter[str] = field(default_factory=Counter)
-    by_status: Counter[int] = field(default_factory=Counter)
-    response: list[float] = field(default_factory=list)
-    integration: list[float] = field(default_factory=list)
-    durations: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    cold: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    causes: Counter[Outcome] = field(default_factory=Counter)
-    examples: dict[Outcome, str] = field(default_factory=dict)
-    cause_text: dict[Outcome, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    routes: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    first_ms: int | None = None
-    last_ms: int | None = None
-
-    def add(self, request: Request) -> None:
-        self.requests += 1
-        self.first_ms = (
-            request.start_ms if self.first_ms is None else min(self.first_ms, request.start_ms)
-        )
-        self.last_ms = request.end_ms if self.last_ms is None else max(self.last_ms, request.end_ms)
-        status = request.status
-        self.by_class[f"{status // 100}xx" if status else "unknown"] += 1
-        if status:
-            self.by_status[status] += 1
-        if request.response_latency_ms is not None:
-            self.response.append(request.response_latency_ms)
-            route = f"{request.method or '?'} {request.path or request.route or '?'}"
-            self.routes[route].append(request.response_latency_ms)
-        if request.integration_latency_ms is not None:
-            self.integration.append(request.integration_latency_ms)
-        for invocation in request.invocations:
-            name = invocation.function or "?"
-            if invocation.role is Role.AUTHORIZER:
-                name += " (auth)"
-            if invocation.duration_ms is not None:
-                self.durations[name].append(invocation.duration_ms)
-            if invocation.init_ms is not None:
-                self.cold[name].append(invocation.init_ms)
         if request.outcome.is_error:
-            self.causes[request.outcome] += 1
-            self.cause_text[request.outcome][request.cause] += 1
-            if request.outcome not in self.examples:
-                self.examples[request.outcome] = request.request_id or ",".join(
-                    request.lambda_request_ids
-                )
+            line = line.replace(cause, paint(cause, color), 1)
+        return line + mark
 
-    def to_dict(self) -> dict[str, Any]:
-        def pcts(values: list[float]) -> dict[str, float | None]:
-            return {f"p{p}": percentile(values, p) for p in (50, 90, 99)} | {
-                "max": max(values) if values else None,
-                "count": len(values),
-            }
 
-        return {
-            "requests": self.requests,
-            "from": iso_utc(self.first_ms) if self.first_ms is not None else None,
-            "to": iso_utc(self.last_ms) if self.last_ms is not None else None,
-            "by_status_class": dict(sorted(self.by_class.items())),
-            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
-            "response_latency_ms": pcts(self.response),
-            "integration_latency_ms": pcts(self.integration),
-            "lambda_duration_ms": {k: pcts(v) for k, v in sorted(self.durations.items())},
-            "cold_starts": {
-                k: {"count": len(v), "init_ms": pcts(v)} for k, v in sorted(self.cold.items())
-            },
-            "errors": [
-                {
-                    "outcome": str(outcome),
-                    "count": count,
-                    "cause": self.cause_text[outcome].most_common(1)[0][0],
-                    "example_request_id": self.examples.get(outcome),
-                }
-                for outcome, count in self.causes.most_common()
-            ],
-            "slowest_routes": [
-                {"route": route, "count": len(v), "p90_ms": percentile(v, 90), "max_ms": max(v)}
-                for route, v in self.slowest_routes()
-            ],
-        }
+def stats_lines(summary: WindowStats, paint: Painter) -> Iterator[str]:
+    """`apilogs stats` for people."""
 
-    def slowest_routes(self, n: int = 5) -> list[tuple[str, list[float]]]:
-        return sorted(self.routes.items(), key=lambda kv: -(percentile(kv[1], 90) or 0))[:n]
+    def pct_line(values: list[float]) -> str:
+        if not values:
+            return "-"
+        return (
+            "  ".join(f"p{p} {format_duration_ms(percentile(values, p) or 0)}" for p in PERCENTILES)
+            + f"  max {format_duration_ms(max(values))}"
+        )
 
-    def lines(self, paint: Painter) -> Iterator[str]:
-        def pct_line(values: list[float]) -> str:
-            if not values:
-                return "-"
-            return (
-                "  ".join(
-                    f"p{p} {format_duration_ms(percentile(values, p) or 0)}" for p in (50, 90, 99)
-                )
-                + f"  max {format_duration_ms(max(values))}"
+    span = ""
+    if summary.first_ms is not None and summary.last_ms is not None:
+        span = f" between {iso_utc(summary.first_ms)} and {iso_utc(summary.last_ms)}"
+    yield paint(f"{summary.requests} requests{span}", BOLD)
+    classes = "  ".join(f"{k} {v}" for k, v in sorted(summary.by_class.items()))
+    yield f"  status       {classes or '-'}"
+    yield f"  response     {pct_line(summary.response)}"
+    yield f"  integration  {pct_line(summary.integration)}"
+    if summary.durations:
+        yield ""
+        yield paint("Lambda duration", BOLD)
+        width = max(len(sanitize(k, keep_newlines=False)) for k in summary.durations)
+        for name, values in sorted(summary.durations.items()):
+            cold = summary.cold.get(name, [])
+            extra = ""
+            if cold:
+                init = format_duration_ms(percentile(cold, 50) or 0)
+                extra = f"  cold {len(cold)}× (init p50 {init})"
+            yield f"  {sanitize(name, keep_newlines=False).ljust(width)}  {pct_line(values)}{extra}"
+    rows = summary.error_rows()
+    if rows:
+        yield ""
+        yield paint("Errors by cause", BOLD)
+        for row in rows:
+            outcome = row.key.outcome
+            text = sanitize(row.cause, keep_newlines=False)[:60]
+            color = OUTCOME_COLORS.get(outcome, RED)
+            example = sanitize(row.example_request_id or "-", keep_newlines=False)
+            yield (
+                f"  {paint(str(row.count).rjust(5), color, BOLD)}  {outcome!s:<26} {text}"
+                f"  e.g. {example}"
             )
-
-        span = ""
-        if self.first_ms is not None and self.last_ms is not None:
-            span = f" between {iso_utc(self.first_ms)} and {iso_utc(self.last_ms)}"
-        yield paint(f"{self.requests} requests{span}", BOLD)
-        classes = "  ".join(f"{k} {v}" for k, v in sorted(self.by_class.items()))
-        yield f"  status       {classes or '-'}"
-        yield f"  response     {pct_line(self.response)}"
-        yield f"  integration  {pct_line(self.integration)}"
-        if self.durations:
-            yield ""
-            yield paint("Lambda duration", BOLD)
-            width = max(len(k) for k in self.durations)
-            for name, values in sorted(self.durations.items()):
-                cold = self.cold.get(name, [])
-                extra = ""
-                if cold:
-                    extra = f"  cold {len(cold)}× (init p50 {format_duration_ms(percentile(cold, 50) or 0)})"
-                yield f"  {sanitize(name).ljust(width)}  {pct_line(values)}{extra}"
-        if self.causes:
-            yield ""
-            yield paint("Errors by cause", BOLD)
-            for outcome, count in self.causes.most_common():
-                text = sanitize(self.cause_text[outcome].most_common(1)[0][0], keep_newlines=False)
-                color = OUTCOME_COLORS.get(outcome, RED)
-                yield f"  {paint(str(count).rjust(5), color, BOLD)}  {outcome!s:<26} {text[:60]}  e.g. {self.examples.get(outcome, '-')}"
-        if self.routes:
-            yield ""
-            yield paint("Slowest routes (p90)", BOLD)
-            for route, values in self.slowest_routes():
-                yield f"  {format_duration_ms(percentile(values, 90) or 0).rjust(8)}  {sanitize(route, keep_newlines=False)}  ({len(values)} requests)"
+    if summary.routes:
+        yield ""
+        yield paint("Slowest routes (p90)", BOLD)
+        for route, values in summary.slowest_routes():
+            p90 = format_duration_ms(percentile(values, 90) or 0).rjust(8)
+            yield f"  {p90}  {sanitize(route, keep_newlines=False)}  ({len(values)} requests)"
 
 
 def story_lines(request: Request, formatter: EventFormatter, paint: Painter) -> Iterator[str]:

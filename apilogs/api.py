@@ -1,0 +1,471 @@
+"""The public Python API: every read a front end needs, on one object per API and stage.
+
+    import apilogs
+    api = apilogs.open_api("xyz123", "prod")
+    for request in api.requests(start="1h"):
+        print(request.request_id, request.status, request.cause)
+
+The CLI, the TUI and users' scripts all stand on this. Times take what the CLI takes ("1h",
+"1h ago", ISO 8601, epoch s/ms as text) or ints (epoch ms) or datetimes. `stop` is a
+`threading.Event`: once set, iterators end and `find`/`stats` raise `Cancelled` within a second,
+with every thread they started joined. Errors are the typed errors of `apilogs.errors`."""
+
+from __future__ import annotations
+
+import functools
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import ParamSpec, TypeVar
+
+import boto3
+
+from apilogs.aws import DEFAULT_LOGS_RPS, AwsContext, describe_aws_error, make_context
+from apilogs.cancel import StopSignal
+from apilogs.correlate import Correlator, correlate
+from apilogs.errors import ApilogsError, Cancelled, InvalidInput, RequestNotFound
+from apilogs.fetch import FOLLOW_POLICY, WINDOW_POLICY, FetchStats, RetryPolicy
+from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
+from apilogs.lookup import find_requests
+from apilogs.model import LogEvent, Request, RequestUpdate, Source, Topology, UpdateKind
+from apilogs.stream import (
+    EventQuery,
+    RequestFilter,
+    Selection,
+    follow_events,
+    keep,
+    read_events,
+    select_sources,
+)
+from apilogs.summary import WindowStats
+from apilogs.times import TimeArg, resolve_window
+
+__all__ = ["Api", "FollowBatch", "FollowedEvent", "MatchingUpdates", "lines_of", "open_api"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# While following, a request whose last line is this far behind the wall clock is closed: its
+# lines arrive within a second or two of each other, the access line last.
+CLOSE_AFTER_MS = 3_000
+
+
+def _typed(func: Callable[P, T]) -> Callable[P, T]:
+    """AWS's exceptions leave the API as apilogs's typed errors."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(*args, **kwargs)
+        except ApilogsError:
+            raise
+        except Exception as exc:
+            typed = describe_aws_error(exc)
+            if typed is None:
+                raise
+            raise typed from exc
+
+    return wrapper
+
+
+def _typed_stream(stream: Iterator[T]) -> Iterator[T]:
+    try:
+        yield from stream
+    except ApilogsError:
+        raise
+    except Exception as exc:
+        typed = describe_aws_error(exc)
+        if typed is None:
+            raise
+        raise typed from exc
+
+
+@dataclass(frozen=True, slots=True)
+class FollowedEvent:
+    event: LogEvent
+    late: bool  # it arrived after later events were delivered
+
+
+@dataclass(frozen=True, slots=True)
+class FollowBatch:
+    """What one step of following brought: new events in time order (late ones flagged), and
+    the request updates they caused. An empty batch is a heartbeat."""
+
+    events: tuple[FollowedEvent, ...] = ()
+    updates: tuple[RequestUpdate, ...] = ()
+    now_ms: int = 0
+
+
+@_typed
+def open_api(
+    api_id: str,
+    stage: str | None = None,
+    *,
+    profile: str | None = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    max_rps: float = DEFAULT_LOGS_RPS,
+    session: boto3.Session | None = None,
+    tz: tzinfo | None = None,
+) -> Api:
+    """Find every log group of an API (its ID, or its name when unambiguous) and stage.
+
+    HTTP APIs default to the `$default` stage. `max_rps` is the CloudWatch Logs read rate
+    shared by every read of this Api (the account quota is 5/s; 0: no limit, for local
+    endpoints). `tz` is the zone of times given without one (default: local time)."""
+    from apilogs.discover import discover_topology
+
+    context = make_context(
+        profile=profile, region=region, endpoint_url=endpoint_url, max_rps=max_rps, session=session
+    )
+    return Api(context, discover_topology(context, api_id, stage), tz=tz)
+
+
+@dataclass
+class Api:
+    """An API and stage whose logs can be read. Made by `open_api`."""
+
+    context: AwsContext
+    topology: Topology
+    tz: tzinfo | None = None
+    _selections: dict[tuple[tuple[str, ...], tuple[str, ...]], Selection] = field(
+        default_factory=dict, repr=False
+    )
+
+    # -- what to read ------------------------------------------------------------------------
+
+    def select(self, sources: Iterable[str] = (), log_groups: Iterable[str] = ()) -> Selection:
+        """The sources a read covers: `sources` narrows (execution, access, lambda, authorizer,
+        a function name), `log_groups` adds. Groups that do not exist are in `notices`."""
+        key = (tuple(sources), tuple(log_groups))
+        found = self._selections.get(key)
+        if found is None:
+            found = self._selections[key] = select_sources(self.topology, *key)
+        return found
+
+    def window(self, start: TimeArg, end: TimeArg | None = None) -> tuple[int, int | None]:
+        return resolve_window(start, end, tz=self.tz)
+
+    def _query(
+        self,
+        start: TimeArg,
+        end: TimeArg | None,
+        filter_pattern: str | None,
+        grep: Iterable[str | re.Pattern[str]],
+        exclude: Iterable[str | re.Pattern[str]],
+    ) -> EventQuery:
+        start_ms, end_ms = self.window(start, end)
+        return EventQuery(
+            start_ms,
+            end_ms,
+            filter_pattern or None,
+            grep=_patterns(grep),
+            exclude=_patterns(exclude),
+        )
+
+    def _sources(
+        self, sources: Iterable[str], log_groups: Iterable[str], stats: FetchStats
+    ) -> tuple[Source, ...]:
+        selection = self.select(sources, log_groups)
+        for notice in selection.notices:
+            stats.notice(notice)
+        return selection.sources
+
+    # -- window reads --------------------------------------------------------------------------
+
+    def events(
+        self,
+        start: TimeArg = "5m",
+        end: TimeArg | None = None,
+        *,
+        sources: Iterable[str] = (),
+        log_groups: Iterable[str] = (),
+        filter_pattern: str | None = None,
+        grep: Iterable[str | re.Pattern[str]] = (),
+        exclude: Iterable[str | re.Pattern[str]] = (),
+        parse: bool = True,
+        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> Iterator[LogEvent]:
+        """Every event of the window, from every group, merged in time order, each once.
+
+        `filter_pattern` is CloudWatch's (applied by the service); `grep`/`exclude` are regexes
+        applied here. `parse=False` skips the line parsers (events carry no IDs or kind).
+        A group whose reads all fail for `fail_after_s` is given up on: IncompleteRead, raised
+        after every other event was delivered, says which and how far it was read."""
+        stats = stats if stats is not None else FetchStats()
+        query = self._query(start, end, filter_pattern, grep, exclude)
+        chosen = self._sources(sources, log_groups, stats)
+        return _typed_stream(
+            read_events(
+                self.context,
+                chosen,
+                query,
+                stats,
+                parse=parse,
+                stop=stop,
+                policy=_window_policy(fail_after_s),
+            )
+        )
+
+    def requests(
+        self,
+        start: TimeArg = "5m",
+        end: TimeArg | None = None,
+        *,
+        where: RequestFilter | None = None,
+        sources: Iterable[str] = (),
+        log_groups: Iterable[str] = (),
+        filter_pattern: str | None = None,
+        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> Iterator[Request]:
+        """The window's requests, each with every line it left, in the order they started.
+
+        `where` keeps only matching requests (default: every request API Gateway saw; Lambda
+        invocations no API Gateway line claimed are left out)."""
+        wanted = where if where is not None else RequestFilter()
+        events = self.events(
+            start,
+            end,
+            sources=sources,
+            log_groups=log_groups,
+            filter_pattern=filter_pattern,
+            fail_after_s=fail_after_s,
+            stop=stop,
+            stats=stats,
+        )
+        return (request for request in correlate(events) if wanted(request))
+
+    @_typed
+    def stats(
+        self,
+        start: TimeArg = "5m",
+        end: TimeArg | None = None,
+        *,
+        where: RequestFilter | None = None,
+        sources: Iterable[str] = (),
+        log_groups: Iterable[str] = (),
+        filter_pattern: str | None = None,
+        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> WindowStats:
+        """The numbers `apilogs stats` prints, as data."""
+        summary = WindowStats()
+        for request in self.requests(
+            start,
+            end,
+            where=where,
+            sources=sources,
+            log_groups=log_groups,
+            filter_pattern=filter_pattern,
+            fail_after_s=fail_after_s,
+            stop=stop,
+            stats=stats,
+        ):
+            summary.add(request)
+        if stop is not None and stop.is_set():
+            raise Cancelled()
+        return summary
+
+    @_typed
+    def find(
+        self,
+        ids: str | Iterable[str],
+        start: TimeArg = "1h",
+        end: TimeArg | None = None,
+        *,
+        sources: Iterable[str] = (),
+        log_groups: Iterable[str] = (),
+        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+        must_exist: bool = False,
+    ) -> list[Request]:
+        """The requests carrying any of `ids` (API Gateway, Lambda, X-Ray or extended request
+        IDs), each with every line of every group, its Lambda's `print` lines included.
+        `must_exist`: raise RequestNotFound instead of returning an empty list."""
+        wanted = [ids] if isinstance(ids, str) else list(ids)
+        stats = stats if stats is not None else FetchStats()
+        start_ms, end_ms = self.window(start, end)
+        chosen = self._sources(sources, log_groups, stats)
+        found = find_requests(
+            self.context,
+            chosen,
+            wanted,
+            start_ms,
+            end_ms,
+            stats,
+            stop=stop,
+            policy=_window_policy(fail_after_s),
+        )
+        if not found and must_exist:
+            raise RequestNotFound(wanted, start_ms, end_ms)
+        return found
+
+    # -- following -----------------------------------------------------------------------------
+
+    def follow(
+        self,
+        start: TimeArg = "5m",
+        *,
+        sources: Iterable[str] = (),
+        log_groups: Iterable[str] = (),
+        filter_pattern: str | None = None,
+        grep: Iterable[str | re.Pattern[str]] = (),
+        exclude: Iterable[str | re.Pattern[str]] = (),
+        correlate: bool = True,
+        interval: float = 1.0,
+        max_lag_ms: int = DEFAULT_MAX_LAG_MS,
+        fail_after_s: float | None = None,
+        close_after_ms: int = CLOSE_AFTER_MS,
+        clock: Callable[[], float] = time.time,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> Iterator[FollowBatch]:
+        """Follow every group from `start` until `stop`: new events in time order, and (with
+        `correlate`) the request updates they cause. A batch comes at least every quarter
+        second (empty when nothing happened). `fail_after_s`: end with IncompleteRead once a
+        group's reads have all failed this long (default: keep trying, and say so)."""
+        stats = stats if stats is not None else FetchStats()
+        query = self._query(start, None, filter_pattern, grep, exclude)
+        chosen = self._sources(sources, log_groups, stats)
+        policy = (
+            FOLLOW_POLICY
+            if fail_after_s is None
+            else RetryPolicy(
+                give_up_after_s=fail_after_s,
+                notice_after_s=min(FOLLOW_POLICY.notice_after_s, fail_after_s / 2),
+            )
+        )
+        correlator = Correlator(track_updates=True) if correlate else None
+        filtering = bool(query.grep or query.exclude)
+        unfiltered = EventQuery(query.start_ms, None, query.filter_pattern)
+
+        def batches() -> Iterator[FollowBatch]:
+            for batch in follow_events(
+                self.context,
+                chosen,
+                unfiltered,
+                stats,
+                interval_s=interval,
+                stop=stop,
+                policy=policy,
+                max_lag_ms=max_lag_ms,
+            ):
+                now_ms = int(clock() * 1000)
+                updates: tuple[RequestUpdate, ...] = ()
+                if correlator is not None:
+                    for event, _late in batch:
+                        correlator.add(event)
+                    correlator.advance(now_ms - close_after_ms)
+                    updates = tuple(correlator.updates())
+                events = tuple(
+                    FollowedEvent(event, late)
+                    for event, late in batch
+                    if not filtering or keep(event, query)
+                )
+                yield FollowBatch(events, updates, now_ms)
+
+        return _typed_stream(batches())
+
+    def follow_requests(
+        self,
+        start: TimeArg = "5m",
+        *,
+        where: RequestFilter | None = None,
+        sources: Iterable[str] = (),
+        log_groups: Iterable[str] = (),
+        filter_pattern: str | None = None,
+        interval: float = 1.0,
+        fail_after_s: float | None = None,
+        close_after_ms: int = CLOSE_AFTER_MS,
+        clock: Callable[[], float] = time.time,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> Iterator[RequestUpdate]:
+        """Requests as they happen: NEW when one first matches `where`, UPDATED as lines join
+        it (also after it closed, when a line arrives late), CLOSED when it is complete."""
+        matching = MatchingUpdates(where)
+
+        def updates() -> Iterator[RequestUpdate]:
+            for batch in self.follow(
+                start,
+                sources=sources,
+                log_groups=log_groups,
+                filter_pattern=filter_pattern,
+                interval=interval,
+                fail_after_s=fail_after_s,
+                close_after_ms=close_after_ms,
+                clock=clock,
+                stop=stop,
+                stats=stats,
+            ):
+                yield from matching(batch.updates)
+
+        return updates()
+
+
+class MatchingUpdates:
+    """Request updates narrowed to the requests `where` keeps. A request is NEW to the consumer
+    when it first matches (a 5xx filter sees a request once its status is known), then its
+    UPDATED and CLOSED updates follow."""
+
+    def __init__(self, where: RequestFilter | None = None, memory: int = 100_000) -> None:
+        self.where = where if where is not None else RequestFilter()
+        self.memory = memory
+        self._reported: OrderedDict[str, None] = OrderedDict()
+
+    def __call__(self, updates: Iterable[RequestUpdate]) -> list[RequestUpdate]:
+        out: list[RequestUpdate] = []
+        for update in updates:
+            request = update.request
+            if not self.where(request):
+                continue
+            key = request.request_id or ",".join(request.ids)
+            if key not in self._reported:
+                self._reported[key] = None
+                if len(self._reported) > self.memory:
+                    self._reported.popitem(last=False)
+                if update.kind is not UpdateKind.NEW:
+                    out.append(RequestUpdate(UpdateKind.NEW, request))
+                    if update.kind is UpdateKind.UPDATED:
+                        continue
+            out.append(update)
+        return out
+
+
+def _window_policy(fail_after_s: float) -> RetryPolicy:
+    # Said before it is given up on.
+    return RetryPolicy(
+        give_up_after_s=fail_after_s,
+        notice_after_s=min(WINDOW_POLICY.notice_after_s, fail_after_s / 2),
+    )
+
+
+def _patterns(values: Iterable[str | re.Pattern[str]]) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for value in values:
+        if isinstance(value, re.Pattern):
+            compiled.append(value)
+            continue
+        try:
+            compiled.append(re.compile(value))
+        except re.error as exc:
+            raise InvalidInput(f"bad regex {value!r}: {exc}", name="grep") from None
+    return tuple(compiled)
+
+
+def lines_of(requests: Iterable[Request]) -> list[LogEvent]:
+    """Every line of these requests once, in time order (a line two requests share, once)."""
+    unique = {id(e): e for r in requests for e in r.events}
+    return sorted(
+        unique.values(),
+        key=lambda e: (e.raw.timestamp, e.raw.group, e.raw.stream, e.raw.event_id),
+    )

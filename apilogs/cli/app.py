@@ -1,0 +1,208 @@
+"""The `apilogs` group, the one place errors become a line and an exit code, and what every
+reading command does around its read: open the API, tell the user what they must know."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from apilogs import __version__
+from apilogs.api import Api, open_api
+from apilogs.aws import describe_aws_error
+from apilogs.cli.options import (
+    CONTEXT_SETTINGS,
+    CommonOptions,
+    WindowOptions,
+    group_common_options,
+    remember_group_options,
+)
+from apilogs.cli.status import ExitStatus, describe, exit_status
+from apilogs.errors import ApilogsError
+from apilogs.fetch import FetchStats
+from apilogs.model import Severity
+from apilogs.render.env import Terminal
+from apilogs.render.sanitize import sanitize
+from apilogs.render.style import Painter
+
+
+class ApilogsGroup(click.Group):
+    """Runs like any click group, but every usage error is one line and exit 2, also when
+    invoked in-process (tests, `python -m apilogs`)."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: list[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # `apilogs` alone: the help, as a newcomer expects, not an error.
+            click.echo(exc.ctx.get_help() if exc.ctx else "")
+            sys.exit(0)
+        except click.UsageError as exc:
+            command = exc.ctx.command_path if exc.ctx else "apilogs"
+            fail_line(f"{exc.format_message()} (see '{command} --help')", ExitStatus.USAGE)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            exit_quietly(ExitStatus.INTERRUPTED)
+        except click.ClickException as exc:
+            fail_line(exc.format_message(), exc.exit_code)
+        except BrokenPipeError:
+            exit_quietly(ExitStatus.OK)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(name="apilogs", cls=ApilogsGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="apilogs")
+@group_common_options
+@click.pass_context
+def cli(ctx: click.Context, /, **common: Any) -> None:
+    """What happened to this API request?
+
+    apilogs finds every CloudWatch log group behind an API Gateway API and stage (execution log,
+    access log, each Lambda integration and authorizer), reads them, merges them into one
+    time-ordered stream and joins each request's lines across services.
+
+    \b
+    Examples:
+      apilogs groups --api-id xyz123 --stage prod
+      apilogs get --api-id xyz123 --stage prod --watch
+      apilogs get --api-id xyz123 --stage prod --start '1h ago' | grep 6605b081
+      apilogs --profile prod --region eu-west-1 requests -a xyz123 -t prod --errors
+    """
+    remember_group_options(ctx, common)
+
+
+def run_reporting_errors(common: CommonOptions, action: Callable[[], Any]) -> Any:
+    """Turn every failure into one line on stderr and an exit code; tracebacks only with --debug."""
+    if common.debug:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    elif common.verbose:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="apilogs: %(message)s")
+    try:
+        return action()
+    except KeyboardInterrupt:
+        if common.debug:
+            raise
+        exit_quietly(ExitStatus.INTERRUPTED)
+    except BrokenPipeError:
+        # `apilogs get | head`: the reader left; nothing to say.
+        exit_quietly(ExitStatus.OK)
+    except (click.exceptions.Exit, click.ClickException):
+        raise
+    except Exception as exc:
+        if common.debug:
+            raise
+        error = describe_aws_error(exc)
+        if error is None:
+            fail_line(
+                f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)",
+                ExitStatus.NOT_FOUND,
+            )
+            return None
+        fail(error)
+    return None
+
+
+def fail(error: ApilogsError) -> None:
+    fail_line(describe(error), exit_status(error))
+
+
+def fail_line(message: str, code: int) -> None:
+    paint = Painter(Terminal.detect().err_color)
+    line = sanitize(message, keep_newlines=False)
+    with contextlib.suppress(OSError, ValueError):
+        click.echo(f"{paint('apilogs: error:', '31', '1')} {line}", err=True)
+    sys.exit(code)
+
+
+def exit_quietly(code: int) -> None:
+    # Point stdout at devnull so the interpreter's final flush cannot raise again.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    sys.exit(code)
+
+
+@dataclass
+class Reporter:
+    """What a reading command tells the user on stderr, besides its output on stdout."""
+
+    term: Terminal
+    stats: FetchStats = field(default_factory=FetchStats)
+
+    def warn(self, message: str) -> None:
+        paint = Painter(self.term.err_color)
+        text = sanitize(message, keep_newlines=False)
+        self.term.err.write(f"{paint('apilogs: warning:', '33', '1')} {text}\n")
+        self.term.err.flush()
+
+    def notices(self) -> None:
+        """The notices the readers raised since the last call, as they happen."""
+        for notice in self.stats.take_notices():
+            self.warn(notice)
+
+    def finish(
+        self, shown: int, what: str = "events", *, filter_pattern: str | None = None
+    ) -> None:
+        self.notices()
+        stats = self.stats
+        if stats.throttles:
+            self.warn(
+                f"CloudWatch Logs throttled {stats.throttles} reads; apilogs slowed down"
+                + ("" if stats.failures else " and read every event")
+            )
+        if stats.late_beyond_lookback:
+            self.warn(
+                f"{stats.late_beyond_lookback} events arrived later than the look-back of the "
+                f"polls (ingestion lag up to {stats.max_lag_ms / 1000:.0f} s): found by the "
+                "periodic re-read and printed late"
+            )
+        if shown == 0 and not stats.failures:
+            if filter_pattern and stats.events == 0:
+                self.warn(f"the filter pattern {filter_pattern!r} matched no event in this window")
+            elif stats.events:
+                self.warn(f"no {what} matched among {stats.events:,} events read")
+            else:
+                self.warn(f"no {what} in this window (widen it with --start, e.g. --start 1h)")
+
+
+def open_target(
+    common: CommonOptions,
+    window: WindowOptions,
+    api_id: str,
+    stage: str | None,
+    reporter: Reporter,
+) -> Api:
+    """Discover the API; tell what is missing in its logging setup."""
+    api = open_api(
+        api_id,
+        stage,
+        profile=common.profile,
+        region=common.region,
+        endpoint_url=common.endpoint_url,
+        max_rps=window.max_rps,
+        tz=window.tz,
+    )
+    for finding in api.topology.findings:
+        if finding.severity is not Severity.INFO or common.verbose:
+            reporter.warn(finding.message)
+    # Bad --end or --source: said before any read. The selection's notices (a group that does
+    # not exist) reach the reporter through the read's stats.
+    api.window(window.start, window.end)
+    api.select(window.sources, window.log_groups)
+    return api

@@ -1,0 +1,558 @@
+"""The reading commands: groups, get, requests, stats, show. Each wires its options into the
+core's API (`apilogs.api`) and a renderer; nothing here fetches, joins or sums by itself."""
+
+from __future__ import annotations
+
+import functools
+import json
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import click
+
+from apilogs.api import Api, MatchingUpdates, lines_of
+from apilogs.cli.app import Reporter, cli, open_target, run_reporting_errors
+from apilogs.cli.options import (
+    CONTEXT_SETTINGS,
+    CommonOptions,
+    MatchOptions,
+    WatchOptions,
+    WindowOptions,
+    api_id_option,
+    common_options,
+    line_options,
+    match_options,
+    no_watch_with_end,
+    output_option,
+    request_filter_options,
+    request_id_option,
+    stage_option,
+    watch_options,
+    window_options,
+)
+from apilogs.errors import InvalidInput
+from apilogs.model import LogEvent, UpdateKind
+from apilogs.render.env import Terminal
+from apilogs.render.events import Clock, EventFormatter, RenderOptions
+from apilogs.render.progress import Progress
+from apilogs.render.requests import RequestRows, request_to_dict, stats_lines, story_lines
+from apilogs.render.style import Painter
+from apilogs.stream import RequestFilter
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def command(func: F) -> F:
+    """A command of `apilogs`: the common options, and every failure as one line."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, common: CommonOptions, **kwargs: Any) -> Any:
+        return run_reporting_errors(common, lambda: func(*args, common=common, **kwargs))
+
+    decorated = cli.command(context_settings=CONTEXT_SETTINGS)(common_options(wrapper))
+    return decorated  # type: ignore[return-value]
+
+
+def terminal(common: CommonOptions) -> Terminal:
+    term = Terminal.detect(common.color)
+    term.prepare()
+    return term
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+@command
+@api_id_option
+@stage_option
+@output_option(["plain", "json"], "plain: a table for people; json: one JSON document.")
+def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -> None:
+    """Show which log groups hold an API's evidence, and what is missing.
+
+    One row per source: role (execution, access, lambda, authorizer), log group, function and
+    qualifier, the routes that use it, whether the group exists, its retention and size. Then
+    every problem found (logging off, no access log, a group that does not exist) with the
+    command that fixes it. Exits 0 when at least one log group exists, 1 otherwise.
+
+    \b
+    Examples:
+      apilogs groups --api-id xyz123 --stage prod
+      apilogs groups --api-id my-api-name --stage prod -o json | jq '.sources[].log_group'
+    """
+    from apilogs.api import open_api
+    from apilogs.render.topology import topology_json, topology_lines
+
+    term = terminal(common)
+    api = open_api(
+        api_id,
+        stage,
+        profile=common.profile,
+        region=common.region,
+        endpoint_url=common.endpoint_url,
+    )
+    if output == "json":
+        term.out.write(topology_json(api.topology) + "\n")
+    else:
+        for line in topology_lines(api.topology, Painter(term.color)):
+            term.out.write(line + "\n")
+    term.out.flush()
+    if not any(s.exists for s in api.topology.sources):
+        raise SystemExit(1)
+
+
+# --- get ----------------------------------------------------------------------------------------
+
+
+@command
+@api_id_option
+@stage_option
+@window_options
+@watch_options
+@request_id_option
+@match_options
+@output_option(
+    ["plain", "short", "json"],
+    "plain: label, group, stream, message; short: time, label, message; json: one object "
+    "per line (schema in README).",
+)
+@line_options
+def get(
+    api_id: str,
+    stage: str | None,
+    window: WindowOptions,
+    watch: WatchOptions,
+    request_ids: tuple[str, ...],
+    match: MatchOptions,
+    output: str,
+    no_group: bool,
+    no_stream: bool,
+    timestamp: bool,
+    ingestion_time: bool,
+    expand: bool,
+    common: CommonOptions,
+) -> None:
+    """Print every line the API and its Lambdas logged, merged in time order.
+
+    Reads the execution log, the access log and every integration and authorizer Lambda's log
+    group concurrently, and prints each event exactly once, in time order. With --watch it
+    keeps polling; events that arrive late are still printed, marked (late). With --request-id
+    it prints one request's lines from every group, its Lambda's print lines included.
+
+    \b
+    Examples:
+      apilogs get --api-id xyz123 --stage prod --watch
+      apilogs get --api-id xyz123 --stage prod --start '1h ago' | grep 6605b081
+      apilogs get -a xyz123 -t prod -s 1h -r 6605b081-6f04-11e6-97ac-c34deb0b3dd9
+      apilogs get -a xyz123 -t prod -s 2024-05-01T10:00Z -e 2024-05-01T10:05Z -o json
+      apilogs get -a xyz123 -t prod --source authorizer -g 'deny|Unauthorized' -o short
+    """
+    no_watch_with_end(window, watch)
+    if watch.watch and request_ids:
+        raise InvalidInput("--request-id finds a past request: drop --watch")
+    term = terminal(common)
+    reporter = Reporter(term)
+    options = RenderOptions(
+        output=output,
+        show_group=not no_group,
+        show_stream=not no_stream,
+        show_timestamp=timestamp,
+        show_ingestion_time=ingestion_time,
+        tz=window.tz,
+        expand_json=expand,
+        highlights=match.highlight,
+    )
+    api = open_target(common, window, api_id, stage, reporter)
+    sources = api.select(window.sources, window.log_groups).sources
+    paint = Painter(term.color)
+    fmt = EventFormatter(options, paint, sources).format
+    if request_ids:
+        _get_requests(api, window, match, request_ids, fmt, reporter)
+        return
+    if watch.watch:
+        shown = _follow_lines(api, window, match, watch, fmt, reporter)
+        reporter.finish(shown, filter_pattern=window.filter_pattern)
+        return
+    # Plain lines without colour print the message only: the parsers would be wasted work.
+    needs_parse = output == "json" or paint.enabled
+    events = api.events(
+        window.start,
+        window.end,
+        sources=window.sources,
+        log_groups=window.log_groups,
+        filter_pattern=window.filter_pattern,
+        grep=match.grep,
+        exclude=match.exclude,
+        parse=needs_parse,
+        fail_after_s=window.window_fail_after_s,
+        stats=reporter.stats,
+    )
+    reporter.notices()
+    progress = Progress(
+        reporter.stats,
+        term.err,
+        enabled=term.err_tty and not term.out_tty,
+        width=term.err_width,
+    )
+    try:
+        with progress:
+            shown = write_batched(term, (fmt(e, False) for e in events))
+    except BaseException:
+        reporter.notices()  # what led to the failure; the failure itself is the last line
+        raise
+    reporter.finish(shown, filter_pattern=window.filter_pattern)
+
+
+def _get_requests(
+    api: Api,
+    window: WindowOptions,
+    match: MatchOptions,
+    request_ids: tuple[str, ...],
+    fmt: Callable[[LogEvent, bool], str],
+    reporter: Reporter,
+) -> None:
+    term = reporter.term
+    progress = Progress(
+        reporter.stats, term.err, enabled=term.err_tty and not term.out_tty, width=term.err_width
+    )
+    with progress:
+        found = api.find(
+            request_ids,
+            window.start,
+            window.end,
+            sources=window.sources,
+            log_groups=window.log_groups,
+            fail_after_s=window.window_fail_after_s,
+            stats=reporter.stats,
+            must_exist=True,
+        )
+    shown = 0
+    for event in lines_of(found):
+        message = event.raw.message
+        if match.grep and not any(p.search(message) for p in match.grep):
+            continue
+        if any(p.search(message) for p in match.exclude):
+            continue
+        term.out.write(fmt(event, False) + "\n")
+        shown += 1
+    term.out.flush()
+    reporter.finish(max(shown, 1))
+
+
+def _follow_lines(
+    api: Api,
+    window: WindowOptions,
+    match: MatchOptions,
+    watch: WatchOptions,
+    fmt: Callable[[LogEvent, bool], str],
+    reporter: Reporter,
+) -> int:
+    try:
+        return _print_follow(api, window, match, watch, fmt, reporter)
+    except BaseException:
+        reporter.notices()
+        raise
+
+
+def _print_follow(
+    api: Api,
+    window: WindowOptions,
+    match: MatchOptions,
+    watch: WatchOptions,
+    fmt: Callable[[LogEvent, bool], str],
+    reporter: Reporter,
+) -> int:
+    out = reporter.term.out
+    shown = 0
+    for batch in api.follow(
+        window.start,
+        sources=window.sources,
+        log_groups=window.log_groups,
+        filter_pattern=window.filter_pattern,
+        grep=match.grep,
+        exclude=match.exclude,
+        correlate=False,
+        interval=watch.interval_s,
+        max_lag_ms=watch.max_lag_ms,
+        fail_after_s=window.fail_after_s,
+        stats=reporter.stats,
+    ):
+        if batch.events:
+            out.write("".join(fmt(f.event, f.late) + "\n" for f in batch.events))
+            out.flush()
+            shown += len(batch.events)
+        reporter.notices()
+    return shown
+
+
+def write_batched(
+    term: Terminal, lines: Iterable[str], batch: int = 512, delay_s: float = 0.1
+) -> int:
+    """Write lines in chunks: one write call per line costs more than formatting it. A chunk
+    goes out when full or when its first line has waited `delay_s`. A person at a terminal gets
+    every line at once: the stream may stall on the network with lines still pending."""
+    out = term.out
+    if term.out_tty:
+        batch = 1
+    pending: list[str] = []
+    first_at = 0.0
+    count = 0
+    clock = time.monotonic
+    for line in lines:
+        if not pending:
+            first_at = clock()
+        pending.append(line)
+        count += 1
+        if len(pending) >= batch or clock() - first_at >= delay_s:
+            pending.append("")
+            out.write("\n".join(pending))
+            out.flush()
+            pending = []
+    if pending:
+        pending.append("")
+        out.write("\n".join(pending))
+    out.flush()
+    return count
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+
+@command
+@api_id_option
+@stage_option
+@window_options
+@watch_options
+@request_filter_options
+@output_option(
+    ["plain", "json"], "plain: one aligned row per request; json: one object per request."
+)
+def requests(
+    api_id: str,
+    stage: str | None,
+    window: WindowOptions,
+    watch: WatchOptions,
+    statuses: tuple[tuple[tuple[int, int], ...], ...],
+    errors: bool,
+    slow: float | None,
+    path_glob: str | None,
+    cold: bool,
+    output: str,
+    common: CommonOptions,
+) -> None:
+    """One row per request: time, method, path, status, latency, Lambda duration, memory, cause.
+
+    Every line of every group is joined by request: the row says how the request ended and why
+    (Lambda timeout, out of memory, unhandled exception, authorizer deny, throttling, …).
+    A * after the Lambda duration marks a cold start. With --watch, a row is printed when its
+    request is complete; a line that arrives later and changes the row prints it again, marked
+    (updated).
+
+    \b
+    Examples:
+      apilogs requests -a xyz123 -t prod -s 1h --errors
+      apilogs requests -a xyz123 -t prod --status 5xx --watch
+      apilogs requests -a xyz123 -t prod --slow 500ms --path '/users/*' -o json
+    """
+    no_watch_with_end(window, watch)
+    wanted = RequestFilter(
+        statuses=tuple(r for ranges in statuses for r in ranges),
+        errors_only=errors,
+        cold_only=cold,
+        slower_than_ms=slow * 1000 if slow is not None else None,
+        path_glob=path_glob,
+    )
+    term = terminal(common)
+    reporter = Reporter(term)
+    api = open_target(common, window, api_id, stage, reporter)
+    rows = RequestRows(Painter(term.color), Clock(window.tz))
+    out = term.out
+    shown = 0
+    if output == "plain":
+        out.write(rows.header() + "\n")
+    if watch.watch:
+        try:
+            shown = _follow_rows(api, window, watch, wanted, rows, output, reporter)
+        except BaseException:
+            reporter.notices()
+            raise
+        reporter.finish(shown, "requests", filter_pattern=window.filter_pattern)
+        return
+    requests_found = api.requests(
+        window.start,
+        window.end,
+        where=wanted,
+        sources=window.sources,
+        log_groups=window.log_groups,
+        filter_pattern=window.filter_pattern,
+        fail_after_s=window.window_fail_after_s,
+        stats=reporter.stats,
+    )
+    reporter.notices()
+    progress = Progress(
+        reporter.stats, term.err, enabled=term.err_tty and not term.out_tty, width=term.err_width
+    )
+    try:
+        with progress:
+            for request in requests_found:
+                if output == "json":
+                    out.write(json.dumps(request_to_dict(request)) + "\n")
+                else:
+                    out.write(rows.row(request) + "\n")
+                shown += 1
+        out.flush()
+    except BaseException:
+        reporter.notices()
+        raise
+    reporter.finish(shown, "requests", filter_pattern=window.filter_pattern)
+
+
+def _follow_rows(
+    api: Api,
+    window: WindowOptions,
+    watch: WatchOptions,
+    wanted: RequestFilter,
+    rows: RequestRows,
+    output: str,
+    reporter: Reporter,
+) -> int:
+    """`requests --watch`: a row when a request is complete; again, marked, if a late line
+    changes it."""
+    out = reporter.term.out
+    shown = 0
+    printed: dict[str, str] = {}
+    matching = MatchingUpdates(wanted)
+    for batch in api.follow(
+        window.start,
+        sources=window.sources,
+        log_groups=window.log_groups,
+        filter_pattern=window.filter_pattern,
+        interval=watch.interval_s,
+        max_lag_ms=watch.max_lag_ms,
+        fail_after_s=window.fail_after_s,
+        stats=reporter.stats,
+    ):
+        for update in matching(batch.updates):
+            request = update.request
+            if update.kind is UpdateKind.NEW:
+                continue
+            key = request.request_id or ",".join(request.ids)
+            if update.kind is UpdateKind.UPDATED and key not in printed:
+                continue  # still in progress: printed when it closes
+            as_json = output == "json"
+            text = json.dumps(request_to_dict(request)) if as_json else rows.row(request)
+            if printed.get(key) == text:
+                continue
+            shown_text = text
+            if key in printed:
+                shown_text = (
+                    json.dumps({**request_to_dict(request), "updated": True})
+                    if as_json
+                    else rows.row(request, updated=True)
+                )
+            printed[key] = text
+            if len(printed) > 50_000:
+                printed.pop(next(iter(printed)))
+            out.write(shown_text + "\n")
+            out.flush()
+            shown += 1
+        reporter.notices()
+    return shown
+
+
+# --- stats --------------------------------------------------------------------------------------
+
+
+@command
+@api_id_option
+@stage_option
+@window_options
+@output_option(["plain", "json"], "plain: a summary for people; json: one JSON document.")
+def stats(
+    api_id: str, stage: str | None, window: WindowOptions, output: str, common: CommonOptions
+) -> None:
+    """Sum up the window: requests by status, latency percentiles, Lambda durations per function,
+    cold starts, errors by cause (by status, by exception type) with an example request ID each,
+    the slowest routes.
+
+    \b
+    Examples:
+      apilogs stats -a xyz123 -t prod -s 1h
+      apilogs stats -a xyz123 -t prod -s yesterday -e today -o json
+    """
+    term = terminal(common)
+    reporter = Reporter(term)
+    api = open_target(common, window, api_id, stage, reporter)
+    with Progress(reporter.stats, term.err, enabled=term.err_tty, width=term.err_width):
+        summary = api.stats(
+            window.start,
+            window.end,
+            sources=window.sources,
+            log_groups=window.log_groups,
+            filter_pattern=window.filter_pattern,
+            fail_after_s=window.window_fail_after_s,
+            stats=reporter.stats,
+        )
+    if output == "json":
+        term.out.write(json.dumps(summary.to_dict(), indent=2) + "\n")
+    else:
+        for line in stats_lines(summary, Painter(term.color)):
+            term.out.write(line + "\n")
+    term.out.flush()
+    reporter.finish(summary.requests, "requests", filter_pattern=window.filter_pattern)
+
+
+# --- show ---------------------------------------------------------------------------------------
+
+
+@command
+@click.argument("request_id", metavar="REQUEST_ID")
+@api_id_option
+@stage_option
+@window_options
+@output_option(["plain", "json"], "plain: the story; json: the request with every line.")
+def show(
+    request_id: str,
+    api_id: str,
+    stage: str | None,
+    window: WindowOptions,
+    output: str,
+    common: CommonOptions,
+) -> None:
+    """Tell one request's story: route, status, latency and cause; a timeline of its phases
+    (authorizer, integration, Lambda); then every line it left, from every group.
+
+    REQUEST_ID may be the API Gateway, Lambda, X-Ray or extended request ID.
+
+    \b
+    Examples:
+      apilogs show 6605b081-6f04-11e6-97ac-c34deb0b3dd9 -a xyz123 -t prod -s 1h
+    """
+    term = terminal(common)
+    reporter = Reporter(term)
+    api = open_target(common, window, api_id, stage, reporter)
+    with Progress(reporter.stats, term.err, enabled=term.err_tty, width=term.err_width):
+        found = api.find(
+            request_id,
+            window.start,
+            window.end,
+            sources=window.sources,
+            log_groups=window.log_groups,
+            fail_after_s=window.window_fail_after_s,
+            stats=reporter.stats,
+            must_exist=True,
+        )
+    reporter.finish(1)
+    paint = Painter(term.color)
+    sources = api.select(window.sources, window.log_groups).sources
+    formatter = EventFormatter(RenderOptions(output="short", tz=window.tz), paint, sources)
+    out = term.out
+    for index, request in enumerate(found):
+        if output == "json":
+            out.write(json.dumps(request_to_dict(request, with_events=True)) + "\n")
+            continue
+        if index:
+            out.write("\n")
+        for line in story_lines(request, formatter, paint):
+            out.write(line + "\n")
+    out.flush()

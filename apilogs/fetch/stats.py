@@ -1,0 +1,70 @@
+"""What the readers tell the front ends while they work: counters for a progress line, notices
+the user must be told (cut off, skipped, late, failing, recovered), and failures.
+
+Readers never print. A front end reads the counters whenever it likes, and takes the notices
+that are new with `take_notices()`: `--watch` shows them while following, not at the end."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+
+from apilogs.aws import RateLimiter
+from apilogs.errors import GroupFailure
+
+
+@dataclass
+class FetchStats:
+    """Plain ints bumped under the GIL; notices and failures under a lock."""
+
+    groups: int = 0
+    groups_done: int = 0
+    pages: int = 0
+    events: int = 0
+    errors_retried: int = 0
+    duplicates: int = 0
+    # follow mode: events found only by a re-read with the longest look-back, and the largest
+    # ingestion lag seen (ms); both shown to the user.
+    late_beyond_lookback: int = 0
+    max_lag_ms: int = 0
+    notices: list[str] = field(default_factory=list)
+    failures: list[GroupFailure] = field(default_factory=list)
+    limiter: RateLimiter | None = None
+    # group → (failing since, monotonic s; what the last attempt got)
+    failing: dict[str, tuple[float, str]] = field(default_factory=dict)
+    _fresh: deque[str] = field(default_factory=deque, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def throttles(self) -> int:
+        """Throttled reads so far, each counted once (retried by the reader: never lost)."""
+        return self.limiter.throttles if self.limiter else 0
+
+    def notice(self, text: str, *, once: bool = True) -> None:
+        """Something the user must be told. `once`: the same text is told only the first time."""
+        with self._lock:
+            if once and text in self.notices:
+                return
+            self.notices.append(text)
+            self._fresh.append(text)
+
+    def take_notices(self) -> list[str]:
+        """The notices not taken before, oldest first."""
+        with self._lock:
+            taken = list(self._fresh)
+            self._fresh.clear()
+            return taken
+
+    def fail(self, failure: GroupFailure) -> None:
+        with self._lock:
+            self.failures.append(failure)
+
+    def set_failing(self, group: str, since: float, reason: str) -> None:
+        with self._lock:
+            self.failing[group] = (since, reason)
+
+    def set_ok(self, group: str) -> None:
+        if group in self.failing:
+            with self._lock:
+                self.failing.pop(group, None)

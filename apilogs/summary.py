@@ -1,0 +1,158 @@
+"""A window's requests summed up: what `apilogs stats` prints, as data.
+
+`WindowStats.add` takes requests one at a time (memory: one number per request for each
+percentile, one counter per distinct cause); `to_dict` is the JSON document."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from apilogs.model import Outcome, Request, Role
+from apilogs.times import iso_utc
+
+PERCENTILES = (50, 90, 99)
+
+
+def percentile(values: Iterable[float], p: float) -> float | None:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass(frozen=True, slots=True)
+class CauseKey:
+    """One row of "errors by cause": the outcome and what tells its requests apart — the
+    status for client errors and denies (400 apart from 404, 401 apart from 403), the
+    exception type for function errors."""
+
+    outcome: Outcome
+    detail: str
+
+
+def cause_key(request: Request) -> CauseKey:
+    outcome = request.outcome
+    if outcome in (Outcome.CLIENT_ERROR, Outcome.AUTH_DENIED, Outcome.THROTTLED):
+        return CauseKey(outcome, str(request.status or "?"))
+    if outcome is Outcome.UNHANDLED_EXCEPTION:
+        return CauseKey(outcome, request.error_type or request.cause)
+    return CauseKey(outcome, request.cause)
+
+
+@dataclass
+class CauseRow:
+    key: CauseKey
+    count: int = 0
+    example_request_id: str | None = None
+    causes: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def cause(self) -> str:
+        return self.causes.most_common(1)[0][0] if self.causes else self.key.detail
+
+
+@dataclass
+class WindowStats:
+    """Sums up a stream of requests."""
+
+    requests: int = 0
+    by_class: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[int] = field(default_factory=Counter)
+    response: list[float] = field(default_factory=list)
+    integration: list[float] = field(default_factory=list)
+    durations: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    cold: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[CauseKey, CauseRow] = field(default_factory=dict)
+    routes: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    first_ms: int | None = None
+    last_ms: int | None = None
+
+    def add(self, request: Request) -> None:
+        self.requests += 1
+        self.first_ms = (
+            request.start_ms if self.first_ms is None else min(self.first_ms, request.start_ms)
+        )
+        self.last_ms = request.end_ms if self.last_ms is None else max(self.last_ms, request.end_ms)
+        status = request.status
+        self.by_class[f"{status // 100}xx" if status else "unknown"] += 1
+        if status:
+            self.by_status[status] += 1
+        if request.response_latency_ms is not None:
+            self.response.append(request.response_latency_ms)
+            self.routes[self.route_of(request)].append(request.response_latency_ms)
+        if request.integration_latency_ms is not None:
+            self.integration.append(request.integration_latency_ms)
+        for invocation in request.invocations:
+            name = invocation.function or "?"
+            if invocation.role is Role.AUTHORIZER:
+                name += " (auth)"
+            if invocation.duration_ms is not None:
+                self.durations[name].append(invocation.duration_ms)
+            if invocation.init_ms is not None:
+                self.cold[name].append(invocation.init_ms)
+        if request.outcome.is_error:
+            key = cause_key(request)
+            row = self.errors.get(key)
+            if row is None:
+                row = self.errors[key] = CauseRow(key)
+            row.count += 1
+            row.causes[request.cause] += 1
+            if row.example_request_id is None:
+                row.example_request_id = request.request_id or ",".join(request.lambda_request_ids)
+
+    @staticmethod
+    def route_of(request: Request) -> str:
+        """Routes are templates (`GET /primes/{n}`) where known: one row per route, not per
+        path a client sent."""
+        return f"{request.method or '?'} {request.route or request.path or '?'}"
+
+    @property
+    def cold_starts(self) -> int:
+        return sum(len(v) for v in self.cold.values())
+
+    def error_rows(self) -> list[CauseRow]:
+        return sorted(self.errors.values(), key=lambda r: (-r.count, r.key.outcome, r.key.detail))
+
+    def slowest_routes(self, n: int = 5) -> list[tuple[str, list[float]]]:
+        return sorted(self.routes.items(), key=lambda kv: -(percentile(kv[1], 90) or 0))[:n]
+
+    def to_dict(self) -> dict[str, Any]:
+        def pcts(values: list[float]) -> dict[str, float | None]:
+            return {f"p{p}": percentile(values, p) for p in PERCENTILES} | {
+                "max": max(values) if values else None,
+                "count": len(values),
+            }
+
+        return {
+            "requests": self.requests,
+            "from": iso_utc(self.first_ms) if self.first_ms is not None else None,
+            "to": iso_utc(self.last_ms) if self.last_ms is not None else None,
+            "by_status_class": dict(sorted(self.by_class.items())),
+            "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
+            "response_latency_ms": pcts(self.response),
+            "integration_latency_ms": pcts(self.integration),
+            "lambda_duration_ms": {k: pcts(v) for k, v in sorted(self.durations.items())},
+            "cold_starts": {
+                k: {"count": len(v), "init_ms": pcts(v)} for k, v in sorted(self.cold.items())
+            },
+            "errors": [
+                {
+                    "outcome": str(row.key.outcome),
+                    "detail": row.key.detail,
+                    "count": row.count,
+                    "cause": row.cause,
+                    "example_request_id": row.example_request_id,
+                }
+                for row in self.error_rows()
+            ],
+            "slowest_routes": [
+                {"route": route, "count": len(v), "p90_ms": percentile(v, 90), "max_ms": max(v)}
+                for route, v in self.slowest_routes()
+            ],
+        }

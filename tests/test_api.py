@@ -1,0 +1,202 @@
+"""The public Python API against moto's server: each function a script would call, and `stop`
+ending a read within a second, with every thread it started joined — also while throttled."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+
+import pytest
+
+import apilogs
+from apilogs import UpdateKind
+from tests.builders import lambda_uri, make_function, make_log_group, make_rest_api
+from tests.demo_data import Traffic
+from tests.faultproxy import THROTTLE, fault_proxy
+
+
+def _open(traffic: Traffic) -> apilogs.Api:
+    return apilogs.open_api(
+        traffic.app.rest_api_id, traffic.app.rest_stage, endpoint_url=traffic.url, max_rps=0
+    )
+
+
+def _window(traffic: Traffic) -> tuple[int, int]:
+    return traffic.start_ms - 60_000, traffic.end_ms + 60_000
+
+
+def _reader_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(("read ", "follow "))]
+
+
+def test_open_api_describes_the_topology(traffic: Traffic) -> None:
+    api = _open(traffic)
+    assert api.topology.api_id == traffic.app.rest_api_id
+    roles = {str(s.role) for s in api.topology.sources}
+    assert {"execution", "access", "lambda", "authorizer"} <= roles
+    assert traffic.app.access_log_group in api.topology.log_groups()
+
+
+def test_unknown_api_and_stage_are_typed_errors(traffic: Traffic) -> None:
+    with pytest.raises(apilogs.ApiNotFound) as caught:
+        apilogs.open_api("nope123", "prod", endpoint_url=traffic.url)
+    assert caught.value.ref == "nope123"
+    with pytest.raises(apilogs.StageNotFound) as stage:
+        apilogs.open_api(traffic.app.rest_api_id, "qa", endpoint_url=traffic.url)
+    assert stage.value.stages == (traffic.app.rest_stage,)
+
+
+def test_events_are_every_line_once_in_time_order(traffic: Traffic) -> None:
+    api = _open(traffic)
+    groups = set(api.topology.log_groups())
+    expected = sorted(
+        (r.timestamp, r.group, r.stream, r.message)
+        for request in traffic.truth
+        for r in request.records
+        if r.group in groups
+    )
+    start, end = _window(traffic)
+    got = [(e.timestamp, e.raw.group, e.raw.stream, e.message) for e in api.events(start, end)]
+    assert sorted(got) == expected
+    assert [g[0] for g in got] == sorted(g[0] for g in got)
+
+
+def test_times_take_what_the_cli_takes(traffic: Traffic) -> None:
+    api = _open(traffic)
+    with pytest.raises(apilogs.InvalidInput):
+        api.window("yesterdayy")
+    with pytest.raises(apilogs.InvalidInput):
+        api.window("1h", "2h")  # the end before the start
+    start, end = api.window("1h ago", "now")
+    assert 3_590_000 < end - start < 3_610_000
+
+
+def test_requests_stats_and_find(traffic: Traffic) -> None:
+    api = _open(traffic)
+    start, end = _window(traffic)
+    requests = list(api.requests(start, end))
+    truth = {t.request_id: t for t in traffic.rest()}
+    assert {r.request_id for r in requests} == set(truth)
+    assert all(r.status == truth[r.request_id].status for r in requests if r.request_id)
+
+    summary = api.stats(start, end)
+    assert summary.requests == len(requests)
+    assert sum(summary.by_status.values()) == len(requests)
+
+    asked = next(t for t in traffic.rest() if t.lambda_request_id and t.status == 502)
+    [found] = api.find(asked.lambda_request_id or "", start, end)
+    assert found.request_id == asked.request_id and found.status == 502
+    assert api.find("00000000-0000-4000-8000-000000000000", start, end) == []
+    with pytest.raises(apilogs.RequestNotFound):
+        api.find("00000000-0000-4000-8000-000000000000", start, end, must_exist=True)
+
+
+def test_find_and_stats_say_when_they_were_stopped(traffic: Traffic) -> None:
+    api = _open(traffic)
+    stop = threading.Event()
+    stop.set()
+    start, end = _window(traffic)
+    with pytest.raises(apilogs.Cancelled):
+        api.stats(start, end, stop=stop)
+    with pytest.raises(apilogs.Cancelled):
+        api.find(traffic.rest()[0].request_id, start, end, stop=stop)
+
+
+@pytest.fixture
+def small_api(client) -> str:
+    fn = make_function(client, "primes")
+    api_id = make_rest_api(client, routes={"GET /primes": lambda_uri(fn)}, access_group="/acc")
+    for group in (f"API-Gateway-Execution-Logs_{api_id}/prod", "/acc", "/aws/lambda/primes"):
+        make_log_group(client, group)
+    return api_id
+
+
+def _put(client, group: str, stream: str, ts: int, message: str) -> None:
+    logs = client("logs")
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    logs.put_log_events(
+        logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": ts, "message": message}]
+    )
+
+
+RID = "6605b081-6f04-11e6-97ac-c34deb0b3dd9"
+LID = "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
+
+
+def test_follow_requests_reports_a_request_as_it_happens(client, endpoint, small_api) -> None:
+    api = apilogs.open_api(small_api, "prod", endpoint_url=endpoint, max_rps=0)
+    execution = f"API-Gateway-Execution-Logs_{small_api}/prod"
+    stop = threading.Event()
+    updates: list[apilogs.RequestUpdate] = []
+
+    def follow() -> None:
+        for update in api.follow_requests(start="5s", interval=0.1, close_after_ms=500, stop=stop):
+            updates.append(update)
+
+    thread = threading.Thread(target=follow)
+    thread.start()
+    try:
+        now = int(time.time() * 1000)
+        _put(client, execution, "e1", now, f"({RID}) Starting execution for request: {RID}")
+        _put(client, execution, "e1", now + 1, f"({RID}) HTTP Method: GET, Resource Path: /primes")
+        deadline = time.time() + 10
+        while time.time() < deadline and not updates:
+            time.sleep(0.05)
+        assert updates and updates[0].kind is UpdateKind.NEW
+        assert updates[0].request.request_id == RID and updates[0].request.in_progress
+        _put(
+            client,
+            "/aws/lambda/primes",
+            "2024/01/01/[$LATEST]a",
+            now + 5,
+            f"START RequestId: {LID} Version: $LATEST",
+        )
+        _put(
+            client,
+            execution,
+            "e1",
+            now + 20,
+            f"({RID}) Endpoint response headers: {{x-amzn-RequestId={LID}}}",
+        )
+        _put(client, execution, "e1", now + 21, f"({RID}) Method completed with status: 200")
+        while time.time() < deadline and not any(u.kind is UpdateKind.CLOSED for u in updates):
+            time.sleep(0.05)
+    finally:
+        stopped_at = time.monotonic()
+        stop.set()
+        thread.join(5)
+    assert time.monotonic() - stopped_at < 1.5, "follow_requests did not stop within a second"
+    assert not thread.is_alive() and _reader_threads() == []
+    closed = [u for u in updates if u.kind is UpdateKind.CLOSED]
+    assert len(closed) == 1
+    request = closed[0].request
+    assert request.request_id == RID and request.status == 200 and not request.in_progress
+    assert request.lambda_request_ids == (LID,)
+    # One request: NEW once, CLOSED once, UPDATED in between.
+    assert [u.kind for u in updates].count(UpdateKind.NEW) == 1
+
+
+def test_stop_ends_a_read_while_every_call_is_throttled(client, endpoint, small_api) -> None:
+    with fault_proxy(endpoint) as proxy:
+        proxy.every = THROTTLE
+        api = apilogs.open_api(small_api, "prod", endpoint_url=proxy.url)
+        stop = threading.Event()
+        stats = apilogs.FetchStats()
+        got: list[object] = []
+        reader = threading.Thread(
+            target=lambda: got.extend(api.events("10m", stop=stop, stats=stats))
+        )
+        reader.start()
+        time.sleep(1.0)
+        assert reader.is_alive(), "the read ended although every call was throttled"
+        stopped_at = time.monotonic()
+        stop.set()
+        reader.join(5)
+        took = time.monotonic() - stopped_at
+    assert not reader.is_alive() and took < 1.0, f"stop took {took:.2f} s"
+    assert _reader_threads() == []
+    assert got == [] and stats.throttles >= 3
+    # Counted once each: what the proxy refused is what apilogs counted.
+    assert stats.throttles == proxy.counts[THROTTLE]
