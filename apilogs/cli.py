@@ -19,6 +19,7 @@ import click
 from apilogs import __version__
 from apilogs.aws import AwsContext, describe_aws_error, make_context
 from apilogs.errors import ApilogsError
+from apilogs.render.sanitize import sanitize
 from apilogs.render.style import Painter, color_enabled
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -121,7 +122,7 @@ def _run_reporting_errors(common: CommonOptions, action: Callable[[], Any]) -> A
 
 def _fail(error: ApilogsError) -> None:
     paint = Painter(color_enabled("auto", sys.stderr))
-    message = str(error).replace("\n", " ")
+    message = sanitize(str(error).replace("\n", " "), keep_newlines=False)
     click.echo(f"{paint('apilogs: error:', '31', '1')} {message}", err=True)
     sys.exit(error.exit_code)
 
@@ -227,6 +228,7 @@ def _regexes(patterns: tuple[str, ...], option: str) -> tuple[re.Pattern[str], .
 
 
 def _warn(message: str) -> None:
+    message = sanitize(message, keep_newlines=False)
     paint = Painter(color_enabled("auto", sys.stderr))
     click.echo(f"{paint('apilogs: warning:', '33', '1')} {message}", err=True)
 
