@@ -115,6 +115,32 @@ class _Clock:
         return moment.strftime("%H:%M:%S.") + f"{ms % 1000:03d}"
 
 
+def _highlight(text: str, patterns: Sequence[re.Pattern[str]], paint: Painter) -> str:
+    """Every match of every pattern in reverse video. The matches are found on the text alone
+    and painted once, so no pattern ever sees (and breaks) the codes painted for another."""
+    spans = sorted(
+        (m.start(), m.end())
+        for pattern in patterns
+        for m in pattern.finditer(text)
+        if m.end() > m.start()
+    )
+    if not spans:
+        return text
+    out: list[str] = []
+    done = 0
+    start, end = spans[0]
+    for at, until in [*spans[1:], (len(text) + 1, len(text) + 1)]:
+        if at <= end:  # overlapping or touching: one painted run
+            end = max(end, until)
+            continue
+        out.append(text[done:start])
+        out.append(paint(text[start:end], "7", BOLD))
+        done = end
+        start, end = at, until
+    out.append(text[done:])
+    return "".join(out)
+
+
 def event_to_dict(event: LogEvent, *, late: bool = False) -> dict[str, Any]:
     """The documented JSON object (README, 'JSON output'); additions only across versions."""
     raw = event.raw
@@ -187,8 +213,8 @@ class EventFormatter:
 
     def _emphasise(self, event: LogEvent, text: str) -> str:
         paint = self.paint
-        for pattern in self.options.highlights:
-            text = pattern.sub(lambda m: paint(m.group(0), "7", BOLD) if m.group(0) else "", text)
+        if self.options.highlights:
+            text = _highlight(text, self.options.highlights, paint)
         if event.line.kind in _ERROR_KINDS:
             return paint(text, RED)
         text = _STATUS.sub(lambda m: m.group(0).replace(m.group(1), self._status(m.group(1))), text)
