@@ -29,7 +29,7 @@ json_docs = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=st.dictionaries(st.text(max_size=6), json_docs, max_size=5))
 def test_laid_out_as_json_dumps_indent_2(doc: dict[str, Any]) -> None:
     for message in (

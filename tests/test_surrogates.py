@@ -46,16 +46,16 @@ def test_get_shows_them_escaped_and_keeps_them_in_json(client, endpoint) -> None
     small = [f"({rid}) {LONE}", f"({rid}) Method completed with status: 502"]
     # Enough surrogate-heavy events that the server cuts pages by size (3 bytes each): the page
     # accounting must count them, not crash on them.
-    heavy = "\ud800" * 30_000
-    count = 2 + 3 * PAGE_BYTES // (3 * len(heavy) + EVENT_OVERHEAD_BYTES)
+    heavy = "\ud800" * 80_000  # 240,000 bytes: under the 256 KB of an event
+    count = 2 + (3 * PAGE_BYTES // 2) // (3 * len(heavy) + EVENT_OVERHEAD_BYTES) + 1
     messages = small + [f"{heavy} {i}" for i in range(count - 2)]
-    for start in range(0, len(messages), 20):
+    for start in range(0, len(messages), 3):
         logs.put_log_events(
             logGroupName=group,
             logStreamName="s",
             logEvents=[
                 {"timestamp": BASE_MS + start + i, "message": m}
-                for i, m in enumerate(messages[start : start + 20])
+                for i, m in enumerate(messages[start : start + 3])
             ],
         )
     base = ["get", "-a", api_id, "-t", "prod", "-s", str(BASE_MS - 1)]
@@ -68,7 +68,7 @@ def test_get_shows_them_escaped_and_keeps_them_in_json(client, endpoint) -> None
     assert [d["message"] for d in docs] == messages
     assert docs[0]["request_id"] == rid
 
-    for extra in ([], ["--color", "always"], ["-o", "short"]):
+    for extra in ([], ["--color", "always", "-o", "short"]):
         result = CliRunner().invoke(cli, [*base, *extra])
         assert result.exit_code == 0, result.output
         lines = result.stdout.splitlines()
