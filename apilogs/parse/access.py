@@ -203,8 +203,8 @@ class _Plan:
         self, values: Sequence[object], message: str, doubtful: frozenset[int] = frozenset()
     ) -> Line:
         """The `Line` of one message whose variable values (None or `-` when absent) are given in
-        plan order. IDs decoded from JSON escapes are dropped: they are not in the message.
-        Values at `doubtful` indices (a duplicated key that the caller may have written) go to
+        plan order. An ID that is not the message's own text (decoded from JSON escapes, a
+        number) goes to `fields["untrusted_" + name]`. Values at `doubtful` indices (a duplicated key that the caller may have written) go to
         `fields["untrusted_" + name]` instead of where they belong."""
         ids: dict[str, str] = {}
         fields: dict[str, Any] = {}
