@@ -25,6 +25,7 @@ __all__ = [
     "iso_utc",
     "parse_duration",
     "parse_time",
+    "parse_time_noted",
     "resolve_time",
     "resolve_window",
 ]
@@ -127,15 +128,17 @@ def _to_ms(moment: datetime) -> int:
     return (moment - _EPOCH) // _ONE_MS
 
 
-def _localize(naive: datetime, tz: tzinfo | None) -> datetime:
+def _localize(naive: datetime, tz: tzinfo | None, seen: list[datetime] | None = None) -> datetime:
+    if seen is not None:
+        seen.append(naive)
     if tz is not None:
         return naive.replace(tzinfo=tz)
     # A naive datetime's astimezone() reads it as system local time, DST included.
     return naive.astimezone()
 
 
-def _local_midnight(day: date, tz: tzinfo | None) -> datetime:
-    return _localize(datetime.combine(day, dtime()), tz)
+def _local_midnight(day: date, tz: tzinfo | None, seen: list[datetime] | None = None) -> datetime:
+    return _localize(datetime.combine(day, dtime()), tz, seen)
 
 
 def _local_date(moment: datetime, tz: tzinfo | None) -> date:
@@ -160,7 +163,39 @@ def parse_time(text: str, *, now: datetime | None = None, tz: tzinfo | None = No
 
     `now` defaults to the current time; a naive `now` is read like a naive input (local or `tz`).
     Raises TimeParseError with a one-line message otherwise.
+
+    A local time that happens twice (the clocks go back) is read as the first; one that does
+    not exist (the clocks go forward) as whatever `tz` (or the system, for local time) makes of
+    it. `parse_time_noted` says which reading was taken.
     """
+    return _parse_time(text, now, tz, None)
+
+
+def parse_time_noted(
+    text: str, *, now: datetime | None = None, tz: tzinfo | None = None
+) -> tuple[int, str | None]:
+    """`parse_time`, and a one-line note when the text named a local time that is ambiguous or
+    does not exist in the zone (a DST change), saying which reading was taken:
+
+    - ``2026-11-01 01:30 happens twice in America/New_York (DST ends): took the first,
+      01:30-04:00``
+    - ``2026-03-08 02:30 does not exist in America/New_York (DST starts): took 03:30-04:00``
+
+    The note is None for every other input (a zone in the text, UTC, an epoch, an amount ago).
+    The reading is exactly `parse_time`'s: the note never changes the result."""
+    seen: list[datetime] = []
+    ms = _parse_time(text, now, tz, seen)
+    note = None
+    for naive in seen:
+        note = _reading_note(naive, tz)
+        if note is not None:
+            break
+    return ms, note
+
+
+def _parse_time(
+    text: str, now: datetime | None, tz: tzinfo | None, seen: list[datetime] | None
+) -> int:
     raw = text
     text = text.strip()
     lowered = text.lower()
@@ -175,7 +210,7 @@ def parse_time(text: str, *, now: datetime | None = None, tz: tzinfo | None = No
         day = _local_date(now, tz)
         if lowered == "yesterday":
             day -= timedelta(days=1)
-        return _to_ms(_local_midnight(day, tz))
+        return _to_ms(_local_midnight(day, tz, seen))
 
     seconds = _amount_seconds(_AGO_RE.sub("", lowered))
     if seconds is not None:
@@ -193,10 +228,12 @@ def parse_time(text: str, *, now: datetime | None = None, tz: tzinfo | None = No
         # 8 or 12 digits could be a compact date, anything else a truncated epoch: refuse to guess.
         raise _fail("time", raw, _TIME_FORMS, "a bare number must be 10 or 13 digits")
 
-    return _to_ms(_parse_absolute(raw, text, now, tz))
+    return _to_ms(_parse_absolute(raw, text, now, tz, seen))
 
 
-def _parse_absolute(raw: str, text: str, now: datetime, tz: tzinfo | None) -> datetime:
+def _parse_absolute(
+    raw: str, text: str, now: datetime, tz: tzinfo | None, seen: list[datetime] | None
+) -> datetime:
     moment: datetime
     try:
         # Strict ISO 8601 first: no guessing of day/month order.
@@ -215,11 +252,76 @@ def _parse_absolute(raw: str, text: str, now: datetime, tz: tzinfo | None) -> da
             raise _fail("time", raw, _TIME_FORMS) from None
     if moment.tzinfo is None:
         try:
-            moment = _localize(moment, tz)
+            moment = _localize(moment, tz, seen)
         except (OverflowError, OSError, ValueError):
             # The platform's mktime() gives up on years like 0001 or 9999 in local time.
             raise _fail("time", raw, _TIME_FORMS, "out of range") from None
     return moment
+
+
+# --- which reading of a local time ---
+
+
+def _reading_note(naive: datetime, tz: tzinfo | None) -> str | None:
+    """What `_localize` made of a wall-clock time that is ambiguous or skipped in its zone."""
+    try:
+        taken = _localize(naive, tz)
+        first, second = sorted(
+            (_localize(naive.replace(fold=0), tz), _localize(naive.replace(fold=1), tz)),
+            key=_to_ms,
+        )
+        back = _in_zone(taken, tz)
+    except (OverflowError, OSError, ValueError):
+        return None
+    when = _wall(naive)
+    where = _zone_label(tz, naive)
+    if back.replace(tzinfo=None, fold=0) != naive.replace(fold=0):
+        # Skipped: no instant shows this wall time. Say the instant taken, as the zone shows it.
+        why = (
+            "DST starts" if _is_dst(second, tz) and not _is_dst(first, tz) else "clocks go forward"
+        )
+        return f"{when} does not exist in {where} ({why}): took {_wall_offset(back)}"
+    if _to_ms(first) == _to_ms(second):
+        return None
+    why = "DST ends" if _is_dst(first, tz) and not _is_dst(second, tz) else "clocks go back"
+    which = "the first" if _to_ms(taken) == _to_ms(first) else "the second"
+    return f"{when} happens twice in {where} ({why}): took {which}, {_wall_offset(back)}"
+
+
+def _in_zone(moment: datetime, tz: tzinfo | None) -> datetime:
+    return moment.astimezone(UTC).astimezone(tz) if tz is not None else moment.astimezone()
+
+
+def _is_dst(moment: datetime, tz: tzinfo | None) -> bool:
+    if tz is not None:
+        return bool(_in_zone(moment, tz).dst())
+    return time.localtime(_to_ms(moment) // 1000).tm_isdst > 0
+
+
+def _zone_label(tz: tzinfo | None, naive: datetime) -> str:
+    if tz is None:
+        return f"local time {'/'.join(time.tzname)}"
+    key = getattr(tz, "key", None)
+    return key if isinstance(key, str) and key else str(tz.tzname(naive) or tz)
+
+
+def _wall(naive: datetime) -> str:
+    text = naive.strftime("%Y-%m-%d %H:%M")
+    return text + _clock_seconds(naive)
+
+
+def _clock_seconds(moment: datetime) -> str:
+    if moment.microsecond:
+        return f":{moment.second:02d}.{moment.microsecond // 1000:03d}"
+    return f":{moment.second:02d}" if moment.second else ""
+
+
+def _wall_offset(moment: datetime) -> str:
+    """01:30-04:00: the wall time and its UTC offset."""
+    offset = moment.utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(offset) // timedelta(minutes=1)
+    return f"{moment.strftime('%H:%M')}{_clock_seconds(moment)}{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 # --- durations ---

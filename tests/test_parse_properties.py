@@ -15,6 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from apilogs.ids import (
+    is_api_request_id,
+    is_extended_request_id,
+    is_lambda_request_id,
+    is_trace_id,
+)
 from apilogs.model import Line, LineKind, LogEvent, RawEvent, Role, Source
 from apilogs.parse import (
     compile_access_format,
@@ -153,6 +159,13 @@ def check(line: object, message: str) -> None:
     assert isinstance(line.kind, LineKind)
     for value in (line.request_id, line.lambda_request_id, line.trace_id, line.extended_request_id):
         assert value is None or (isinstance(value, str) and value and value in message)
+    # An ID is only ever trusted with its shape (apilogs.ids).
+    assert line.request_id is None or is_api_request_id(line.request_id)
+    assert line.lambda_request_id is None or is_lambda_request_id(line.lambda_request_id)
+    assert line.trace_id is None or is_trace_id(line.trace_id)
+    assert line.extended_request_id is None or is_extended_request_id(line.extended_request_id)
+    authorizer = line.fields.get("authorizer_request_id")
+    assert authorizer is None or is_lambda_request_id(authorizer)
     assert all(isinstance(key, str) for key in line.fields)
     for key in ("status", "integration_status", "integration_latency_ms", "billed_ms"):
         if key in line.fields:
@@ -321,6 +334,10 @@ TEXT_VARS = ["requestTime", "identity.userAgent", "error.message", "routeKey"]
 SEPARATORS = [" ", ",", " | ", '" "', "\t", "><", ";", " - "]
 
 
+# What API Gateway writes as a request ID: a UUID (REST) or the short base64 form (HTTP API).
+request_ids = st.uuids().map(str) | st.from_regex(r"[A-Za-z0-9+/_-]{10,24}={0,2}", fullmatch=True)
+
+
 @st.composite
 def format_and_line(draw: st.DrawFn) -> tuple[str, str, dict[str, str]]:
     sep = draw(st.sampled_from(SEPARATORS))
@@ -331,8 +348,7 @@ def format_and_line(draw: st.DrawFn) -> tuple[str, str, dict[str, str]]:
     banned = set(sep) | ({" ", "\t"} if any(c.isspace() for c in sep) else set())
     token_chars = st.sampled_from("abcdefABCDEF0123456789=+/._:")
     text_chars = st.characters(codec="ascii", exclude_characters="".join(banned), min_codepoint=32)
-    values = {"requestId": draw(st.text(token_chars, min_size=1, max_size=24)),
-              "status": str(draw(st.integers(100, 599)))}  # fmt: skip
+    values = {"requestId": draw(request_ids), "status": str(draw(st.integers(100, 599)))}
     for name in others:
         chars = token_chars if name in TOKEN_VARS else text_chars
         values[name] = draw(st.text(chars, min_size=1, max_size=30).map(str.strip).filter(bool))

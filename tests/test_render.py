@@ -61,3 +61,28 @@ def test_plain_line_never_carries_a_raw_control_character(message: str) -> None:
 def test_iso_utc() -> None:
     assert iso_utc(0) == "1970-01-01T00:00:00.000Z"
     assert iso_utc(1_700_000_000_123) == "2023-11-14T22:13:20.123Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    message=st.text(alphabet=st.sampled_from("ab1;m[7\x1b ERROR status 200"), max_size=40),
+    patterns=st.lists(st.sampled_from(["a", "b+", "1", ";", "m", r"\[", "7", r"\x1b", "ab|ba",
+                                       "ERROR", "status", "x*", "."]), min_size=1, max_size=5),
+)  # fmt: skip
+def test_several_highlights_never_break_each_others_codes(
+    message: str, patterns: list[str]
+) -> None:
+    import re
+
+    from tests.hostile import assert_terminal_safe, strip_own_sgr
+
+    options = RenderOptions(output="plain", highlights=tuple(re.compile(p) for p in patterns))
+    source = SOURCES[2]
+    event = parse_event(RawEvent(0, 0, source.log_group, "s", "1", message, source))
+    line = EventFormatter(options, Painter(True), SOURCES).format(event, False)
+    assert_terminal_safe(line)
+    # Only colour was added: the text read is the plain line's.
+    plain = EventFormatter(RenderOptions(output="plain"), Painter(False), SOURCES).format(
+        event, False
+    )
+    assert strip_own_sgr(line) == plain

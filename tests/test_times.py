@@ -11,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from apilogs.times import TimeParseError, format_duration_ms, parse_duration, parse_time
+from apilogs.times import (
+    TimeParseError,
+    format_duration_ms,
+    parse_duration,
+    parse_time,
+    parse_time_noted,
+)
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 NOW_MS = 1_714_564_800_000
@@ -316,3 +322,107 @@ def test_parse_duration_rejects(text: str) -> None:
 )
 def test_format_duration_ms(ms_value: float, text: str) -> None:
     assert format_duration_ms(ms_value) == text
+
+
+# --- which reading of an ambiguous or skipped local time was taken ---
+
+
+def test_a_time_that_happens_twice_says_it_took_the_first() -> None:
+    text = "2026-11-01 01:30"
+    got, note = parse_time_noted(text, tz=NEW_YORK)
+    assert got == parse_time(text, tz=NEW_YORK) == ms(datetime(2026, 11, 1, 5, 30, tzinfo=UTC))
+    assert note == (
+        "2026-11-01 01:30 happens twice in America/New_York (DST ends): took the first, 01:30-04:00"
+    )
+
+
+def test_a_time_that_does_not_exist_says_what_was_taken() -> None:
+    text = "2026-03-08 02:30:15"
+    got, note = parse_time_noted(text, tz=NEW_YORK)
+    assert got == parse_time(text, tz=NEW_YORK) == ms(datetime(2026, 3, 8, 7, 30, 15, tzinfo=UTC))
+    assert note == (
+        "2026-03-08 02:30:15 does not exist in America/New_York (DST starts): took 03:30:15-04:00"
+    )
+
+
+def test_a_skipped_midnight_is_noted_for_today_and_yesterday() -> None:
+    # Cuba moves its clocks at midnight: 2024-03-10 00:00 never happened in Havana.
+    havana = ZoneInfo("America/Havana")
+    for text, now in (
+        ("today", datetime(2024, 3, 10, 12, tzinfo=UTC)),
+        ("yesterday", datetime(2024, 3, 11, 12, tzinfo=UTC)),
+    ):
+        got, note = parse_time_noted(text, now=now, tz=havana)
+        assert got == parse_time(text, now=now, tz=havana)
+        assert (
+            note
+            == "2024-03-10 00:00 does not exist in America/Havana (DST starts): took 01:00-04:00"
+        )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-01T01:30:00-04:00", "2026-11-01T01:30Z", "2026-11-01 01:30 UTC", "1793511000",
+     "5m", "now", "2026-11-01 02:30", "2026-11-01 00:59", "2026-03-08 03:00", "2026-03-08 01:59",
+     "today"],
+)  # fmt: skip
+def test_no_note_when_the_reading_is_certain(text: str) -> None:
+    got, note = parse_time_noted(text, now=NOW, tz=NEW_YORK)
+    assert got == parse_time(text, now=NOW, tz=NEW_YORK)
+    assert note is None
+
+
+def test_a_naive_now_is_not_noted() -> None:
+    # `now` is the caller's clock, not the user's text.
+    assert parse_time_noted("5m", now=datetime(2026, 11, 1, 1, 30), tz=NEW_YORK)[1] is None
+
+
+_TRANSITIONS = [datetime(2026, 3, 8, 1), datetime(2026, 11, 1, 0), datetime(2025, 3, 30, 1),
+                datetime(2025, 10, 26, 1), datetime(2024, 3, 10, 0)]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.sampled_from(_TRANSITIONS),
+    minutes=st.integers(0, 180),
+    zone=st.sampled_from(["America/New_York", "Europe/Berlin", "America/Havana", "UTC",
+                          "Australia/Lord_Howe"]),
+)  # fmt: skip
+def test_a_note_exactly_when_the_wall_time_is_ambiguous_or_skipped(
+    start: datetime, minutes: int, zone: str
+) -> None:
+    tz = ZoneInfo(zone)
+    naive = start + timedelta(minutes=minutes)
+    text = naive.strftime("%Y-%m-%d %H:%M")
+    got, note = parse_time_noted(text, tz=tz)
+    assert got == parse_time(text, tz=tz)
+    # PEP 495: the two folds of a wall time disagree exactly when it is ambiguous or skipped.
+    uncertain = naive.replace(tzinfo=tz).utcoffset() != naive.replace(fold=1, tzinfo=tz).utcoffset()
+    assert (note is not None) == uncertain
+    if note is not None:
+        assert note.startswith(f"{text} ") and zone in note and "\n" not in note
+        # The note names the instant taken, as the zone shows it.
+        assert note.endswith(_shown(got, tz))
+
+
+def _shown(got_ms: int, tz: ZoneInfo) -> str:
+    moment = datetime.fromtimestamp(got_ms / 1000, UTC).astimezone(tz)
+    offset = moment.isoformat()[-6:]
+    return f"{moment:%H:%M}{offset}"
+
+
+def test_local_time_notes(local_new_york: None) -> None:
+    got, note = parse_time_noted("2026-11-01 01:30")
+    assert got == parse_time("2026-11-01 01:30") == ms(datetime(2026, 11, 1, 5, 30, tzinfo=UTC))
+    assert note == (
+        "2026-11-01 01:30 happens twice in local time EST/EDT (DST ends): took the first, "
+        "01:30-04:00"
+    )
+    # What the system makes of a skipped time is its business; the note says what it was.
+    got, note = parse_time_noted("2026-03-08 02:30")
+    assert got == parse_time("2026-03-08 02:30")
+    assert note is not None and note.startswith(
+        "2026-03-08 02:30 does not exist in local time EST/EDT (DST starts): took "
+    )
+    assert note.endswith(_shown(got, NEW_YORK))
+    assert parse_time_noted("2026-07-01 10:00") == (parse_time("2026-07-01 10:00"), None)

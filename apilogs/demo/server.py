@@ -57,7 +57,8 @@ def _teach_moto_logging_config() -> None:
 
 
 # CloudWatch Logs cuts a FilterLogEvents page at 10,000 events or 1 MB, whichever comes first;
-# the size counts each message's UTF-8 bytes plus 26 bytes.
+# the size counts each message's UTF-8 bytes plus 26 bytes. A message may hold a lone surrogate
+# (a JSON `\ud800` escape decodes to one): counted as the 3 bytes it takes, never an exception.
 PAGE_BYTES = 1_048_576
 EVENT_OVERHEAD_BYTES = 26
 _PAGE_CAP_PATCHED = False
@@ -78,7 +79,7 @@ def _teach_moto_page_size() -> None:
         events, next_token, searched = original(self, log_group_name, *args, **kw)
         size = 0
         for index, event in enumerate(events):
-            size += len(event["message"].encode()) + EVENT_OVERHEAD_BYTES
+            size += len(event["message"].encode("utf-8", "surrogatepass")) + EVENT_OVERHEAD_BYTES
             if size > PAGE_BYTES and index > 0:
                 last = events[index - 1]
                 # moto's own token format: the page resumes after this event.

@@ -50,7 +50,8 @@ def batches(records: list[LogRecord]) -> Iterable[list[LogRecord]]:
     batch: list[LogRecord] = []
     size = 0
     for record in records:
-        record_size = len(record.message.encode()) + EVENT_OVERHEAD_BYTES
+        # surrogatepass: a message may hold a lone surrogate; it must cost bytes, not raise.
+        record_size = len(record.message.encode("utf-8", "surrogatepass")) + EVENT_OVERHEAD_BYTES
         if batch and (
             len(batch) >= MAX_BATCH_EVENTS
             or size + record_size > MAX_BATCH_BYTES

@@ -4,6 +4,12 @@ The source's role picks the parser: the execution log (`parse_execution`), the a
 parser compiled from the stage's format string, `compile_access_format`), a Lambda function or
 authorizer (`parse_lambda`). A group of unknown role is sniffed. The `Line.fields` keys each parser
 fills are listed in its module: `execution`, `access`, `lambda_`.
+
+Every parser ends with `vet` (`apilogs.parse.vet`): an ID that does not have its shape
+(`apilogs.ids`) is never put in `Line.request_id`, `lambda_request_id`, `trace_id` or
+`extended_request_id` (nor `fields["authorizer_request_id"]`); it is kept as
+`fields["untrusted_request_id"]` (…`_lambda_request_id`, `_trace_id`, `_extended_request_id`,
+`_authorizer_request_id`), so it never joins or labels a request and is never lost.
 """
 
 from __future__ import annotations

@@ -13,6 +13,24 @@ The format string (`accessLogSettings.format`) says which `$context` variable si
 
 The kind is always `LineKind.ACCESS`. `-` (API Gateway's "no value") counts as absent.
 
+Caller text. API Gateway writes some variables (the user agent, the path, error messages) as the
+caller sent them, quotes included, so a caller can close a JSON string and write keys of its own:
+`…"userAgent":"x","requestId":"forged"}`. A JSON line is therefore read with the FIRST value of a
+repeated key (json.loads keeps the last), and such a line is flagged with
+`fields["duplicate_keys"]` (each repeated key once, e.g. `("requestId",)`). What a caller writes
+comes after the caller's value, so the first value is API Gateway's when its key precedes every
+value that may hold caller text (in the format, or, read without one, in the line); otherwise,
+and for a key repeated in a nested object, neither value is trusted: it is kept as
+`fields["untrusted_" + name]` (`untrusted_request_id`, `untrusted_status`, …). Formats read by
+regex (CLF, CSV, XML) are anchored at both ends and only the user agent's group is unbounded, so
+a delimiter in a caller value shifts no other group unless two free-text values meet; what is
+then read as an ID still has to have its shape (below). Without a format, a line that is not
+JSON gives its first UUID as `request_id`: a guess, and only a well-formed UUID.
+
+Every ID is checked for its shape last (`apilogs.parse.vet`): a value that does not look like
+its ID goes to `fields["untrusted_" + name]`, as does an ID value that is not the line's own text
+(decoded from a JSON escape, or a JSON number).
+
 IDs: `requestId` → `request_id`, `extendedRequestId` → `extended_request_id`,
 `integration.requestId` / `awsEndpointRequestId` / `integration.awsEndpointRequestId` →
 `lambda_request_id` (when it is a UUID, else `fields["integration_request_id"]`), `xrayTraceId` →
@@ -33,11 +51,13 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from apilogs.model import Line, LineKind
+from apilogs.parse.vet import vet
 
 __all__ = ["AccessParser", "compile_access_format"]
 
@@ -111,6 +131,25 @@ _RESPONSE_TYPE_CAUSES = {
     "AUTHORIZER_FAILURE": "authorizer_failure",
     "AUTHORIZER_CONFIGURATION_ERROR": "authorizer_failure",
 }
+# Variables whose value API Gateway computes itself: IDs, numbers, names from the API's own
+# definition, fixed vocabularies. A caller cannot put a quote in them, so they cannot end a JSON
+# string early. Every other variable (user agent, path, error messages, authorizer claims, …)
+# may hold caller text.
+_APIGW_WRITTEN: frozenset[str] = frozenset(
+    {
+        "requestId", "extendedRequestId", "integration.requestId", "awsEndpointRequestId",
+        "integration.awsEndpointRequestId", "xrayTraceId", "status", "integrationStatus",
+        "integration.status", "integration.integrationStatus", "integrationLatency",
+        "integration.latency", "responseLatency", "responseLength", "httpMethod", "protocol",
+        "identity.sourceIp", "authorizer.requestId", "apiId", "stage", "requestTime",
+        "requestTimeEpoch", "connectionId", "connectedAt", "eventType", "messageId", "resourceId",
+        "accountId", "domainName", "domainPrefix", "resourcePath", "routeKey", "wafResponseCode",
+        "error.responseType", "authorizer.status", "authorizer.latency",
+        "authorizer.integrationLatency", "authorizer.integrationStatus", "authorize.status",
+        "authorize.latency", "authenticate.status", "authenticate.latency",
+        "responseOverride.status",
+    }
+)  # fmt: skip
 # The keys people usually give variables in JSON formats, for lines read without their format.
 _FALLBACK_KEYS = {
     "requestId": "requestId",
@@ -134,6 +173,7 @@ _FALLBACK_KEYS = {
     "integrationErrorMessage": "integrationErrorMessage",
     "integrationError": "integration.error",
 }
+_FALLBACK_SAFE = frozenset(key for key, var in _FALLBACK_KEYS.items() if var in _APIGW_WRITTEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,31 +185,54 @@ class _Plan:
     ints: tuple[tuple[int, str], ...]
     strs: tuple[tuple[int, str], ...]
     raws: tuple[tuple[int, str], ...]
+    # The target name of each value, in plan order (raw variables as `context.x`).
+    names: tuple[str, ...]
 
     @classmethod
     def of(cls, variables: Iterable[str]) -> _Plan:
         groups: dict[str, list[tuple[int, str]]] = {_ID: [], _INT: [], _STR: [], _RAW: []}
+        names: list[str] = []
         for index, var in enumerate(variables):
             how, name = _VARIABLES.get(var, (_RAW, var))
             groups[how].append((index, name))
-        return cls(*(tuple(groups[how]) for how in (_ID, _INT, _STR, _RAW)))
+            names.append("context." + name if how == _RAW else name)
+        ids, ints, strs, raws = (tuple(groups[how]) for how in (_ID, _INT, _STR, _RAW))
+        return cls(ids, ints, strs, raws, tuple(names))
 
-    def line(self, values: Sequence[object], message: str) -> Line:
+    def line(
+        self, values: Sequence[object], message: str, doubtful: frozenset[int] = frozenset()
+    ) -> Line:
         """The `Line` of one message whose variable values (None or `-` when absent) are given in
-        plan order. IDs decoded from JSON escapes are dropped: they are not in the message."""
+        plan order. An ID that is not the message's own text (decoded from JSON escapes, a
+        number) goes to `fields["untrusted_" + name]`. Values at `doubtful` indices (a duplicated key that the caller may have written) go to
+        `fields["untrusted_" + name]` instead of where they belong."""
         ids: dict[str, str] = {}
         fields: dict[str, Any] = {}
+        if doubtful:
+            values = list(values)
+            for index in doubtful:
+                value = values[index]
+                values[index] = None
+                if value is not None and value != "-" and value != "":
+                    fields.setdefault("untrusted_" + self.names[index], value)
         for index, name in self.ids:
             value = values[index]
-            if isinstance(value, str) and value and value != "-" and value in message:
-                if name == "trace_id":
-                    root = _trace_root(value)
-                    if root is not None:
-                        ids.setdefault(name, root)
-                elif name == "lambda_request_id" and not _UUID.fullmatch(value):
-                    fields.setdefault("integration_request_id", value)
+            if value is None or value == "-" or value == "":
+                continue
+            if not isinstance(value, str) or value not in message:
+                # Not the ID's own text (a number, a value decoded from JSON escapes): kept, and
+                # never matched against IDs elsewhere.
+                fields.setdefault("untrusted_" + name, value)
+            elif name == "trace_id":
+                root = _trace_root(value)
+                if root is not None:
+                    ids.setdefault(name, root)
                 else:
-                    ids.setdefault(name, value)
+                    fields.setdefault("untrusted_trace_id", value)
+            elif name == "lambda_request_id" and not _UUID.fullmatch(value):
+                fields.setdefault("integration_request_id", value)
+            else:
+                ids.setdefault(name, value)
         for index, name in self.ints:
             number = _to_int(values[index])
             if number is not None and name not in fields:
@@ -237,21 +300,33 @@ class AccessParser:
     """Parses access log lines written with one format string. Build it with
     `compile_access_format`; `parse` never raises."""
 
-    __slots__ = ("_json_paths", "_json_plan", "_regex", "_regex_plan", "format")
+    __slots__ = (
+        "_caller_keys",
+        "_json_paths",
+        "_json_plan",
+        "_regex",
+        "_regex_plan",
+        "format",
+    )
 
     def __init__(self, fmt: str | None) -> None:
         self.format = fmt
         self._json_paths: tuple[tuple[str, ...], ...] = ()
         self._json_plan: _Plan | None = None
+        self._caller_keys: frozenset[str] = frozenset()
         self._regex: re.Pattern[str] | None = None
         self._regex_plan: _Plan | None = None
         if not fmt:
             return
         if fmt.lstrip().startswith("{"):
-            paths = _json_paths(fmt)
-            if paths:
-                self._json_paths = tuple(path for path, _ in paths)
-                self._json_plan = _Plan.of(var for _, var in paths)
+            template = _json_template(fmt)
+            if template is not None:
+                paths: list[tuple[tuple[str, ...], str]] = []
+                _collect_paths(template[0], (), template[1], paths)
+                if paths:
+                    self._json_paths = tuple(path for path, _ in paths)
+                    self._json_plan = _Plan.of(var for _, var in paths)
+                    self._caller_keys = _caller_keys(*template)
         compiled = _compile_regex(fmt)
         if compiled is not None:
             self._regex, names = compiled
@@ -259,14 +334,20 @@ class AccessParser:
 
     def parse(self, message: str) -> Line:
         """One access-log message → its `Line` (kind `ACCESS`)."""
+        return vet(self._parse(message))
+
+    def _parse(self, message: str) -> Line:
         if self._json_plan is not None and message.lstrip().startswith("{"):
-            obj = _loads(message)
+            obj, duplicates = _loads_first_wins(message)
             if isinstance(obj, dict):
+                paths = self._json_paths
                 values = [
-                    obj.get(path[0]) if len(path) == 1 else _walk(obj, path)
-                    for path in self._json_paths
+                    obj.get(path[0]) if len(path) == 1 else _walk(obj, path) for path in paths
                 ]
-                return self._json_plan.line(values, message)
+                if not duplicates:
+                    return self._json_plan.line(values, message)
+                doubtful = _doubtful(obj, duplicates, paths, self._caller_keys.__contains__)
+                return _flagged(self._json_plan.line(values, message, doubtful), duplicates)
         if self._regex is not None and self._regex_plan is not None:
             m = self._regex.match(message)
             if m is not None:
@@ -283,24 +364,106 @@ def compile_access_format(fmt: str | None) -> AccessParser:
 
 def _fallback(message: str) -> Line:
     if message.lstrip().startswith("{"):
-        obj = _loads(message)
+        obj, duplicates = _loads_first_wins(message)
         if isinstance(obj, dict):
             keys = [key for key in _FALLBACK_KEYS if key in obj]
             plan = _Plan.of(_FALLBACK_KEYS[key] for key in keys)
-            return plan.line([obj[key] for key in keys], message)
+            values = [obj[key] for key in keys]
+            if not duplicates:
+                return plan.line(values, message)
+            # No format to say which keys hold caller text: every key not known to hold a value
+            # API Gateway computes itself might.
+            paths = [(key,) for key in keys]
+            doubtful = _doubtful(obj, duplicates, paths, lambda key: key not in _FALLBACK_SAFE)
+            return _flagged(plan.line(values, message, doubtful), duplicates)
     m = _UUID.search(message)
     return Line(LineKind.ACCESS, request_id=m.group(0) if m else None)
 
 
-def _loads(message: str) -> object:
+_Duplicates = list[tuple[dict[str, Any], str]]
+# Each thread's repeated keys of the message it is parsing (readers may parse in threads).
+_repeats = threading.local()
+
+
+def _first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) < len(pairs):
+        obj = {}
+        found: _Duplicates = _repeats.found
+        for key, value in pairs:
+            if key in obj:
+                found.append((obj, key))
+            else:
+                obj[key] = value
+    return obj
+
+
+# strict=False: API Gateway writes control characters in caller values as they came.
+_DECODER = json.JSONDecoder(object_pairs_hook=_first_wins, strict=False)
+
+
+def _loads_first_wins(message: str) -> tuple[object, _Duplicates]:
+    """The JSON value of `message`, where a key repeated within one object keeps its FIRST
+    value (json.loads keeps the last), and each (object, key) that was repeated."""
+    found: _Duplicates = []
+    _repeats.found = found
     try:
-        return json.loads(message)
+        return _DECODER.decode(message), found
     except (ValueError, RecursionError):
-        return None
+        return None, []
 
 
-def _json_paths(fmt: str) -> tuple[tuple[tuple[str, ...], str], ...]:
-    """Key path → variable for each JSON value that is exactly one variable.
+def _doubtful(
+    obj: dict[str, Any],
+    duplicates: _Duplicates,
+    paths: Sequence[tuple[str, ...]],
+    holds_caller_text: Callable[[str], bool],
+) -> frozenset[int]:
+    """Indices of the paths whose value API Gateway may not have written.
+
+    A repeated key means a caller's value closed its string and wrote keys of its own (API
+    Gateway does not escape quotes in every variable). Those come after the caller's value, so
+    the first occurrence of a key is API Gateway's when it precedes every value that may hold
+    caller text; otherwise either occurrence may be the caller's, and neither is trusted. A
+    repeated key inside a nested object is not trusted either."""
+    repeated_top = {key for where, key in duplicates if where is obj}
+    repeated_nested = {(id(where), key) for where, key in duplicates if where is not obj}
+    first_caller = next((i for i, key in enumerate(obj) if holds_caller_text(key)), len(obj))
+    position = {key: i for i, key in enumerate(obj)}
+    doubtful: list[int] = []
+    for index, path in enumerate(paths):
+        head = path[0]
+        if head in repeated_top and position[head] >= first_caller:
+            doubtful.append(index)
+            continue
+        node: object = obj
+        for key in path:
+            if not isinstance(node, dict):
+                break
+            if node is not obj and (id(node), key) in repeated_nested:
+                doubtful.append(index)
+                break
+            node = node.get(key)
+    return frozenset(doubtful)
+
+
+def _flagged(line: Line, duplicates: _Duplicates) -> Line:
+    """`line` with `fields["duplicate_keys"]`: each repeated key once, in order."""
+    fields = dict(line.fields)
+    fields["duplicate_keys"] = tuple(dict.fromkeys(key for _, key in duplicates))
+    return Line(
+        line.kind,
+        request_id=line.request_id,
+        lambda_request_id=line.lambda_request_id,
+        trace_id=line.trace_id,
+        extended_request_id=line.extended_request_id,
+        fields=fields,
+    )
+
+
+def _json_template(fmt: str) -> tuple[object, list[str]] | None:
+    """The format parsed as JSON, each variable swapped for a placeholder string
+    (`@@apilogs{n}@@`), and the variable of each placeholder.
 
     The format need not be valid JSON (`"status": $context.status` is common), so each variable
     is swapped for a quoted placeholder before parsing it."""
@@ -317,12 +480,29 @@ def _json_paths(fmt: str) -> tuple[tuple[tuple[str, ...], str], ...]:
         pos = m.end()
     out.append(fmt[pos:])
     try:
-        template = json.loads("".join(out), strict=False)
+        return json.loads("".join(out), strict=False), names
     except (ValueError, RecursionError):
-        return ()
-    paths: list[tuple[tuple[str, ...], str]] = []
-    _collect_paths(template, (), names, paths)
-    return tuple(paths)
+        return None
+
+
+def _caller_keys(template: object, names: list[str]) -> frozenset[str]:
+    """The top-level keys of a JSON format whose value holds a variable API Gateway may fill
+    with caller text (a user agent, a path, an error message), as the whole value or in part."""
+    if not isinstance(template, dict):
+        return frozenset()
+    return frozenset(key for key, value in template.items() if _holds_caller_text(value, names))
+
+
+def _holds_caller_text(node: object, names: list[str]) -> bool:
+    if isinstance(node, dict):
+        return any(_holds_caller_text(value, names) for value in node.values())
+    if isinstance(node, list):
+        return any(_holds_caller_text(value, names) for value in node)
+    if isinstance(node, str):
+        return any(
+            names[int(m.group(1))] not in _APIGW_WRITTEN for m in _PLACEHOLDER.finditer(node)
+        )
+    return False
 
 
 def _scan_quotes(text: str, start: int, end: int, in_string: bool) -> bool:

@@ -2,7 +2,8 @@
 
 Every line API Gateway writes to `API-Gateway-Execution-Logs_{apiId}/{stage}` starts with
 `({apiRequestId}) `: a UUID for REST APIs, a base64-like ID (`Qx1bXHbVoAMFp8Q=`) for WebSocket
-APIs. A line with that prefix always yields `request_id`; a line without it is `UNKNOWN`.
+APIs. A line with that prefix yields `request_id` (when the ID has its shape, see
+`apilogs.parse.vet`: else `fields["untrusted_request_id"]`); a line without it is `UNKNOWN`.
 
 `Line.fields` keys:
 
@@ -35,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apilogs.model import UNPARSED, Line, LineKind
+from apilogs.parse.vet import vet
 
 __all__ = ["parse_execution"]
 
@@ -74,6 +76,10 @@ _AUTHORIZER_RESULT = "Authorizer result body before parsing: "
 
 def parse_execution(message: str) -> Line:
     """One execution-log message → its `Line`. Never raises."""
+    return vet(_parse(message))
+
+
+def _parse(message: str) -> Line:
     m = _PREFIX.match(message)
     if m is None:
         return UNPARSED

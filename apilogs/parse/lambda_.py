@@ -2,7 +2,9 @@
 
 A message that starts with `{` is read as JSON (the JSON log format, or a structured line printed
 by the function); everything else as the Text format. Request IDs go to `Line.lambda_request_id`
-(API Gateway's own ID is never in a Lambda log); the X-Ray root goes to `Line.trace_id`.
+(API Gateway's own ID is never in a Lambda log); the X-Ray root goes to `Line.trace_id`. An ID
+without its shape goes to `fields["untrusted_lambda_request_id"]` / `["untrusted_trace_id"]`
+instead (`apilogs.parse.vet`).
 
 Kinds: `START`/`platform.start` → LAMBDA_START, `END`/`platform.runtimeDone` → LAMBDA_END,
 `REPORT`/`platform.report` → LAMBDA_REPORT, `INIT_*`/`EXTENSION`/`platform.init*` → LAMBDA_INIT,
@@ -33,6 +35,7 @@ import re
 from typing import Any
 
 from apilogs.model import Line, LineKind
+from apilogs.parse.vet import vet
 
 __all__ = ["parse_lambda", "recognize_lambda"]
 
@@ -97,7 +100,7 @@ def parse_lambda(message: str) -> Line:
     line = recognize_lambda(message)
     if line is not None:
         return line
-    return _generic(message)
+    return vet(_generic(message))
 
 
 def recognize_lambda(message: str) -> Line | None:
@@ -105,6 +108,11 @@ def recognize_lambda(message: str) -> Line | None:
 
     Plain text, and lines that merely contain a UUID, return None: that lets callers sniffing an
     unknown log group try other parsers before settling for "a print"."""
+    line = _recognize(message)
+    return None if line is None else vet(line)
+
+
+def _recognize(message: str) -> Line | None:
     if not message:
         return None
     first = message[0]

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from apilogs.model import LogEvent, Role, Source
+from apilogs.render.expand import expand_json
 from apilogs.render.sanitize import sanitize
 from apilogs.render.spans import message_spans, paint_ansi
 from apilogs.render.style import (
@@ -77,16 +78,6 @@ class Clock:
         return moment.strftime("%H:%M:%S.") + f"{ms % 1000:03d}"
 
 
-def _expand(message: str) -> str:
-    stripped = message.strip()
-    if stripped.startswith("{") and stripped.endswith("}"):
-        try:
-            return json.dumps(json.loads(stripped), indent=2, ensure_ascii=False)
-        except ValueError:
-            return message
-    return message
-
-
 def event_to_dict(event: LogEvent, *, late: bool = False) -> dict[str, Any]:
     """The documented JSON object (README, 'JSON output'); additions only across versions."""
     raw = event.raw
@@ -148,7 +139,7 @@ class EventFormatter:
     def message(self, event: LogEvent, indent: str) -> str:
         text = event.raw.message.rstrip("\n")
         if self.options.expand_json:
-            text = _expand(text)
+            text = expand_json(text)
         text = sanitize(text)
         if self.paint.enabled:
             text = paint_ansi(text, message_spans(event.line.kind, text, self.options.highlights))

@@ -26,6 +26,12 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else format_duration_ms(value)
 
 
+def _cell(value: object) -> str:
+    """Any value for a table cell, a header or a story line: one line, every unsafe character
+    shown as an escape. Every piece of text a request carries came from a log line."""
+    return sanitize(str(value), keep_newlines=False)
+
+
 def request_to_dict(request: Request, *, with_events: bool = False) -> dict[str, Any]:
     """The JSON object of a request (`requests -o json`; with its lines, `show -o json`)."""
     integration = request.integration
@@ -109,7 +115,7 @@ class RequestRows:
         """`updated`: the row of a request printed before, now changed by a late line."""
         paint = self.paint
         integration = request.integration
-        path = sanitize(request.path or request.route or "-", keep_newlines=False)
+        path = _cell(request.path or request.route or "-")
         if len(path) > 24:
             path = path[:23] + "…"
         memory = "-"
@@ -118,20 +124,22 @@ class RequestRows:
         lambda_ms = _ms(integration.duration_ms if integration else None)
         if request.cold_start:
             lambda_ms += "*"
-        cause = sanitize(request.cause, keep_newlines=False)
+        cause = _cell(request.cause)
         if len(cause) > 34:
             cause = cause[:33] + "…"
         cells = [
             self.clock.short(request.start_ms),
-            sanitize(request.method or "-", keep_newlines=False),
+            _cell(request.method or "-"),
             path,
             str(request.status or "-"),
             _ms(request.response_latency_ms),
             lambda_ms,
             memory,
             cause,
-            request.request_id
-            or (request.lambda_request_ids[0] if request.lambda_request_ids else "-"),
+            _cell(
+                request.request_id
+                or (request.lambda_request_ids[0] if request.lambda_request_ids else "-")
+            ),
         ]
         line = self._join(cells)
         mark = f"  {paint('(updated)', YELLOW)}" if updated else ""
@@ -170,23 +178,23 @@ def stats_lines(summary: WindowStats, paint: Painter) -> Iterator[str]:
     if summary.durations:
         yield ""
         yield paint("Lambda duration", BOLD)
-        width = max(len(sanitize(k, keep_newlines=False)) for k in summary.durations)
+        width = max(len(_cell(k)) for k in summary.durations)
         for name, values in sorted(summary.durations.items()):
             cold = summary.cold.get(name, [])
             extra = ""
             if cold:
                 init = format_duration_ms(percentile(cold, 50) or 0)
                 extra = f"  cold {len(cold)}× (init p50 {init})"
-            yield f"  {sanitize(name, keep_newlines=False).ljust(width)}  {pct_line(values)}{extra}"
+            yield f"  {_cell(name).ljust(width)}  {pct_line(values)}{extra}"
     rows = summary.error_rows()
     if rows:
         yield ""
         yield paint("Errors by cause", BOLD)
         for row in rows:
             outcome = row.key.outcome
-            text = sanitize(row.cause, keep_newlines=False)[:60]
+            text = _cell(row.cause)[:60]
             color = OUTCOME_COLORS.get(outcome, RED)
-            example = sanitize(row.example_request_id or "-", keep_newlines=False)
+            example = _cell(row.example_request_id or "-")
             yield (
                 f"  {paint(str(row.count).rjust(5), color, BOLD)}  {outcome!s:<26} {text}"
                 f"  e.g. {example}"
@@ -196,7 +204,7 @@ def stats_lines(summary: WindowStats, paint: Painter) -> Iterator[str]:
         yield paint("Slowest routes (p90)", BOLD)
         for route, values in summary.slowest_routes():
             p90 = format_duration_ms(percentile(values, 90) or 0).rjust(8)
-            yield f"  {p90}  {sanitize(route, keep_newlines=False)}  ({len(values)} requests)"
+            yield f"  {p90}  {_cell(route)}  ({len(values)} requests)"
 
 
 def story_lines(request: Request, formatter: EventFormatter, paint: Painter) -> Iterator[str]:
@@ -204,7 +212,7 @@ def story_lines(request: Request, formatter: EventFormatter, paint: Painter) -> 
     color = OUTCOME_COLORS.get(request.outcome, BRIGHT_RED)
     title = f"{request.method or '?'} {request.path or request.route or '?'}"
     status = str(request.status or "?")
-    yield f"{paint(sanitize(title, keep_newlines=False), BOLD)}  →  {paint(status, color, BOLD)}  {paint(sanitize(request.cause, keep_newlines=False), color)}"
+    yield f"{paint(_cell(title), BOLD)}  →  {paint(status, color, BOLD)}  {paint(_cell(request.cause), color)}"
     yield f"  when        {formatter.clock.full(request.start_ms)}"
     yield f"  latency     response {_ms(request.response_latency_ms)}, integration {_ms(request.integration_latency_ms)}"
     for label, value in (
@@ -213,20 +221,16 @@ def story_lines(request: Request, formatter: EventFormatter, paint: Painter) -> 
         ("trace id", request.trace_id),
     ):
         if value:
-            yield f"  {label:<11} {sanitize(value, keep_newlines=False)}"
+            yield f"  {label:<11} {_cell(value)}"
     if request.error_type or request.error_message:
-        error = ": ".join(
-            sanitize(str(x), keep_newlines=False)
-            for x in (request.error_type, request.error_message)
-            if x
-        )
+        error = ": ".join(_cell(x) for x in (request.error_type, request.error_message) if x)
         yield f"  error       {paint(error, RED)}"
     yield ""
     yield paint("Timeline", BOLD)
     start = request.start_ms
     for phase, at, detail in _phases(request):
         offset = f"+{at - start} ms".rjust(10)
-        yield f"  {paint(offset, DIM)}  {paint(phase.ljust(12), CYAN)} {sanitize(detail, keep_newlines=False)}"
+        yield f"  {paint(offset, DIM)}  {paint(phase.ljust(12), CYAN)} {_cell(detail)}"
     yield ""
     yield paint(f"Lines ({len(request.events)})", BOLD)
     for event in request.events:

@@ -74,15 +74,16 @@ def _exists(source: Source, paint: Painter) -> str:
 
 
 def topology_lines(topology: Topology, paint: Painter) -> Iterator[str]:
-    """The human table. Every AWS-supplied string is sanitised: names are user-controlled."""
-    s = sanitize
+    """The human table. Every AWS-supplied string is sanitised to one line: names, routes, stage
+    variables and formats are user-controlled."""
+    s = _one_line
     yield (
-        f"{paint(s(topology.api_name), BOLD)} ({s(topology.api_id)}, {topology.kind}) "
+        f"{paint(s(topology.api_name), BOLD)} ({s(topology.api_id)}, {s(topology.kind)}) "
         f"stage {paint(s(topology.stage), BOLD)} in {s(topology.region)}"
     )
     facts = []
     if topology.logging_level is not None:
-        facts.append(f"execution logging {topology.logging_level}")
+        facts.append(f"execution logging {s(topology.logging_level)}")
     if topology.data_trace:
         facts.append("data trace on")
     if topology.tracing_enabled is not None:
@@ -107,7 +108,7 @@ def topology_lines(topology: Topology, paint: Painter) -> Iterator[str]:
             retention = "-"
         rows.append(
             (
-                str(src.role),
+                s(src.role),
                 s(src.log_group),
                 function,
                 routes,
@@ -137,6 +138,10 @@ def topology_lines(topology: Topology, paint: Painter) -> Iterator[str]:
 
 def finding_lines(finding: Finding, paint: Painter) -> Iterator[str]:
     color = {Severity.ERROR: RED, Severity.WARNING: YELLOW, Severity.INFO: CYAN}[finding.severity]
-    yield f"{paint(str(finding.severity), color, BOLD)}: {sanitize(finding.message)}"
+    yield f"{paint(str(finding.severity), color, BOLD)}: {_one_line(finding.message)}"
     if finding.fix:
-        yield f"  {paint('fix:', DIM)} {sanitize(finding.fix)}"
+        yield f"  {paint('fix:', DIM)} {_one_line(finding.fix)}"
+
+
+def _one_line(value: object) -> str:
+    return sanitize(str(value), keep_newlines=False)
