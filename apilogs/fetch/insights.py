@@ -107,11 +107,14 @@ class InsightsError(ApilogsError):
 
 @dataclass(frozen=True, slots=True)
 class PollSchedule:
-    """GetQueryResults polling: the first wait, the growth factor, the longest wait (seconds)."""
+    """GetQueryResults polling: the first wait, the growth factor, the longest wait; and the
+    first wait after StartQuery is refused for too many concurrent queries (doubling from there
+    up to MAX_LIMIT_WAIT_S). Seconds."""
 
     first_s: float = 0.2
     factor: float = 1.5
     max_s: float = 2.0
+    limit_wait_s: float = 1.0
 
 
 @dataclass
@@ -266,7 +269,7 @@ class _Runner:
 
     def _start(self, groups: Sequence[str], start_s: int, end_s: int, query: str) -> str:
         delay = 0.5
-        limit_delay = 1.0
+        limit_delay = self.poll.limit_wait_s
         while True:
             if self.stop.is_set():
                 raise _Stopped
@@ -524,7 +527,7 @@ class _Chunk:
                             f"Logs Insights timed out on one second ({_iso(bucket.lo)}) "
                             f"of {', '.join(self.groups)}"
                         )
-                    mid = ((bucket.lo + bucket.hi) // 2000) * 1000
+                    mid = ((bucket.lo + bucket.hi + 1000) // 2000) * 1000
                     self.usage.splits += 1
                     self.stats.notice(
                         "Logs Insights: a query timed out; its range is read again in halves"
