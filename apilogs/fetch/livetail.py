@@ -687,6 +687,7 @@ def follow_live(
     merge = WatermarkMerge(max_hold_ms=max_hold_ms)
     sessions: list[_Session] = []
     try:
+        looked_up = True
         try:
             arns = resolve_arns(ctx, queries)
         except botocore.exceptions.ClientError as exc:
@@ -694,9 +695,9 @@ def follow_live(
                 f"Live Tail: cannot look the log groups up ({error_code(exc)}): "
                 "following them by polling FilterLogEvents instead"
             )
-            arns = {}
+            arns, looked_up = {}, False
         missing = [q.group for q in queries if q.group not in arns]
-        if missing and arns:
+        if missing and looked_up:
             one = len(missing) == 1
             stats.notice(
                 f"Live Tail: {', '.join(missing)} do{'es' if one else ''} not exist yet: "
