@@ -80,8 +80,8 @@ MAX_ROW_LIMIT = 100_000
 PRICE_PER_GB_USD = 0.005
 #: Queries in flight at once per read (the account allows more; they are shared with everyone).
 DEFAULT_CONCURRENCY = 4
-#: A window at least this long starts as DEFAULT_CONCURRENCY queries, so they run at once.
-INITIAL_SPLIT_MS = 3_600_000
+#: A window at least this long starts as `concurrency` queries, so they run at once.
+INITIAL_SPLIT_MS = 15 * 60_000
 #: A capped query's remainder is cut into at most this many pieces, each aimed at half the cap.
 MAX_PIECES = 32
 #: How long an over-cap wait (LimitExceeded) may back off between attempts.
@@ -451,22 +451,9 @@ class _Chunk:
 
     def _drop_missing(self, asked: list[str]) -> None:
         """StartQuery fails as a whole when one group is missing: find which, go on without."""
-        client = self.ctx.client("logs", self.region)
-        missing = []
-        for group in asked:
-            self.ctx.logs_limiter.acquire()
-            found = client.describe_log_groups(logGroupNamePrefix=group, limit=50)
-            if not any(g.get("logGroupName") == group for g in found.get("logGroups", ())):
-                missing.append(group)
-        if not missing:
-            raise InsightsError(
-                "Logs Insights: StartQuery says a log group does not exist, "
-                "but every group is there: " + ", ".join(asked)
-            )
+        missing = _missing_groups(self.ctx, self.region, asked, self.stats)
         with self._lock:
             self.groups = [g for g in self.groups if g not in missing]
-        for group in missing:
-            self.stats.notice(f"log group {group} does not exist: skipped")
 
     def _events(self, rows: list[dict[str, str]]) -> list[RawEvent]:
         only = next(iter(self.by_group.values())) if len(self.by_group) == 1 else None
@@ -600,6 +587,27 @@ class _Chunk:
             "that second was read with FilterLogEvents instead, nothing is left out"
         )
         return found
+
+
+def _missing_groups(
+    ctx: AwsContext, region: str, asked: Sequence[str], stats: FetchStats
+) -> list[str]:
+    """Which of `asked` do not exist (each said in a notice); raises if all do."""
+    client = ctx.client("logs", region)
+    missing = []
+    for group in asked:
+        ctx.logs_limiter.acquire()
+        found = client.describe_log_groups(logGroupNamePrefix=group, limit=50)
+        if not any(g.get("logGroupName") == group for g in found.get("logGroups", ())):
+            missing.append(group)
+    if not missing:
+        raise InsightsError(
+            "Logs Insights: StartQuery says a log group does not exist, "
+            "but every group is there: " + ", ".join(asked)
+        )
+    for group in missing:
+        stats.notice(f"log group {group} does not exist: skipped")
+    return missing
 
 
 def _initial_buckets(lo: int, hi: int, n: int) -> list[_Bucket]:
@@ -996,7 +1004,21 @@ def stats_window(
                 runners[q.region] = _Runner(ctx, q.region, stats, usage, halt.event, poll)
 
         def run(q: _StatsQuery) -> list[dict[str, str]]:
-            return runners[q.region].run(q.groups, start_s, end_s, q.query).rows
+            groups = list(q.groups)
+            while groups:
+                try:
+                    result = runners[q.region].run(groups, start_s, end_s, q.query)
+                except _MissingGroups:
+                    missing = _missing_groups(ctx, q.region, groups, stats)
+                    groups = [g for g in groups if g not in missing]
+                    continue
+                if result.status == "Timeout":
+                    raise InsightsError(
+                        f"Logs Insights: the {q.name.replace('_', ' ')} query timed out; "
+                        "try a shorter window"
+                    )
+                return result.rows
+            return []
 
         pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="insights-stats")
         try:
@@ -1011,12 +1033,6 @@ def stats_window(
                             return None
                     except _Stopped:
                         return None
-                    except _MissingGroups:
-                        notices.append(
-                            f"log group {', '.join(q.groups)} does not exist: "
-                            f"skipped in the {q.name} query"
-                        )
-                        break
         finally:
             halt.event.set()  # whatever still runs (an error ended the summary) is stopped
             pool.shutdown(wait=True, cancel_futures=True)

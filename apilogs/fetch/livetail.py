@@ -631,6 +631,8 @@ class _Session:
             )
             for query in self.queries
         ]
+        if self.halt.is_set():
+            return
         self.threads += pollers
         for poller in pollers:
             poller.start()
@@ -750,6 +752,7 @@ def follow_live(
             session.close_stream()
         deadline = time.monotonic() + 1.0
         for session in sessions:
-            for thread in session.threads:
+            # The reader first: once polling, it waits for its pollers before it ends.
+            for thread in list(session.threads):
                 thread.join(max(0.0, deadline - time.monotonic()))
         stats.duplicates += sum(s.dedupe.duplicates for s in sessions)
