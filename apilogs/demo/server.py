@@ -91,6 +91,37 @@ def _teach_moto_page_size() -> None:
     _PAGE_CAP_PATCHED = True
 
 
+_LIVE_TAIL_PATCHED = False
+
+
+def _teach_moto_live_tail_arns() -> None:
+    """moto's Live Tail looks each log group up by ARN in a loop that keeps the last group it
+    visited whatever the ARN says: every session tails the newest group, once per identifier.
+    AWS tails the group each ARN names, and refuses an ARN that names none (or ends in `:*`)."""
+    global _LIVE_TAIL_PATCHED
+    if _LIVE_TAIL_PATCHED:
+        return
+    import re
+
+    from moto.logs.exceptions import InvalidParameterException, ResourceNotFoundException
+    from moto.logs.models import LogsBackend
+
+    def _find_live_tail_log_group(self: Any, identifier: str) -> Any:
+        if not re.fullmatch(r"[\w#+=/:,.@-]*", identifier):
+            raise InvalidParameterException(
+                msg="1 validation error detected: Value at 'logGroupIdentifiers' failed to "
+                "satisfy constraint: Member must satisfy regular expression pattern: "
+                "[\\w#+=/:,.@-]*"
+            )
+        for group in self.groups.values():
+            if identifier in (group.arn, group.name):
+                return group
+        raise ResourceNotFoundException()
+
+    LogsBackend._find_live_tail_log_group = _find_live_tail_log_group  # type: ignore[method-assign,assignment]
+    _LIVE_TAIL_PATCHED = True
+
+
 @dataclass
 class EmbeddedServer:
     """A running moto server; `stop()` frees the port."""
@@ -118,6 +149,7 @@ def start_server(host: str = "127.0.0.1", port: int = 0) -> EmbeddedServer:
         raise RuntimeError("the demo needs moto's server: pip install 'apilogs[demo]'") from exc
     _teach_moto_logging_config()
     _teach_moto_page_size()
+    _teach_moto_live_tail_arns()
     # werkzeug logs every request on stderr; the demo's stderr is for our progress and errors.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)

@@ -519,6 +519,17 @@ def _scan_quotes(text: str, start: int, end: int, in_string: bool) -> bool:
     return in_string
 
 
+def json_format_paths(fmt: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """Key path → variable for each value of a JSON format that is exactly one variable
+    (`{"status": "$context.status"}` → `(("status",), "status")`); () if not JSON."""
+    template = _json_template(fmt)
+    if template is None:
+        return ()
+    paths: list[tuple[tuple[str, ...], str]] = []
+    _collect_paths(template[0], (), template[1], paths)
+    return tuple(paths)
+
+
 def _collect_paths(
     node: object, path: tuple[str, ...], names: list[str], out: list[tuple[tuple[str, ...], str]]
 ) -> None:
