@@ -19,7 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 import boto3
 
@@ -28,6 +28,7 @@ from apilogs.cancel import StopSignal
 from apilogs.correlate import Correlator, correlate
 from apilogs.errors import ApilogsError, Cancelled, InvalidInput, RequestNotFound
 from apilogs.fetch import FOLLOW_POLICY, WINDOW_POLICY, FetchStats, RetryPolicy
+from apilogs.fetch.auto import Engine, choose_engine
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
 from apilogs.lookup import find_requests
 from apilogs.model import LogEvent, Request, RequestUpdate, Source, Topology, UpdateKind
@@ -41,12 +42,19 @@ from apilogs.stream import (
     select_sources,
 )
 from apilogs.summary import WindowStats
+
+if TYPE_CHECKING:
+    from apilogs.fetch.insights import InsightsSummary
 from apilogs.times import TimeArg, resolve_window
 
 __all__ = ["Api", "FollowBatch", "FollowedEvent", "MatchingUpdates", "lines_of", "open_api"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# How a window is read: FilterLogEvents, Logs Insights, or the one that suits the window.
+EngineName = Literal["filter", "insights", "auto"]
+ENGINES: tuple[EngineName, ...] = ("filter", "insights", "auto")
 
 # While following, a request whose last line is this far behind the wall clock is closed: its
 # lines arrive within a second or two of each other, the access line last.
@@ -187,6 +195,7 @@ class Api:
         grep: Iterable[str | re.Pattern[str]] = (),
         exclude: Iterable[str | re.Pattern[str]] = (),
         parse: bool = True,
+        engine: EngineName = "filter",
         fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
@@ -195,6 +204,8 @@ class Api:
 
         `filter_pattern` is CloudWatch's (applied by the service); `grep`/`exclude` are regexes
         applied here. `parse=False` skips the line parsers (events carry no IDs or kind).
+        `engine`: "filter" (FilterLogEvents), "insights" (Logs Insights, server-side: for long
+        windows; no filter pattern) or "auto" (Insights for large windows, said in a notice).
         A group whose reads all fail for `fail_after_s` is given up on: IncompleteRead, raised
         after every other event was delivered, says which and how far it was read."""
         stats = stats if stats is not None else FetchStats()
@@ -209,8 +220,38 @@ class Api:
                 parse=parse,
                 stop=stop,
                 policy=_window_policy(fail_after_s),
+                engine=self.engine_for(engine, chosen, query, stats),
             )
         )
+
+    def engine_for(
+        self, engine: EngineName, sources: tuple[Source, ...], query: EventQuery, stats: FetchStats
+    ) -> Engine:
+        """The engine that reads this window; "auto" decides here and says why (a notice)
+        when it picks Logs Insights."""
+        if engine == "filter":
+            return "filter"
+        if engine == "insights":
+            if query.filter_pattern:
+                raise InvalidInput(
+                    "a filter pattern is applied by FilterLogEvents: Logs Insights cannot; "
+                    "use a regex (grep) with the insights engine",
+                    name="engine",
+                )
+            return "insights"
+        if engine != "auto":
+            raise InvalidInput(
+                f"unknown engine {engine!r}: filter, insights or auto", name="engine"
+            )
+        if query.filter_pattern:
+            return "filter"
+        end_ms = query.end_ms if query.end_ms is not None else int(time.time() * 1000)
+        choice = choose_engine(
+            sources, query.start_ms, end_ms, rps=self.context.logs_limiter.configured
+        )
+        if choice.engine == "insights":
+            stats.notice(choice.reason)
+        return choice.engine
 
     def requests(
         self,
@@ -221,6 +262,7 @@ class Api:
         sources: Iterable[str] = (),
         log_groups: Iterable[str] = (),
         filter_pattern: str | None = None,
+        engine: EngineName = "filter",
         fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
@@ -236,6 +278,7 @@ class Api:
             sources=sources,
             log_groups=log_groups,
             filter_pattern=filter_pattern,
+            engine=engine,
             fail_after_s=fail_after_s,
             stop=stop,
             stats=stats,
@@ -252,11 +295,34 @@ class Api:
         sources: Iterable[str] = (),
         log_groups: Iterable[str] = (),
         filter_pattern: str | None = None,
+        engine: EngineName = "filter",
         fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
-    ) -> WindowStats:
-        """The numbers `apilogs stats` prints, as data."""
+    ) -> WindowStats | InsightsSummary:
+        """The numbers `apilogs stats` prints, as data (`to_dict()` is the JSON document).
+
+        With the insights engine Logs Insights computes them server-side (`InsightsSummary`):
+        requests are access log lines, and errors by cause, which need every request's lines
+        joined, are left out."""
+        stats = stats if stats is not None else FetchStats()
+        query = self._query(start, end, filter_pattern, (), ())
+        chosen = self._sources(sources, log_groups, stats)
+        if self.engine_for(engine, chosen, query, stats) == "insights":
+            if where is not None and where != RequestFilter():
+                raise InvalidInput(
+                    "Logs Insights sums the whole window: a request filter needs the filter engine",
+                    name="engine",
+                )
+            from apilogs.fetch.insights import stats_window
+
+            end_ms = query.end_ms if query.end_ms is not None else int(time.time() * 1000)
+            found = stats_window(self.context, chosen, query.start_ms, end_ms, stats, stop=stop)
+            if found is None:
+                raise Cancelled()
+            for notice in found.notices:
+                stats.notice(notice)
+            return found
         summary = WindowStats()
         for request in self.requests(
             start,
@@ -321,6 +387,7 @@ class Api:
         grep: Iterable[str | re.Pattern[str]] = (),
         exclude: Iterable[str | re.Pattern[str]] = (),
         correlate: bool = True,
+        live: bool = False,
         interval: float = 1.0,
         max_lag_ms: int = DEFAULT_MAX_LAG_MS,
         fail_after_s: float | None = None,
@@ -331,8 +398,10 @@ class Api:
     ) -> Iterator[FollowBatch]:
         """Follow every group from `start` until `stop`: new events in time order, and (with
         `correlate`) the request updates they cause. A batch comes at least every quarter
-        second (empty when nothing happened). `fail_after_s`: end with IncompleteRead once a
-        group's reads have all failed this long (default: keep trying, and say so)."""
+        second (empty when nothing happened). `live`: through Live Tail sessions instead of
+        polling (groups it is refused for are polled, with a notice; sampled updates are said
+        and their gaps read). `fail_after_s`: end with IncompleteRead once a group's reads
+        have all failed this long (default: keep trying, and say so)."""
         stats = stats if stats is not None else FetchStats()
         query = self._query(start, None, filter_pattern, grep, exclude)
         chosen = self._sources(sources, log_groups, stats)
@@ -358,6 +427,7 @@ class Api:
                 stop=stop,
                 policy=policy,
                 max_lag_ms=max_lag_ms,
+                live=live,
             ):
                 now_ms = int(clock() * 1000)
                 updates: tuple[RequestUpdate, ...] = ()
@@ -383,6 +453,7 @@ class Api:
         sources: Iterable[str] = (),
         log_groups: Iterable[str] = (),
         filter_pattern: str | None = None,
+        live: bool = False,
         interval: float = 1.0,
         fail_after_s: float | None = None,
         close_after_ms: int = CLOSE_AFTER_MS,
@@ -400,6 +471,7 @@ class Api:
                 sources=sources,
                 log_groups=log_groups,
                 filter_pattern=filter_pattern,
+                live=live,
                 interval=interval,
                 fail_after_s=fail_after_s,
                 close_after_ms=close_after_ms,

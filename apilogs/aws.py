@@ -96,6 +96,11 @@ class RateLimiter:
     def rate(self) -> float:
         return self._rate
 
+    @property
+    def configured(self) -> float:
+        """The rate asked for (0: no limit), whatever throttles did to `rate`."""
+        return self._configured
+
     def acquire(self, stop: StopSignal | None = None, timeout_s: float | None = None) -> bool:
         """Block until a request may be sent; False (and no token taken) once `stop` is set or
         `timeout_s` has passed."""

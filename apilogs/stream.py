@@ -21,8 +21,10 @@ from apilogs.fetch import (
     follow,
     queries_for,
 )
+from apilogs.fetch.auto import Engine
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
-from apilogs.model import LogEvent, Request, Role, Source, Topology
+from apilogs.merge import Released
+from apilogs.model import LogEvent, RawEvent, Request, Role, Source, Topology
 from apilogs.parse import parse_event
 
 ROLE_NAMES = {str(r) for r in Role if r is not Role.OTHER}
@@ -140,22 +142,33 @@ def read_events(
     parse: bool = True,
     stop: StopSignal | None = None,
     policy: RetryPolicy = WINDOW_POLICY,
+    engine: Engine = "filter",
 ) -> Iterator[LogEvent]:
     """Every event of the window, merged, parsed and filtered, as a stream.
 
-    `parse=False` skips the parsers for consumers that only print the message (plain lines
-    into a pipe): the events carry the UNPARSED line."""
+    `engine`: FilterLogEvents (`filter`) or Logs Insights (`insights`, which cannot apply a
+    CloudWatch filter pattern). `parse=False` skips the parsers for consumers that only print
+    the message (plain lines into a pipe): the events carry the UNPARSED line."""
     filtering = bool(query.grep or query.exclude)
-    for raw in fetch_window(
-        ctx,
-        queries_for(sources),
-        query.start_ms,
-        query.end_ms,
-        stats,
-        filter_pattern=query.filter_pattern,
-        stop=stop,
-        policy=policy,
-    ):
+    raws: Iterator[RawEvent]
+    if engine == "insights":
+        from apilogs.fetch import insights
+
+        raws = insights.read_window(
+            ctx, queries_for(sources), query.start_ms, query.end_ms, stats, stop=stop
+        )
+    else:
+        raws = fetch_window(
+            ctx,
+            queries_for(sources),
+            query.start_ms,
+            query.end_ms,
+            stats,
+            filter_pattern=query.filter_pattern,
+            stop=stop,
+            policy=policy,
+        )
+    for raw in raws:
         event = parse_event(raw) if parse else LogEvent(raw)
         if not filtering or keep(event, query):
             yield event
@@ -171,19 +184,36 @@ def follow_events(
     stop: StopSignal | None = None,
     policy: RetryPolicy = FOLLOW_POLICY,
     max_lag_ms: int = DEFAULT_MAX_LAG_MS,
+    live: bool = False,
 ) -> Iterator[list[tuple[LogEvent, bool]]]:
-    """Batches of (event, late) in time order, polling until `stop`."""
-    for batch in follow(
-        ctx,
-        queries_for(sources),
-        query.start_ms,
-        stats,
-        interval_s=interval_s,
-        filter_pattern=query.filter_pattern,
-        stop=stop,
-        policy=policy,
-        max_lag_ms=max_lag_ms,
-    ):
+    """Batches of (event, late) in time order, polling until `stop` — or, with `live`, through
+    Live Tail sessions (groups Live Tail is refused for are polled, with a notice)."""
+    batches: Iterator[list[Released]]
+    if live:
+        from apilogs.fetch.livetail import follow_live
+
+        batches = follow_live(
+            ctx,
+            queries_for(sources),
+            query.start_ms,
+            stats,
+            stop=stop,
+            filter_pattern=query.filter_pattern,
+            interval_s=interval_s,
+        )
+    else:
+        batches = follow(
+            ctx,
+            queries_for(sources),
+            query.start_ms,
+            stats,
+            interval_s=interval_s,
+            filter_pattern=query.filter_pattern,
+            stop=stop,
+            policy=policy,
+            max_lag_ms=max_lag_ms,
+        )
+    for batch in batches:
         kept = []
         for released in batch:
             event = parse_event(released.event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
 from typing import Any
@@ -119,3 +120,15 @@ def make_rest_api(
     if ops:
         apigw.update_stage(restApiId=rest_id, stageName=stage, patchOperations=ops)
     return rest_id
+
+
+def put_event(client: Any, group: str, stream: str, timestamp: int, message: str) -> None:
+    """One event into `group`/`stream`, the stream made if need be."""
+    logs = client("logs")
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName=stream,
+        logEvents=[{"timestamp": timestamp, "message": message}],
+    )

@@ -3,7 +3,6 @@ ending a read within a second, with every thread it started joined — also whil
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 
@@ -11,7 +10,7 @@ import pytest
 
 import apilogs
 from apilogs import UpdateKind
-from tests.builders import lambda_uri, make_function, make_log_group, make_rest_api
+from tests.builders import lambda_uri, make_function, make_log_group, make_rest_api, put_event
 from tests.demo_data import Traffic
 from tests.faultproxy import THROTTLE, fault_proxy
 
@@ -112,15 +111,6 @@ def small_api(client) -> str:
     return api_id
 
 
-def _put(client, group: str, stream: str, ts: int, message: str) -> None:
-    logs = client("logs")
-    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-        logs.create_log_stream(logGroupName=group, logStreamName=stream)
-    logs.put_log_events(
-        logGroupName=group, logStreamName=stream, logEvents=[{"timestamp": ts, "message": message}]
-    )
-
-
 RID = "6605b081-6f04-11e6-97ac-c34deb0b3dd9"
 LID = "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
 
@@ -139,28 +129,30 @@ def test_follow_requests_reports_a_request_as_it_happens(client, endpoint, small
     thread.start()
     try:
         now = int(time.time() * 1000)
-        _put(client, execution, "e1", now, f"({RID}) Starting execution for request: {RID}")
-        _put(client, execution, "e1", now + 1, f"({RID}) HTTP Method: GET, Resource Path: /primes")
+        put_event(client, execution, "e1", now, f"({RID}) Starting execution for request: {RID}")
+        put_event(
+            client, execution, "e1", now + 1, f"({RID}) HTTP Method: GET, Resource Path: /primes"
+        )
         deadline = time.time() + 10
         while time.time() < deadline and not updates:
             time.sleep(0.05)
         assert updates and updates[0].kind is UpdateKind.NEW
         assert updates[0].request.request_id == RID and updates[0].request.in_progress
-        _put(
+        put_event(
             client,
             "/aws/lambda/primes",
             "2024/01/01/[$LATEST]a",
             now + 5,
             f"START RequestId: {LID} Version: $LATEST",
         )
-        _put(
+        put_event(
             client,
             execution,
             "e1",
             now + 20,
             f"({RID}) Endpoint response headers: {{x-amzn-RequestId={LID}}}",
         )
-        _put(client, execution, "e1", now + 21, f"({RID}) Method completed with status: 200")
+        put_event(client, execution, "e1", now + 21, f"({RID}) Method completed with status: 200")
         while time.time() < deadline and not any(u.kind is UpdateKind.CLOSED for u in updates):
             time.sleep(0.05)
     finally:

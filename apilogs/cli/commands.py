@@ -184,6 +184,7 @@ def get(
         grep=match.grep,
         exclude=match.exclude,
         parse=needs_parse,
+        engine=window.engine,
         fail_after_s=window.window_fail_after_s,
         stats=reporter.stats,
     )
@@ -272,6 +273,7 @@ def _print_follow(
         grep=match.grep,
         exclude=match.exclude,
         correlate=False,
+        live=watch.live,
         interval=watch.interval_s,
         max_lag_ms=watch.max_lag_ms,
         fail_after_s=window.fail_after_s,
@@ -385,6 +387,7 @@ def requests(
         sources=window.sources,
         log_groups=window.log_groups,
         filter_pattern=window.filter_pattern,
+        engine=window.engine,
         fail_after_s=window.window_fail_after_s,
         stats=reporter.stats,
     )
@@ -427,6 +430,7 @@ def _follow_rows(
         sources=window.sources,
         log_groups=window.log_groups,
         filter_pattern=window.filter_pattern,
+        live=watch.live,
         interval=watch.interval_s,
         max_lag_ms=watch.max_lag_ms,
         fail_after_s=window.fail_after_s,
@@ -490,6 +494,7 @@ def stats(
             sources=window.sources,
             log_groups=window.log_groups,
             filter_pattern=window.filter_pattern,
+            engine=window.engine,
             fail_after_s=window.window_fail_after_s,
             stats=reporter.stats,
         )

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from apilogs.api import ENGINES, EngineName
 from apilogs.cli.params import ENDPOINT_URL, NON_EMPTY, REGEX, STATUS, TIME, DurationParam
 from apilogs.errors import InvalidInput
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
@@ -156,6 +157,7 @@ class WindowOptions:
     max_rps: float
     # None: 60 s for a window; never when following.
     fail_after_s: float | None = None
+    engine: EngineName = "auto"
 
     @property
     def tz(self) -> tzinfo | None:
@@ -232,6 +234,15 @@ def window_options(func: F) -> F:
                 help="Give up (exit 3) once AWS has failed every read of a group this long. "
                 "Default: 60s for a window; in --watch mode, never (it keeps trying and says so).",
             ),
+            click.option(
+                "--engine",
+                type=click.Choice(list(ENGINES)),
+                default="auto",
+                show_default=True,
+                help="How a window is read: FilterLogEvents (filter: exact, free, 5 calls/s), "
+                "Logs Insights (insights: server-side, fast over hours or days, $0.005/GB "
+                "scanned), or auto: Insights for large windows, said on stderr with the reason.",
+            ),
         ],
     )
 
@@ -247,12 +258,13 @@ def window_options(func: F) -> F:
         filter_pattern: str | None,
         max_rps: float,
         fail_after: float | None,
+        engine: EngineName,
         **kwargs: Any,
     ) -> Any:
         if utc and local:
             raise click.UsageError("--utc and --local contradict each other: give one")
         window = WindowOptions(
-            start, end, utc, sources, log_groups, filter_pattern, max_rps, fail_after
+            start, end, utc, sources, log_groups, filter_pattern, max_rps, fail_after, engine
         )
         return func(*args, window=window, **kwargs)
 
@@ -267,6 +279,7 @@ class WatchOptions:
     watch: bool
     interval_s: float
     max_lag_ms: int
+    live: bool = False
 
 
 def watch_options(func: F) -> F:
@@ -298,6 +311,12 @@ def watch_options(func: F) -> F:
                 help="In --watch mode, find events CloudWatch Logs ingests up to this late "
                 "(a periodic re-read looks back this far).",
             ),
+            click.option(
+                "--live",
+                is_flag=True,
+                help="With --watch: follow through CloudWatch Logs Live Tail instead of polling "
+                "(no read quota; falls back to polling, with a notice, where it is refused).",
+            ),
         ],
     )
 
@@ -307,9 +326,12 @@ def watch_options(func: F) -> F:
         watch: bool,
         watch_interval: float,
         max_lag: float,
+        live: bool,
         **kwargs: Any,
     ) -> Any:
-        options = WatchOptions(watch, watch_interval, int(max_lag * 1000))
+        if live and not watch:
+            raise click.UsageError("--live follows new events: it needs --watch")
+        options = WatchOptions(watch, watch_interval, int(max_lag * 1000), live)
         return func(*args, watch=options, **kwargs)
 
     return wrapper  # type: ignore[return-value]

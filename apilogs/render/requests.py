@@ -4,13 +4,13 @@ summary (`apilogs stats`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 from apilogs.model import Outcome, Request, Role
 from apilogs.render.events import EventFormatter, event_to_dict
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import BOLD, BRIGHT_RED, CYAN, DIM, GREEN, RED, YELLOW, Painter
-from apilogs.summary import PERCENTILES, WindowStats, percentile
+from apilogs.summary import PERCENTILES
 from apilogs.times import format_duration_ms, iso_utc
 
 OUTCOME_COLORS = {
@@ -156,55 +156,72 @@ class RequestRows:
         return line + mark
 
 
-def stats_lines(summary: WindowStats, paint: Painter) -> Iterator[str]:
-    """`apilogs stats` for people."""
+class _Summary(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
 
-    def pct_line(values: list[float]) -> str:
-        if not values:
+
+def stats_lines(summary: _Summary, paint: Painter) -> Iterator[str]:
+    """`apilogs stats` for people, from the summary's JSON document (either engine's)."""
+    doc = summary.to_dict()
+
+    def pct_line(pcts: dict[str, Any]) -> str:
+        if not pcts.get("count"):
             return "-"
-        return (
-            "  ".join(f"p{p} {format_duration_ms(percentile(values, p) or 0)}" for p in PERCENTILES)
-            + f"  max {format_duration_ms(max(values))}"
-        )
+        parts = [
+            f"p{p} {format_duration_ms(pcts[f'p{p}'])}"
+            for p in PERCENTILES
+            if pcts.get(f"p{p}") is not None
+        ]
+        if pcts.get("max") is not None:
+            parts.append(f"max {format_duration_ms(pcts['max'])}")
+        return "  ".join(parts) or "-"
 
     span = ""
-    if summary.first_ms is not None and summary.last_ms is not None:
-        span = f" between {iso_utc(summary.first_ms)} and {iso_utc(summary.last_ms)}"
-    yield paint(f"{summary.requests} requests{span}", BOLD)
-    classes = "  ".join(f"{k} {v}" for k, v in sorted(summary.by_class.items()))
+    if doc.get("from") and doc.get("to"):
+        span = f" between {doc['from']} and {doc['to']}"
+    by = " (computed by Logs Insights)" if doc.get("engine") == "insights" else ""
+    yield paint(f"{doc['requests']} requests{span}{by}", BOLD)
+    classes = "  ".join(f"{k} {v}" for k, v in doc["by_status_class"].items())
     yield f"  status       {classes or '-'}"
-    yield f"  response     {pct_line(summary.response)}"
-    yield f"  integration  {pct_line(summary.integration)}"
-    if summary.durations:
+    yield f"  response     {pct_line(doc['response_latency_ms'])}"
+    yield f"  integration  {pct_line(doc['integration_latency_ms'])}"
+    durations: dict[str, Any] = doc["lambda_duration_ms"]
+    if durations:
         yield ""
         yield paint("Lambda duration", BOLD)
-        width = max(len(_cell(k)) for k in summary.durations)
-        for name, values in sorted(summary.durations.items()):
-            cold = summary.cold.get(name, [])
+        width = max(len(_cell(k)) for k in durations)
+        for name, pcts in durations.items():
+            cold = doc["cold_starts"].get(name)
             extra = ""
-            if cold:
-                init = format_duration_ms(percentile(cold, 50) or 0)
-                extra = f"  cold {len(cold)}× (init p50 {init})"
-            yield f"  {_cell(name).ljust(width)}  {pct_line(values)}{extra}"
-    rows = summary.error_rows()
-    if rows:
+            if cold and cold.get("count"):
+                p50 = cold["init_ms"].get("p50")
+                init = f" (init p50 {format_duration_ms(p50)})" if p50 is not None else ""
+                extra = f"  cold {cold['count']}×{init}"
+            yield f"  {_cell(name).ljust(width)}  {pct_line(pcts)}{extra}"
+    errors = doc.get("errors")
+    if errors is None:
         yield ""
         yield paint("Errors by cause", BOLD)
-        for row in rows:
-            outcome = row.key.outcome
-            text = _cell(row.cause)[:60]
+        yield "  not computed by Logs Insights: they need each request's lines joined (--engine filter)"
+    elif errors:
+        yield ""
+        yield paint("Errors by cause", BOLD)
+        for row in errors:
+            outcome = Outcome(row["outcome"])
+            text = _cell(row["cause"])[:60]
             color = OUTCOME_COLORS.get(outcome, RED)
-            example = _cell(row.example_request_id or "-")
+            example = _cell(row["example_request_id"] or "-")
             yield (
-                f"  {paint(str(row.count).rjust(5), color, BOLD)}  {outcome!s:<26} {text}"
+                f"  {paint(str(row['count']).rjust(5), color, BOLD)}  {outcome!s:<26} {text}"
                 f"  e.g. {example}"
             )
-    if summary.routes:
+    routes = doc["slowest_routes"]
+    if routes:
         yield ""
         yield paint("Slowest routes (p90)", BOLD)
-        for route, values in summary.slowest_routes():
-            p90 = format_duration_ms(percentile(values, 90) or 0).rjust(8)
-            yield f"  {p90}  {_cell(route)}  ({len(values)} requests)"
+        for route in routes:
+            p90 = format_duration_ms(route["p90_ms"] or 0).rjust(8)
+            yield f"  {p90}  {_cell(route['route'])}  ({route['count']} requests)"
 
 
 def story_lines(request: Request, formatter: EventFormatter, paint: Painter) -> Iterator[str]:
