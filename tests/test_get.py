@@ -275,7 +275,8 @@ def test_usage_errors_are_one_line(endpoint) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "apilogs: error: Missing option '--api-id' / '-a'. (see 'apilogs get --help')"
+        "apilogs: error: Missing option '--api-id' / '-a' (or a @TARGET from the config file, "
+        "or APILOGS_API_ID) (see 'apilogs get --help')"
     )
 
 

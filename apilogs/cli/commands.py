@@ -19,7 +19,6 @@ from apilogs.cli.options import (
     MatchOptions,
     WatchOptions,
     WindowOptions,
-    api_id_option,
     common_options,
     line_options,
     match_options,
@@ -27,7 +26,8 @@ from apilogs.cli.options import (
     output_option,
     request_filter_options,
     request_id_option,
-    stage_option,
+    target_options,
+    target_options_no_argument,
     watch_options,
     window_options,
 )
@@ -64,8 +64,7 @@ def terminal(common: CommonOptions) -> Terminal:
 
 
 @command
-@api_id_option
-@stage_option
+@target_options
 @output_option(["plain", "json"], "plain: a table for people; json: one JSON document.")
 def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -> None:
     """Show which log groups hold an API's evidence, and what is missing.
@@ -105,8 +104,7 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
 
 
 @command
-@api_id_option
-@stage_option
+@target_options
 @window_options
 @watch_options
 @request_id_option
@@ -321,8 +319,7 @@ def write_batched(
 
 
 @command
-@api_id_option
-@stage_option
+@target_options
 @window_options
 @watch_options
 @request_filter_options
@@ -468,8 +465,7 @@ def _follow_rows(
 
 
 @command
-@api_id_option
-@stage_option
+@target_options
 @window_options
 @output_option(["plain", "json"], "plain: a summary for people; json: one JSON document.")
 def stats(
@@ -511,13 +507,12 @@ def stats(
 
 
 @command
-@click.argument("request_id", metavar="REQUEST_ID")
-@api_id_option
-@stage_option
+@click.argument("words", nargs=-1, required=True, metavar="[@TARGET] REQUEST_ID")
+@target_options_no_argument
 @window_options
 @output_option(["plain", "json"], "plain: the story; json: the request with every line.")
 def show(
-    request_id: str,
+    words: tuple[str, ...],
     api_id: str,
     stage: str | None,
     window: WindowOptions,
@@ -532,7 +527,11 @@ def show(
     \b
     Examples:
       apilogs show 6605b081-6f04-11e6-97ac-c34deb0b3dd9 -a xyz123 -t prod -s 1h
+      apilogs show @orders 6605b081-6f04-11e6-97ac-c34deb0b3dd9 -s 1h
     """
+    if len(words) != 1:
+        raise click.UsageError("give one REQUEST_ID (and at most one @TARGET before it)")
+    request_id = words[0]
     term = terminal(common)
     reporter = Reporter(term)
     api = open_target(common, window, api_id, stage, reporter)

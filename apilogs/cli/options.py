@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 from click.core import ParameterSource
 
 from apilogs.api import ENGINES, EngineName
+from apilogs.cli import complete
+from apilogs.cli.config import Config, config_path, load_config
 from apilogs.cli.params import ENDPOINT_URL, NON_EMPTY, REGEX, STATUS, TIME, DurationParam
 from apilogs.errors import InvalidInput
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
@@ -41,6 +44,9 @@ class CommonOptions:
     color: str = "auto"
     verbose: bool = False
     debug: bool = False
+    # The names the command line gave (before or after the command): a target or the config's
+    # defaults never override them.
+    given: frozenset[str] = frozenset()
 
 
 COMMON_NAMES = ("profile", "region", "endpoint_url", "color", "no_color", "verbose", "debug")
@@ -86,6 +92,7 @@ def common_options(func: F) -> F:
             ctx.parent.meta.get("apilogs.common") if ctx.parent else None
         ) or {}
         merged: dict[str, Any] = {}
+        on_command_line: set[str] = set()
         for name, value in given.items():
             source = ctx.get_parameter_source(name)
             if source is not ParameterSource.COMMANDLINE and name in before:
@@ -94,10 +101,16 @@ def common_options(func: F) -> F:
                     None,
                     ParameterSource.DEFAULT,
                 ):
-                    value = before_value
+                    value, source = before_value, before_source
+            if source is ParameterSource.COMMANDLINE:
+                on_command_line.add(name)
             merged[name] = value
+        defaults = load_defaults()
+        for name in ("profile", "region", "endpoint_url"):
+            if merged[name] is None and name in defaults:
+                merged[name] = str(defaults[name])
         color = "never" if merged.pop("no_color") else merged["color"]
-        common = CommonOptions(**{**merged, "color": color})
+        common = CommonOptions(**{**merged, "color": color}, given=frozenset(on_command_line))
         return func(*args, common=common, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -111,21 +124,135 @@ def remember_group_options(ctx: click.Context, values: dict[str, Any]) -> None:
 
 # --- which API ------------------------------------------------------------------------------------
 
+
+@functools.lru_cache(maxsize=4)
+def _config(path: str) -> Config:
+    return load_config(Path(path))
+
+
+def load_config_once() -> Config:
+    return _config(str(config_path()))
+
+
+def load_defaults() -> Mapping[str, Any]:
+    try:
+        return load_config_once().defaults
+    except InvalidInput:
+        return {}  # the error is told where the file is used for a target
+
+
+def _target_option_list(positional: bool) -> list[Callable[[Any], Any]]:
+    options: list[Callable[[Any], Any]] = [
+        click.option(
+            "--api-id",
+            "-a",
+            "api_id",
+            envvar="APILOGS_API_ID",
+            type=NON_EMPTY,
+            metavar="ID|NAME|@TARGET",
+            shell_complete=complete.api_ids,
+            help="REST, HTTP or WebSocket API: its ID, its name when unambiguous, or @TARGET "
+            "from the config file (default: APILOGS_API_ID).",
+        ),
+        click.option(
+            "--stage",
+            "-t",
+            envvar="APILOGS_STAGE",
+            metavar="STAGE",
+            shell_complete=complete.stages,
+            help="The stage (HTTP APIs: default $default; default: APILOGS_STAGE).",
+        ),
+    ]
+    if positional:
+        options.insert(
+            0,
+            click.argument(
+                "target", required=False, metavar="[@TARGET]", shell_complete=complete.targets
+            ),
+        )
+    return options
+
+
+def target_options(func: F) -> F:
+    """`-a/--api-id`, `-t/--stage`, and a `@TARGET` from the config file (as the argument or as
+    `--api-id @TARGET`): gives the command `api_id` and `stage`, and fills the target's profile,
+    region and endpoint into `common` where the command line gave none."""
+    return _with_target(func, positional=True)
+
+
+def target_options_no_argument(func: F) -> F:
+    """The same, for a command whose arguments (`words`) are its own and may hold the
+    @TARGET (`show [@TARGET] ID`)."""
+    return _with_target(func, positional=False)
+
+
+def _with_target(func: F, *, positional: bool) -> F:
+    func = _apply(func, _target_option_list(positional))
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        api_id: str | None,
+        stage: str | None,
+        common: CommonOptions,
+        target: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        words = kwargs.get("words")
+        if words is not None:
+            # `show [@TARGET] ID`: the target shares the arguments.
+            chosen = [w for w in words if w.startswith("@")]
+            if len(chosen) > 1:
+                raise click.UsageError("give at most one @TARGET")
+            target = chosen[0] if chosen else None
+            kwargs["words"] = tuple(w for w in words if not w.startswith("@"))
+        api_id, stage = resolve_target(target, api_id, stage, common)
+        return func(*args, api_id=api_id, stage=stage, common=common, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def resolve_target(
+    target: str | None, api_id: str | None, stage: str | None, common: CommonOptions
+) -> tuple[str, str | None]:
+    ctx = click.get_current_context()
+    ref = target or (api_id if api_id and api_id.startswith("@") else None)
+    if target and not target.startswith("@"):
+        raise click.UsageError(
+            f"unexpected argument {target!r}: a target from the config file starts with @ "
+            "(the API goes with --api-id)"
+        )
+    if ref:
+        chosen = load_config_once().target(ref)
+        if api_id and not api_id.startswith("@") and _from_command_line(ctx, "api_id"):
+            raise click.UsageError(f"give the API once: {ref} or --api-id {api_id}")
+        api_id = chosen.api_id
+        if not (stage and _from_command_line(ctx, "stage")):
+            stage = chosen.stage or stage
+        for name in ("profile", "region", "endpoint_url"):
+            value = getattr(chosen, name)
+            if value and name not in common.given:
+                setattr(common, name, value)
+    if not api_id:
+        raise click.UsageError(
+            "Missing option '--api-id' / '-a' (or a @TARGET from the config file, or "
+            "APILOGS_API_ID)"
+        )
+    return api_id, stage
+
+
+# The bare options, for a command that resolves no @TARGET (prefer `target_options`).
 api_id_option = click.option(
-    "--api-id",
-    "-a",
-    "api_id",
-    required=True,
-    type=NON_EMPTY,
-    metavar="ID|NAME",
+    "--api-id", "-a", "api_id", required=True, type=NON_EMPTY, metavar="ID|NAME",
     help="REST, HTTP or WebSocket API: its ID, or its name when unambiguous.",
-)
+)  # fmt: skip
 stage_option = click.option(
-    "--stage",
-    "-t",
-    metavar="STAGE",
-    help="The stage (HTTP APIs: default $default).",
+    "--stage", "-t", metavar="STAGE", help="The stage (HTTP APIs: default $default)."
 )
+
+
+def _from_command_line(ctx: click.Context, name: str) -> bool:
+    return ctx.get_parameter_source(name) is ParameterSource.COMMANDLINE
 
 
 def output_option(choices: list[str], help_text: str, default: str = "plain") -> Callable[[F], F]:
@@ -263,6 +390,12 @@ def window_options(func: F) -> F:
     ) -> Any:
         if utc and local:
             raise click.UsageError("--utc and --local contradict each other: give one")
+        ctx = click.get_current_context()
+        defaults = load_defaults()
+        if "engine" in defaults and ctx.get_parameter_source("engine") is ParameterSource.DEFAULT:
+            engine = defaults["engine"]
+        if "max_rps" in defaults and ctx.get_parameter_source("max_rps") is ParameterSource.DEFAULT:
+            max_rps = float(defaults["max_rps"])
         window = WindowOptions(
             start, end, utc, sources, log_groups, filter_pattern, max_rps, fail_after, engine
         )

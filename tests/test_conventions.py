@@ -1,0 +1,145 @@
+"""The habits people bring: named targets in a config file, APILOGS_* defaults, shell
+completion from the account, aliases, and one exit-code table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from apilogs.cli import cli
+from tests.builders import lambda_uri, make_function, make_log_group, make_rest_api, put_event
+
+
+@pytest.fixture
+def shop(client) -> str:
+    fn = make_function(client, "primes")
+    api_id = make_rest_api(client, name="shop", routes={"GET /primes": lambda_uri(fn)})
+    make_log_group(client, f"API-Gateway-Execution-Logs_{api_id}/prod")
+    make_log_group(client, "/aws/lambda/primes")
+    import time
+
+    put_event(client, "/aws/lambda/primes", "s", int(time.time() * 1000) - 1000, "hello there")
+    return api_id
+
+
+def _config(tmp_path: Path, text: str) -> dict[str, str]:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return {"APILOGS_CONFIG": str(path)}
+
+
+def invoke(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    from apilogs.cli.options import _config as cached
+
+    cached.cache_clear()
+    result = CliRunner().invoke(cli, args, env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_named_target_fills_api_stage_and_endpoint(endpoint, shop, tmp_path) -> None:
+    env = _config(
+        tmp_path,
+        f'[api.shop]\napi_id = "{shop}"\nstage = "prod"\nendpoint_url = "{endpoint}"\n',
+    )
+    code, out, err = invoke(["get", "@shop", "--max-rps", "0", "-s", "1m"], env)
+    assert code == 0, err
+    assert "hello there" in out
+    # Also as the value of --api-id, and for `show [@TARGET] ID`.
+    code, out, err = invoke(["get", "-a", "@shop", "--max-rps", "0", "-s", "1m"], env)
+    assert code == 0 and "hello there" in out, err
+    code, _, err = invoke(["show", "@shop", "6605b081-6f04-11e6-97ac-c34deb0b3dd9"], env)
+    assert code == 1 and "no request with ID" in err
+
+
+def test_an_unknown_target_or_a_broken_file_is_one_clear_line(tmp_path) -> None:
+    env = _config(tmp_path, '[api.shop]\napi_id = "abc"\n')
+    code, _, err = invoke(["get", "@nope"], env)
+    assert code == 2 and err.count("\n") == 1
+    assert "no target @nope in" in err and "targets: @shop" in err
+    env = _config(tmp_path, "[api.shop\napi_id = 1\n")
+    code, _, err = invoke(["get", "@shop"], env)
+    assert code == 2 and "config file" in err and err.count("\n") == 1
+    env = _config(tmp_path, '[api.shop]\napi = "abc"\n')
+    code, _, err = invoke(["get", "@shop"], env)
+    assert code == 2 and "unknown key 'api'" in err
+
+
+def test_environment_defaults_and_the_command_line_winning(endpoint, shop, tmp_path) -> None:
+    env = {"APILOGS_API_ID": shop, "APILOGS_STAGE": "prod", "AWS_ENDPOINT_URL": endpoint}
+    code, out, err = invoke(["get", "--max-rps", "0", "-s", "1m"], env)
+    assert code == 0 and "hello there" in out, err
+    code, _, err = invoke(["get", "-a", "nope123", "--max-rps", "0"], env)
+    assert code == 1 and "no API with ID or name 'nope123'" in err
+
+
+def test_defaults_table_sets_engine_and_rate(endpoint, shop, tmp_path) -> None:
+    env = {
+        **_config(tmp_path, f'[defaults]\nengine = "insights"\nendpoint_url = "{endpoint}"\n'),
+        "APILOGS_API_ID": shop,
+        "APILOGS_STAGE": "prod",
+    }
+    code, out, err = invoke(["get", "-s", "1m", "--max-rps", "0"], env)
+    assert code == 0 and "hello there" in out, err
+    assert "Logs Insights:" in err  # the engine came from [defaults]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["get", "-a", ""], "'--api-id' / '-a': must not be empty"),
+        (["get", "-a", "x", "stray"], "unexpected argument 'stray'"),
+        (["get", "-a", "x", "--live"], "--live follows new events: it needs --watch"),
+        (["requests", "-a", "x", "--status", "6xx"], "bad status '6xx'"),
+        (["requests", "-a", "x", "--slow", "fast"], "unparsable duration 'fast'"),
+    ],
+)
+def test_bad_values_are_usage_errors(args: list[str], message: str) -> None:
+    code, out, err = invoke(args)
+    assert code == 2 and out == ""
+    assert message in err and err.count("\n") == 1, err
+
+
+def _complete(words: str, env: dict[str, str]) -> list[str]:
+    cword = len(words.split()) - (0 if words.endswith(" ") else 1)
+    result = subprocess.run(
+        [sys.executable, "-m", "apilogs"],
+        env={
+            **os.environ,
+            **env,
+            "_APILOGS_COMPLETE": "bash_complete",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(cword),
+        },
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return [line.split(",", 1)[1] for line in result.stdout.splitlines() if "," in line]
+
+
+def test_completion_of_commands_choices_and_the_accounts_apis(endpoint, shop, tmp_path) -> None:
+    env = _config(tmp_path, f'[api.orders]\napi_id = "{shop}"\nstage = "prod"\n')
+    assert {"get", "requests", "stats", "show", "groups", "completion"} <= set(
+        _complete("apilogs ", env)
+    )
+    assert _complete("apilogs get --engine ", env) == ["filter", "insights", "auto"]
+    apis = _complete(f"apilogs get --endpoint-url {endpoint} -a ", env)
+    assert shop in apis and "shop" in apis and "@orders" in apis
+    assert _complete(f"apilogs get --endpoint-url {endpoint} -a {shop} -t ", env) == ["prod"]
+    assert _complete("apilogs get @", env) == ["@orders"]
+    # An endpoint that does not answer completes nothing, quietly.
+    assert _complete("apilogs get --endpoint-url http://127.0.0.1:9 -a ", {}) == []
+
+
+def test_completion_scripts_for_each_shell() -> None:
+    for shell in ("bash", "zsh", "fish"):
+        code, out, err = invoke(["completion", shell])
+        assert code == 0 and "_APILOGS_COMPLETE" in out, err
+    code, _, err = invoke(["completion", "tcsh"])
+    assert code == 2
