@@ -449,7 +449,7 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
         lambda_request_ids=tuple(i.lambda_request_id for i in invocations),
         method=f.get("method"),
         path=f.get("path"),
-        route=f.get("route"),
+        route=f.get("resource_path") or _route_path(f.get("route")),
         status=_int(f.get("status")),
         response_latency_ms=_int(f.get("response_latency_ms")),
         integration_latency_ms=_int(f.get("integration_latency_ms")),
@@ -460,6 +460,14 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
         events=events,
         in_progress=in_progress,
     )
+
+
+def _route_path(route_key: Any) -> str | None:
+    """An HTTP API's route key (`GET /hello/{name}`, `$default`) → its path template."""
+    if not isinstance(route_key, str) or not route_key:
+        return None
+    _method, sep, path = route_key.partition(" ")
+    return path if sep and path.startswith("/") else route_key
 
 
 def _int(value: Any) -> int | None:

@@ -3,7 +3,9 @@ is missing with the exact way to turn it on."""
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -20,6 +22,52 @@ _FUNCTION_ARN = re.compile(
     r"(?P<name>[^:]+)(?::(?P<qualifier>[^:]+))?$"
 )
 _STAGE_VARIABLE = re.compile(r"\$\{stageVariables\.(?P<name>[A-Za-z0-9_]+)\}")
+# What `groups` suggests when a stage has no access log: every variable apilogs reads to join a
+# request's lines and tell its story.
+RECOMMENDED_ACCESS_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "extendedRequestId": "$context.extendedRequestId",
+        "ip": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "resourcePath": "$context.resourcePath",
+        "path": "$context.path",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationLatency": "$context.integrationLatency",
+        "responseLatency": "$context.responseLatency",
+        "integrationStatus": "$context.integrationStatus",
+        "integrationRequestId": "$context.integration.requestId",
+        "authorizerRequestId": "$context.authorizer.requestId",
+        "errorMessage": "$context.error.message",
+        "errorType": "$context.error.responseType",
+        "xrayTraceId": "$context.xrayTraceId",
+    },
+    separators=(",", ":"),
+)
+RECOMMENDED_ACCESS_FORMAT_V2 = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "routeKey": "$context.routeKey",
+        "path": "$context.path",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationLatency": "$context.integrationLatency",
+        "responseLatency": "$context.responseLatency",
+        "integrationStatus": "$context.integrationStatus",
+        "integrationRequestId": "$context.integration.requestId",
+        "integrationErrorMessage": "$context.integrationErrorMessage",
+        "errorMessage": "$context.error.message",
+    },
+    separators=(",", ":"),
+)
 _NOT_FOUND = frozenset({"NotFoundException", "ResourceNotFoundException"})
 _DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
 
@@ -200,13 +248,7 @@ class _Discovery:
             sources,
             (stage.get("accessLogSettings") or {}).get("destinationArn"),
             (stage.get("accessLogSettings") or {}).get("format"),
-            fix=(
-                f"aws apigateway update-stage --rest-api-id {api_id} --stage-name {stage_name} "
-                "--patch-operations op=replace,path=/accessLogSettings/destinationArn,"
-                f"value=arn:aws:logs:{self.region}:ACCOUNT:log-group:/aws/apigateway/{api_id}-access"
-                ' op=replace,path=/accessLogSettings/format,value=\'{"requestId":'
-                '"$context.requestId","status":"$context.status",...}\''
-            ),
+            fix=self.rest_access_fix(api_id, stage_name),
         )
 
         usages: dict[tuple[Role, str, str], _Usage] = {}
@@ -284,12 +326,7 @@ class _Discovery:
             sources,
             settings.get("DestinationArn"),
             settings.get("Format"),
-            fix=(
-                f"aws apigatewayv2 update-stage --api-id {api_id} --stage-name '{stage_name}' "
-                "--access-log-settings DestinationArn=arn:aws:logs:"
-                f"{self.region}:ACCOUNT:log-group:/aws/apigateway/{api_id}-access,"
-                "Format='$context.requestId $context.status $context.integration.requestId'"
-            ),
+            fix=self.v2_access_fix(api_id, stage_name),
         )
         routes_by_target: dict[str, list[str]] = {}
         authorizer_routes: dict[str, list[str]] = {}
@@ -331,6 +368,40 @@ class _Discovery:
             access_log_format=access_format,
             stage_variables=tuple(sorted(variables.items())),
             deployment_id=stage.get("DeploymentId"),
+        )
+
+    # -- the access log fixes: commands to paste as they are ------------------------------------
+
+    def _access_group_arn(self, api_id: str) -> tuple[str, str]:
+        group = f"/aws/apigateway/{api_id}-access"
+        account = self.account_id() or "ACCOUNT"
+        return group, f"arn:aws:logs:{self.region}:{account}:log-group:{group}"
+
+    def rest_access_fix(self, api_id: str, stage: str) -> str:
+        group, arn = self._access_group_arn(api_id)
+        operations = [
+            {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": arn},
+            {
+                "op": "replace",
+                "path": "/accessLogSettings/format",
+                "value": RECOMMENDED_ACCESS_FORMAT,
+            },
+        ]
+        return (
+            f"aws logs create-log-group --log-group-name {shlex.quote(group)} --region {self.region}"
+            f" && aws apigateway update-stage --rest-api-id {shlex.quote(api_id)} "
+            f"--stage-name {shlex.quote(stage)} --region {self.region} "
+            f"--patch-operations {shlex.quote(json.dumps(operations, separators=(',', ':')))}"
+        )
+
+    def v2_access_fix(self, api_id: str, stage: str) -> str:
+        group, arn = self._access_group_arn(api_id)
+        settings = {"DestinationArn": arn, "Format": RECOMMENDED_ACCESS_FORMAT_V2}
+        return (
+            f"aws logs create-log-group --log-group-name {shlex.quote(group)} --region {self.region}"
+            f" && aws apigatewayv2 update-stage --api-id {shlex.quote(api_id)} "
+            f"--stage-name {shlex.quote(stage)} --region {self.region} "
+            f"--access-log-settings {shlex.quote(json.dumps(settings, separators=(',', ':')))}"
         )
 
     # -- shared pieces -------------------------------------------------------------------------
@@ -482,8 +553,9 @@ class _Discovery:
                 "since logging was turned on, or the account has no CloudWatch role for "
                 "API Gateway",
                 "aws apigateway update-account --patch-operations "
-                "op=replace,path=/cloudwatchRoleArn,value=arn:aws:iam::ACCOUNT:role/"
-                "APIGatewayCloudWatchLogs",
+                f"op=replace,path=/cloudwatchRoleArn,value=arn:aws:iam::{self.account_id() or 'ACCOUNT'}"
+                ":role/APIGatewayCloudWatchLogs (a role API Gateway may assume, with the managed "
+                "policy AmazonAPIGatewayPushToCloudWatchLogs)",
             )
         if source.role is Role.ACCESS:
             return (

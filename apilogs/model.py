@@ -255,8 +255,8 @@ class Request:
     trace_id: str | None = None
     lambda_request_ids: tuple[str, ...] = ()
     method: str | None = None
-    path: str | None = None
-    route: str | None = None
+    path: str | None = None  # what the client asked for (`/prod/primes/4453`), when logged
+    route: str | None = None  # the route's template (`/primes/{n}`)
     status: int | None = None
     response_latency_ms: int | None = None
     integration_latency_ms: int | None = None

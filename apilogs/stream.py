@@ -121,9 +121,11 @@ class RequestFilter:
             and (request.response_latency_ms or 0) < self.slower_than_ms
         ):
             return False
-        return not self.path_glob or fnmatch.fnmatchcase(
-            request.path or request.route or "", self.path_glob
-        )
+        if not self.path_glob:
+            return True
+        # The path the client sent or the route's template: either may be what people type.
+        candidates = [p for p in (request.path, request.route) if p]
+        return any(fnmatch.fnmatchcase(p, self.path_glob) for p in candidates)
 
 
 def keep(event: LogEvent, query: EventQuery) -> bool:

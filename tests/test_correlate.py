@@ -105,7 +105,7 @@ def test_one_request_joins_every_service_and_the_id_less_print() -> None:
     assert request.lambda_request_ids == (LID1,)
     assert request.trace_id == "1-5f84c7a1-6605b0810d5b0e8a4b2c3d4e"
     assert request.extended_request_id == "6605b081EfGhIjKlM="
-    assert (request.method, request.path, request.status) == ("GET", "/primes", 200)
+    assert (request.method, request.route, request.status) == ("GET", "/primes", 200)
     assert request.response_latency_ms == 46 and request.integration_latency_ms == 40
     assert request.outcome is Outcome.OK and not request.cold_start
     assert any(e.message == "plain print without id" for e in request.events)

@@ -264,3 +264,31 @@ def test_log_group_from_arn() -> None:
         log_group_from_arn("arn:aws:firehose:us-east-1:1:deliverystream/amazon-apigateway-x")
         is None
     )
+
+
+def test_the_access_log_fix_is_a_command_to_paste(client, ctx) -> None:
+    """Run what `groups` says, as the shell would split it: the stage then logs what apilogs
+    needs, into a group that exists, in the caller's account."""
+    import json
+    import shlex
+
+    arn = make_function(client, "pasted")
+    api_id = make_rest_api(client, routes={"GET /x": lambda_uri(arn)})
+    topology = discover_topology(ctx, api_id, "prod")
+    fix = next(f for f in topology.findings if "no access log" in f.message).fix or ""
+    assert "ACCOUNT" not in fix and "..." not in fix
+    create, update = (shlex.split(part) for part in fix.split(" && "))
+    assert create[:3] == ["aws", "logs", "create-log-group"]
+    client("logs").create_log_group(logGroupName=create[create.index("--log-group-name") + 1])
+    assert update[:3] == ["aws", "apigateway", "update-stage"]
+    operations = json.loads(update[update.index("--patch-operations") + 1])
+    client("apigateway").update_stage(
+        restApiId=update[update.index("--rest-api-id") + 1],
+        stageName=update[update.index("--stage-name") + 1],
+        patchOperations=operations,
+    )
+    fixed = discover_topology(ctx, api_id, "prod")
+    [access] = [s for s in fixed.sources if str(s.role) == "access"]
+    assert access.exists and f":{ACCOUNT}:" in operations[0]["value"]
+    assert "$context.integration.requestId" in (access.log_format or "")
+    assert not any("no access log" in f.message for f in fixed.findings)

@@ -236,12 +236,13 @@ def test_bad_endpoint_url_is_a_usage_error(url: str, message: str) -> None:
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-def test_common_options_work_before_the_command(endpoint, api) -> None:
+def test_common_options_work_before_the_command(client, endpoint, api) -> None:
     """`apilogs --endpoint-url URL get …`, as the AWS CLI allows; after the command wins."""
+    put(client, "/aws/lambda/primes", "s", [(int(time.time() * 1000) - 1000, "reached")])
     before = CliRunner().invoke(
         cli, ["--endpoint-url", endpoint, "get", "-a", api.api_id, "-t", "prod", "--max-rps", "0"]
     )
-    assert before.exit_code == 0, before.stderr
+    assert before.exit_code == 0 and "reached" in before.stdout, before.stderr
     wrong_then_right = CliRunner().invoke(
         cli,
         [

@@ -94,7 +94,7 @@ def test_json_format() -> None:
         "integration_latency_ms": 426,
         "response_latency_ms": 431,
         "method": "GET",
-        "path": "/pets/{petId}",
+        "resource_path": "/pets/{petId}",
         "protocol": "HTTP/1.1",
         "ip": "192.0.2.1",
         "user_agent": "curl/8.1.2",
@@ -167,7 +167,7 @@ def test_rest_clf_format() -> None:
     assert got.fields == {
         "status": 200,
         "method": "GET",
-        "path": "/pets/{petId}",
+        "resource_path": "/pets/{petId}",
         "protocol": "HTTP/1.1",
         "ip": "192.0.2.1",
         "context.requestTime": "10/Jan/2024:10:00:00 +0000",
@@ -207,7 +207,7 @@ def test_csv_format_with_commas_in_the_user_agent() -> None:
     assert got.request_id == RID
     assert got.fields["status"] == 201
     assert got.fields["method"] == "POST"
-    assert got.fields["path"] == "/orders"
+    assert got.fields["resource_path"] == "/orders"
     assert got.fields["user_agent"] == "Mozilla/5.0 (KHTML, like Gecko) Chrome/126.0"
 
 
@@ -222,7 +222,7 @@ def test_xml_format() -> None:
     assert got.request_id == RID
     assert got.fields["method"] == "DELETE"
     assert got.fields["status"] == 204
-    assert got.fields["path"] == "/pets/{petId}"
+    assert got.fields["resource_path"] == "/pets/{petId}"
 
 
 def test_free_text_format() -> None:

@@ -33,7 +33,7 @@ def test_starting_execution() -> None:
 def test_method_and_resource_path() -> None:
     got = line("HTTP Method: POST, Resource Path: /pets/{petId}/toys")
     assert got.kind is LineKind.APIGW_METHOD
-    assert dict(got.fields) == {"method": "POST", "path": "/pets/{petId}/toys"}
+    assert dict(got.fields) == {"method": "POST", "resource_path": "/pets/{petId}/toys"}
 
 
 @pytest.mark.parametrize("prefix", ["Endpoint request URI: ", "Sending request to "])

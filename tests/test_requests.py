@@ -107,7 +107,8 @@ def test_filters(traffic: Traffic) -> None:
     }
     _, out, _ = run(traffic, "requests", "-o", "json", "--errors", "--path", "/primes")
     got = [json.loads(r) for r in out.splitlines()]
-    assert got and all(r["path"] == "/primes" and r["outcome"] != "ok" for r in got)
+    assert got and all(r["route"] == "/primes" and r["outcome"] != "ok" for r in got)
+    assert all(r["path"].startswith("/prod/primes") for r in got)  # what clients sent
     _, out, _ = run(traffic, "requests", "-o", "json", "--cold")
     cold = {json.loads(r)["request_id"] for r in out.splitlines()}
     assert cold >= {t.request_id for t in truth if t.cold_start and _linkable(t)}
@@ -122,7 +123,7 @@ def test_plain_rows_name_the_cause(traffic: Traffic) -> None:
     _, out, _ = run(traffic, "requests", "--status", str(timeout.status))
     line = next(line for line in out.splitlines() if timeout.request_id in line)
     assert "Lambda timed out after 3.00 s" in line and str(timeout.status) in line
-    assert out.splitlines()[0].split()[:4] == ["TIME", "METHOD", "PATH", "STATUS"]
+    assert out.splitlines()[0].split()[:5] == ["TIME", "METHOD", "PATH", "ROUTE", "STATUS"]
 
 
 @pytest.mark.parametrize(

@@ -157,8 +157,15 @@ class Reporter:
             self.warn(notice)
 
     def finish(
-        self, shown: int, what: str = "events", *, filter_pattern: str | None = None
+        self,
+        shown: int,
+        what: str = "events",
+        *,
+        filter_pattern: str | None = None,
+        exit_if_none: bool = False,
     ) -> None:
+        """The end of a read: what the user must still be told. `exit_if_none`: nothing shown
+        exits 1 (nothing found), as grep does."""
         self.notices()
         stats = self.stats
         if stats.throttles:
@@ -179,6 +186,10 @@ class Reporter:
                 self.warn(f"no {what} matched among {stats.events:,} events read")
             else:
                 self.warn(f"no {what} in this window (widen it with --start, e.g. --start 1h)")
+        if shown == 0 and exit_if_none and not stats.failures:
+            raise SystemExit(ExitStatus.NOT_FOUND)
+        if shown == 0 and exit_if_none and not stats.failures:
+            raise SystemExit(ExitStatus.NOT_FOUND)
 
 
 def open_target(

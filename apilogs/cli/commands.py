@@ -54,6 +54,14 @@ def command(func: F) -> F:
     return decorated  # type: ignore[return-value]
 
 
+def spans_days(window: WindowOptions) -> bool:
+    """Whether the window covers more than a day: its times then need their date."""
+    from apilogs.times import resolve_window
+
+    start_ms, end_ms = resolve_window(window.start, window.end, tz=window.tz)
+    return (end_ms if end_ms is not None else int(time.time() * 1000)) - start_ms > 86_400_000
+
+
 def terminal(common: CommonOptions) -> Terminal:
     term = Terminal.detect(common.color)
     term.prepare()
@@ -93,7 +101,7 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
     if output == "json":
         term.out.write(topology_json(api.topology) + "\n")
     else:
-        for line in topology_lines(api.topology, Painter(term.color)):
+        for line in topology_lines(api.topology, Painter(term.color), term.width):
             term.out.write(line + "\n")
     term.out.flush()
     if not any(s.exists for s in api.topology.sources):
@@ -159,6 +167,8 @@ def get(
         tz=window.tz,
         expand_json=expand,
         highlights=match.highlight,
+        dated=spans_days(window),
+        late_slot=watch.watch,
     )
     api = open_target(common, window, api_id, stage, reporter)
     sources = api.select(window.sources, window.log_groups).sources
@@ -199,7 +209,7 @@ def get(
     except BaseException:
         reporter.notices()  # what led to the failure; the failure itself is the last line
         raise
-    reporter.finish(shown, filter_pattern=window.filter_pattern)
+    reporter.finish(shown, filter_pattern=window.filter_pattern, exit_if_none=True)
 
 
 def _get_requests(
@@ -364,7 +374,9 @@ def requests(
     term = terminal(common)
     reporter = Reporter(term)
     api = open_target(common, window, api_id, stage, reporter)
-    rows = RequestRows(Painter(term.color), Clock(window.tz))
+    rows = RequestRows(
+        Painter(term.color), Clock(window.tz), width=term.width, with_date=spans_days(window)
+    )
     out = term.out
     shown = 0
     if output == "plain":
@@ -404,7 +416,7 @@ def requests(
     except BaseException:
         reporter.notices()
         raise
-    reporter.finish(shown, "requests", filter_pattern=window.filter_pattern)
+    reporter.finish(shown, "requests", filter_pattern=window.filter_pattern, exit_if_none=True)
 
 
 def _follow_rows(
@@ -500,7 +512,9 @@ def stats(
         for line in stats_lines(summary, Painter(term.color)):
             term.out.write(line + "\n")
     term.out.flush()
-    reporter.finish(summary.requests, "requests", filter_pattern=window.filter_pattern)
+    reporter.finish(
+        summary.requests, "requests", filter_pattern=window.filter_pattern, exit_if_none=True
+    )
 
 
 # --- show ---------------------------------------------------------------------------------------

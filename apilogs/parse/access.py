@@ -37,8 +37,8 @@ IDs: `requestId` → `request_id`, `extendedRequestId` → `extended_request_id`
 `trace_id` (the `Root=` value).
 
 `Line.fields` keys: `status`, `integration_status`, `integration_latency_ms`,
-`response_latency_ms` (ints), `method` (`httpMethod`), `path` (`resourcePath` or `path`, the first
-present), `route` (`routeKey`), `ip` (`identity.sourceIp`), `user_agent` (`identity.userAgent`),
+`response_latency_ms` (ints), `method` (`httpMethod`), `path` (`path`: what the client sent,
+stage prefix included), `resource_path` (`resourcePath`: the route's template), `route` (`routeKey`), `ip` (`identity.sourceIp`), `user_agent` (`identity.userAgent`),
 `protocol`, `error_message` (`integration.error` / `integrationErrorMessage`),
 `authorizer_request_id` (`authorizer.requestId`), `integration_request_id`, `error_cause`
 (from `error.responseType`: `timeout`, `throttled`, `unauthorized`, `authorizer_failure`), and every
@@ -83,7 +83,7 @@ _VARIABLES: dict[str, tuple[str, str]] = {
     "integration.latency": (_INT, "integration_latency_ms"),
     "responseLatency": (_INT, "response_latency_ms"),
     "httpMethod": (_STR, "method"),
-    "resourcePath": (_STR, "path"),
+    "resourcePath": (_STR, "resource_path"),
     "path": (_STR, "path"),
     "routeKey": (_STR, "route"),
     "identity.sourceIp": (_STR, "ip"),

@@ -7,7 +7,7 @@ APIs. A line with that prefix yields `request_id` (when the ID has its shape, se
 
 `Line.fields` keys:
 
-- `method`, `path`: `HTTP Method: GET, Resource Path: /x`
+- `method`, `resource_path` (the route's template): `HTTP Method: GET, Resource Path: /x`
 - `route`: `WebSocket Request Route: [$connect]`
 - `function_arn`: the Lambda behind `Endpoint request URI: …` / `Sending request to …`
   (integration or authorizer); `uri` when the endpoint is not a Lambda function
@@ -125,7 +125,8 @@ def _http(rid: str, rest: str) -> Line:
     m = _HTTP_METHOD.match(rest)
     if m is None:
         return _plain(rid)
-    fields = {"method": m.group(1), "path": m.group(2)}
+    # The resource path is the route's template (`/primes/{n}`), not what the client sent.
+    fields = {"method": m.group(1), "resource_path": m.group(2)}
     return Line(LineKind.APIGW_METHOD, request_id=rid, fields=fields)
 
 

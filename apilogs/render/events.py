@@ -41,6 +41,13 @@ class RenderOptions:
     tz: tzinfo | None = None  # None: local time with its offset
     expand_json: bool = False
     highlights: tuple[re.Pattern[str], ...] = ()
+    # short output: times with the date (a window that spans more than a day)
+    dated: bool = False
+    # following: a fixed-width place for the (late) mark, so it never shifts the message
+    late_slot: bool = False
+
+
+LATE_MARK = "(late)"
 
 
 def label_for(source: Source) -> str:
@@ -76,6 +83,13 @@ class Clock:
         if self.tz is None:
             moment = moment.astimezone()
         return moment.strftime("%H:%M:%S.") + f"{ms % 1000:03d}"
+
+    def dated(self, ms: int) -> str:
+        """`2026-11-30 12:00:00.000`: for windows that span more than a day."""
+        moment = datetime.fromtimestamp(ms / 1000, self.tz or UTC)
+        if self.tz is None:
+            moment = moment.astimezone()
+        return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
 
 
 def event_to_dict(event: LogEvent, *, late: bool = False) -> dict[str, Any]:
@@ -162,16 +176,33 @@ class EventFormatter:
         if self.options.show_ingestion_time:
             parts.append(self.paint(self.clock.full(raw.ingestion_time), DIM))
         if late:
-            parts.append(self.paint("(late)", YELLOW))
+            parts.append(self.paint(LATE_MARK, YELLOW))
+        elif self.options.late_slot:
+            parts.append(" " * len(LATE_MARK))
         parts.append(self.message(event, "    "))
         return " ".join(parts)
 
+    def _time(self, ms: int) -> str:
+        if self.options.show_timestamp:
+            return self.clock.full(ms)
+        return self.clock.dated(ms) if self.options.dated else self.clock.short(ms)
+
     def _short(self, event: LogEvent, late: bool) -> str:
         raw = event.raw
-        stamp = self.paint(self.clock.short(raw.timestamp), DIM)
-        late_mark = self.paint(" (late)", YELLOW) if late else ""
-        indent = " " * (12 + 2 + self.label_width + 2)
-        return f"{stamp}  {self.label(raw.source)}{late_mark}  {self.message(event, indent)}"
+        stamp = self._time(raw.timestamp)
+        width = len(stamp)
+        stamp = self.paint(stamp, DIM)
+        if self.options.show_ingestion_time:
+            ingested = f"ingested {self._time(raw.ingestion_time)}"
+            width += 2 + len(ingested)
+            stamp += "  " + self.paint(ingested, DIM)
+        head = f"{stamp}  {self.label(raw.source)}"
+        width += 2 + self.label_width
+        if late or self.options.late_slot:
+            head += " " + (self.paint(LATE_MARK, YELLOW) if late else " " * len(LATE_MARK))
+            width += 1 + len(LATE_MARK)
+        indent = " " * (width + 2)
+        return f"{head}  {self.message(event, indent)}"
 
     def _json(self, event: LogEvent, late: bool) -> str:
         # The same object as event_to_dict, written without building a dict: this runs for

@@ -10,6 +10,7 @@ from apilogs.model import Outcome, Request, Role
 from apilogs.render.events import EventFormatter, event_to_dict
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import BOLD, BRIGHT_RED, CYAN, DIM, GREEN, RED, YELLOW, Painter
+from apilogs.render.table import Column, Narrow, cut, fit, join
 from apilogs.summary import PERCENTILES
 from apilogs.times import format_duration_ms, iso_utc
 
@@ -83,77 +84,101 @@ def request_to_dict(request: Request, *, with_events: bool = False) -> dict[str,
     return doc
 
 
-ROW_HEADER = (
-    "TIME",
-    "METHOD",
-    "PATH",
-    "STATUS",
-    "LATENCY",
-    "LAMBDA",
-    "MEMORY",
-    "CAUSE",
-    "REQUEST ID",
+REQUEST_ID_WIDTH = 36
+ROW_COLUMNS = (
+    Column("TIME", 12),
+    Column("METHOD", 6),
+    Column("PATH", 28),
+    Column("ROUTE", 24),
+    Column("STATUS", 6),
+    Column("LATENCY", 8),
+    Column("LAMBDA", 8),
+    Column("MEMORY", 9),
+    Column("CAUSE", 34),
+    Column("REQUEST ID", REQUEST_ID_WIDTH),
 )
+# On a narrow terminal: the least useful first; the request ID is never cut nor left out.
+ROW_PLAN = (
+    Narrow("ROUTE", 0),
+    Narrow("MEMORY", 0),
+    Narrow("CAUSE", 22),
+    Narrow("PATH", 18),
+    Narrow("LAMBDA", 0),
+    Narrow("METHOD", 0),
+    Narrow("LATENCY", 0),
+    Narrow("CAUSE", 12),
+    Narrow("PATH", 8),
+    Narrow("CAUSE", 0),
+    Narrow("PATH", 0),
+)
+ROW_HEADER = tuple(c.title for c in ROW_COLUMNS)
 
 
 class RequestRows:
-    """One aligned line per request; the widths are fixed so a stream of rows stays aligned."""
+    """One aligned line per request. The widths are chosen once (from the terminal's width, when
+    there is one) so that a stream of rows stays aligned and no row wraps."""
 
-    def __init__(self, paint: Painter, clock: Any) -> None:
+    def __init__(
+        self, paint: Painter, clock: Any, *, width: int | None = None, with_date: bool = False
+    ) -> None:
         self.paint = paint
         self.clock = clock
+        self.with_date = with_date
+        columns = list(ROW_COLUMNS)
+        if with_date:
+            columns[0] = Column("TIME", len("2026-11-30 12:00:00.000"))
+        self.widths = fit(columns, ROW_PLAN, width)
 
     def header(self) -> str:
-        return self.paint(self._join(ROW_HEADER), BOLD)
+        return self.paint(join(ROW_HEADER, self.widths), BOLD)
 
-    @staticmethod
-    def _join(cells: tuple[str, ...] | list[str]) -> str:
-        widths = (12, 6, 24, 6, 8, 8, 9, 34, 36)
-        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
-
-    def row(self, request: Request, *, updated: bool = False) -> str:
-        """`updated`: the row of a request printed before, now changed by a late line."""
-        paint = self.paint
+    def cells(self, request: Request) -> list[str]:
         integration = request.integration
-        path = _cell(request.path or request.route or "-")
-        if len(path) > 24:
-            path = path[:23] + "…"
         memory = "-"
         if integration and integration.max_memory_mb is not None:
             memory = f"{integration.max_memory_mb}/{integration.memory_mb or '?'}"
         lambda_ms = _ms(integration.duration_ms if integration else None)
         if request.cold_start:
             lambda_ms += "*"
-        cause = _cell(request.cause)
-        if len(cause) > 34:
-            cause = cause[:33] + "…"
-        cells = [
-            self.clock.short(request.start_ms),
+        when = (
+            self.clock.dated(request.start_ms)
+            if self.with_date
+            else self.clock.short(request.start_ms)
+        )
+        return [
+            when,
             _cell(request.method or "-"),
-            path,
+            _cell(request.path or request.route or "-"),
+            _cell(request.route or "-"),
             str(request.status or "-"),
             _ms(request.response_latency_ms),
             lambda_ms,
             memory,
-            cause,
+            _cell(request.cause),
             _cell(
                 request.request_id
                 or (request.lambda_request_ids[0] if request.lambda_request_ids else "-")
             ),
         ]
-        line = self._join(cells)
+
+    def row(self, request: Request, *, updated: bool = False) -> str:
+        """`updated`: the row of a request printed before, now changed by a late line."""
+        paint = self.paint
+        cells = self.cells(request)
+        # The ID is last and never cut: whatever it holds, people copy it whole.
+        widths = [*self.widths[:-1], max(self.widths[-1], len(cells[-1]))]
         mark = f"  {paint('(updated)', YELLOW)}" if updated else ""
         if not paint.enabled:
-            return line + mark
+            return join(cells, widths) + mark
+        # Colour the status and the cause in place: the widths are of the uncoloured text.
         color = OUTCOME_COLORS.get(request.outcome, BRIGHT_RED)
-        status = cells[3]
-        # Colour the status and the cause cells in place: the widths were computed uncoloured.
-        head, sep, tail = line.partition(f"  {status.ljust(6)}")
-        if sep:
-            line = f"{head}  {paint(status.ljust(6), color, BOLD)}{tail}"
+        padded = [cut(c, w).ljust(w) for c, w in zip(cells, widths, strict=True)]
+        status, cause = ROW_HEADER.index("STATUS"), ROW_HEADER.index("CAUSE")
+        padded[status] = paint(padded[status], color, BOLD)
         if request.outcome.is_error:
-            line = line.replace(cause, paint(cause, color), 1)
-        return line + mark
+            padded[cause] = paint(padded[cause], color)
+        kept = [p for p, w in zip(padded, widths, strict=True) if w]
+        return ("  ".join(kept)).rstrip() + mark
 
 
 class _Summary(Protocol):
@@ -227,7 +252,9 @@ def stats_lines(summary: _Summary, paint: Painter) -> Iterator[str]:
 def story_lines(request: Request, formatter: EventFormatter, paint: Painter) -> Iterator[str]:
     """`apilogs show`: the header, a timeline of phases, then every line."""
     color = OUTCOME_COLORS.get(request.outcome, BRIGHT_RED)
-    title = f"{request.method or '?'} {request.path or request.route or '?'}"
+    title = f"{request.method or '?'} {request.route or request.path or '?'}"
+    if request.path and request.route and request.path != request.route:
+        title += f" ({request.path})"
     status = str(request.status or "?")
     yield f"{paint(_cell(title), BOLD)}  →  {paint(status, color, BOLD)}  {paint(_cell(request.cause), color)}"
     yield f"  when        {formatter.clock.full(request.start_ms)}"

@@ -9,6 +9,7 @@ from typing import Any
 from apilogs.model import Finding, Severity, Source, Topology
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import BOLD, CYAN, DIM, GREEN, RED, YELLOW, Painter
+from apilogs.render.table import Column, Narrow, cut, fit
 
 
 def topology_to_dict(topology: Topology) -> dict[str, Any]:
@@ -73,9 +74,21 @@ def _exists(source: Source, paint: Painter) -> str:
     return paint("yes", GREEN) if source.exists else paint("no", RED)
 
 
-def topology_lines(topology: Topology, paint: Painter) -> Iterator[str]:
-    """The human table. Every AWS-supplied string is sanitised to one line: names, routes, stage
-    variables and formats are user-controlled."""
+TOPOLOGY_PLAN = (
+    Narrow("STORED", 0),
+    Narrow("RETENTION", 0),
+    Narrow("ROUTES", 24),
+    Narrow("FUNCTION", 20),
+    Narrow("ROUTES", 0),
+    Narrow("LOG GROUP", 32),
+    Narrow("FUNCTION", 12),
+)
+
+
+def topology_lines(topology: Topology, paint: Painter, width: int | None = None) -> Iterator[str]:
+    """The human table, fit to `width` columns (the terminal's; None for a pipe). Every
+    AWS-supplied string is sanitised to one line: names, routes, stage variables and formats
+    are user-controlled."""
     s = _one_line
     yield (
         f"{paint(s(topology.api_name), BOLD)} ({s(topology.api_id)}, {s(topology.kind)}) "
@@ -117,17 +130,22 @@ def topology_lines(topology: Topology, paint: Painter) -> Iterator[str]:
                 _size(src.stored_bytes) if src.exists else "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    widths[4] = max(len("EXISTS"), len("other account"))
+    natural = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    natural[4] = max(len("EXISTS"), len("other account"))
+    widths = fit(
+        [Column(t, w) for t, w in zip(rows[0], natural, strict=True)], TOPOLOGY_PLAN, width
+    )
     for index, row in enumerate(rows):
         cells = []
         for i, cell in enumerate(row):
+            if not widths[i]:
+                continue
             if index and i == 4:
                 src = topology.sources[index - 1]
                 plain = _exists(src, Painter(False))
                 cells.append(_exists(src, paint) + " " * (widths[i] - len(plain)))
             else:
-                cells.append(cell.ljust(widths[i]))
+                cells.append(cut(cell, widths[i]).ljust(widths[i]))
         line = "  ".join(cells).rstrip()
         yield paint(line, BOLD) if index == 0 else line
     if topology.findings:
