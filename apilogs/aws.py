@@ -258,6 +258,15 @@ TRANSIENT_EXCEPTIONS: tuple[type[BaseException], ...] = (
 )
 
 
+# The caller's credentials ran out: a refresh (e.g. `aws sso login`) mends it.
+EXPIRED_CODES = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
+EXPIRED_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    botocore.exceptions.TokenRetrievalError,
+    botocore.exceptions.SSOTokenLoadError,
+    botocore.exceptions.UnauthorizedSSOTokenError,
+)
+
+
 def is_transient(exc: BaseException) -> bool:
     """Worth retrying: throttled, the service busy, or the connection broken on the way."""
     if isinstance(exc, TRANSIENT_EXCEPTIONS):
@@ -289,7 +298,7 @@ def describe_aws_error(exc: BaseException) -> ApilogsError | None:
         code = error_code(exc)
         operation = getattr(exc, "operation_name", "") or ""
         message = str(exc.response.get("Error", {}).get("Message", "")).strip()
-        if code in {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}:
+        if code in EXPIRED_CODES:
             return CredentialsExpired()
         if code in {
             "UnrecognizedClientException",

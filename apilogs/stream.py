@@ -53,18 +53,20 @@ def select_sources(
     """`--source execution|access|lambda|authorizer|FUNCTION` narrows; `--log-group` adds."""
     wanted = [s.strip() for s in selectors if s.strip()]
     readable = topology.readable_sources
+
+    def chosen(source: Source) -> bool:
+        return any(_selects(w, source) for w in wanted)
+
     if wanted:
-        functions = {s.function_name for s in topology.sources if s.function_name}
-        unknown = [w for w in wanted if w not in ROLE_NAMES and w not in functions]
+        names = {n for s in topology.sources for n in _names(s)}
+        unknown = [w for w in wanted if w not in ROLE_NAMES and w not in names]
         if unknown:
-            raise UnknownSource(unknown[0], sorted(ROLE_NAMES | {f for f in functions if f}))
-        readable = tuple(
-            s for s in readable if str(s.role) in wanted or (s.function_name in wanted)
-        )
+            raise UnknownSource(unknown[0], sorted(ROLE_NAMES | names))
+        readable = tuple(s for s in readable if chosen(s))
     notices = [
         f"{s.label}: log group {s.log_group} does not exist, skipped"
         for s in topology.sources
-        if s.exists is False and (not wanted or str(s.role) in wanted or s.function_name in wanted)
+        if s.exists is False and (not wanted or chosen(s))
     ]
     extra = tuple(
         Source(Role.OTHER, group, topology.region)
@@ -75,6 +77,20 @@ def select_sources(
     if not sources:
         raise NothingToRead(topology.api_id, topology.stage, wanted)
     return Selection(sources, notices)
+
+
+def _names(source: Source) -> tuple[str, ...]:
+    """What `--source` may call a source: its function, and `function:qualifier` as `groups`
+    prints it."""
+    if not source.function_name:
+        return ()
+    if source.qualifier:
+        return (source.function_name, f"{source.function_name}:{source.qualifier}")
+    return (source.function_name,)
+
+
+def _selects(selector: str, source: Source) -> bool:
+    return selector == str(source.role) or selector in _names(source)
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,3 +143,20 @@ def test_completion_scripts_for_each_shell() -> None:
         assert code == 0 and "_APILOGS_COMPLETE" in out, err
     code, _, err = invoke(["completion", "tcsh"])
     assert code == 2
+
+
+def test_source_takes_the_function_qualifier_form_groups_prints() -> None:
+    from apilogs.errors import UnknownSource
+    from apilogs.model import ApiKind, Role, Source, Topology
+    from apilogs.stream import select_sources
+
+    live = Source(Role.LAMBDA, "/aws/lambda/orders", "us-east-1", "orders", qualifier="live")
+    beta = Source(Role.LAMBDA, "/aws/lambda/orders-beta", "us-east-1", "orders", qualifier="beta")
+    auth = Source(Role.AUTHORIZER, "/aws/lambda/auth", "us-east-1", "auth")
+    topology = Topology("abc", "shop", ApiKind.REST, "prod", "us-east-1", (live, beta, auth))
+    assert select_sources(topology, ["orders:live"]).sources == (live,)
+    assert select_sources(topology, ["orders"]).sources == (live, beta)
+    assert select_sources(topology, ["authorizer", "orders:beta"]).sources == (beta, auth)
+    with pytest.raises(UnknownSource) as caught:
+        select_sources(topology, ["orders:gamma"])
+    assert "orders:live" in caught.value.choices and "orders:beta" in caught.value.choices

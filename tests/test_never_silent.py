@@ -220,3 +220,103 @@ def test_two_quick_ctrl_c_leave_no_traceback(endpoint, api_id) -> None:
             proc.kill()
     assert proc.returncode == 130
     assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
+def test_following_through_expired_credentials_says_so_and_resumes(endpoint, client) -> None:
+    """Expired credentials while following: said, retried, and the follow goes on once they
+    are refreshed (here: the service accepts them again)."""
+    from botocore.stub import Stubber
+
+    from apilogs.fetch.filter import RetryPolicy as Policy
+    from apilogs.fetch.filter import follow_group
+    from apilogs.fetch.filter import queries_for as grouped
+
+    ctx = AwsContext(
+        session=boto3.Session(region_name="us-east-1"),
+        endpoint_url=endpoint,
+        logs_limiter=RateLimiter(0),
+    )
+    [query] = grouped((Source(Role.OTHER, "/g", "us-east-1"),))
+    stats = FetchStats()
+    stop = threading.Event()
+    got: list[str] = []
+    policy = Policy(
+        give_up_after_s=None, notice_after_s=0.0, max_backoff_s=0.05, retry_expired_credentials=True
+    )
+    with Stubber(ctx.reader_client()) as stub:
+        for _ in range(3):
+            stub.add_client_error("filter_log_events", service_error_code="ExpiredTokenException")
+        stub.add_response(
+            "filter_log_events",
+            {
+                "events": [
+                    {
+                        "timestamp": 5,
+                        "ingestionTime": 6,
+                        "logStreamName": "s",
+                        "eventId": "1",
+                        "message": "back",
+                    }
+                ]
+            },
+        )
+
+        def emit(_: object, events: list, __: int) -> None:
+            got.extend(e.message for e in events)
+            if got:
+                stop.set()
+
+        follow_group(ctx, query, 0, stats, emit, stop=stop, interval_s=0.01, policy=policy)
+    assert got == ["back"]
+    assert any("your AWS credentials expired: refresh them" in n for n in stats.notices)
+    assert any("reads recovered" in n for n in stats.notices)
+
+
+def test_a_window_read_with_expired_credentials_fails_at_once(endpoint, api_id) -> None:
+    from botocore.stub import Stubber
+
+    from apilogs.fetch.filter import queries_for as grouped
+    from apilogs.fetch.filter import read_window
+
+    ctx = AwsContext(
+        session=boto3.Session(region_name="us-east-1"),
+        endpoint_url=endpoint,
+        logs_limiter=RateLimiter(0),
+    )
+    [query] = grouped((Source(Role.OTHER, "/g", "us-east-1"),))
+    with Stubber(ctx.reader_client()) as stub:
+        stub.add_client_error("filter_log_events", service_error_code="ExpiredTokenException")
+        with pytest.raises(Exception) as caught:
+            list(read_window(ctx, query, 0, None, FetchStats(), stop=threading.Event()))
+    assert "ExpiredToken" in str(caught.value)
+
+
+def test_a_call_that_is_not_answered_is_said_while_waiting(endpoint, client) -> None:
+    from tests.faultproxy import SLOW
+
+    client("logs").create_log_group(logGroupName="/slow")
+    with fault_proxy(endpoint) as proxy:
+        proxy.script = [SLOW]
+        proxy.slow_seconds = 2.0
+        ctx = AwsContext(
+            session=boto3.Session(region_name="us-east-1"),
+            endpoint_url=proxy.url,
+            logs_limiter=RateLimiter(0),
+        )
+        stats = FetchStats()
+        from apilogs.fetch import fetch_window
+
+        list(
+            fetch_window(
+                ctx,
+                queries_for((Source(Role.OTHER, "/slow", "us-east-1"),)),
+                0,
+                None,
+                stats,
+                policy=RetryPolicy(notice_after_s=0.5),
+            )
+        )
+    assert any(
+        "has not answered a read of /slow for" in n and "still waiting" in n for n in stats.notices
+    ), stats.notices
+    assert any("/slow: CloudWatch Logs answered after 2 s" in n for n in stats.notices)

@@ -167,3 +167,28 @@ def test_the_groups_table_fits_and_leaves_out_the_least_useful_first() -> None:
     assert all(len(line) <= 90 for line in table), table
     assert "STORED" not in table[0] and "LOG GROUP" in table[0] and "EXISTS" in table[0]
     assert all("yes" in line for line in table[1:])
+
+
+def test_a_long_story_goes_through_the_pager_on_a_terminal(tmp_path, monkeypatch) -> None:
+    from apilogs.cli.pager import show_lines
+
+    paged = tmp_path / "paged.txt"
+    monkeypatch.setenv("LINES", "10")
+    monkeypatch.setenv("PAGER", f"sh -c 'cat > {paged}'")
+    lines = [f"line {i}" for i in range(30)]
+    tty = Terminal.detect("never", out=_Tty(), err=io.StringIO())
+    show_lines(tty, lines)
+    assert paged.read_text().splitlines() == lines and tty.out.getvalue() == ""  # type: ignore[attr-defined]
+    # Short, --no-pager, or not a terminal: printed as it is.
+    for term, these, pager in (
+        (Terminal.detect("never", out=_Tty(), err=io.StringIO()), lines[:3], True),
+        (Terminal.detect("never", out=_Tty(), err=io.StringIO()), lines, False),
+        (Terminal.detect("never", out=io.StringIO(), err=io.StringIO()), lines, True),
+    ):
+        paged.unlink(missing_ok=True)
+        show_lines(term, these, pager=pager)
+        assert term.out.getvalue().splitlines() == these and not paged.exists()  # type: ignore[attr-defined]
+    monkeypatch.setenv("PAGER", "")
+    term = Terminal.detect("never", out=_Tty(), err=io.StringIO())
+    show_lines(term, lines)
+    assert term.out.getvalue().splitlines() == lines  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ from apilogs.cli.options import (
     watch_options,
     window_options,
 )
+from apilogs.cli.pager import show_lines
 from apilogs.errors import InvalidInput
 from apilogs.model import LogEvent, UpdateKind
 from apilogs.render.env import Terminal
@@ -525,12 +526,19 @@ def stats(
 @target_options_no_argument
 @window_options
 @output_option(["plain", "json"], "plain: the story; json: the request with every line.")
+@click.option(
+    "--no-pager",
+    is_flag=True,
+    help="Print the story directly (default: through $PAGER or less -R on a terminal when it "
+    "is longer than the screen).",
+)
 def show(
     words: tuple[str, ...],
     api_id: str,
     stage: str | None,
     window: WindowOptions,
     output: str,
+    no_pager: bool,
     common: CommonOptions,
 ) -> None:
     """Tell one request's story: route, status, latency and cause; a timeline of its phases
@@ -564,13 +572,14 @@ def show(
     paint = Painter(term.color)
     sources = api.select(window.sources, window.log_groups).sources
     formatter = EventFormatter(RenderOptions(output="short", tz=window.tz), paint, sources)
-    out = term.out
+    if output == "json":
+        for request in found:
+            term.out.write(json.dumps(request_to_dict(request, with_events=True)) + "\n")
+        term.out.flush()
+        return
+    lines: list[str] = []
     for index, request in enumerate(found):
-        if output == "json":
-            out.write(json.dumps(request_to_dict(request, with_events=True)) + "\n")
-            continue
         if index:
-            out.write("\n")
-        for line in story_lines(request, formatter, paint):
-            out.write(line + "\n")
-    out.flush()
+            lines.append("")
+        lines.extend(story_lines(request, formatter, paint))
+    show_lines(term, lines, pager=not no_pager)

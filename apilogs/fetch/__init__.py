@@ -121,10 +121,14 @@ class _PageChannel:
     group never has more than PAGES_AHEAD + 1 pages alive per reader, however large the
     window."""
 
-    def __init__(self, stop: CancelScope) -> None:
+    def __init__(
+        self, stop: CancelScope, stats: FetchStats | None = None, slow_after_s: float = 10.0
+    ) -> None:
         self.items: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.room = threading.Semaphore(PAGES_AHEAD)
         self.stop = stop
+        self.stats = stats
+        self.slow_after_s = slow_after_s
 
     def wait_for_room(self) -> bool:
         while not self.stop.is_set():
@@ -139,6 +143,8 @@ class _PageChannel:
             except queue.Empty:
                 if self.stop.is_set():
                     return
+                if self.stats is not None:
+                    self.stats.tell_slow_calls(self.slow_after_s)
                 continue
             self.room.release()
             if item is _DONE:
@@ -252,7 +258,7 @@ def _reader(
                     channel.items.put(page)
                     channels = []
                     for index, (lo, hi) in enumerate(_slices(split_at, end_ms, last)):
-                        sub = _PageChannel(channel.stop)
+                        sub = _PageChannel(channel.stop, channel.stats, channel.slow_after_s)
                         _start_reader(
                             job,
                             lo,
@@ -303,7 +309,7 @@ def fetch_window(
     try:
         streams = []
         for query in queries:
-            channel = _PageChannel(scope)
+            channel = _PageChannel(scope, stats, policy.notice_after_s)
             job = _Job(ctx, query, stats, filter_pattern, slices, pool, policy)
             _start_reader(job, start_ms, end_ms, channel, may_split=True)
             streams.append(_counted(channel.drain(), stats))
@@ -401,6 +407,7 @@ def follow(
                 except queue.Empty:
                     item = None
             _release_stalled(merge, stats, policy)
+            stats.tell_slow_calls(policy.notice_after_s)
             # An empty batch when idle is a heartbeat: consumers can close what is old enough.
             yield merge.pop_ready()
     finally:

@@ -24,7 +24,15 @@ from typing import Any
 
 import botocore.exceptions
 
-from apilogs.aws import TRANSIENT_EXCEPTIONS, AwsContext, error_code, is_throttle, is_transient
+from apilogs.aws import (
+    EXPIRED_CODES,
+    EXPIRED_EXCEPTIONS,
+    TRANSIENT_EXCEPTIONS,
+    AwsContext,
+    error_code,
+    is_throttle,
+    is_transient,
+)
 from apilogs.cancel import StopSignal
 from apilogs.errors import GroupFailure, InvalidResponse
 from apilogs.fetch.stats import FetchStats
@@ -38,15 +46,19 @@ FIRST_BACKOFF_S = 0.25
 class RetryPolicy:
     """How long a reader keeps trying a group whose every read fails (throttled, 5xx, dropped).
 
-    `give_up_after_s=None`: never (follow mode keeps trying and says so)."""
+    `give_up_after_s=None`: never (follow mode keeps trying and says so). `notice_after_s`:
+    when failing reads, and a call that has not been answered, are said."""
 
     give_up_after_s: float | None = 60.0
     notice_after_s: float = 10.0
     max_backoff_s: float = MAX_BACKOFF_S
+    # Following: expired credentials are retried (said, every back-off) so that a refresh
+    # (`aws sso login` in another terminal) resumes the follow; a window read fails at once.
+    retry_expired_credentials: bool = False
 
 
 WINDOW_POLICY = RetryPolicy()
-FOLLOW_POLICY = RetryPolicy(give_up_after_s=None)
+FOLLOW_POLICY = RetryPolicy(give_up_after_s=None, retry_expired_credentials=True)
 
 
 class GaveUp(Exception):
@@ -192,6 +204,7 @@ class _Pager:
                 continue
             if not self._enter_flight():
                 return None
+            self.stats.call_started(group)
             try:
                 # `interleaved` is deprecated and always on in CloudWatch Logs, but emulators
                 # (moto) return stream after stream without it: ask for time order explicitly.
@@ -203,13 +216,19 @@ class _Pager:
                     self.gone = True
                     self.stats.notice(f"log group {group} does not exist: skipped")
                     return None
-                if not is_transient(exc):
+                if error_code(exc) in EXPIRED_CODES and self.policy.retry_expired_credentials:
+                    reason = "your AWS credentials expired: refresh them (e.g. aws sso login)"
+                elif not is_transient(exc):
                     raise
-                if is_throttle(exc):
+                elif is_throttle(exc):
                     self.ctx.logs_limiter.slow_down()
                 else:
                     self.stats.errors_retried += 1
-                reason = _reason(exc)
+                reason = reason if error_code(exc) in EXPIRED_CODES else _reason(exc)
+            except EXPIRED_EXCEPTIONS as exc:
+                if not self.policy.retry_expired_credentials:
+                    raise
+                reason = f"AWS login needed ({type(exc).__name__}): refresh it (e.g. aws sso login)"
             except TRANSIENT_EXCEPTIONS as exc:
                 self.stats.errors_retried += 1
                 reason = _reason(exc)
@@ -227,6 +246,7 @@ class _Pager:
                 self.stats.pages += 1
                 return page
             finally:
+                self.stats.call_ended(group)
                 self.ctx.logs_in_flight.release()
             now = self.clock()
             if failing_since is None:

@@ -7,6 +7,7 @@ that are new with `take_notices()`: `--watch` shows them while following, not at
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ class FetchStats:
     limiter: RateLimiter | None = None
     # group → (failing since, monotonic s; what the last attempt got)
     failing: dict[str, tuple[float, str]] = field(default_factory=dict)
+    # group → when its call in flight was sent (monotonic s), and whether its slowness was told
+    in_flight: dict[str, tuple[float, bool]] = field(default_factory=dict)
     _fresh: deque[str] = field(default_factory=deque, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -68,3 +71,37 @@ class FetchStats:
         if group in self.failing:
             with self._lock:
                 self.failing.pop(group, None)
+
+    # -- calls that take long ----------------------------------------------------------------
+
+    def call_started(self, group: str) -> None:
+        with self._lock:
+            self.in_flight[group] = (time.monotonic(), False)
+
+    def call_ended(self, group: str) -> None:
+        with self._lock:
+            started = self.in_flight.pop(group, None)
+        if started is not None and started[1]:
+            self.notice(
+                f"{group}: CloudWatch Logs answered after {time.monotonic() - started[0]:.0f} s",
+                once=False,
+            )
+
+    def tell_slow_calls(self, after_s: float) -> None:
+        """A notice for each call in flight longer than `after_s`: an endpoint that stops
+        answering is said, not waited on in silence. Called by the consumers as they wait."""
+        if not self.in_flight:
+            return
+        now = time.monotonic()
+        slow = []
+        with self._lock:
+            for group, (since, told) in self.in_flight.items():
+                if not told and now - since >= after_s:
+                    self.in_flight[group] = (since, True)
+                    slow.append((group, now - since))
+        for group, waited in slow:
+            self.notice(
+                f"CloudWatch Logs has not answered a read of {group} for {waited:.0f} s; "
+                "still waiting",
+                once=False,
+            )
