@@ -192,3 +192,23 @@ def test_stop_ends_a_read_while_every_call_is_throttled(client, endpoint, small_
     assert got == [] and stats.throttles >= 3
     # Counted once each: what the proxy refused is what apilogs counted.
     assert stats.throttles == proxy.counts[THROTTLE]
+
+
+def test_the_readme_example_runs(traffic: Traffic) -> None:
+    """README's Python API example, as written, against the test server."""
+    import re
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    [code] = re.findall(r"## Python API.*?```python\n(.*?)```", readme.read_text(), re.S)
+    # The test traffic is a few minutes old: follow from before it, for a moment.
+    code = code.replace("http://127.0.0.1:5555", traffic.url).replace("Timer(5,", "Timer(3,")
+    code = code.replace('follow_requests(start="1m"', 'follow_requests(start="10m"')
+    printed: list[str] = []
+    exec(
+        compile(code, "README.md", "exec"),
+        {"print": lambda *a: printed.append(" ".join(map(str, a)))},
+    )
+    assert printed[0].startswith("Eratosthenes")
+    assert any(line.endswith(" lines") for line in printed)
+    assert any(line.startswith(("new ", "updated ", "closed ")) for line in printed)

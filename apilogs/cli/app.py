@@ -30,6 +30,7 @@ from apilogs.model import Severity
 from apilogs.render.env import Terminal
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import Painter
+from apilogs.times import parse_time_noted
 
 
 class ApilogsGroup(click.Group):
@@ -215,5 +216,10 @@ def open_target(
     # Bad --end or --source: said before any read. The selection's notices (a group that does
     # not exist) reach the reporter through the read's stats.
     api.window(window.start, window.end)
+    for option, value in (("--start", window.start), ("--end", window.end)):
+        if value:
+            _, note = parse_time_noted(value, tz=window.tz)
+            if note:
+                reporter.warn(f"{option}: {note}")
     api.select(window.sources, window.log_groups)
     return api
