@@ -11,13 +11,10 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from apilogs.demo.sample import describe_sample
-from apilogs.demo.traffic import FailureRates, TrafficGenerator
 from apilogs.model import LineKind, LogEvent, RawEvent, Role, Source
 from apilogs.parse import parse_event
 from apilogs.render.events import EventFormatter, RenderOptions, event_to_dict
@@ -37,54 +34,19 @@ from apilogs.render.lnav import (
 )
 from apilogs.render.style import Painter
 from tests import hostile
+from tests.demo_events import T0, demo_events, demo_sources
 
 LNAV = shutil.which("lnav")
 needs_lnav = pytest.mark.skipif(
     LNAV is None, reason="lnav is not installed (apt-get install -y lnav): real-lnav checks skipped"
 )
 
-T0 = 1_700_000_000_000
 RID = hostile.RID
 LAMBDA_ID = "0b8c2e58-3c5a-4a4e-9a51-4f3c2a1b0c9d"
 TRACE = "1-5759e988-bd862e3fe1be46a994272793"
 
 
 # --- the lines ----------------------------------------------------------------------------------
-
-
-def demo_sources() -> dict[str, Source]:
-    app = describe_sample()
-    sources = {
-        app.execution_log_group: Source(Role.EXECUTION, app.execution_log_group, app.region),
-        app.access_log_group: Source(
-            Role.ACCESS, app.access_log_group, app.region, log_format=app.access_log_format
-        ),
-        app.http_access_log_group: Source(
-            Role.ACCESS,
-            app.http_access_log_group,
-            app.region,
-            log_format=app.http_access_log_format,
-        ),
-    }
-    for fn in app.functions:
-        role = Role.AUTHORIZER if fn is app.authorizer else Role.LAMBDA
-        sources.setdefault(
-            fn.log_group,
-            Source(role, fn.log_group, app.region, function_name=fn.name, log_format=fn.log_format),
-        )
-    return sources
-
-
-def demo_events() -> Iterator[LogEvent]:
-    """Two minutes of the demo's traffic, every failure mode four times as often as by default."""
-    sources = demo_sources()
-    generator = TrafficGenerator(describe_sample(), seed=7, rates=FailureRates().scaled(4))
-    requests = generator.simulate(T0, T0 + 120_000, rps=3)
-    records = sorted((r for q in requests for r in q.records), key=lambda r: r.timestamp)
-    for i, r in enumerate(records):
-        raw = RawEvent(r.timestamp, r.timestamp + 30, r.group, r.stream, f"d{i}", r.message,
-                       sources[r.group])  # fmt: skip
-        yield parse_event(raw)
 
 
 # Hostile messages, and the level each must get: what the line is, whatever text it carries.
