@@ -1,0 +1,268 @@
+"""One request's story as a file for a bug report (`apilogs show ID --export FILE`): Markdown or
+JSON.
+
+Markdown: a title, the facts (when, status, cause, latencies, Lambda, IDs), the timeline of its
+phases and every line, then its X-Ray traces when they were read. Every piece of text that came
+from a log line is inert: in an inline code span or a fenced code block (so no link, image,
+emphasis or HTML is ever made of it), with a fence longer than any run of backticks it holds,
+and with every control, bidi and invisible character shown as an escape (`sanitize`), as on a
+terminal. JSON: the object of `show -o json` (`request_to_dict(request, with_events=True)`),
+with a `traces` list when traces were read, ASCII-only.
+
+Traces: the X-Ray model is not apilogs's yet, so the exporter takes `Trace`/`TraceSpan`, a small
+neutral shape; whoever reads X-Ray builds them (one span per segment and subsegment, `depth` for
+nesting).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from datetime import tzinfo
+from pathlib import PurePath
+from typing import Any, Literal, get_args
+
+from apilogs.errors import InvalidInput
+from apilogs.model import Request, Role
+from apilogs.render.events import Clock, EventFormatter, RenderOptions
+from apilogs.render.requests import _phases, request_to_dict
+from apilogs.render.sanitize import sanitize
+from apilogs.render.style import Painter
+from apilogs.times import format_duration_ms
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "ExportFormat",
+    "Trace",
+    "TraceSpan",
+    "export_format_for",
+    "export_request",
+    "md_code",
+    "md_fence",
+]
+
+ExportFormat = Literal["markdown", "json"]
+EXPORT_FORMATS: tuple[ExportFormat, ...] = get_args(ExportFormat)
+_BY_EXTENSION: dict[str, ExportFormat] = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".json": "json",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSpan:
+    """One X-Ray segment or subsegment, as an export shows it."""
+
+    name: str  # the segment's name: the stage, the function, "DynamoDB" …
+    start_ms: float  # epoch ms
+    end_ms: float | None = None  # None while in progress
+    depth: int = 0  # 0 for a segment, 1 for its subsegments, 2 for theirs …
+    origin: str | None = None  # "AWS::ApiGateway::Stage", "AWS::Lambda::Function" …
+    http_status: int | None = None
+    error: bool = False  # a 4xx
+    fault: bool = False  # a 5xx
+    throttle: bool = False
+    cause: str | None = None  # the exception, one line
+
+    @property
+    def duration_ms(self) -> float | None:
+        return None if self.end_ms is None else self.end_ms - self.start_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    trace_id: str
+    spans: tuple[TraceSpan, ...] = ()
+
+
+def export_format_for(path: str | os.PathLike[str], explicit: str | None = None) -> ExportFormat:
+    """The format to export to: `explicit` when given, else the file's extension (.md,
+    .markdown, .json). Raises InvalidInput when neither says."""
+    if explicit is not None:
+        wanted = explicit.lower()
+        for fmt in EXPORT_FORMATS:
+            if wanted == fmt or (wanted == "md" and fmt == "markdown"):
+                return fmt
+        raise InvalidInput(
+            f"unknown export format {explicit!r}: choose from {', '.join(EXPORT_FORMATS)}",
+            name="export_format",
+        )
+    suffix = PurePath(os.fspath(path)).suffix.lower()
+    found = _BY_EXTENSION.get(suffix)
+    if found is None:
+        raise InvalidInput(
+            f"cannot tell the export format of {os.fspath(path)!r}: name it .md or .json, "
+            "or give the format",
+            name="export",
+        )
+    return found
+
+
+def export_request(
+    request: Request, fmt: ExportFormat, *, tz: tzinfo | None, traces: Sequence[Trace] = ()
+) -> str:
+    """The request as a Markdown or JSON document (the text of the file, ending in a newline).
+
+    `tz` is the zone times are shown in (None: local time, with its offset); JSON keeps epoch ms
+    and UTC as `show -o json` does."""
+    if fmt == "json":
+        doc = request_to_dict(request, with_events=True)
+        if traces:
+            doc["traces"] = [_trace_dict(t) for t in traces]
+        return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
+    if fmt == "markdown":
+        return "\n".join(_markdown(request, tz, traces)) + "\n"
+    raise InvalidInput(f"unknown export format {fmt!r}", name="export_format")
+
+
+def _trace_dict(trace: Trace) -> dict[str, Any]:
+    return {"trace_id": trace.trace_id, "spans": [asdict(s) for s in trace.spans]}
+
+
+# --- Markdown -----------------------------------------------------------------------------------
+
+_BACKTICKS = re.compile(r"`+")
+
+
+def _longest_backtick_run(text: str) -> int:
+    return max((len(m.group()) for m in _BACKTICKS.finditer(text)), default=0)
+
+
+def md_code(value: object) -> str:
+    """`value` as an inline code span: one line, every unsafe character escaped, delimited by
+    more backticks than it holds. Nothing inside a code span is Markdown, links and HTML
+    included."""
+    text = sanitize(str(value), keep_newlines=False)
+    if not text:
+        return "` `"
+    ticks = "`" * (_longest_backtick_run(text) + 1)
+    # CommonMark strips one space from each end of a span that starts and ends with one: pad
+    # when the text would otherwise touch the delimiter with a backtick, or lose its own spaces.
+    if text.startswith("`") or text.endswith("`") or (text.startswith(" ") and text.endswith(" ")):
+        text = f" {text} "
+    return f"{ticks}{text}{ticks}"
+
+
+def md_fence(lines: Iterable[str], info: str = "text") -> list[str]:
+    """`lines` (already sanitised) as a fenced code block that none of them can close."""
+    body = list(lines)
+    ticks = "`" * max(3, _longest_backtick_run("\n".join(body)) + 1)
+    return [f"{ticks}{info}", *body, ticks]
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else format_duration_ms(value)
+
+
+def _offset(delta_ms: float) -> str:
+    """`+12 ms` after the request's start, `-3 ms` before it; right-aligned."""
+    sign = "-" if delta_ms < 0 else "+"
+    return f"{sign}{format_duration_ms(abs(delta_ms))}".rjust(10)
+
+
+def _markdown(request: Request, tz: tzinfo | None, traces: Sequence[Trace]) -> Iterator[str]:
+    clock = Clock(tz)
+    title = f"{request.method or '?'} {request.path or request.route or '?'}"
+    yield f"# {md_code(title)} → {request.status or '?'}"
+    yield ""
+    yield f"**{md_code(request.cause)}**"
+    yield ""
+    yield from _facts(request, clock)
+    yield ""
+    yield "## Timeline"
+    yield ""
+    phases = list(_phases(request))
+    width = max(len(phase) for phase, _, _ in phases)
+    yield from md_fence(
+        f"{_offset(at - request.start_ms)}  {phase:<{width}}  {sanitize(detail, keep_newlines=False)}"
+        for phase, at, detail in phases
+    )
+    yield ""
+    yield f"## Lines ({len(request.events)})"
+    yield ""
+    if request.events:
+        sources = list(dict.fromkeys(e.source for e in request.events))
+        formatter = EventFormatter(RenderOptions(output="short", tz=tz), Painter(False), sources)
+        # The formatter sanitises and indents continuation lines itself; a line never ends a
+        # block because the fence is longer than any backtick run in it.
+        yield from md_fence(formatter.format(e, False) for e in request.events)
+    else:
+        yield "No lines were read for this request."
+    if traces:
+        yield ""
+        yield "## Traces"
+        for trace in traces:
+            yield ""
+            yield f"### {md_code(trace.trace_id)}"
+            yield ""
+            yield from md_fence(_span_lines(trace, request.start_ms))
+    if request.in_progress:
+        yield ""
+        yield "_Still in progress when exported: more lines may have been written since._"
+
+
+def _facts(request: Request, clock: Clock) -> Iterator[str]:
+    def fact(label: str, value: str) -> str:
+        return f"- **{label}:** {value}"
+
+    duration = format_duration_ms(request.end_ms - request.start_ms)
+    yield fact("when", f"{md_code(clock.full(request.start_ms))} ({duration} until its last line)")
+    status = str(request.status) if request.status is not None else "unknown"
+    if request.integration_status is not None:
+        status += f" (integration {request.integration_status})"
+    yield fact("status", status)
+    yield fact("outcome", md_code(request.outcome))
+    if request.route and request.route != request.path:
+        yield fact("route", md_code(request.route))
+    yield fact(
+        "latency",
+        f"response {_ms(request.response_latency_ms)}, "
+        f"integration {_ms(request.integration_latency_ms)}",
+    )
+    for invocation in request.invocations:
+        parts = [md_code(invocation.function or "?")]
+        if invocation.duration_ms is not None:
+            parts.append(format_duration_ms(invocation.duration_ms))
+        if invocation.max_memory_mb is not None:
+            parts.append(f"{invocation.max_memory_mb}/{invocation.memory_mb or '?'} MB")
+        if invocation.init_ms is not None:
+            parts.append(f"cold start (init {format_duration_ms(invocation.init_ms)})")
+        if invocation.status:
+            parts.append(f"status {md_code(invocation.status)}")
+        label = "authorizer" if invocation.role is Role.AUTHORIZER else "lambda"
+        yield fact(label, ", ".join(parts))
+    if request.error_type or request.error_message:
+        error = ": ".join(x for x in (request.error_type, request.error_message) if x)
+        yield fact("error", md_code(error))
+    for label, value in (
+        ("request id", request.request_id),
+        ("extended request id", request.extended_request_id),
+        ("trace id", request.trace_id),
+    ):
+        if value:
+            yield fact(label, md_code(value))
+    if request.lambda_request_ids:
+        yield fact("lambda request ids", ", ".join(md_code(i) for i in request.lambda_request_ids))
+
+
+def _span_lines(trace: Trace, origin_ms: int) -> Iterator[str]:
+    for span in trace.spans:
+        offset = _offset(span.start_ms - origin_ms)
+        duration = _ms(span.duration_ms).rjust(9)
+        name = "  " * max(0, span.depth) + sanitize(span.name, keep_newlines=False)
+        notes = []
+        if span.origin:
+            notes.append(sanitize(span.origin, keep_newlines=False))
+        if span.http_status is not None:
+            notes.append(str(span.http_status))
+        notes += [flag for flag, on in (("fault", span.fault), ("error", span.error),
+                                        ("throttle", span.throttle)) if on]  # fmt: skip
+        if span.end_ms is None:
+            notes.append("in progress")
+        if span.cause:
+            notes.append(sanitize(span.cause, keep_newlines=False))
+        yield f"{offset}  {duration}  {name}" + (f"  ({'; '.join(notes)})" if notes else "")
