@@ -152,6 +152,13 @@ class Reporter:
         self.term.err.write(f"{paint('apilogs: warning:', '33', '1')} {text}\n")
         self.term.err.flush()
 
+    def warn_info(self, message: str) -> None:
+        """Something done, for stderr (stdout stays the command's output)."""
+        paint = Painter(self.term.err_color)
+        text = sanitize(message, keep_newlines=False)
+        self.term.err.write(f"{paint('apilogs:', '2')} {text}\n")
+        self.term.err.flush()
+
     def notices(self) -> None:
         """The notices the readers raised since the last call, as they happen."""
         for notice in self.stats.take_notices():

@@ -33,9 +33,10 @@ from apilogs.cli.options import (
 )
 from apilogs.cli.pager import show_lines
 from apilogs.errors import InvalidInput
-from apilogs.model import LogEvent, UpdateKind
+from apilogs.model import LogEvent, Request, Source, UpdateKind
 from apilogs.render.env import Terminal
 from apilogs.render.events import Clock, EventFormatter, RenderOptions
+from apilogs.render.export import ExportFormat
 from apilogs.render.progress import Progress
 from apilogs.render.requests import RequestRows, request_to_dict, stats_lines, story_lines
 from apilogs.render.style import Painter
@@ -532,6 +533,24 @@ def stats(
     help="Print the story directly (default: through $PAGER or less -R on a terminal when it "
     "is longer than the screen).",
 )
+@click.option(
+    "--export",
+    "export_path",
+    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
+    help="Write the story to FILE for a bug report instead: Markdown (.md) or JSON (.json).",
+)
+@click.option(
+    "--export-format",
+    type=click.Choice(["markdown", "json"]),
+    help="The format of --export when FILE's extension does not say.",
+)
+@click.option(
+    "--link",
+    is_flag=True,
+    help="Print CloudWatch console links instead: a Logs Insights query for the request's IDs "
+    "over its window, and each log group's events filtered by them.",
+)
 def show(
     words: tuple[str, ...],
     api_id: str,
@@ -539,6 +558,9 @@ def show(
     window: WindowOptions,
     output: str,
     no_pager: bool,
+    export_path: str | None,
+    export_format: str | None,
+    link: bool,
     common: CommonOptions,
 ) -> None:
     """Tell one request's story: route, status, latency and cause; a timeline of its phases
@@ -554,6 +576,10 @@ def show(
     if len(words) != 1:
         raise click.UsageError("give one REQUEST_ID (and at most one @TARGET before it)")
     request_id = words[0]
+    from apilogs.render.export import export_format_for
+
+    # A file name that says no format fails before any read.
+    chosen_format = export_format_for(export_path, export_format) if export_path else None
     term = terminal(common)
     reporter = Reporter(term)
     api = open_target(common, window, api_id, stage, reporter)
@@ -571,6 +597,9 @@ def show(
     reporter.finish(1)
     paint = Painter(term.color)
     sources = api.select(window.sources, window.log_groups).sources
+    if export_path or link:
+        _export_or_link(found, sources, export_path, chosen_format, link, window, reporter)
+        return
     formatter = EventFormatter(RenderOptions(output="short", tz=window.tz), paint, sources)
     if output == "json":
         for request in found:
@@ -583,3 +612,33 @@ def show(
             lines.append("")
         lines.extend(story_lines(request, formatter, paint))
     show_lines(term, lines, pager=not no_pager)
+
+
+def _export_or_link(
+    found: list[Request],
+    sources: tuple[Source, ...],
+    export_path: str | None,
+    fmt: ExportFormat | None,
+    link: bool,
+    window: WindowOptions,
+    reporter: Reporter,
+) -> None:
+    from pathlib import Path
+
+    from apilogs.console import request_links
+    from apilogs.render.export import export_request
+
+    if len(found) > 1:
+        reporter.warn(
+            f"{len(found)} requests carry that ID: the first one ({found[0].request_id}) is "
+            "exported or linked; give one of the others' IDs for them"
+        )
+    request = found[0]
+    if export_path and fmt:
+        Path(export_path).write_text(export_request(request, fmt, tz=window.tz), encoding="utf-8")
+        reporter.warn_info(f"wrote {export_path} ({fmt})")
+    if link:
+        out = reporter.term.out
+        for console_link in request_links(request, sources):
+            out.write(f"{console_link.label}\n  {console_link.url}\n")
+        out.flush()

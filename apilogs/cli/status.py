@@ -43,7 +43,9 @@ class ExitStatus(IntEnum):
 
 
 def exit_status(error: ApilogsError) -> ExitStatus:
-    if isinstance(error, InvalidInput):
+    from apilogs.render.lnav import LnavFormatConflict, NoLnavHome
+
+    if isinstance(error, InvalidInput | LnavFormatConflict | NoLnavHome):
         return ExitStatus.USAGE
     if isinstance(error, NotFound):
         return ExitStatus.NOT_FOUND
@@ -88,6 +90,10 @@ def describe(error: ApilogsError) -> str:
         return "no AWS region: pass --region, set AWS_REGION, or set a region in your profile"
     if isinstance(error, AwsThrottled):
         return f"{error.message}; try again or lower --max-rps"
+    from apilogs.render.lnav import LnavFormatConflict
+
+    if isinstance(error, LnavFormatConflict):
+        return f"{error} (--force replaces it)"
     if isinstance(error, IncompleteRead):
         parts = []
         for failure in error.failures:
