@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -148,11 +150,34 @@ def _pages(
         yield from page.get(key, [])
 
 
+_DENIED_MARK = object()  # a lookup we were not allowed to make
+_MISSING_MARK = object()  # a lookup of something that does not exist
+
+
 class _Discovery:
-    def __init__(self, ctx: AwsContext) -> None:
+    """The calls of one discovery. Independent calls go out at once (a thread pool, each call
+    asked for once and shared): discovery takes two or three round trips, not thirty. Warnings
+    are made in the calling thread, in a fixed order, so the findings read the same each run."""
+
+    def __init__(self, ctx: AwsContext, pool: ThreadPoolExecutor) -> None:
         self.ctx = ctx
         self.region = ctx.region
         self.findings: list[Finding] = []
+        self.pool = pool
+        self._futures: dict[tuple[object, ...], Future[Any]] = {}
+        self._lock = threading.Lock()
+        self.soon(("account",), self._caller_account)
+
+    def soon(self, key: tuple[object, ...], call: Callable[..., Any], *args: Any) -> Future[Any]:
+        """`call(*args)` started now (or earlier, by the same key): its future."""
+        with self._lock:
+            found = self._futures.get(key)
+            if found is None:
+                found = self._futures[key] = self.pool.submit(call, *args)
+            return found
+
+    def now(self, key: tuple[object, ...], call: Callable[..., Any], *args: Any) -> Any:
+        return self.soon(key, call, *args).result()
 
     def warn(
         self, message: str, fix: str | None = None, severity: Severity = Severity.WARNING
@@ -164,24 +189,25 @@ class _Discovery:
     def resolve_api(self, ref: str) -> tuple[ApiKind, dict[str, Any]]:
         v1 = self.ctx.client("apigateway")
         v2 = self.ctx.client("apigatewayv2")
-        try:
-            return ApiKind.REST, v1.get_rest_api(restApiId=ref)
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) not in _NOT_FOUND | {"BadRequestException"}:
-                raise
-        try:
-            api = v2.get_api(ApiId=ref)
+        # Both kinds asked at once: an ID is one or the other.
+        rest = self.soon(
+            ("rest_api", ref), _missing_if_not_found, v1.get_rest_api, {"restApiId": ref}
+        )
+        other = self.soon(("v2_api", ref), _missing_if_not_found, v2.get_api, {"ApiId": ref})
+        found = rest.result()
+        if found is not _MISSING_MARK:
+            return ApiKind.REST, found
+        api = other.result()
+        if api is not _MISSING_MARK:
             kind = ApiKind.WEBSOCKET if api.get("ProtocolType") == "WEBSOCKET" else ApiKind.HTTP
             return kind, api
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) not in _NOT_FOUND | {"BadRequestException"}:
-                raise
         # Not an ID: try it as a name.
         candidates: list[tuple[ApiKind, dict[str, Any]]] = []
+        all_v2 = self.pool.submit(lambda: list(_pages(v2, "get_apis", "Items")))
         for api in _pages(v1, "get_rest_apis", "items", 500):
             if api.get("name") == ref:
                 candidates.append((ApiKind.REST, api))
-        for api in _pages(v2, "get_apis", "Items"):
+        for api in all_v2.result():
             if api.get("Name") == ref:
                 kind = ApiKind.WEBSOCKET if api.get("ProtocolType") == "WEBSOCKET" else ApiKind.HTTP
                 candidates.append((kind, {**api, "id": api.get("ApiId")}))
@@ -200,14 +226,40 @@ class _Discovery:
 
     # -- REST ----------------------------------------------------------------------------------
 
-    def rest_stage(self, api_id: str, stage: str) -> dict[str, Any]:
+    def start_rest(self, api_id: str, stage: str) -> None:
+        """Ask at once what a REST API's discovery needs, before knowing it is one (a guess
+        that costs a few calls when it is not)."""
         v1 = self.ctx.client("apigateway")
-        try:
-            result: dict[str, Any] = v1.get_stage(restApiId=api_id, stageName=stage)
-            return result
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) not in _NOT_FOUND:
-                raise
+        self.soon(
+            ("rest_stage", api_id, stage),
+            _missing_if_not_found,
+            v1.get_stage,
+            {"restApiId": api_id, "stageName": stage},
+        )
+        self.soon(("resources", api_id), self._resources, api_id)
+        self.soon(("authorizers", api_id), self._authorizers, api_id)
+        self.soon(
+            ("group", self.region, execution_log_group(api_id, stage)),
+            self._describe,
+            self.region,
+            execution_log_group(api_id, stage),
+        )
+
+    def _resources(self, api_id: str) -> list[dict[str, Any]]:
+        v1 = self.ctx.client("apigateway")
+        return list(_pages(v1, "get_resources", "items", 500, restApiId=api_id, embed=["methods"]))
+
+    def _authorizers(self, api_id: str) -> list[dict[str, Any]]:
+        v1 = self.ctx.client("apigateway")
+        return list(_pages(v1, "get_authorizers", "items", restApiId=api_id))
+
+    def rest_stage(self, api_id: str, stage: str) -> dict[str, Any]:
+        self.start_rest(api_id, stage)
+        v1 = self.ctx.client("apigateway")
+        result = self.now(("rest_stage", api_id, stage), lambda: None)
+        if result is not _MISSING_MARK:
+            found: dict[str, Any] = result
+            return found
         names = [s.get("stageName", "") for s in v1.get_stages(restApiId=api_id).get("item", [])]
         raise _unknown_stage(stage, api_id, names)
 
@@ -253,10 +305,7 @@ class _Discovery:
 
         usages: dict[tuple[Role, str, str], _Usage] = {}
         authorizer_routes: dict[str, list[str]] = {}
-        v1 = self.ctx.client("apigateway")
-        for resource in _pages(
-            v1, "get_resources", "items", 500, restApiId=api_id, embed=["methods"]
-        ):
+        for resource in self.now(("resources", api_id), self._resources, api_id):
             path = resource.get("path", "/")
             for method_name, method in (resource.get("resourceMethods") or {}).items():
                 route = f"{method_name} {path}"
@@ -267,7 +316,7 @@ class _Discovery:
                 if integration.get("type") not in {"AWS", "AWS_PROXY"} or ":lambda:" not in uri:
                     continue
                 self.use_function(usages, Role.LAMBDA, uri, variables, route)
-        for authorizer in _pages(v1, "get_authorizers", "items", restApiId=api_id):
+        for authorizer in self.now(("authorizers", api_id), self._authorizers, api_id):
             uri = authorizer.get("authorizerUri") or ""
             if not uri:
                 continue  # COGNITO_USER_POOLS authorizers run no Lambda
@@ -296,6 +345,13 @@ class _Discovery:
     def discover_v2(self, kind: ApiKind, api: dict[str, Any], stage_name: str) -> Topology:
         v2 = self.ctx.client("apigatewayv2")
         api_id = api["ApiId"]
+        routes_f = self.pool.submit(lambda: list(_pages(v2, "get_routes", "Items", ApiId=api_id)))
+        integrations_f = self.pool.submit(
+            lambda: list(_pages(v2, "get_integrations", "Items", ApiId=api_id))
+        )
+        if kind is ApiKind.WEBSOCKET:
+            group = execution_log_group(api_id, stage_name)
+            self.soon(("group", self.region, group), self._describe, self.region, group)
         try:
             stage = v2.get_stage(ApiId=api_id, StageName=stage_name)
         except botocore.exceptions.ClientError as exc:
@@ -330,7 +386,7 @@ class _Discovery:
         )
         routes_by_target: dict[str, list[str]] = {}
         authorizer_routes: dict[str, list[str]] = {}
-        for route in _pages(v2, "get_routes", "Items", ApiId=api_id):
+        for route in routes_f.result():
             key = route.get("RouteKey", "")
             target = str(route.get("Target") or "")
             if target.startswith("integrations/"):
@@ -338,16 +394,20 @@ class _Discovery:
             if route.get("AuthorizerId"):
                 authorizer_routes.setdefault(route["AuthorizerId"], []).append(key)
         usages: dict[tuple[Role, str, str], _Usage] = {}
-        for integration in _pages(v2, "get_integrations", "Items", ApiId=api_id):
+        for integration in integrations_f.result():
             uri = integration.get("IntegrationUri") or ""
             if integration.get("IntegrationSubtype") or ":lambda:" not in uri:
                 continue  # AWS service integrations and HTTP proxies have no Lambda log
             routes = routes_by_target.get(integration.get("IntegrationId", ""), [])
             self.use_function(usages, Role.LAMBDA, uri, variables, *routes)
-        # Only authorizers that a route uses can leave logs; reading them one by one also works
-        # where GetAuthorizers is not offered (moto).
+        # Only authorizers that a route uses can leave logs; reading them one by one (at once)
+        # also works where GetAuthorizers is not offered (moto).
+        asked = {
+            a: self.pool.submit(v2.get_authorizer, ApiId=api_id, AuthorizerId=a)
+            for a in authorizer_routes
+        }
         for authorizer_id, routes in authorizer_routes.items():
-            authorizer = v2.get_authorizer(ApiId=api_id, AuthorizerId=authorizer_id)
+            authorizer = asked[authorizer_id].result()
             uri = authorizer.get("AuthorizerUri") or ""
             if uri:  # JWT authorizers run no Lambda
                 self.use_function(usages, Role.AUTHORIZER, uri, variables, *routes)
@@ -449,6 +509,10 @@ class _Discovery:
         usage.routes.extend(r for r in routes if r not in usage.routes)
 
     def function_sources(self, usages: dict[tuple[Role, str, str], _Usage]) -> list[Source]:
+        for usage in usages.values():
+            ref = usage.ref
+            if not (ref.account and self.account_id() and ref.account != self.account_id()):
+                self.soon(("config", ref.region, ref.name), self._function_config, ref)
         account = self.account_id()
         configs: dict[tuple[str, str], dict[str, Any] | None] = {}
         sources: list[Source] = []
@@ -494,33 +558,45 @@ class _Discovery:
             )
         return sources
 
-    def function_config(self, ref: FunctionRef) -> dict[str, Any] | None:
+    def _function_config(self, ref: FunctionRef) -> Any:
         client = self.ctx.client("lambda", ref.region)
         try:
-            config: dict[str, Any] = client.get_function_configuration(FunctionName=ref.name)
-            return config
+            return client.get_function_configuration(FunctionName=ref.name)
         except botocore.exceptions.ClientError as exc:
             code = error_code(exc)
             if code in _NOT_FOUND:
-                self.warn(
-                    f"function {ref.name} ({ref.region}) does not exist: the API points at a "
-                    "deleted or misspelled function, and every request to its routes fails",
-                    "fix the integration URI or deploy the function",
-                    Severity.ERROR,
-                )
-            elif code in _DENIED:
-                self.warn(
-                    f"not allowed to read the configuration of {ref.name}: assuming its log group "
-                    f"is /aws/lambda/{ref.name}",
-                    "grant lambda:GetFunctionConfiguration",
-                    Severity.INFO,
-                )
-            else:
-                raise
-        return None
+                return _MISSING_MARK
+            if code in _DENIED:
+                return _DENIED_MARK
+            raise
+
+    def function_config(self, ref: FunctionRef) -> dict[str, Any] | None:
+        found = self.now(("config", ref.region, ref.name), self._function_config, ref)
+        if found is _MISSING_MARK:
+            self.warn(
+                f"function {ref.name} ({ref.region}) does not exist: the API points at a "
+                "deleted or misspelled function, and every request to its routes fails",
+                "fix the integration URI or deploy the function",
+                Severity.ERROR,
+            )
+            return None
+        if found is _DENIED_MARK:
+            self.warn(
+                f"not allowed to read the configuration of {ref.name}: assuming its log group "
+                f"is /aws/lambda/{ref.name}",
+                "grant lambda:GetFunctionConfiguration",
+                Severity.INFO,
+            )
+            return None
+        config: dict[str, Any] = found
+        return config
 
     def with_group_facts(self, sources: list[Source]) -> Iterator[Source]:
-        """Check each log group once: does it exist, its retention and size."""
+        """Check each log group once (all at once): does it exist, its retention and size."""
+        for source in sources:
+            if not source.foreign_account:
+                asked = ("group", source.region, source.log_group)
+                self.soon(asked, self._describe, source.region, source.log_group)
         facts: dict[tuple[str, str], dict[str, Any] | bool | None] = {}
         for source in sources:
             if source.foreign_account:
@@ -568,34 +644,40 @@ class _Discovery:
             "check that the function's role allows logs:CreateLogStream and logs:PutLogEvents",
         )
 
-    def describe_group(self, region: str, name: str) -> dict[str, Any] | bool | None:
-        """The group's description; None if it does not exist; False if we may not look."""
+    def _describe(self, region: str, name: str) -> Any:
         logs = self.ctx.client("logs", region)
         try:
             for group in _pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name):
                 if group.get("logGroupName") == name:
-                    found: dict[str, Any] = group
-                    return found
+                    return group
         except botocore.exceptions.ClientError as exc:
             if error_code(exc) in _DENIED:
-                self.warn(
-                    f"not allowed to describe log group {name}",
-                    "grant logs:DescribeLogGroups (and logs:FilterLogEvents to read it)",
-                    Severity.INFO,
-                )
-                return False
+                return _DENIED_MARK
             raise
         return None
 
-    _account: str | bool | None = False
+    def describe_group(self, region: str, name: str) -> dict[str, Any] | bool | None:
+        """The group's description; None if it does not exist; False if we may not look."""
+        found = self.now(("group", region, name), self._describe, region, name)
+        if found is _DENIED_MARK:
+            self.warn(
+                f"not allowed to describe log group {name}",
+                "grant logs:DescribeLogGroups (and logs:FilterLogEvents to read it)",
+                Severity.INFO,
+            )
+            return False
+        result: dict[str, Any] | None = found
+        return result
+
+    def _caller_account(self) -> str | None:
+        try:
+            return str(self.ctx.client("sts").get_caller_identity()["Account"])
+        except botocore.exceptions.ClientError:
+            return None  # not knowing the account only weakens the foreign check
 
     def account_id(self) -> str | None:
-        if self._account is False:
-            try:
-                self._account = str(self.ctx.client("sts").get_caller_identity()["Account"])
-            except botocore.exceptions.ClientError:
-                self._account = None  # not knowing the account only weakens the foreign check
-        return self._account if isinstance(self._account, str) else None
+        found: str | None = self.now(("account",), self._caller_account)
+        return found
 
 
 def _unknown_stage(stage: str, api_id: str, names: list[str]) -> StageNotFound:
@@ -605,15 +687,40 @@ def _unknown_stage(stage: str, api_id: str, names: list[str]) -> StageNotFound:
 def discover_topology(ctx: AwsContext, api_ref: str, stage: str | None) -> Topology:
     """Find every log group of `api_ref` (an ID or a name) on `stage`.
 
-    HTTP APIs default to the `$default` stage when no stage is given."""
-    discovery = _Discovery(ctx)
-    kind, api = discovery.resolve_api(api_ref)
-    if kind is ApiKind.REST:
-        if not stage:
-            names = [
-                s.get("stageName", "")
-                for s in ctx.client("apigateway").get_stages(restApiId=api["id"]).get("item", [])
-            ]
-            raise StageRequired(api["id"], names)
-        return discovery.discover_rest(api, stage)
-    return discovery.discover_v2(kind, api, stage or "$default")
+    HTTP APIs default to the `$default` stage when no stage is given. The calls go out in
+    two or three waves: the API, its stage, resources and authorizers, the caller's account and
+    the execution log group at once; then every function's configuration and every log group's
+    description at once."""
+    region = ctx.region
+    with ThreadPoolExecutor(max_workers=16, thread_name_prefix="discover") as pool:
+        discovery = _Discovery(ctx, pool)
+        try:
+            if stage:
+                discovery.start_rest(api_ref, stage)
+            kind, api = discovery.resolve_api(api_ref)
+            if kind is ApiKind.REST:
+                if not stage:
+                    names = [
+                        s.get("stageName", "")
+                        for s in ctx.client("apigateway")
+                        .get_stages(restApiId=api["id"])
+                        .get("item", [])
+                    ]
+                    raise StageRequired(api["id"], names)
+                return discovery.discover_rest(api, stage)
+            return discovery.discover_v2(kind, api, stage or "$default")
+        finally:
+            # Guesses nobody needed must not keep the caller waiting.
+            for future in discovery._futures.values():
+                future.cancel()
+    _ = region  # the region is checked (NoRegion) before any call
+
+
+def _missing_if_not_found(call: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    """`call(**kwargs)`, or the missing mark when the service says there is no such thing."""
+    try:
+        return call(**kwargs)
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) in _NOT_FOUND | {"BadRequestException"}:
+            return _MISSING_MARK
+        raise

@@ -112,6 +112,8 @@ def _complete(words: str, env: dict[str, str]) -> list[str]:
             **os.environ,
             **env,
             "_APILOGS_COMPLETE": "bash_complete",
+            # A loaded test machine is slower than a prompt; the bound itself is not tested here.
+            "APILOGS_COMPLETE_TIMEOUT": env.get("APILOGS_COMPLETE_TIMEOUT", "20"),
             "COMP_WORDS": words,
             "COMP_CWORD": str(cword),
         },
@@ -135,6 +137,9 @@ def test_completion_of_commands_choices_and_the_accounts_apis(endpoint, shop, tm
     assert _complete("apilogs get @", env) == ["@orders"]
     # An endpoint that does not answer completes nothing, quietly.
     assert _complete("apilogs get --endpoint-url http://127.0.0.1:9 -a ", {}) == []
+    # A lookup that takes too long completes nothing rather than keep the prompt waiting.
+    slow = {"APILOGS_COMPLETE_TIMEOUT": "0.001"}
+    assert _complete(f"apilogs get --endpoint-url {endpoint} -a ", slow) == []
 
 
 def test_completion_scripts_for_each_shell() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -94,11 +93,8 @@ def _adversarial() -> list[str]:
 def test_output_is_bounded_by_the_input_plus_the_cap(index: int) -> None:
     message = _adversarial()[index]
     assert len(message) <= EVENT_MAX
-    started = time.perf_counter()
     out = expand_json(message)
-    elapsed = time.perf_counter() - started
     assert len(out) <= len(message) + MAX_OUTPUT + SLACK, (len(message), len(out))
-    assert elapsed < 2.0
     if index < 4:
         # Uncapped, the same layout is many times larger: this is what the cap saves.
         uncapped = json.dumps(json.loads(message), indent=2)

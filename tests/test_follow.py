@@ -73,7 +73,7 @@ def test_every_event_exactly_once_under_bursts_new_streams_and_lag(endpoint: str
         time.sleep(rng.choice([0.0, 0.01, 0.05]))
 
     in_window = sum(1 for ts in written.values() if ts >= start_ms)
-    wait_until = time.time() + 15
+    wait_until = time.time() + 45  # generous: a loaded machine is slow, a pass is not
     while time.time() < wait_until and len(seen) < in_window:
         time.sleep(0.1)
     time.sleep(0.5)  # anything extra (a duplicate) would show up now

@@ -218,7 +218,7 @@ def test_two_quick_ctrl_c_leave_no_traceback(endpoint, api_id) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
-    assert proc.returncode == 130
+    assert proc.returncode == 130, err
     assert "Traceback" not in err and "Exception ignored" not in err, err
 
 

@@ -233,13 +233,13 @@ def test_requests_watch_shows_each_new_request_once(traffic: Traffic) -> None:
             )
             writer.write(request.records)
             sent.append(request)
-        deadline = time.time() + 20
+        deadline = time.time() + 45
         while time.time() < deadline and len(lines) < len(sent):
             time.sleep(0.2)
         time.sleep(1)
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=15)
+        proc.wait(timeout=30)
     rows = [json.loads(line) for line in lines]
     assert sorted(r["request_id"] for r in rows) == sorted(r.request_id for r in sent)
     assert all(r["outcome"] == "ok" for r in rows)

@@ -4,6 +4,7 @@ short time-out, and any failure completes nothing."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,14 @@ from click.shell_completion import CompletionItem
 
 # The whole lookup, whatever it does: a tab press must come back.
 TIMEOUT_S = 2.5
+
+
+def _timeout_s() -> float:
+    value = os.environ.get("APILOGS_COMPLETE_TIMEOUT", "")
+    try:
+        return float(value) if value else TIMEOUT_S
+    except ValueError:
+        return TIMEOUT_S
 
 
 def _bounded(lookup: Callable[[], list[CompletionItem]]) -> list[CompletionItem]:
@@ -26,7 +35,7 @@ def _bounded(lookup: Callable[[], list[CompletionItem]]) -> list[CompletionItem]
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
-    thread.join(TIMEOUT_S)
+    thread.join(_timeout_s())
     return found[0] if found else []
 
 
