@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -44,6 +45,7 @@ from apilogs.stream import (
 from apilogs.summary import WindowStats
 
 if TYPE_CHECKING:
+    from apilogs.cache import Fingerprint
     from apilogs.fetch.insights import InsightsSummary
 from apilogs.times import TimeArg, resolve_window
 
@@ -118,18 +120,78 @@ def open_api(
     max_rps: float = DEFAULT_LOGS_RPS,
     session: boto3.Session | None = None,
     tz: tzinfo | None = None,
+    cache: bool | None = None,
+    refresh: bool = False,
 ) -> Api:
     """Find every log group of an API (its ID, or its name when unambiguous) and stage.
 
     HTTP APIs default to the `$default` stage. `max_rps` is the CloudWatch Logs read rate
     shared by every read of this Api (the account quota is 5/s; 0: no limit, for local
-    endpoints). `tz` is the zone of times given without one (default: local time)."""
-    from apilogs.discover import discover_topology
+    endpoints). `tz` is the zone of times given without one (default: local time).
+
+    `cache`: use (and keep) the topology found last time (`apilogs.cache`): it is checked in
+    one round trip while the first reads already run, and discovered again before anything is
+    delivered if it changed; default: on, unless APILOGS_CACHE=off. `refresh`: discover now
+    (and cache the result)."""
+    from apilogs import cache as topology_cache
+    from apilogs.discover import discover
+
+    if cache is None:
+        cache = topology_cache.enabled()
 
     context = make_context(
         profile=profile, region=region, endpoint_url=endpoint_url, max_rps=max_rps, session=session
     )
-    return Api(context, discover_topology(context, api_id, stage), tz=tz)
+    key = topology_cache.cache_key(
+        profile or context.session.profile_name, context.region, endpoint_url, api_id, stage
+    )
+    if cache and not refresh:
+        hit = topology_cache.load(key)
+        if hit is not None:
+            topology, fingerprint = hit
+            api = Api(context, topology, tz=tz)
+            api._pending = _Validation(key, api_id, stage, fingerprint, context, topology)
+            return api
+    topology, fingerprint = discover(context, api_id, stage)
+    if cache:
+        topology_cache.store(key, topology, fingerprint)
+    return Api(context, topology, tz=tz)
+
+
+class _Validation:
+    """A cached topology's check, running while the first reads go out."""
+
+    def __init__(
+        self,
+        key: str,
+        api_ref: str,
+        stage: str | None,
+        fingerprint: Fingerprint,
+        context: AwsContext,
+        topology: Topology,
+    ) -> None:
+        from apilogs.cache import read_fingerprint
+
+        self.key = key
+        self.api_ref = api_ref
+        self.stage = stage
+        self.fingerprint = fingerprint
+        self._done = threading.Event()
+        self._now: Fingerprint | None = None
+
+        def check() -> None:
+            try:
+                self._now = read_fingerprint(context, topology)
+            except Exception:
+                self._now = None
+            finally:
+                self._done.set()
+
+        threading.Thread(target=check, name="topology check", daemon=True).start()
+
+    def still_true(self) -> bool:
+        self._done.wait()
+        return self._now == self.fingerprint
 
 
 @dataclass
@@ -142,6 +204,37 @@ class Api:
     _selections: dict[tuple[tuple[str, ...], tuple[str, ...]], Selection] = field(
         default_factory=dict, repr=False
     )
+    _pending: _Validation | None = field(default=None, repr=False)
+
+    @property
+    def from_cache(self) -> bool:
+        """The topology came from the cache and has not been checked yet."""
+        return self._pending is not None
+
+    def settle(self) -> bool:
+        """Wait for a cached topology's check; discover again if it is stale. True when the
+        topology changed (then `topology` is the new one)."""
+        pending = self._pending
+        if pending is None:
+            return False
+        self._pending = None
+        if pending.still_true():
+            return False
+        from apilogs import cache as topology_cache
+        from apilogs.discover import discover
+
+        topology, fingerprint = discover(self.context, pending.api_ref, pending.stage)
+        topology_cache.store(pending.key, topology, fingerprint)
+        self.topology = topology
+        self._selections.clear()
+        return True
+
+    def _forget_if_gone(self, stats: FetchStats, key: str | None) -> None:
+        """A group the cached topology named is gone: the next run discovers again."""
+        if key and stats.gone_groups:
+            from apilogs import cache as topology_cache
+
+            topology_cache.forget(key)
 
     # -- what to read ------------------------------------------------------------------------
 
@@ -210,19 +303,41 @@ class Api:
         after every other event was delivered, says which and how far it was read."""
         stats = stats if stats is not None else FetchStats()
         query = self._query(start, end, filter_pattern, grep, exclude)
-        chosen = self._sources(sources, log_groups, stats)
-        return _typed_stream(
-            read_events(
+        read_stats = stats
+
+        def read() -> Iterator[LogEvent]:
+            chosen = self._sources(sources, log_groups, read_stats)
+            return read_events(
                 self.context,
                 chosen,
                 query,
-                stats,
+                read_stats,
                 parse=parse,
                 stop=stop,
                 policy=_window_policy(fail_after_s),
-                engine=self.engine_for(engine, chosen, query, stats),
+                engine=self.engine_for(engine, chosen, query, read_stats),
             )
-        )
+
+        return _typed_stream(self._checked(read, stats))
+
+    def _checked(
+        self, read: Callable[[], Iterator[LogEvent]], stats: FetchStats
+    ) -> Iterator[LogEvent]:
+        """A read of a cached topology: the reads start at once, and nothing is delivered
+        before the topology's check says it still holds (else: read again, rediscovered)."""
+        pending = self._pending
+        stream = read()
+        if pending is not None:
+            first = next(stream, None)
+            if self.settle():
+                if hasattr(stream, "close"):
+                    stream.close()
+                stats.notice("the cached topology was out of date: discovered the API again")
+                stream = read()
+            elif first is not None:
+                yield first
+        yield from stream
+        self._forget_if_gone(stats, pending.key if pending else None)
 
     def engine_for(
         self, engine: EngineName, sources: tuple[Source, ...], query: EventQuery, stats: FetchStats
@@ -307,6 +422,8 @@ class Api:
         joined, are left out."""
         stats = stats if stats is not None else FetchStats()
         query = self._query(start, end, filter_pattern, (), ())
+        if engine != "filter":
+            self.settle()
         chosen = self._sources(sources, log_groups, stats)
         if self.engine_for(engine, chosen, query, stats) == "insights":
             if where is not None and where != RequestFilter():
@@ -357,6 +474,7 @@ class Api:
         """The requests carrying any of `ids` (API Gateway, Lambda, X-Ray or extended request
         IDs), each with every line of every group, its Lambda's `print` lines included.
         `must_exist`: raise RequestNotFound instead of returning an empty list."""
+        self.settle()
         wanted = [ids] if isinstance(ids, str) else list(ids)
         stats = stats if stats is not None else FetchStats()
         start_ms, end_ms = self.window(start, end)
@@ -402,6 +520,7 @@ class Api:
         polling (groups it is refused for are polled, with a notice; sampled updates are said
         and their gaps read). `fail_after_s`: end with IncompleteRead once a group's reads
         have all failed this long (default: keep trying, and say so)."""
+        self.settle()
         stats = stats if stats is not None else FetchStats()
         query = self._query(start, None, filter_pattern, grep, exclude)
         chosen = self._sources(sources, log_groups, stats)

@@ -15,6 +15,7 @@ from typing import Any
 import botocore.exceptions
 
 from apilogs.aws import AwsContext, error_code
+from apilogs.cache import Fingerprint
 from apilogs.errors import AmbiguousApi, ApiNotFound, StageNotFound, StageRequired
 from apilogs.model import ApiKind, Finding, Role, Severity, Source, Topology
 
@@ -167,6 +168,7 @@ class _Discovery:
         self._futures: dict[tuple[object, ...], Future[Any]] = {}
         self._lock = threading.Lock()
         self.soon(("account",), self._caller_account)
+        self.stage_facts: tuple[str | None, str | None] = (None, None)
 
     def soon(self, key: tuple[object, ...], call: Callable[..., Any], *args: Any) -> Future[Any]:
         """`call(*args)` started now (or earlier, by the same key): its future."""
@@ -266,6 +268,7 @@ class _Discovery:
     def discover_rest(self, api: dict[str, Any], stage_name: str) -> Topology:
         api_id = api["id"]
         stage = self.rest_stage(api_id, stage_name)
+        self.stage_facts = (stage.get("deploymentId"), str(stage.get("lastUpdatedDate")))
         variables = dict(stage.get("variables") or {})
         settings = stage.get("methodSettings") or {}
         default = settings.get("*/*", {})
@@ -354,6 +357,7 @@ class _Discovery:
             self.soon(("group", self.region, group), self._describe, self.region, group)
         try:
             stage = v2.get_stage(ApiId=api_id, StageName=stage_name)
+            self.stage_facts = (stage.get("DeploymentId"), str(stage.get("LastUpdatedDate")))
         except botocore.exceptions.ClientError as exc:
             if error_code(exc) not in _NOT_FOUND:
                 raise
@@ -679,13 +683,35 @@ class _Discovery:
         found: str | None = self.now(("account",), self._caller_account)
         return found
 
+    def fingerprint(self, topology: Topology) -> Fingerprint:
+        """What this topology was discovered from, for the cache (no call made)."""
+        functions = []
+        for region, name in sorted(
+            {(s.region, s.function_name) for s in topology.sources if s.function_name}
+        ):
+            future = self._futures.get(("config", region, name))
+            config = future.result() if future is not None and future.done() else None
+            if isinstance(config, dict):
+                group = (config.get("LoggingConfig") or {}).get("LogGroup")
+                functions.append((region, name, config.get("LastModified"), group))
+            elif future is not None:
+                functions.append((region, name, None, None))
+        missing = sorted({(s.region, s.log_group) for s in topology.sources if s.exists is False})
+        return Fingerprint(self.account_id(), *self.stage_facts, tuple(functions), tuple(missing))
+
 
 def _unknown_stage(stage: str, api_id: str, names: list[str]) -> StageNotFound:
     return StageNotFound(api_id, stage, names)
 
 
 def discover_topology(ctx: AwsContext, api_ref: str, stage: str | None) -> Topology:
-    """Find every log group of `api_ref` (an ID or a name) on `stage`.
+    """Find every log group of `api_ref` (an ID or a name) on `stage`."""
+    return discover(ctx, api_ref, stage)[0]
+
+
+def discover(ctx: AwsContext, api_ref: str, stage: str | None) -> tuple[Topology, Fingerprint]:
+    """Find every log group of `api_ref` (an ID or a name) on `stage`, and what the topology
+    was discovered from (for the cache).
 
     HTTP APIs default to the `$default` stage when no stage is given. The calls go out in
     two or three waves: the API, its stage, resources and authorizers, the caller's account and
@@ -707,8 +733,10 @@ def discover_topology(ctx: AwsContext, api_ref: str, stage: str | None) -> Topol
                         .get("item", [])
                     ]
                     raise StageRequired(api["id"], names)
-                return discovery.discover_rest(api, stage)
-            return discovery.discover_v2(kind, api, stage or "$default")
+                topology = discovery.discover_rest(api, stage)
+            else:
+                topology = discovery.discover_v2(kind, api, stage or "$default")
+            return topology, discovery.fingerprint(topology)
         finally:
             # Guesses nobody needed must not keep the caller waiting.
             for future in discovery._futures.values():

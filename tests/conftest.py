@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 
 import boto3
@@ -21,6 +22,10 @@ def _fake_credentials() -> Iterator[None]:
     for key in _AWS_ENV:
         os.environ.pop(key, None)
     os.environ.update(
+        # The topology cache is off in tests (each test builds its own APIs); the tests of the
+        # cache turn it on, in a folder of their own.
+        APILOGS_CACHE="off",
+        APILOGS_CACHE_DIR=os.path.join(tempfile.gettempdir(), f"apilogs-test-cache-{os.getpid()}"),
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_DEFAULT_REGION=REGION,
@@ -36,6 +41,11 @@ def _fake_credentials() -> Iterator[None]:
 
 
 _AWS_ENV = (
+    "APILOGS_CACHE",
+    "APILOGS_CACHE_DIR",
+    "APILOGS_CONFIG",
+    "APILOGS_API_ID",
+    "APILOGS_STAGE",
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
     "AWS_SESSION_TOKEN",

@@ -216,6 +216,7 @@ def open_target(
         endpoint_url=common.endpoint_url,
         max_rps=window.max_rps,
         tz=window.tz,
+        refresh=common.refresh,
     )
     for finding in api.topology.findings:
         if finding.severity is not Severity.INFO or common.verbose:

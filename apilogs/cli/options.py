@@ -47,6 +47,8 @@ class CommonOptions:
     # The names the command line gave (before or after the command): a target or the config's
     # defaults never override them.
     given: frozenset[str] = frozenset()
+    # Discover the API again instead of using the cached topology.
+    refresh: bool = False
 
 
 COMMON_NAMES = ("profile", "region", "endpoint_url", "color", "no_color", "verbose", "debug")
@@ -155,6 +157,12 @@ def _target_option_list(positional: bool) -> list[Callable[[Any], Any]]:
             "from the config file (default: APILOGS_API_ID).",
         ),
         click.option(
+            "--refresh",
+            is_flag=True,
+            help="Discover the API's log groups again instead of using the cached topology "
+            "(which is checked on every run anyway).",
+        ),
+        click.option(
             "--stage",
             "-t",
             envvar="APILOGS_STAGE",
@@ -195,9 +203,11 @@ def _with_target(func: F, *, positional: bool) -> F:
         api_id: str | None,
         stage: str | None,
         common: CommonOptions,
+        refresh: bool,
         target: str | None = None,
         **kwargs: Any,
     ) -> Any:
+        common.refresh = refresh
         words = kwargs.get("words")
         if words is not None:
             # `show [@TARGET] ID`: the target shares the arguments.

@@ -214,6 +214,7 @@ class _Pager:
             except botocore.exceptions.ClientError as exc:
                 if error_code(exc) == "ResourceNotFoundException":
                     self.gone = True
+                    self.stats.gone_groups.add(group)
                     self.stats.notice(f"log group {group} does not exist: skipped")
                     return None
                 if error_code(exc) in EXPIRED_CODES and self.policy.retry_expired_credentials:

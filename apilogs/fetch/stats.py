@@ -31,6 +31,8 @@ class FetchStats:
     max_lag_ms: int = 0
     notices: list[str] = field(default_factory=list)
     failures: list[GroupFailure] = field(default_factory=list)
+    # groups a read found not to exist (deleted since discovery)
+    gone_groups: set[str] = field(default_factory=set)
     limiter: RateLimiter | None = None
     # group → (failing since, monotonic s; what the last attempt got)
     failing: dict[str, tuple[float, str]] = field(default_factory=dict)
