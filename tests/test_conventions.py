@@ -165,3 +165,69 @@ def test_source_takes_the_function_qualifier_form_groups_prints() -> None:
     with pytest.raises(UnknownSource) as caught:
         select_sources(topology, ["orders:gamma"])
     assert "orders:live" in caught.value.choices and "orders:beta" in caught.value.choices
+
+
+def test_a_filter_pattern_that_matches_nothing_says_so(endpoint, shop) -> None:
+    code, out, err = invoke(
+        [
+            "get",
+            "-a",
+            shop,
+            "-t",
+            "prod",
+            "-s",
+            "1m",
+            "-f",
+            '"nowhere-to-be-found"',
+            "--endpoint-url",
+            endpoint,
+            "--max-rps",
+            "0",
+        ]
+    )
+    assert code == 1 and out == ""
+    assert "the filter pattern '\"nowhere-to-be-found\"' matched no event in this window" in err
+    code, _, err = invoke(
+        [
+            "stats",
+            "-a",
+            shop,
+            "-t",
+            "prod",
+            "-s",
+            "1m",
+            "-f",
+            '"nowhere-to-be-found"',
+            "--endpoint-url",
+            endpoint,
+            "--max-rps",
+            "0",
+        ]
+    )
+    assert code == 1 and "matched no event" in err
+
+
+def test_an_ambiguous_local_time_is_said(endpoint, shop) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "apilogs",
+            "get",
+            "-a",
+            shop,
+            "-t",
+            "prod",
+            "-s",
+            "2026-11-01 01:30",
+            "-e",
+            "2026-11-01 01:40",
+            "--max-rps",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "TZ": "America/New_York", "AWS_ENDPOINT_URL": endpoint},
+    )
+    assert "--start: 2026-11-01 01:30 happens twice in" in result.stderr, result.stderr
