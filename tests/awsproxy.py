@@ -110,7 +110,7 @@ class TokenBucket:
 class Call:
     """One call as the proxy saw it. Times are epoch seconds (time.time(), comparable with the
     client's clock on this machine): `received` when the request was read, `arrived` when it
-    reached the server (after half the round trip), `answered` when the reply was written."""
+    reached the server (after half the round trip), `answered` when the reply went out."""
 
     operation: str
     received: float
@@ -383,17 +383,16 @@ class AwsProxy:
         if delay:
             time.sleep(delay)
         call.response_bytes = len(data)
-        try:
-            handler.send_response(status)
-            for key, value in headers:
-                if key.lower() not in _HOP_BY_HOP and key.lower() not in {"date", "server"}:
-                    handler.send_header(key, value)
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
-        finally:
-            call.answered = time.time()
-            self._record(call)
+        # Counted before the answer goes out: a client that has its answer finds it counted.
+        call.answered = time.time()
+        self._record(call)
+        handler.send_response(status)
+        for key, value in headers:
+            if key.lower() not in _HOP_BY_HOP and key.lower() not in {"date", "server"}:
+                handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
 
     def _check_page(self, call: Call, data: bytes, request: bytes) -> bytes:
         try:

@@ -316,7 +316,8 @@ def test_many_callers_at_once_over_kept_alive_connections(endpoint: str, client)
         elapsed = time.perf_counter() - started
         stats = proxy.stats()
     assert stats["calls"] == {"logs:FilterLogEvents": 50}
-    assert elapsed < 5 * 0.1 * 2.5  # ten at a time, not one after the other (5 s)
+    # Ten at a time, not one after the other (5 s); client, proxy and moto share one GIL here.
+    assert elapsed < 2.5
     assert stats["connections"] <= 10  # kept alive: not one connection per call
 
 
