@@ -1,6 +1,7 @@
 """Benchmark of `apilogs get` against a bare boto3 loop and awslogs 0.15, on moto's server.
 
     .venv/bin/python bench/run.py [--events N] [--repeat 3] [--scale-check [--scale-events M]]
+    .venv/bin/python bench/run.py --aws-shaped [--rtt-ms 40 --per-mb-ms 250 --quota-rps 5 ...]
 
 One run: start moto's server in its own process on 127.0.0.1, deploy the sample API, load about N
 events, find the API's log groups (`apilogs groups -o json`), then measure, each `--repeat` times
@@ -14,8 +15,17 @@ events, find the API's log groups (`apilogs groups -o json`), then measure, each
        other, its output lines checked against what (a) read.
 
 `--scale-check` then loads events until the store holds `--scale-events` (default 10 x N), and
-measures (a) and (b) again: (b)'s peak RSS should stay flat. Results go to stdout (a table) and
-bench/results.json. See bench/README.md.
+measures (a) and (b) again: (b)'s peak RSS should stay flat.
+
+`--aws-shaped` then does it again in AWS's shape (issue 13): a second moto server with about
+`--aws-events` events over `--aws-span` seconds, behind tests/awsproxy.py (a round trip on every
+call, a per-MiB delay on FilterLogEvents answers, 1 MiB pages, a 5/s FilterLogEvents quota
+answered with ThrottlingException). (a) as a process with boto3's standard retries, (b) with the
+default --max-rps and a cold and a warm cache dir, (c): time to first line, total time, calls
+and throttles as the proxy counted them, the quota floor; then `apilogs get --watch` while live
+traffic is written, for its follow latency. Issue 13's targets are printed with PASS/FAIL.
+
+Results go to stdout (tables) and bench/results-YYYYmmdd-HHMMSS.json. See bench/README.md.
 """
 
 from __future__ import annotations
@@ -1267,6 +1277,7 @@ def measure_follow(bench: Bench, interval: float | None) -> dict[str, Any]:
     seconds = stopped - spawned
     return {
         "interval_s": interval,
+        "warmup_s": args.follow_warmup,
         "label": f"--watch-interval {interval:g}" if interval is not None else "default interval",
         "seconds": round(seconds, 3),
         "events_written": live.events_written,
@@ -1519,7 +1530,7 @@ def print_aws(aws: dict[str, Any]) -> None:
         print(
             f"  {f0['seconds']:.0f} s each, {f0['events_written']:,} events written; latency = "
             "line on apilogs's stdout - the event's ingestion time, for events ingested from "
-            f"the first line (or {FOLLOW_WARMUP_DEFAULT:g} s) on until {FOLLOW_MARGIN_S:g} s "
+            f"the first line (or {f0['warmup_s']:g} s) on until {FOLLOW_MARGIN_S:g} s "
             "before the stop"
         )
 
