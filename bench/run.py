@@ -1087,6 +1087,18 @@ def summarize_calls(stats: dict[str, Any], spawned_at: float) -> dict[str, Any]:
         "largest_page_bytes": int(stats.get("largest_page_bytes", 0)),
         "pages_cut": int(stats.get("pages_cut", 0)),
         "connections": int(stats.get("connections", 0)),
+        # Every call: [received, answered] in seconds after the spawn, operation, HTTP status
+        # (400 with a throttle), bytes: when discovery and reads went out, and how they queued.
+        "timeline": [
+            [
+                round(c["received"] - spawned_at, 4),
+                round(c["answered"] - spawned_at, 4),
+                c["operation"],
+                c["status"],
+                c["response_bytes"],
+            ]
+            for c in sorted(log_, key=lambda c: c["received"])
+        ],
     }
 
 
@@ -1116,6 +1128,9 @@ def add_calls(
         out[key] = dict(sorted(merged.items()))
     for key in ("largest_page_bytes", "discovery_in_flight"):
         out[key] = max(a.get(key, 0), b.get(key, 0))
+    out["timeline"] = (a.get("timeline") or []) + [
+        [t0 + offset, t1 + offset, *rest] for t0, t1, *rest in b.get("timeline") or []
+    ]
     if a.get("first_read_s") is None and b.get("first_read_s") is not None:
         out["first_read_s"] = round(offset + b["first_read_s"], 4)
         out["calls_before_first_read"] = a["total_calls"] + b["calls_before_first_read"]
@@ -1540,10 +1555,11 @@ FOLLOW_WARMUP_DEFAULT = 5.0
 
 def target(name: str, value: float | None, op: str, limit: float, note: str = "") -> dict[str, Any]:
     """One of issue 13's targets: a ratio, its limit, PASS/FAIL (or not measured)."""
+    shown = f"{op} {100 * limit:g} %" if "share" in name else f"{op} {limit:g}"
     if value is None or math.isnan(value):
-        return {"name": name, "value": None, "target": f"{op} {limit:g}", "status": "not measured"}
+        return {"name": name, "value": None, "target": shown, "status": "not measured"}
     ok = value >= limit if op == ">=" else value <= limit
-    result = {"name": name, "value": round(value, 3), "target": f"{op} {limit:g}"}
+    result = {"name": name, "value": round(value, 4), "target": shown}
     result["status"] = verdict(ok)
     if note:
         result["note"] = note
@@ -1650,6 +1666,8 @@ def print_targets(targets: list[dict[str, Any]]) -> None:
     print("\n== Issue 13's targets ==")
     for t in targets:
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
+        if t["value"] is not None and "share" in t["name"]:
+            value = f"{100 * t['value']:.1f} %"
         print(f"  {t['name']:<62} {value:>7}  target {t['target']:<8} {t['status']}")
     print()
 
