@@ -1088,7 +1088,8 @@ def summarize_calls(stats: dict[str, Any], spawned_at: float) -> dict[str, Any]:
         "pages_cut": int(stats.get("pages_cut", 0)),
         "connections": int(stats.get("connections", 0)),
         # Every call: [received, answered] in seconds after the spawn, operation, HTTP status
-        # (400 with a throttle), bytes: when discovery and reads went out, and how they queued.
+        # (400 with a throttle), bytes, and for a read: events (None if throttled), group,
+        # startTime, endTime, whether it carried a nextToken. When discovery and reads went out, how they queued.
         "timeline": [
             [
                 round(c["received"] - spawned_at, 4),
@@ -1096,6 +1097,7 @@ def summarize_calls(stats: dict[str, Any], spawned_at: float) -> dict[str, Any]:
                 c["operation"],
                 c["status"],
                 c["response_bytes"],
+                *([c["events"], *c["request"].values()] if c.get("request") is not None else []),
             ]
             for c in sorted(log_, key=lambda c: c["received"])
         ],

@@ -123,6 +123,8 @@ class Call:
     page_bytes: int | None = None  # FilterLogEvents: the page's size as CloudWatch Logs counts
     cut: bool = False  # the proxy cut the page to page_bytes
     upstream_s: float = 0.0
+    # FilterLogEvents: what was asked (group, startTime, endTime, whether with a nextToken)
+    request: dict[str, Any] | None = None
 
 
 @dataclass
@@ -363,6 +365,8 @@ class AwsProxy:
         if half_rtt:
             time.sleep(half_rtt)
         call.arrived = time.time()
+        if call.operation == FILTER_LOG_EVENTS:
+            call.request = _read_request(body)
         if call.operation in shape.quota_operations and not self.bucket.take():
             call.throttled, call.status = True, 400
             status, headers, data = (
@@ -376,7 +380,7 @@ class AwsProxy:
             call.upstream_s = time.perf_counter() - started
             call.status = status
             if call.operation == FILTER_LOG_EVENTS and status == 200:
-                data = self._check_page(call, data, body)
+                data = self._check_page(call, data)
         delay = half_rtt
         if call.operation in shape.sized_operations and not call.throttled:
             delay += shape.per_mb_ms / 1000.0 * len(data) / MIB
@@ -394,12 +398,12 @@ class AwsProxy:
         handler.end_headers()
         handler.wfile.write(data)
 
-    def _check_page(self, call: Call, data: bytes, request: bytes) -> bytes:
+    def _check_page(self, call: Call, data: bytes) -> bytes:
         try:
             page = json.loads(data)
-            group = str(json.loads(request or b"{}").get("logGroupName", ""))
         except ValueError:
             return data
+        group = str((call.request or {}).get("group", ""))
         page, size, cut = cut_page(page, group, self.shape.page_bytes)
         call.events, call.page_bytes, call.cut = len(page.get("events") or ()), size, cut
         return json.dumps(page).encode() if cut else data
@@ -443,6 +447,19 @@ class AwsProxy:
                 conn.close()
             return response.status, response.getheaders(), data
         raise AssertionError("unreachable")
+
+
+def _read_request(body: bytes) -> dict[str, Any]:
+    try:
+        asked = json.loads(body or b"{}")
+    except ValueError:
+        asked = {}
+    return {
+        "group": str(asked.get("logGroupName", "")),
+        "start": asked.get("startTime"),
+        "end": asked.get("endTime"),
+        "token": bool(asked.get("nextToken")),
+    }
 
 
 @contextmanager

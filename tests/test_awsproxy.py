@@ -110,7 +110,7 @@ def test_a_burst_above_the_quota_is_throttled_as_aws_does(endpoint: str, client)
             t.start()
         for t in threads:
             t.join()
-        stats = proxy.stats()
+        stats = proxy.stats(with_calls=True)
 
     # 5 saved tokens, and at most a few more earned while the burst was on its way.
     assert 5 <= len(ok) <= 8
@@ -122,6 +122,9 @@ def test_a_burst_above_the_quota_is_throttled_as_aws_does(endpoint: str, client)
     assert stats["calls"]["logs:FilterLogEvents"] == 20
     assert stats["throttled"]["logs:FilterLogEvents"] == len(errors)
     assert stats["total_throttled"] == len(errors)
+    throttled = [c for c in stats["log"] if c["throttled"]]
+    assert len(throttled) == len(errors)
+    assert all(c["status"] == 400 and c["request"]["group"] == GROUP for c in throttled)
 
 
 def test_a_client_paced_under_the_quota_is_never_throttled(endpoint: str, client) -> None:
@@ -220,8 +223,10 @@ def test_pages_stay_within_1_mib_and_their_tokens_read_every_event_once(
     fill(client, GROUP, 3500, 1000)
     with aws_proxy(endpoint, FLAT) as proxy:
         pages = read_all(no_retries(proxy.url), GROUP)
-        stats = proxy.stats()
+        stats = proxy.stats(with_calls=True)
     events = [e for p in pages for e in p["events"]]
+    assert [c["request"]["token"] for c in stats["log"]] == [False] + [True] * (len(pages) - 1)
+    assert [c["events"] for c in stats["log"]] == [len(p["events"]) for p in pages]
     assert len(pages) >= 4
     assert all(page_size(p) <= PAGE_BYTES for p in pages)
     assert page_size(pages[0]) > PAGE_BYTES - 1100  # full pages, not a smaller cut
