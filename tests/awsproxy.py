@@ -227,6 +227,11 @@ def cut_page(
 # The proxy
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the listen backlog: ten readers connect at once
+
+
 class AwsProxy:
     def __init__(self, upstream: str, shape: AwsShape | None = None, port: int = 0) -> None:
         target = urlsplit(upstream)
@@ -277,9 +282,7 @@ class AwsProxy:
             do_DELETE = handle_one
             do_HEAD = handle_one
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 128
+        self.server = _Server(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread: threading.Thread | None = None
 

@@ -114,8 +114,12 @@ def test_a_burst_above_the_quota_is_throttled_as_aws_does(endpoint: str, client)
             t.join()
         stats = proxy.stats(with_calls=True)
 
-    # 5 saved tokens, and at most a few more earned while the burst was on its way.
-    assert 5 <= len(ok) <= 10
+    # 5 saved tokens, and no more than were earned while the burst was on its way (however
+    # slowly a loaded machine lets the threads run): the bucket's own arithmetic, at the server.
+    arrived = [c["arrived"] for c in stats["log"]]
+    span = max(arrived) - min(arrived)
+    assert span < 2.5, "the 20 calls did not arrive as a burst"
+    assert 5 <= len(ok) <= 5 + 5 * span + 1
     assert len(errors) == 20 - len(ok)
     for exc in errors:
         assert exc.response["Error"]["Code"] == "ThrottlingException"
