@@ -353,3 +353,5 @@ def test_as_a_process_it_prints_its_url_and_serves_its_counters(endpoint: str) -
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+        if proc.stdout is not None:
+            proc.stdout.close()
