@@ -32,6 +32,7 @@ from apilogs.errors import (
 
 # FilterLogEvents is limited to 5 requests/s per account and region, shared with everyone else.
 DEFAULT_LOGS_RPS = 5.0
+MAX_IN_FLIGHT = 10
 
 # The IAM action behind each API call we make, so "access denied" can name what is missing.
 IAM_ACTIONS: dict[str, str] = {
@@ -146,6 +147,38 @@ class RateLimiter:
                 self._tokens = min(self._tokens, 0.0)
 
 
+class Slots:
+    """At most `capacity` holders at once; the capacity can grow while in use (a read of many
+    groups sends every group's first page at once)."""
+
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._held = 0
+        self._cond = threading.Condition()
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def at_least(self, capacity: int) -> None:
+        with self._cond:
+            if capacity > self._capacity:
+                self._capacity = capacity
+                self._cond.notify_all()
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self._held < self._capacity, timeout):
+                return False
+            self._held += 1
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._held -= 1
+            self._cond.notify()
+
+
 @dataclass
 class AwsContext:
     """What every stage needs to reach AWS: one session, cached clients, the shared limiter."""
@@ -155,9 +188,9 @@ class AwsContext:
     logs_limiter: RateLimiter = field(default_factory=RateLimiter)
     # Reads in flight at once. A page being received and parsed costs several times its 1 MB;
     # four in flight keep 5 requests/s busy at AWS's latencies, and bound that transient memory.
-    logs_in_flight: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(4), repr=False
-    )
+    # A read of more groups raises it (to at most MAX_IN_FLIGHT) so every group's first page
+    # goes out at once.
+    logs_in_flight: Slots = field(default_factory=lambda: Slots(4), repr=False)
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
     _clients: dict[tuple[str, str, bool], Any] = field(default_factory=dict, repr=False)

@@ -14,10 +14,11 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from apilogs.aws import AwsContext
+from apilogs.aws import MAX_IN_FLIGHT, AwsContext
 from apilogs.cancel import CancelScope, StopSignal
 from apilogs.errors import GroupFailure, IncompleteRead
 from apilogs.fetch.filter import (
@@ -57,6 +58,9 @@ log = logging.getLogger(__name__)
 PAGES_AHEAD = 1
 # How often a blocked thread looks at its stop signal.
 _TICK_S = 0.1
+# The share of the read rate that follow-mode polls may plan to use (the rest: the periodic
+# re-reads, pages beyond the first, retries).
+QUOTA_SHARE = 0.9
 _DONE = object()
 
 
@@ -114,27 +118,84 @@ class _Split:
         self.channels = channels
 
 
+class _ReadAhead:
+    """Pages a reader may fetch beyond the one waiting in its channel, shared by every reader
+    of one read: big groups read ahead (their later slices wait while earlier ones are merged)
+    while memory stays bounded by the read, not by the window."""
+
+    def __init__(self, pages: int) -> None:
+        self._left = threading.Semaphore(pages)
+
+    def take(self) -> bool:
+        return self._left.acquire(blocking=False)
+
+    def give_back(self) -> None:
+        self._left.release()
+
+
 class _PageChannel:
     """One group's pages, from its reader thread to the merge.
 
-    The reader may fetch a page only while fewer than PAGES_AHEAD pages wait for the merge: a
-    group never has more than PAGES_AHEAD + 1 pages alive per reader, however large the
-    window."""
+    A reader may always have one page waiting for the merge (so the stream the merge waits on
+    can always be fed: no deadlock), and `ahead` more while the read's shared read-ahead allows
+    it."""
 
     def __init__(
-        self, stop: CancelScope, stats: FetchStats | None = None, slow_after_s: float = 10.0
+        self,
+        stop: CancelScope,
+        stats: FetchStats | None = None,
+        slow_after_s: float = 10.0,
+        *,
+        shared: _ReadAhead | None = None,
+        ahead: int = 0,
     ) -> None:
         self.items: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.room = threading.Semaphore(PAGES_AHEAD)
         self.stop = stop
         self.stats = stats
         self.slow_after_s = slow_after_s
+        self.shared = shared
+        self.ahead = ahead
+        self._extra = 0  # pages waiting that came out of the shared read-ahead
+        self._lock = threading.Lock()
+        # Where each place a page will take came from, in the order the pages are put (a deque:
+        # the merge takes from the left, a reader that put no page gives back on the right).
+        self._borrowed: deque[bool] = deque()
 
     def wait_for_room(self) -> bool:
         while not self.stop.is_set():
+            if self.room.acquire(blocking=False):
+                self._borrowed.append(False)
+                return True
+            if self._can_borrow() and self.shared is not None and self.shared.take():
+                with self._lock:
+                    self._extra += 1
+                self._borrowed.append(True)
+                return True
             if self.room.acquire(timeout=_TICK_S):
+                self._borrowed.append(False)
                 return True
         return False
+
+    def _can_borrow(self) -> bool:
+        return self.shared is not None and self._extra < self.ahead
+
+    def _give(self, borrowed: bool) -> None:
+        if borrowed:
+            with self._lock:
+                self._extra -= 1
+            assert self.shared is not None
+            self.shared.give_back()
+        else:
+            self.room.release()
+
+    def _taken(self) -> None:
+        """The merge took a page: its place goes back where it came from."""
+        self._give(self._borrowed.popleft())
+
+    def unused(self) -> None:
+        """The reader got a place and put no page there (the group ended, or failed)."""
+        self._give(self._borrowed.pop())
 
     def drain(self) -> Iterator[RawEvent]:
         while True:
@@ -146,7 +207,8 @@ class _PageChannel:
                 if self.stats is not None:
                     self.stats.tell_slow_calls(self.slow_after_s)
                 continue
-            self.room.release()
+            if isinstance(item, list):
+                self._taken()
             if item is _DONE:
                 return
             if isinstance(item, _Failed):
@@ -169,6 +231,11 @@ SLICES = 4
 # them, and the number of readers, hence of pages alive, stays the same however large the
 # window.
 MAX_SLICE_READERS = 8
+# Pages the readers of one fetch may hold beyond the one each may always have waiting: later
+# slices of a big group read ahead while the earlier ones are merged. A fixed number, so memory
+# does not grow with the window.
+READ_AHEAD_PAGES = 6
+SLICE_PAGES_AHEAD = 3
 
 
 class _SliceBudget:
@@ -209,13 +276,25 @@ def _start_reader(
     )
 
 
-def _slices(start_ms: int, end_ms: int | None, now_ms: int) -> list[tuple[int, int | None]]:
-    """[start, end] cut in SLICES consecutive, non-overlapping ranges (endTime is inclusive)."""
+def _slices_worth(start_ms: int, split_at: int, last_ms: int) -> int:
+    """How many slices the rest of a group's window deserves, guessed from its first page: the
+    page covered [start_ms, split_at], so the rest holds about that many pages again per span.
+    A first page cut a few events short of the end is not worth a split."""
+    if last_ms - split_at < SPLIT_MIN_SPAN_MS:
+        return 0
+    pages_left = (last_ms - split_at) / max(1, split_at - start_ms)
+    return min(SLICES, int(pages_left))
+
+
+def _slices(
+    start_ms: int, end_ms: int | None, now_ms: int, count: int = 4
+) -> list[tuple[int, int | None]]:
+    """[start, end] cut in `count` consecutive, non-overlapping ranges (endTime is inclusive)."""
     last = end_ms if end_ms is not None else now_ms
-    step = (last - start_ms) // SLICES
-    bounds = [start_ms + i * step for i in range(SLICES)]
+    step = (last - start_ms) // count
+    bounds = [start_ms + i * step for i in range(count)]
     ranges: list[tuple[int, int | None]] = [
-        (bounds[i], bounds[i + 1] - 1) for i in range(SLICES - 1)
+        (bounds[i], bounds[i + 1] - 1) for i in range(count - 1)
     ]
     ranges.append((bounds[-1], end_ms))
     return ranges
@@ -240,10 +319,14 @@ def _reader(
         policy=job.policy,
     )
     first = True
+    holding = False  # a place in the channel taken, no page put in it yet
     try:
         while channel.wait_for_room():
+            holding = True
             page = next(pages, None)
             if page is None:
+                holding = False
+                channel.unused()
                 channel.items.put(_DONE)
                 return
             if skip and page and page[0].timestamp == start_ms:
@@ -252,13 +335,21 @@ def _reader(
             if first and may_split and len(page) >= SPLIT_MIN_EVENTS:
                 split_at = page[-1].timestamp
                 last = end_ms if end_ms is not None else int(time.time() * 1000)
-                if last - split_at >= SPLIT_MIN_SPAN_MS and job.slices.take(SLICES):
+                count = _slices_worth(start_ms, split_at, last)
+                if count >= 2 and job.slices.take(count):
                     pages.close()  # the rest is read again, in slices, from split_at on
                     delivered = frozenset(e.key for e in page if e.timestamp == split_at)
+                    holding = False
                     channel.items.put(page)
                     channels = []
-                    for index, (lo, hi) in enumerate(_slices(split_at, end_ms, last)):
-                        sub = _PageChannel(channel.stop, channel.stats, channel.slow_after_s)
+                    for index, (lo, hi) in enumerate(_slices(split_at, end_ms, last, count)):
+                        sub = _PageChannel(
+                            channel.stop,
+                            channel.stats,
+                            channel.slow_after_s,
+                            shared=channel.shared,
+                            ahead=SLICE_PAGES_AHEAD,
+                        )
                         _start_reader(
                             job,
                             lo,
@@ -271,9 +362,12 @@ def _reader(
                     channel.items.put(_Split(channels))
                     return
             first = False
+            holding = False
             channel.items.put(page)
             del page  # the channel holds it now; this frame must not keep it alive
     except BaseException as exc:  # handed to the consumer, which raises it in its own thread
+        if holding:
+            channel.unused()
         channel.items.put(_Failed(exc))
     finally:
         pages.close()
@@ -306,10 +400,13 @@ def fetch_window(
     stats.groups += len(queries)
     pool = ReaderPool(scope, limit=len(queries) + MAX_SLICE_READERS)
     slices = _SliceBudget(MAX_SLICE_READERS)
+    shared = _ReadAhead(READ_AHEAD_PAGES)
+    # Every group's first page at once: the merge needs all of them before its first line.
+    ctx.logs_in_flight.at_least(min(MAX_IN_FLIGHT, len(queries)))
     try:
         streams = []
         for query in queries:
-            channel = _PageChannel(scope, stats, policy.notice_after_s)
+            channel = _PageChannel(scope, stats, policy.notice_after_s, shared=shared)
             job = _Job(ctx, query, stats, filter_pattern, slices, pool, policy)
             _start_reader(job, start_ms, end_ms, channel, may_split=True)
             streams.append(_counted(channel.drain(), stats))
@@ -363,7 +460,21 @@ def follow(
     def emit(query: GroupQuery, events: list[RawEvent], read_until: int) -> None:
         inbox.put((query.group, events, read_until))
 
-    def run(query: GroupQuery) -> None:
+    # Every group polled once a cycle must fit the quota: more groups than the rate allows a
+    # second are polled less often, evenly spread, rather than fight over the limiter.
+    rate = ctx.logs_limiter.configured
+    cycle_s = interval_s
+    if rate > 0 and queries:
+        cycle_s = max(interval_s, len(queries) / (rate * QUOTA_SHARE))
+        if cycle_s > interval_s * 1.05:
+            stats.notice(
+                f"following {len(queries)} groups at {rate:g} reads/s: each group is polled "
+                f"every {cycle_s:.1f} s (--watch-interval {interval_s:g} would exceed the quota)"
+            )
+
+    def run(query: GroupQuery, phase_s: float) -> None:
+        if phase_s and scope.wait(phase_s):
+            return
         try:
             follow_group(
                 ctx,
@@ -371,7 +482,7 @@ def follow(
                 since_ms,
                 stats,
                 emit,
-                interval_s=interval_s,
+                interval_s=cycle_s,
                 filter_pattern=filter_pattern,
                 stop=scope,
                 clock=clock,
@@ -388,8 +499,8 @@ def follow(
     pool = ReaderPool(scope, limit=len(queries))
     read_until: dict[str, int] = {}
     try:
-        for query in queries:
-            pool.start(f"follow {query.group}", run, query)
+        for index, query in enumerate(queries):
+            pool.start(f"follow {query.group}", run, query, cycle_s * index / len(queries))
         while not scope.is_set():
             try:
                 item = inbox.get(timeout=0.25)

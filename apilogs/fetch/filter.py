@@ -192,7 +192,12 @@ class _Pager:
                     due.append(failing_since + limit)
                 if due:
                     wait_s = max(0.0, min(due) - self.clock())
+            # A place in flight first, then the token: a token taken while waiting for a place
+            # would send calls back to back when places free up, past the quota.
+            if not self._enter_flight():
+                return None
             if not self.ctx.logs_limiter.acquire(self.stop, wait_s):
+                self.ctx.logs_in_flight.release()
                 if self.stop.is_set():
                     return None
                 assert failing_since is not None
@@ -202,8 +207,6 @@ class _Pager:
                     raise GaveUp(group, reason, failing_for)
                 told = told or self._tell_failing(failing_for, reason)
                 continue
-            if not self._enter_flight():
-                return None
             self.stats.call_started(group)
             try:
                 # `interleaved` is deprecated and always on in CloudWatch Logs, but emulators
@@ -489,5 +492,7 @@ def follow_group(
                 "(raise it with --max-lag)"
             )
         state.forget_old(started_ms)
-        # A group that does not exist yet may appear (first invocation): keep polling, slower.
-        stop.wait(interval_s * (5 if pager.gone else 1))
+        # Polls start every `interval_s` (a poll's own time is part of it, not added to it). A
+        # group that does not exist yet may appear (first invocation): keep polling, slower.
+        period = interval_s * (5 if pager.gone else 1)
+        stop.wait(max(0.0, started + period - clock()))
