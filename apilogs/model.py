@@ -236,6 +236,9 @@ class Invocation:
     max_memory_mb: int | None = None
     init_ms: float | None = None
     status: str | None = None  # REPORT Status: timeout / error
+    # Joined to its request by timing only (no ID links them): an invocation of the function
+    # API Gateway called, starting right after it sent the request, that no other request claims.
+    probable: bool = False
 
     @property
     def cold_start(self) -> bool:
@@ -267,6 +270,11 @@ class Request:
     events: tuple[LogEvent, ...] = ()
     # True while more lines may still join it (a snapshot taken while following).
     in_progress: bool = False
+    # When API Gateway answered the client (its access line or "Method completed"), if logged;
+    # `end_ms` is the request's last line, which may be a Lambda's that ran on after a timeout.
+    responded_ms: int | None = None
+    # When API Gateway gave up on the integration ("Execution failed due to a timeout error").
+    gave_up_ms: int | None = None
 
     @property
     def integration(self) -> Invocation | None:
@@ -279,6 +287,11 @@ class Request:
     @property
     def cold_start(self) -> bool:
         return any(i.cold_start for i in self.invocations)
+
+    @property
+    def probable(self) -> bool:
+        """Some invocation was joined by timing alone, not by an ID: show it as probable."""
+        return any(i.probable for i in self.invocations)
 
     @property
     def seen_by_api_gateway(self) -> bool:

@@ -11,6 +11,8 @@ APIs. A line with that prefix yields `request_id` (when the ID has its shape, se
 - `route`: `WebSocket Request Route: [$connect]`
 - `function_arn`: the Lambda behind `Endpoint request URI: …` / `Sending request to …`
   (integration or authorizer); `uri` when the endpoint is not a Lambda function
+- `sending` (True): the line is `Sending request to …`, the moment API Gateway called the
+  endpoint (what a join by timing measures from)
 - `integration_status` (int), `integration_latency_ms` (int): `Received response. …`, and the
   status of a failed Lambda invocation
 - `status` (int): `Method completed with status: …`
@@ -151,15 +153,18 @@ def _client(rid: str, rest: str) -> Line:
     return _other(rid, **fields)
 
 
-def _endpoint_uri(rid: str, uri: str) -> Line:
+def _endpoint_uri(rid: str, uri: str, *, sending: bool = False) -> Line:
     uri = uri.strip()
     at = uri.find("/functions/")
     start = at + len("/functions/")
     end = uri.find("/invocations", start) if at >= 0 else -1
+    fields: dict[str, Any]
     if end > start and uri.startswith("arn:", start):
         fields = {"function_arn": uri[start:end]}
     else:
         fields = {"uri": uri}
+    if sending:
+        fields["sending"] = True
     return Line(LineKind.APIGW_ENDPOINT_URI, request_id=rid, fields=fields)
 
 
@@ -178,7 +183,7 @@ def _endpoint(rid: str, rest: str) -> Line:
 
 def _sending(rid: str, rest: str) -> Line:
     if rest.startswith(_SENDING):
-        return _endpoint_uri(rid, rest[len(_SENDING) :])
+        return _endpoint_uri(rid, rest[len(_SENDING) :], sending=True)
     return _plain(rid)
 
 
