@@ -17,7 +17,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from typing import ParamSpec, TypeVar
 
@@ -26,11 +26,18 @@ import boto3
 from apilogs.aws import DEFAULT_LOGS_RPS, AwsContext, describe_aws_error, make_context
 from apilogs.cancel import StopSignal
 from apilogs.correlate import Correlator, correlate
-from apilogs.errors import ApilogsError, Cancelled, InvalidInput, RequestNotFound
+from apilogs.errors import (
+    AmbiguousRequestId,
+    ApilogsError,
+    Cancelled,
+    InvalidInput,
+    RequestNotFound,
+)
 from apilogs.fetch import FOLLOW_POLICY, WINDOW_POLICY, FetchStats, RetryPolicy
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
-from apilogs.lookup import find_requests
-from apilogs.model import LogEvent, Request, RequestUpdate, Source, Topology, UpdateKind
+from apilogs.label import DEFAULT_HOLD_MS, DEFAULT_MAX_HELD, LabeledEvent, Labeller
+from apilogs.lookup import Lookup, find_requests
+from apilogs.model import LogEvent, Request, RequestUpdate, Role, Source, Topology, UpdateKind
 from apilogs.stream import (
     EventQuery,
     RequestFilter,
@@ -43,7 +50,16 @@ from apilogs.stream import (
 from apilogs.summary import WindowStats
 from apilogs.times import TimeArg, resolve_window
 
-__all__ = ["Api", "FollowBatch", "FollowedEvent", "MatchingUpdates", "lines_of", "open_api"]
+__all__ = [
+    "Api",
+    "FollowBatch",
+    "FollowedEvent",
+    "LabeledEvent",
+    "Lookup",
+    "MatchingUpdates",
+    "lines_of",
+    "open_api",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -87,6 +103,9 @@ def _typed_stream(stream: Iterator[T]) -> Iterator[T]:
 class FollowedEvent:
     event: LogEvent
     late: bool  # it arrived after later events were delivered
+    # With `follow(label=True)`: its request's API Gateway request ID (see `LabeledEvent`).
+    request_id: str | None = None
+    probable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,18 +218,95 @@ class Api:
         after every other event was delivered, says which and how far it was read."""
         stats = stats if stats is not None else FetchStats()
         query = self._query(start, end, filter_pattern, grep, exclude)
-        chosen = self._sources(sources, log_groups, stats)
+        selection = self.select(sources, log_groups)
+        for notice in selection.notices:
+            stats.notice(notice)
         return _typed_stream(
             read_events(
                 self.context,
-                chosen,
+                selection.sources,
                 query,
                 stats,
-                parse=parse,
+                # A shared log group: its other functions' lines are told apart by the parser
+                # (the stream name is enough, but a line must be parsed to be dropped cheaply).
+                parse=parse or bool(selection.companions),
+                stop=stop,
+                policy=_window_policy(fail_after_s),
+                selection=selection,
+            )
+        )
+
+    def labeled_events(
+        self,
+        start: TimeArg = "5m",
+        end: TimeArg | None = None,
+        *,
+        sources: Iterable[str] = (),
+        log_groups: Iterable[str] = (),
+        filter_pattern: str | None = None,
+        grep: Iterable[str | re.Pattern[str]] = (),
+        exclude: Iterable[str | re.Pattern[str]] = (),
+        hold_ms: int = DEFAULT_HOLD_MS,
+        max_held: int = DEFAULT_MAX_HELD,
+        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> Iterator[LabeledEvent]:
+        """`events`, each with its request's API Gateway request ID (`LabeledEvent`): a Lambda
+        line is held back until the execution or access log names its invocation, at most
+        `hold_ms` and `max_held` lines (`apilogs.label`). The order is the same as `events`.
+
+        `sources` narrows the lines returned; every group of the API is still read, since
+        only the execution and access logs tell which request a Lambda line belongs to.
+        `grep`/`exclude` apply to the lines returned; a server-side `filter_pattern` to every
+        read (a line the pattern drops cannot lend its ID to the others)."""
+        stats = stats if stats is not None else FetchStats()
+        query = self._query(start, end, filter_pattern, (), ())
+        shown = self.select(sources, log_groups)
+        for notice in shown.notices:
+            stats.notice(notice)
+        read = self.select((), log_groups)
+        wanted = frozenset(shown.sources)
+        narrowed = set(read.sources) != wanted or bool(shown.companions)
+        patterns = _patterns(grep)
+        excluded = _patterns(exclude)
+        labeller = Labeller(hold_ms, max_held, expect_calls=self._expect_calls(read.sources))
+
+        def labeled() -> Iterator[LabeledEvent]:
+            events = read_events(
+                self.context,
+                read.sources,
+                query,
+                stats,
                 stop=stop,
                 policy=_window_policy(fail_after_s),
             )
-        )
+
+            def out(batch: list[LabeledEvent]) -> Iterator[LabeledEvent]:
+                for item in batch:
+                    event = item.event
+                    if narrowed and (event.raw.source not in wanted or not shown.keeps(event)):
+                        continue
+                    message = event.raw.message
+                    if patterns and not any(p.search(message) for p in patterns):
+                        continue
+                    if excluded and any(p.search(message) for p in excluded):
+                        continue
+                    yield item
+
+            for event in events:
+                ready = labeller.add(event)
+                if ready:
+                    yield from out(ready)
+            yield from out(labeller.flush())
+
+        return _typed_stream(labeled())
+
+    def _expect_calls(self, sources: Iterable[Source]) -> bool:
+        """Whether API Gateway's `Sending request to` lines are read: REST and WebSocket
+        execution logs at INFO write one before every Lambda call."""
+        level = (self.topology.logging_level or "").upper()
+        return level == "INFO" and any(s.role is Role.EXECUTION for s in sources)
 
     def requests(
         self,
@@ -275,6 +371,60 @@ class Api:
         return summary
 
     @_typed
+    def lookup(
+        self,
+        ids: str | Iterable[str],
+        start: TimeArg = "1h",
+        end: TimeArg | None = None,
+        *,
+        sources: Iterable[str] = (),
+        log_groups: Iterable[str] = (),
+        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> Lookup:
+        """The requests carrying any of `ids` (API Gateway, Lambda, X-Ray or extended request
+        IDs, or a unique prefix of at least 8 characters of one), each with every line of every
+        group, its Lambda's `print` lines included; and, per ID, whether it was found, which
+        full ID a prefix stood for, or which requests an ambiguous prefix matches.
+
+        IDs are looked up in every group of the API (plus `log_groups`); `sources` narrows the
+        lines each request carries (its outcome and cause still come from all of them). Text
+        that cannot be an ID raises InvalidInput at once."""
+        wanted = [ids] if isinstance(ids, str) else list(ids)
+        stats = stats if stats is not None else FetchStats()
+        start_ms, end_ms = self.window(start, end)
+        shown = self.select(sources, log_groups)
+        for notice in shown.notices:
+            stats.notice(notice)
+        everywhere = self.select((), log_groups).sources
+        found = find_requests(
+            self.context,
+            everywhere,
+            wanted,
+            start_ms,
+            end_ms,
+            stats,
+            stop=stop,
+            policy=_window_policy(fail_after_s),
+        )
+        wanted_sources = frozenset(shown.sources)
+        if set(everywhere) == wanted_sources and not shown.companions:
+            return found
+
+        def narrowed(request: Request) -> Request:
+            kept = tuple(
+                e for e in request.events if e.raw.source in wanted_sources and shown.keeps(e)
+            )
+            return replace(request, events=kept)
+
+        return replace(
+            found,
+            requests=tuple(narrowed(r) for r in found.requests),
+            ambiguous=tuple((t, tuple(map(narrowed, rs))) for t, rs in found.ambiguous),
+        )
+
+    @_typed
     def find(
         self,
         ids: str | Iterable[str],
@@ -288,26 +438,26 @@ class Api:
         stats: FetchStats | None = None,
         must_exist: bool = False,
     ) -> list[Request]:
-        """The requests carrying any of `ids` (API Gateway, Lambda, X-Ray or extended request
-        IDs), each with every line of every group, its Lambda's `print` lines included.
-        `must_exist`: raise RequestNotFound instead of returning an empty list."""
+        """`lookup`'s requests. An ID prefix that matches several requests raises
+        AmbiguousRequestId; `must_exist`: raise RequestNotFound instead of returning an empty
+        list."""
         wanted = [ids] if isinstance(ids, str) else list(ids)
-        stats = stats if stats is not None else FetchStats()
-        start_ms, end_ms = self.window(start, end)
-        chosen = self._sources(sources, log_groups, stats)
-        found = find_requests(
-            self.context,
-            chosen,
+        found = self.lookup(
             wanted,
-            start_ms,
-            end_ms,
-            stats,
+            start,
+            end,
+            sources=sources,
+            log_groups=log_groups,
+            fail_after_s=fail_after_s,
             stop=stop,
-            policy=_window_policy(fail_after_s),
+            stats=stats,
         )
-        if not found and must_exist:
+        if found.ambiguous:
+            raise AmbiguousRequestId(*found.ambiguous[0])
+        if not found.requests and must_exist:
+            start_ms, end_ms = self.window(start, end)
             raise RequestNotFound(wanted, start_ms, end_ms)
-        return found
+        return list(found.requests)
 
     # -- following -----------------------------------------------------------------------------
 
@@ -321,6 +471,9 @@ class Api:
         grep: Iterable[str | re.Pattern[str]] = (),
         exclude: Iterable[str | re.Pattern[str]] = (),
         correlate: bool = True,
+        label: bool = False,
+        hold_ms: int = DEFAULT_HOLD_MS,
+        max_held: int = DEFAULT_MAX_HELD,
         interval: float = 1.0,
         max_lag_ms: int = DEFAULT_MAX_LAG_MS,
         fail_after_s: float | None = None,
@@ -332,10 +485,24 @@ class Api:
         """Follow every group from `start` until `stop`: new events in time order, and (with
         `correlate`) the request updates they cause. A batch comes at least every quarter
         second (empty when nothing happened). `fail_after_s`: end with IncompleteRead once a
-        group's reads have all failed this long (default: keep trying, and say so)."""
+        group's reads have all failed this long (default: keep trying, and say so).
+
+        `label`: each event carries its request's API Gateway request ID, as `labeled_events`
+        gives it: an event is held back (at most `hold_ms` past its time on `clock`, and
+        `max_held` events) until its request is known; every group is read for that, and
+        `sources` narrows what is delivered."""
         stats = stats if stats is not None else FetchStats()
         query = self._query(start, None, filter_pattern, grep, exclude)
-        chosen = self._sources(sources, log_groups, stats)
+        shown = self.select(sources, log_groups)
+        for notice in shown.notices:
+            stats.notice(notice)
+        selection = self.select((), log_groups) if label else shown
+        chosen = selection.sources
+        wanted = frozenset(shown.sources)
+        narrowed = label and (set(chosen) != wanted or bool(shown.companions))
+        labeller = (
+            Labeller(hold_ms, max_held, expect_calls=self._expect_calls(chosen)) if label else None
+        )
         policy = (
             FOLLOW_POLICY
             if fail_after_s is None
@@ -358,6 +525,7 @@ class Api:
                 stop=stop,
                 policy=policy,
                 max_lag_ms=max_lag_ms,
+                selection=None if label else selection,
             ):
                 now_ms = int(clock() * 1000)
                 updates: tuple[RequestUpdate, ...] = ()
@@ -366,10 +534,26 @@ class Api:
                         correlator.add(event)
                     correlator.advance(now_ms - close_after_ms)
                     updates = tuple(correlator.updates())
+                if labeller is None:
+                    events = tuple(
+                        FollowedEvent(event, late)
+                        for event, late in batch
+                        if not filtering or keep(event, query)
+                    )
+                    yield FollowBatch(events, updates, now_ms)
+                    continue
+                ready: list[LabeledEvent] = []
+                for event, late in batch:
+                    ready += labeller.add(event, late=late)
+                ready += labeller.advance(now_ms)
                 events = tuple(
-                    FollowedEvent(event, late)
-                    for event, late in batch
-                    if not filtering or keep(event, query)
+                    FollowedEvent(item.event, item.late, item.request_id, item.probable)
+                    for item in ready
+                    if (
+                        not narrowed
+                        or (item.event.raw.source in wanted and shown.keeps(item.event))
+                    )
+                    and (not filtering or keep(item.event, query))
                 )
                 yield FollowBatch(events, updates, now_ms)
 

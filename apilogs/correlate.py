@@ -236,6 +236,7 @@ class Correlator:
     ) -> None:
         self.grace_ms = grace_ms
         self.done_grace_ms = min(done_grace_ms, grace_ms)
+        self._sweep_ms = min(1_000, self.done_grace_ms)
         self.reopen_ms = grace_ms if reopen_ms is None else reopen_ms
         self.track_updates = track_updates
         self.keep_events = keep_events
@@ -269,7 +270,7 @@ class Correlator:
         kind = line.kind
         lambda_id = line.lambda_request_id
         is_lambda = role is Role.LAMBDA or role is Role.AUTHORIZER
-        stream_key = (raw.group, raw.stream)
+        stream_key = (raw.group, raw.stream) if is_lambda else ("", "")
         if is_lambda and not lambda_id and (kind is LineKind.LAMBDA_INIT or kind in _ID_LESS_KINDS):
             lambda_id = self._open_by_stream.get(stream_key)
             if lambda_id is None and (
@@ -296,8 +297,14 @@ class Correlator:
             self.unattributed += 1
             return self._advance(raw.timestamp)
         request_id = line.request_id if role is not Role.AUTHORIZER else None
-        late = self._late_builder(ids, request_id)
-        builder = late if late is not None else self._link(ids, request_id)
+        # The common case first: one ID, of a request still open.
+        found = self._by_id.get(ids[0]) if len(ids) == 1 else None
+        late: _Builder | None = None
+        if found is not None:
+            builder = found
+        else:
+            late = self._late_builder(ids, request_id) if self._recent else None
+            builder = late if late is not None else self._link(ids, request_id)
         self._record(builder, event, lambda_id, slot)
         if late is not None:
             for i in ids:
@@ -320,8 +327,14 @@ class Correlator:
             elif kind is LineKind.APIGW_TIMEOUT:
                 # API Gateway gave up: no line of its own will ever name the invocation.
                 self._join_by_timing(builder.root())
-        self._touch(builder)
-        done = self._advance(raw.timestamp)
+        if self.track_updates:
+            self._touch(builder)
+        timestamp = raw.timestamp
+        if timestamp > self._clock:
+            self._clock = timestamp
+        if self._clock - self._last_sweep < self._sweep_ms and late is None:
+            return []
+        done = self._advance(timestamp)
         if late is not None:
             self.late_joined += 1
             if self.keep_events:
@@ -392,8 +405,10 @@ class Correlator:
             name = inv.function
             if name is None or inv.start_ms is None:
                 continue
-            for send_ms, sender in self._sends.get(name, ()):
-                if send_ms > inv.start_ms:
+            began = inv.start_ms if inv.init_at is None else min(inv.start_ms, inv.init_at)
+            # Newest first: stop at the calls made too long before it began.
+            for send_ms, sender in reversed(self._sends.get(name, ())):
+                if send_ms < began - window:
                     break
                 if not _starts_within(send_ms, inv.start_ms, inv.init_at, window):
                     continue
@@ -458,7 +473,10 @@ class Correlator:
             if self._has_invocation_of(request, name):
                 continue
             found: list[tuple[_Builder, int, int | None]] = []
-            for start_ms, init_at, lid in self._starts.get(name, ()):
+            # A cold start's START may come up to the init's length after the call.
+            for start_ms, init_at, lid in reversed(self._starts.get(name, ())):
+                if start_ms < send_ms:
+                    break
                 if not _starts_within(send_ms, start_ms, init_at, window):
                     continue
                 candidate = self._by_id.get(lid)
@@ -477,21 +495,31 @@ class Correlator:
             if len(found) != 1:
                 continue  # none, or several: a guess would be a coin toss
             invocation, start_ms, init_at = found[0]
-            for rival_send, sender in self._sends.get(name, ()):
-                rival = sender.root()
-                if (
-                    rival is not request
-                    and not rival.closed
-                    and not self._has_invocation_of(rival, name)
-                    and _starts_within(rival_send, start_ms, init_at, window)
-                ):
-                    break  # another request waiting for an answer could have started it
-            else:
-                request.probable = invocation
-                invocation.probable_owner = request
-                self.timing_joins += 1
-                self._touch(request)
-                return
+            if self._contested(request, name, start_ms, init_at):
+                continue  # another request waiting for an answer could have started it
+            request.probable = invocation
+            invocation.probable_owner = request
+            self.timing_joins += 1
+            self._touch(request)
+            return
+
+    def _contested(self, request: _Builder, name: str, start_ms: int, init_at: int | None) -> bool:
+        """Another request, still waiting for its own invocation of this function, called it
+        just before this invocation began."""
+        window = self.timing_window_ms
+        began = start_ms if init_at is None else min(start_ms, init_at)
+        for rival_send, sender in reversed(self._sends.get(name, ())):
+            if rival_send < began - window:
+                return False
+            rival = sender.root()
+            if (
+                rival is not request
+                and not rival.closed
+                and not self._has_invocation_of(rival, name)
+                and _starts_within(rival_send, start_ms, init_at, window)
+            ):
+                return True
+        return False
 
     def _touch(self, builder: _Builder) -> None:
         if self.track_updates:
@@ -501,12 +529,15 @@ class Correlator:
 
     def _late_builder(self, ids: list[str], request_id: str | None) -> _Builder | None:
         """The closed request a late line belongs to, if no open one claims its IDs."""
-        if not self._recent:
+        recent = self._recent
+        if not recent:
             return None
-        if any(i in self._by_id for i in ids):
-            return None
+        by_id = self._by_id
         for i in ids:
-            found = self._recent.get(i)
+            if i in by_id:
+                return None
+        for i in ids:
+            found = recent.get(i)
             if found is not None and (request_id is None or found.request_id in (None, request_id)):
                 return found
         return None
@@ -644,7 +675,7 @@ class Correlator:
         if now_ms > self._clock:
             self._clock = now_ms
         # Sweeping costs a pass over open requests: do it at most every second of stream time.
-        if not force and self._clock - self._last_sweep < min(1_000, self.done_grace_ms):
+        if not force and self._clock - self._last_sweep < self._sweep_ms:
             return []
         self._last_sweep = self._clock
         self._forget_recent()
@@ -789,6 +820,7 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
         in_progress=in_progress,
         responded_ms=b.responded_ms,
         gave_up_ms=b.gave_up_ms,
+        probable_events=tuple(guessed.events) if guessed is not None else (),
     )
 
 

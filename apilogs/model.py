@@ -275,6 +275,8 @@ class Request:
     responded_ms: int | None = None
     # When API Gateway gave up on the integration ("Execution failed due to a timeout error").
     gave_up_ms: int | None = None
+    # The lines of the invocations joined by timing (a subset of `events`): probable.
+    probable_events: tuple[LogEvent, ...] = ()
 
     @property
     def integration(self) -> Invocation | None:

@@ -16,11 +16,13 @@ from apilogs.cli.app import Reporter, cli, open_target, run_reporting_errors
 from apilogs.cli.options import (
     CONTEXT_SETTINGS,
     CommonOptions,
+    HoldOptions,
     MatchOptions,
     WatchOptions,
     WindowOptions,
     api_id_option,
     common_options,
+    hold_options,
     line_options,
     match_options,
     no_watch_with_end,
@@ -31,8 +33,9 @@ from apilogs.cli.options import (
     watch_options,
     window_options,
 )
-from apilogs.errors import InvalidInput
-from apilogs.model import LogEvent, UpdateKind
+from apilogs.errors import AmbiguousRequestId, InvalidInput, RequestNotFound
+from apilogs.label import LabeledEvent
+from apilogs.model import ApiKind, Request, UpdateKind
 from apilogs.render.env import Terminal
 from apilogs.render.events import Clock, EventFormatter, RenderOptions
 from apilogs.render.progress import Progress
@@ -117,6 +120,7 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
     "per line (schema in README).",
 )
 @line_options
+@hold_options
 def get(
     api_id: str,
     stage: str | None,
@@ -130,6 +134,7 @@ def get(
     timestamp: bool,
     ingestion_time: bool,
     expand: bool,
+    hold: HoldOptions,
     common: CommonOptions,
 ) -> None:
     """Print every line the API and its Lambdas logged, merged in time order.
@@ -138,6 +143,11 @@ def get(
     group concurrently, and prints each event exactly once, in time order. With --watch it
     keeps polling; events that arrive late are still printed, marked (late). With --request-id
     it prints one request's lines from every group, its Lambda's print lines included.
+
+    Every line carries its request's API Gateway request ID (plain and short: a column after
+    the source, ~ before an ID joined by timing; json: request_id), so grep for that ID finds
+    the whole request. A Lambda's lines are held back until the execution or access log names
+    their request (--hold-back, at most 30 s; --no-hold-back prints at once).
 
     \b
     Examples:
@@ -152,6 +162,7 @@ def get(
         raise InvalidInput("--request-id finds a past request: drop --watch")
     term = terminal(common)
     reporter = Reporter(term)
+    api = open_target(common, window, api_id, stage, reporter)
     options = RenderOptions(
         output=output,
         show_group=not no_group,
@@ -161,16 +172,45 @@ def get(
         tz=window.tz,
         expand_json=expand,
         highlights=match.highlight,
+        request_ids=hold.enabled or bool(request_ids),
+        request_id_width=36 if api.topology.kind is ApiKind.REST else 20,
     )
-    api = open_target(common, window, api_id, stage, reporter)
     sources = api.select(window.sources, window.log_groups).sources
     paint = Painter(term.color)
-    fmt = EventFormatter(options, paint, sources).format
+    formatter = EventFormatter(options, paint, sources)
+    fmt = formatter.format
     if request_ids:
-        _get_requests(api, window, match, request_ids, fmt, reporter)
+        _get_requests(api, window, match, request_ids, formatter.format_labeled, reporter)
         return
     if watch.watch:
-        shown = _follow_lines(api, window, match, watch, fmt, reporter)
+        shown = _follow_lines(api, window, match, watch, hold, formatter, reporter)
+        reporter.finish(shown, filter_pattern=window.filter_pattern)
+        return
+    if hold.enabled:
+        labeled = api.labeled_events(
+            window.start,
+            window.end,
+            sources=window.sources,
+            log_groups=window.log_groups,
+            filter_pattern=window.filter_pattern,
+            grep=match.grep,
+            exclude=match.exclude,
+            hold_ms=hold.hold_ms,
+            fail_after_s=window.window_fail_after_s,
+            stats=reporter.stats,
+        )
+        reporter.notices()
+        with Progress(
+            reporter.stats,
+            term.err,
+            enabled=term.err_tty and not term.out_tty,
+            width=term.err_width,
+        ):
+            try:
+                shown = write_batched(term, map(formatter.format_labeled, labeled))
+            except BaseException:
+                reporter.notices()
+                raise
         reporter.finish(shown, filter_pattern=window.filter_pattern)
         return
     # Plain lines without colour print the message only: the parsers would be wasted work.
@@ -203,20 +243,17 @@ def get(
     reporter.finish(shown, filter_pattern=window.filter_pattern)
 
 
-def _get_requests(
-    api: Api,
-    window: WindowOptions,
-    match: MatchOptions,
-    request_ids: tuple[str, ...],
-    fmt: Callable[[LogEvent, bool], str],
-    reporter: Reporter,
-) -> None:
+def find_reporting(
+    api: Api, window: WindowOptions, request_ids: tuple[str, ...], reporter: Reporter
+) -> list[Request]:
+    """Look the IDs up; say on stderr which prefix stood for which ID and which IDs were not
+    found. An ambiguous prefix is an error listing the candidates; nothing found at all, too."""
     term = reporter.term
     progress = Progress(
         reporter.stats, term.err, enabled=term.err_tty and not term.out_tty, width=term.err_width
     )
     with progress:
-        found = api.find(
+        found = api.lookup(
             request_ids,
             window.start,
             window.end,
@@ -224,8 +261,34 @@ def _get_requests(
             log_groups=window.log_groups,
             fail_after_s=window.window_fail_after_s,
             stats=reporter.stats,
-            must_exist=True,
         )
+    if found.ambiguous:
+        raise AmbiguousRequestId(*found.ambiguous[0])
+    if not found.requests:
+        start_ms, end_ms = api.window(window.start, window.end)
+        raise RequestNotFound(found.not_found or request_ids, start_ms, end_ms)
+    for prefix, full in found.resolved:
+        reporter.warn(f"{prefix} is {full}")
+    for missing in found.not_found:
+        reporter.warn(f"no request with ID {missing} in this window")
+    return list(found.requests)
+
+
+def _get_requests(
+    api: Api,
+    window: WindowOptions,
+    match: MatchOptions,
+    request_ids: tuple[str, ...],
+    fmt: Callable[[LabeledEvent], str],
+    reporter: Reporter,
+) -> None:
+    term = reporter.term
+    found = find_reporting(api, window, request_ids, reporter)
+    owners: dict[int, tuple[str | None, bool]] = {}
+    for request in found:
+        guessed = {id(e) for e in request.probable_events}
+        for event in request.events:
+            owners.setdefault(id(event), (request.request_id, id(event) in guessed))
     shown = 0
     for event in lines_of(found):
         message = event.raw.message
@@ -233,7 +296,8 @@ def _get_requests(
             continue
         if any(p.search(message) for p in match.exclude):
             continue
-        term.out.write(fmt(event, False) + "\n")
+        owner, probable = owners.get(id(event), (None, False))
+        term.out.write(fmt(LabeledEvent(event, owner, probable)) + "\n")
         shown += 1
     term.out.flush()
     reporter.finish(max(shown, 1))
@@ -244,11 +308,12 @@ def _follow_lines(
     window: WindowOptions,
     match: MatchOptions,
     watch: WatchOptions,
-    fmt: Callable[[LogEvent, bool], str],
+    hold: HoldOptions,
+    formatter: EventFormatter,
     reporter: Reporter,
 ) -> int:
     try:
-        return _print_follow(api, window, match, watch, fmt, reporter)
+        return _print_follow(api, window, match, watch, hold, formatter, reporter)
     except BaseException:
         reporter.notices()
         raise
@@ -259,7 +324,8 @@ def _print_follow(
     window: WindowOptions,
     match: MatchOptions,
     watch: WatchOptions,
-    fmt: Callable[[LogEvent, bool], str],
+    hold: HoldOptions,
+    formatter: EventFormatter,
     reporter: Reporter,
 ) -> int:
     out = reporter.term.out
@@ -272,13 +338,25 @@ def _print_follow(
         grep=match.grep,
         exclude=match.exclude,
         correlate=False,
+        label=hold.enabled,
+        hold_ms=hold.hold_ms,
         interval=watch.interval_s,
         max_lag_ms=watch.max_lag_ms,
         fail_after_s=window.fail_after_s,
         stats=reporter.stats,
     ):
         if batch.events:
-            out.write("".join(fmt(f.event, f.late) + "\n" for f in batch.events))
+            if hold.enabled:
+                labeled = formatter.format_labeled
+                out.write(
+                    "".join(
+                        labeled(LabeledEvent(f.event, f.request_id, f.probable, f.late)) + "\n"
+                        for f in batch.events
+                    )
+                )
+            else:
+                fmt = formatter.format
+                out.write("".join(fmt(f.event, f.late) + "\n" for f in batch.events))
             out.flush()
             shown += len(batch.events)
         reporter.notices()
@@ -531,17 +609,7 @@ def show(
     term = terminal(common)
     reporter = Reporter(term)
     api = open_target(common, window, api_id, stage, reporter)
-    with Progress(reporter.stats, term.err, enabled=term.err_tty, width=term.err_width):
-        found = api.find(
-            request_id,
-            window.start,
-            window.end,
-            sources=window.sources,
-            log_groups=window.log_groups,
-            fail_after_s=window.window_fail_after_s,
-            stats=reporter.stats,
-            must_exist=True,
-        )
+    found = find_reporting(api, window, (request_id,), reporter)
     reporter.finish(1)
     paint = Painter(term.color)
     sources = api.select(window.sources, window.log_groups).sources

@@ -426,14 +426,10 @@ def deploy_sample(
     apigw, apigw2 = client("apigateway"), client("apigatewayv2")
     account_id: str = client("sts").get_caller_identity()["Account"]
 
-    role_arn = iam.create_role(
-        RoleName=ROLE_NAME, AssumeRolePolicyDocument=_trust_policy("lambda.amazonaws.com")
-    )["Role"]["Arn"]
+    # IAM is global: a second deployment (another region) finds the roles made by the first.
+    role_arn = _role(iam, ROLE_NAME, "lambda.amazonaws.com")
     # Execution logging needs the account-wide role API Gateway writes to CloudWatch Logs with.
-    logging_role = iam.create_role(
-        RoleName=APIGATEWAY_LOGGING_ROLE,
-        AssumeRolePolicyDocument=_trust_policy("apigateway.amazonaws.com"),
-    )["Role"]["Arn"]
+    logging_role = _role(iam, APIGATEWAY_LOGGING_ROLE, "apigateway.amazonaws.com")
     # Inline rather than the managed AmazonAPIGatewayPushToCloudWatchLogs: moto only knows AWS
     # managed policies when told to load them all, and the permissions are the same.
     iam.put_role_policy(
@@ -463,6 +459,16 @@ def deploy_sample(
         if group in RETENTION_DAYS:
             logs.put_retention_policy(logGroupName=group, retentionInDays=RETENTION_DAYS[group])
     return app
+
+
+def _role(iam: Any, name: str, service: str) -> str:
+    try:
+        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust_policy(service))[
+            "Role"
+        ]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+    return arn
 
 
 def _create_function(lam: Any, spec: _FunctionSpec, role_arn: str) -> str:

@@ -165,24 +165,35 @@ def _teach_moto_or_patterns() -> None:
     original = models.EventMessageFilter  # type: ignore[attr-defined]
     term = re.compile(r'\?(?:"((?:[^"\\]|\\.)*)"|(\S+))')
 
-    class EventMessageFilter(original):  # type: ignore[misc, valid-type]
-        def __init__(self, pattern: str) -> None:
-            super().__init__(pattern)
-            self.any_of: list[str] | None = None
-            text = (pattern or "").strip()
+    class AnyOf:
+        def __init__(self, terms: list[str]) -> None:
+            self.terms = terms
+
+        def matches(self, message: str) -> bool:
+            return any(t in message for t in self.terms)
+
+    # moto builds a filter for every event it looks at: build each pattern's once.
+    made: dict[tuple[str, bool], Any] = {}
+
+    def event_message_filter(pattern: str) -> Any:
+        key = (pattern or "", OR_PATTERNS)
+        found = made.get(key)
+        if found is None:
+            text = key[0].strip()
             if OR_PATTERNS and text.startswith("?"):
-                found = [
+                terms = [
                     m.group(1) if m.group(1) is not None else m.group(2)
                     for m in term.finditer(text)
                 ]
-                self.any_of = [re.sub(r"\\(.)", r"\1", f) for f in found if f]
+                found = AnyOf([re.sub(r"\\(.)", r"\1", t) for t in terms if t])
+            else:
+                found = original(pattern)
+            if len(made) > 10_000:
+                made.clear()
+            made[key] = found
+        return found
 
-        def matches(self, message: str) -> bool:
-            if self.any_of is not None:
-                return any(t in message for t in self.any_of)
-            return bool(super().matches(message))
-
-    models.EventMessageFilter = EventMessageFilter  # type: ignore[attr-defined]
+    models.EventMessageFilter = event_message_filter  # type: ignore[attr-defined, assignment]
     _OR_PATCHED = True
 
 

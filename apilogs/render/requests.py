@@ -60,6 +60,10 @@ def request_to_dict(request: Request, *, with_events: bool = False) -> dict[str,
         "cause": request.cause,
         "error_type": request.error_type,
         "error_message": request.error_message,
+        "responded_timestamp": request.responded_ms,
+        "gave_up_timestamp": request.gave_up_ms,
+        # Some invocation was joined by timing alone (no ID links it): a probable join.
+        "probable": request.probable,
         "invocations": [
             {
                 "lambda_request_id": i.lambda_request_id,
@@ -71,6 +75,9 @@ def request_to_dict(request: Request, *, with_events: bool = False) -> dict[str,
                 "max_memory_used_mb": i.max_memory_mb,
                 "init_duration_ms": i.init_ms,
                 "status": i.status,
+                "start_timestamp": i.start_ms,
+                "end_timestamp": i.end_ms,
+                "probable": i.probable,
             }
             for i in request.invocations
         ],
@@ -225,6 +232,14 @@ def story_lines(request: Request, formatter: EventFormatter, paint: Painter) -> 
     if request.error_type or request.error_message:
         error = ": ".join(_cell(x) for x in (request.error_type, request.error_message) if x)
         yield f"  error       {paint(error, RED)}"
+    for invocation in request.invocations:
+        if invocation.probable:
+            yield (
+                f"  {paint('probable', YELLOW)}    {_cell(invocation.lambda_request_id)} is joined "
+                "by timing only: it started right after API Gateway called "
+                f"{_cell(invocation.function or 'the function')}, and no ID links it to another "
+                "request"
+            )
     yield ""
     yield paint("Timeline", BOLD)
     start = request.start_ms
@@ -248,6 +263,8 @@ def _phases(request: Request) -> Iterable[tuple[str, int, str]]:
     for invocation in request.invocations:
         name = "authorizer" if invocation.role is Role.AUTHORIZER else "lambda"
         details = [invocation.function or "?", invocation.lambda_request_id]
+        if invocation.probable:
+            details.append("probable: joined by timing, no ID links it")
         if invocation.duration_ms is not None:
             details.append(f"{format_duration_ms(invocation.duration_ms)}")
         if invocation.max_memory_mb is not None:
@@ -258,6 +275,22 @@ def _phases(request: Request) -> Iterable[tuple[str, int, str]]:
             details.append(f"status {invocation.status}")
         phases.append((name, invocation.start_ms or request.start_ms, ", ".join(details)))
         if invocation.end_ms:
-            phases.append((f"{name} end", invocation.end_ms, invocation.function or ""))
-    phases.append(("responded", request.end_ms, f"{request.status or '?'} — {request.cause}"))
+            end = invocation.function or ""
+            if request.gave_up_ms is not None and invocation.end_ms > request.gave_up_ms:
+                ran_on = format_duration_ms(invocation.end_ms - request.gave_up_ms)
+                end += f", {ran_on} after API Gateway gave up"
+            phases.append((f"{name} end", invocation.end_ms, end))
+    if request.gave_up_ms is not None:
+        waited = ""
+        if request.integration_latency_ms is not None:
+            waited = f" after {format_duration_ms(request.integration_latency_ms)}"
+        phases.append(
+            (
+                "gave up",
+                request.gave_up_ms,
+                f"API Gateway stopped waiting for the integration{waited}",
+            )
+        )
+    responded = request.responded_ms if request.responded_ms is not None else request.end_ms
+    phases.append(("responded", responded, f"{request.status or '?'} — {request.cause}"))
     return sorted(phases, key=lambda p: p[1])
