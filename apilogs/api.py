@@ -49,6 +49,7 @@ from apilogs.stream import (
 )
 from apilogs.summary import WindowStats
 from apilogs.times import TimeArg, resolve_window
+from apilogs.xray import TraceReport, fetch_traces
 
 __all__ = [
     "Api",
@@ -57,6 +58,7 @@ __all__ = [
     "LabeledEvent",
     "Lookup",
     "MatchingUpdates",
+    "TraceReport",
     "lines_of",
     "open_api",
 ]
@@ -458,6 +460,37 @@ class Api:
             start_ms, end_ms = self.window(start, end)
             raise RequestNotFound(wanted, start_ms, end_ms)
         return list(found.requests)
+
+    # -- X-Ray ---------------------------------------------------------------------------------
+
+    @_typed
+    def traces(
+        self,
+        requests: Iterable[Request | str],
+        *,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> TraceReport:
+        """The X-Ray traces of these requests (or of these trace IDs): API Gateway's, the
+        Lambda service's and each function's segments with their Initialization, Invocation
+        and Overhead, and every subsegment inside (the downstream calls), as `Trace`s in tree
+        order, on the same clock as the lines. Read with BatchGetTraces (5 IDs a call), or from
+        CloudWatch Logs' `aws/spans` when the account uses Transaction Search. Never raises for
+        what X-Ray refuses or lacks: `TraceReport` says it (`unprocessed`, `missing`,
+        `notices`)."""
+        # A request whose logged trace header says Sampled=0 has no trace to ask for.
+        ids = [
+            r if isinstance(r, str) else r.trace_id
+            for r in requests
+            if isinstance(r, str) or r.sampled is not False
+        ]
+        return fetch_traces(
+            self.context,
+            [i for i in ids if i],
+            region=self.topology.region,
+            stop=stop,
+            stats=stats,
+        )
 
     # -- following -----------------------------------------------------------------------------
 

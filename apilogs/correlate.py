@@ -821,6 +821,7 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
         responded_ms=b.responded_ms,
         gave_up_ms=b.gave_up_ms,
         probable_events=tuple(guessed.events) if guessed is not None else (),
+        sampled=f.get("sampled") if isinstance(f.get("sampled"), bool) else None,
     )
 
 

@@ -30,18 +30,26 @@ from apilogs.cli.options import (
     request_filter_options,
     request_id_option,
     stage_option,
+    traces_option,
     watch_options,
     window_options,
 )
 from apilogs.errors import AmbiguousRequestId, InvalidInput, RequestNotFound
 from apilogs.label import LabeledEvent
-from apilogs.model import ApiKind, Request, UpdateKind
+from apilogs.model import ApiKind, Request, Trace, UpdateKind
 from apilogs.render.env import Terminal
 from apilogs.render.events import Clock, EventFormatter, RenderOptions
 from apilogs.render.progress import Progress
-from apilogs.render.requests import RequestRows, request_to_dict, stats_lines, story_lines
+from apilogs.render.requests import (
+    RequestRows,
+    request_to_dict,
+    stats_lines,
+    story_lines,
+    trace_call_lines,
+)
 from apilogs.render.style import Painter
 from apilogs.stream import RequestFilter
+from apilogs.xray import TraceReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -405,6 +413,7 @@ def write_batched(
 @output_option(
     ["plain", "json"], "plain: one aligned row per request; json: one object per request."
 )
+@traces_option
 def requests(
     api_id: str,
     stage: str | None,
@@ -416,6 +425,7 @@ def requests(
     path_glob: str | None,
     cold: bool,
     output: str,
+    traces: bool,
     common: CommonOptions,
 ) -> None:
     """One row per request: time, method, path, status, latency, Lambda duration, memory, cause.
@@ -424,11 +434,13 @@ def requests(
     (Lambda timeout, out of memory, unhandled exception, authorizer deny, throttling, …).
     A * after the Lambda duration marks a cold start. With --watch, a row is printed when its
     request is complete; a line that arrives later and changes the row prints it again, marked
-    (updated).
+    (updated). With --traces, each request's X-Ray trace is read too: its downstream calls
+    (DynamoDB, S3, HTTP) follow its row, and -o json carries the whole trace.
 
     \b
     Examples:
       apilogs requests -a xyz123 -t prod -s 1h --errors
+      apilogs requests -a xyz123 -t prod -s 1h --errors --traces
       apilogs requests -a xyz123 -t prod --status 5xx --watch
       apilogs requests -a xyz123 -t prod --slow 500ms --path '/users/*' -o json
     """
@@ -470,19 +482,67 @@ def requests(
     progress = Progress(
         reporter.stats, term.err, enabled=term.err_tty and not term.out_tty, width=term.err_width
     )
+    paint = Painter(term.color)
     try:
         with progress:
-            for request in requests_found:
-                if output == "json":
-                    out.write(json.dumps(request_to_dict(request)) + "\n")
-                else:
-                    out.write(rows.row(request) + "\n")
-                shown += 1
+            for batch in _with_traces(api, requests_found, traces, reporter):
+                for request, trace in batch:
+                    if output == "json":
+                        doc = request_to_dict(request, trace=trace, with_trace=traces)
+                        out.write(json.dumps(doc) + "\n")
+                    else:
+                        out.write(rows.row(request) + "\n")
+                        if trace is not None:
+                            out.writelines(line + "\n" for line in trace_call_lines(trace, paint))
+                    shown += 1
+                out.flush()
         out.flush()
     except BaseException:
         reporter.notices()
         raise
     reporter.finish(shown, "requests", filter_pattern=window.filter_pattern)
+
+
+# Requests whose traces are read together: BatchGetTraces takes 5 IDs a call, and rows must
+# not wait long for the ones after them.
+TRACE_BATCH = 25
+
+
+def _with_traces(
+    api: Api, requests_found: Iterable[Request], traces: bool, reporter: Reporter
+) -> Iterable[list[tuple[Request, Trace | None]]]:
+    """Requests in batches, each with its X-Ray trace when `traces` (else None). What X-Ray
+    did not have is said once, at the end."""
+    batch: list[Request] = []
+    asked = lacking = 0
+    said: set[str] = set()
+
+    def done() -> list[tuple[Request, Trace | None]]:
+        nonlocal asked, lacking
+        if not traces:
+            return [(r, None) for r in batch]
+        report = api.traces(batch)
+        asked += sum(1 for r in batch if r.trace_id)
+        lacking += len(report.missing) + len(report.unprocessed)
+        for notice in report.notices:
+            if not notice.startswith("X-Ray returned no trace") and notice not in said:
+                said.add(notice)
+                reporter.warn(notice)
+        return [(r, report.get(r.trace_id)) for r in batch]
+
+    size = TRACE_BATCH if traces else 1
+    for request in requests_found:
+        batch.append(request)
+        if len(batch) >= size:
+            yield done()
+            batch = []
+    if batch:
+        yield done()
+    if lacking:
+        reporter.warn(
+            f"X-Ray returned no trace for {lacking} of the {asked} requests with a trace ID: "
+            "not sampled, not yet ingested, older than 30 days, or not processed this time"
+        )
 
 
 def _follow_rows(
@@ -589,38 +649,63 @@ def stats(
 @stage_option
 @window_options
 @output_option(["plain", "json"], "plain: the story; json: the request with every line.")
+@traces_option
 def show(
     request_id: str,
     api_id: str,
     stage: str | None,
     window: WindowOptions,
     output: str,
+    traces: bool,
     common: CommonOptions,
 ) -> None:
     """Tell one request's story: route, status, latency and cause; a timeline of its phases
     (authorizer, integration, Lambda); then every line it left, from every group.
 
-    REQUEST_ID may be the API Gateway, Lambda, X-Ray or extended request ID.
+    REQUEST_ID may be the API Gateway, Lambda, X-Ray or extended request ID, or its first 8
+    characters or more. With --traces the request's X-Ray trace joins the timeline: API
+    Gateway's, the Lambda service's and the function's segments (Initialization, Invocation,
+    Overhead) and every downstream call, with its duration and fault, error or throttle.
 
     \b
     Examples:
       apilogs show 6605b081-6f04-11e6-97ac-c34deb0b3dd9 -a xyz123 -t prod -s 1h
+      apilogs show 6605b081 -a xyz123 -t prod -s 1h --traces
     """
     term = terminal(common)
     reporter = Reporter(term)
     api = open_target(common, window, api_id, stage, reporter)
     found = find_reporting(api, window, (request_id,), reporter)
+    report = api.traces(found) if traces else None
+    for notice in report.notices if report is not None else ():
+        reporter.warn(notice)
     reporter.finish(1)
     paint = Painter(term.color)
     sources = api.select(window.sources, window.log_groups).sources
     formatter = EventFormatter(RenderOptions(output="short", tz=window.tz), paint, sources)
     out = term.out
     for index, request in enumerate(found):
+        trace = report.get(request.trace_id) if report is not None else None
         if output == "json":
-            out.write(json.dumps(request_to_dict(request, with_events=True)) + "\n")
+            doc = request_to_dict(request, with_events=True, trace=trace, with_trace=traces)
+            out.write(json.dumps(doc) + "\n")
             continue
         if index:
             out.write("\n")
-        for line in story_lines(request, formatter, paint):
+        notes = _trace_notes(request, report)
+        for line in story_lines(request, formatter, paint, trace=trace, trace_notes=notes):
             out.write(line + "\n")
     out.flush()
+
+
+def _trace_notes(request: Request, report: TraceReport | None) -> list[str]:
+    """What the story says about the request's trace when there is none to show."""
+    if report is None:
+        return []
+    if request.trace_id is None:
+        return ["no trace ID in the lines: X-Ray tracing is off for this stage"]
+    if report.get(request.trace_id) is not None:
+        return []
+    if request.sampled is False:
+        return ["not sampled by X-Ray (its trace header says Sampled=0): no trace"]
+    return ["no trace found: not sampled by X-Ray, not yet ingested, or expired"]

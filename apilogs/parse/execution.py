@@ -23,6 +23,8 @@ APIs. A line with that prefix yields `request_id` (when the ID has its shape, se
   `customer_function_error`, `oom`, `unauthorized`, `configuration`, `invocation_failed`,
   `execution_failed`
 - `timeout_s` (float): a Lambda `Task timed out after N seconds` relayed in a failure line
+- `sampled` (bool): the X-Ray decision in a logged `X-Amzn-Trace-Id` header (`Sampled=1` / `0`)
+  of the endpoint's or the method's response headers
 - `integration_request_id`: an `AWS Integration Endpoint RequestId` / `x-amzn-RequestId` that is
   not a Lambda request ID (AWS service integrations); Lambda's go to `Line.lambda_request_id`
 - `authorizer_id`: `Starting authorizer: {id} for request: …`
@@ -200,6 +202,9 @@ def _response_headers(rid: str, rest: str) -> Line:
     function_error = headers.get("x-amz-function-error")
     if function_error is not None:
         fields["error_type"] = function_error
+    sampled = _sampled(rest)
+    if sampled is not None:
+        fields["sampled"] = sampled
     return Line(
         LineKind.APIGW_RESPONSE_HEADERS,
         request_id=rid,
@@ -228,6 +233,16 @@ def _headers(text: str) -> dict[str, str]:
             if value is not None:
                 found[name] = value.group(0)
     return found
+
+
+def _sampled(text: str) -> bool | None:
+    """The `Sampled=1` / `sampled=0` of a trace header in the text."""
+    at = text.find("ampled=")
+    if at > 0 and text[at - 1] in "Ss":
+        flag = text[at + 7 : at + 8]
+        if flag in ("0", "1"):
+            return flag == "1"
+    return None
 
 
 def _trace_root(text: str, start: int = 0) -> str | None:
@@ -338,7 +353,9 @@ def _method(rid: str, rest: str) -> Line:
         # The caller's (or the response's) X-Amzn-Trace-Id: the request's X-Ray root.
         trace = _trace_root(rest)
         if trace is not None:
-            return Line(LineKind.APIGW_OTHER, request_id=rid, trace_id=trace)
+            sampled = _sampled(rest)
+            fields = {"sampled": sampled} if sampled is not None else {}
+            return Line(LineKind.APIGW_OTHER, request_id=rid, trace_id=trace, fields=fields)
     return _plain(rid)
 
 
