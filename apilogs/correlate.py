@@ -319,7 +319,8 @@ class Correlator:
             ):
                 del self._open_by_stream[stream_key]
         elif role is Role.EXECUTION:
-            if kind is LineKind.APIGW_ENDPOINT_URI and fields.get("sending"):
+            # `Endpoint request URI` and, a moment later, `Sending request to`: the call.
+            if kind is LineKind.APIGW_ENDPOINT_URI and fields:
                 name = function_name_of(fields.get("function_arn") or "")
                 if name:
                     builder.sends.append((raw.timestamp, name))

@@ -56,7 +56,8 @@ MIN_PREFIX = 8
 
 _ID_TEXT = re.compile(r"[A-Za-z0-9+/=_-]+")
 _ROOT = re.compile(r"(?i)\broot=(1-[0-9a-f]{8}-[0-9a-f]{24})")
-_SENDING = '"Sending request to"'
+_CALLS = '?"Sending request to" ?"Endpoint request URI"'
+_CALL_TEXTS = ("Sending request to", "Endpoint request URI")
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +216,7 @@ class _Search:
             policy=self.policy,
         ):
             for raw in page:
-                if pattern == _SENDING and "Sending request to" not in raw.message:
+                if pattern == _CALLS and not any(t in raw.message for t in _CALL_TEXTS):
                     continue
                 key = event_key(raw)
                 event = self.found.get(key)
@@ -335,7 +336,7 @@ def _neighbourhood(search: _Search, explored: set[tuple[str, int]]) -> set[str]:
             continue  # API Gateway named its invocation (refused by Lambda, or not read)
         for event in request.events:
             line = event.line
-            if line.kind is not LineKind.APIGW_ENDPOINT_URI or not line.fields.get("sending"):
+            if line.kind is not LineKind.APIGW_ENDPOINT_URI:
                 continue
             name = function_name_of(line.fields.get("function_arn") or "")
             if name is None or name in answered or ("send:" + name, event.timestamp) in explored:
@@ -366,7 +367,7 @@ def _neighbourhood(search: _Search, explored: set[tuple[str, int]]) -> set[str]:
             continue
         explored.add(("start:" + name, began))
         for query in executions:
-            for sending in search.read(query, began - window, began, pattern=_SENDING):
+            for sending in search.read(query, began - window, began, pattern=_CALLS):
                 arn = sending.line.fields.get("function_arn") or ""
                 if function_name_of(arn) == name:
                     found |= _ids_of(sending)
