@@ -266,7 +266,7 @@ def find_requests(
             break
         # The invocations' own streams first: a cold start's INIT_START says when it began.
         _invocation_lines(search, streams_read)
-        nearby = _neighbourhood(search, explored)
+        nearby = _neighbourhood(search, explored, known)
         if not nearby - asked:
             break
         known |= nearby
@@ -305,9 +305,11 @@ def _answer(terms: list[str], requests: list[Request]) -> Lookup:
     return Lookup(tuple(found), tuple(resolved), tuple(ambiguous), tuple(missing))
 
 
-def _neighbourhood(search: _Search, explored: set[tuple[str, int]]) -> set[str]:
-    """The IDs of what a join by timing must weigh (module doc, step 4), not read before."""
-    requests = search.requests()
+def _neighbourhood(search: _Search, explored: set[tuple[str, int]], known: set[str]) -> set[str]:
+    """The IDs of what a join by timing must weigh (module doc, step 4), not read before, for
+    the requests and invocations the asked IDs led to (`known`): not for the other invocations
+    that reading a stream brought along."""
+    requests = [r for r in search.requests() if not known.isdisjoint(r.ids)]
     by_function: dict[str, list[GroupQuery]] = {}
     executions: list[GroupQuery] = []
     for query in search.queries:
