@@ -258,6 +258,9 @@ class Correlator:
         self.unattributed = 0
         self.late_joined = 0
         self.timing_joins = 0
+        # Grows whenever what any builder is, or whom it belongs to, may have changed: a reader
+        # of slots (apilogs.label) asks again only then.
+        self.version = 0
 
     # -- input ---------------------------------------------------------------------------------
 
@@ -501,6 +504,7 @@ class Correlator:
             request.probable = invocation
             invocation.probable_owner = request
             self.timing_joins += 1
+            self.version += 1
             self._touch(request)
             return
 
@@ -545,23 +549,39 @@ class Correlator:
 
     def _link(self, ids: list[str], request_id: str | None) -> _Builder:
         by_id = self._by_id
-        if len(ids) == 1:
-            # The common case: one ID, already known or new.
-            found = by_id.get(ids[0])
-            if found is not None and not found.closed:
-                return found
-        builders: list[_Builder] = []
+        # Closed builders are not in `by_id`: what is found is open.
+        first: _Builder | None = None
+        builders: list[_Builder] | None = None
         for i in ids:
             found = by_id.get(i)
-            if found is not None and not found.closed and all(found is not b for b in builders):
+            if found is None or found is first:
+                continue
+            if first is None:
+                first = found
+            elif builders is None:
+                builders = [first, found]
+            elif all(found is not b for b in builders):
                 builders.append(found)
+        if builders is None and (
+            first is None or not request_id or first.request_id in (None, request_id)
+        ):
+            # The common case: the IDs name one request or none yet.
+            builder = first if first is not None else self._new_builder()
+            for i in ids:
+                if by_id.get(i) is not builder:
+                    by_id[i] = builder
+                    builder.ids.add(i)
+                    self.version += 1
+            return builder
+        if builders is None:
+            builders = [first] if first is not None else []
         # Two requests API Gateway told apart stay apart, whatever else they share (a client
         # may send the same trace header twice).
         owner = request_id or next((b.request_id for b in builders if b.request_id), None)
         if owner:
             builders = [b for b in builders if b.request_id in (None, owner)]
         if not builders:
-            builder = _Builder(next(self._serials))
+            builder = self._new_builder()
         else:
             # Keep the builder already reported (front ends know it), else the one with the most
             # lines; fold the others into it.
@@ -573,7 +593,12 @@ class Correlator:
             if by_id.get(i) is not builder:
                 by_id[i] = builder
                 builder.ids.add(i)
+        self.version += 1
         return builder
+
+    def _new_builder(self) -> _Builder:
+        self.version += 1
+        return _Builder(next(self._serials))
 
     def _merge(self, keep: _Builder, other: _Builder) -> None:
         """Fold `other` into `keep`; a join by timing that an ID now confirms stops being a
@@ -616,6 +641,7 @@ class Correlator:
         role = raw.source.role
         if line.request_id and not b.request_id and role is not Role.AUTHORIZER:
             b.request_id = line.request_id
+            self.version += 1
         if line.extended_request_id and not b.extended_request_id:
             b.extended_request_id = line.extended_request_id
         if line.trace_id and not b.trace_id:
@@ -635,6 +661,7 @@ class Correlator:
                 )
             if kind is LineKind.LAMBDA_REPORT:
                 inv.end_ms = raw.timestamp
+                self.version += 1
             if role is Role.AUTHORIZER:
                 b.authorizer_ids.add(lambda_id)
             if not fields:
@@ -655,11 +682,13 @@ class Correlator:
             b.gave_up_ms = b.gave_up_ms or raw.timestamp
         if line.lambda_request_id and line.lambda_request_id not in b.invocations:
             b.invocations[line.lambda_request_id] = _InvocationFacts(line.lambda_request_id)
+            self.version += 1
         if not fields:
             return
         authorizer_id = fields.get("authorizer_request_id")
-        if authorizer_id:
+        if authorizer_id and authorizer_id not in b.authorizer_ids:
             b.authorizer_ids.add(authorizer_id)
+            self.version += 1
         if not self.keep_events:
             return
         facts = b.facts
@@ -679,6 +708,7 @@ class Correlator:
         if not force and self._clock - self._last_sweep < self._sweep_ms:
             return []
         self._last_sweep = self._clock
+        self.version += 1
         self._forget_recent()
         self._forget_timing()
         horizon = self._clock - self.grace_ms

@@ -31,8 +31,6 @@ __all__ = ["DEFAULT_HOLD_MS", "DEFAULT_MAX_HELD", "LabeledEvent", "Labeller", "l
 # invocation or given up on it.
 DEFAULT_HOLD_MS = 30_000
 DEFAULT_MAX_HELD = 100_000
-# How often (stream time) a waiting head asks whether its invocation may still be claimed.
-_RECHECK_MS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +66,9 @@ class Labeller:
         self.correlator = Correlator(grace_ms=grace, keep_events=False)
         self._held: deque[tuple[LogEvent, Slot, bool]] = deque()
         self._clock = 0
-        self._checked_at = -(10**18)
+        # The correlator's version when the head was last found waiting: asked again only
+        # once something changed, or its time is up.
+        self._seen_version = -1
         self.released_unknown = 0  # lines let go without a label, though one may have come
         self.held_max = 0
 
@@ -115,11 +115,21 @@ class Labeller:
     def _release(self) -> list[LabeledEvent]:
         out: list[LabeledEvent] = []
         held = self._held
+        version = self.correlator.version
+        horizon = self._clock - self.hold_ms
+        if (
+            held
+            and version == self._seen_version
+            and len(held) <= self.max_held
+            and held[0][0].raw.timestamp >= horizon
+        ):
+            return out  # nothing the head waits for has changed
         while held:
             event, slot, late = held[0]
             done = self._settled(event, slot, late)
             if done is None:
-                if len(held) <= self.max_held and event.raw.timestamp >= self._clock - self.hold_ms:
+                if len(held) <= self.max_held and event.raw.timestamp >= horizon:
+                    self._seen_version = version
                     break
                 done = self._label(event, slot, late)
                 if done.request_id is None:
@@ -153,10 +163,6 @@ class Labeller:
             return LabeledEvent(event, late=late)  # an access or other line without the ID
         if not self.expect_calls:
             return None
-        # Asking costs a pass over the calls to its function: not more than every 100 ms.
-        if self._clock - self._checked_at < _RECHECK_MS:
-            return None
-        self._checked_at = self._clock
         if self.correlator.may_be_claimed(root):
             return None
         return LabeledEvent(event, late=late)
