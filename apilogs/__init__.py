@@ -19,6 +19,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
 from apilogs.api import Api, FollowBatch, FollowedEvent, lines_of, open_api
 from apilogs.errors import (
     AccessDenied,
+    AmbiguousRequestId,
     ApilogsError,
     ApiNotFound,
     AwsAccessError,
@@ -30,6 +31,8 @@ from apilogs.errors import (
     StageNotFound,
 )
 from apilogs.fetch import FetchStats
+from apilogs.label import LabeledEvent
+from apilogs.lookup import Lookup
 from apilogs.model import (
     Invocation,
     LineKind,
@@ -40,14 +43,19 @@ from apilogs.model import (
     RequestUpdate,
     Role,
     Source,
+    SpanKind,
     Topology,
+    Trace,
+    TraceSpan,
     UpdateKind,
 )
 from apilogs.stream import RequestFilter
 from apilogs.summary import WindowStats
+from apilogs.xray import TraceReport
 
 __all__ = [
     "AccessDenied",
+    "AmbiguousRequestId",
     "Api",
     "ApiNotFound",
     "ApilogsError",
@@ -59,8 +67,10 @@ __all__ = [
     "IncompleteRead",
     "InvalidInput",
     "Invocation",
+    "LabeledEvent",
     "LineKind",
     "LogEvent",
+    "Lookup",
     "NotFound",
     "Outcome",
     "RawEvent",
@@ -70,8 +80,12 @@ __all__ = [
     "RequestUpdate",
     "Role",
     "Source",
+    "SpanKind",
     "StageNotFound",
     "Topology",
+    "Trace",
+    "TraceReport",
+    "TraceSpan",
     "UpdateKind",
     "WindowStats",
     "__version__",

@@ -13,12 +13,13 @@ with every thread they started joined. Errors are the typed errors of `apilogs.e
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
@@ -27,12 +28,19 @@ import boto3
 from apilogs.aws import DEFAULT_LOGS_RPS, AwsContext, describe_aws_error, make_context
 from apilogs.cancel import StopSignal
 from apilogs.correlate import Correlator, correlate
-from apilogs.errors import ApilogsError, Cancelled, InvalidInput, RequestNotFound
+from apilogs.errors import (
+    AmbiguousRequestId,
+    ApilogsError,
+    Cancelled,
+    InvalidInput,
+    RequestNotFound,
+)
 from apilogs.fetch import FOLLOW_POLICY, WINDOW_POLICY, FetchStats, RetryPolicy
 from apilogs.fetch.auto import Engine, choose_engine
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
-from apilogs.lookup import find_requests
-from apilogs.model import LogEvent, Request, RequestUpdate, Source, Topology, UpdateKind
+from apilogs.label import DEFAULT_HOLD_MS, DEFAULT_MAX_HELD, LabeledEvent, Labeller
+from apilogs.lookup import Lookup, find_requests
+from apilogs.model import LogEvent, Request, RequestUpdate, Role, Source, Topology, UpdateKind
 from apilogs.stream import (
     EventQuery,
     RequestFilter,
@@ -48,8 +56,19 @@ if TYPE_CHECKING:
     from apilogs.cache import Fingerprint
     from apilogs.fetch.insights import InsightsSummary
 from apilogs.times import TimeArg, resolve_window
+from apilogs.xray import TraceReport, fetch_traces
 
-__all__ = ["Api", "FollowBatch", "FollowedEvent", "MatchingUpdates", "lines_of", "open_api"]
+__all__ = [
+    "Api",
+    "FollowBatch",
+    "FollowedEvent",
+    "LabeledEvent",
+    "Lookup",
+    "MatchingUpdates",
+    "TraceReport",
+    "lines_of",
+    "open_api",
+]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -97,6 +116,9 @@ def _typed_stream(stream: Iterator[T]) -> Iterator[T]:
 class FollowedEvent:
     event: LogEvent
     late: bool  # it arrived after later events were delivered
+    # With `follow(label=True)`: its request's API Gateway request ID (see `LabeledEvent`).
+    request_id: str | None = None
+    probable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,19 +328,104 @@ class Api:
         read_stats = stats
 
         def read() -> Iterator[LogEvent]:
-            chosen = self._sources(sources, log_groups, read_stats)
+            selection = self.select(sources, log_groups)
+            for notice in selection.notices:
+                read_stats.notice(notice)
             return read_events(
                 self.context,
-                chosen,
+                selection.sources,
                 query,
                 read_stats,
-                parse=parse,
+                # A shared log group: its other functions' lines are told apart by the parser
+                # (the stream name is enough, but a line must be parsed to be dropped cheaply).
+                parse=parse or bool(selection.companions),
                 stop=stop,
                 policy=_window_policy(fail_after_s),
-                engine=self.engine_for(engine, chosen, query, read_stats),
+                engine=self.engine_for(engine, selection.read, query, read_stats),
+                selection=selection,
             )
 
         return _typed_stream(self._checked(read, stats))
+
+    def labeled_events(
+        self,
+        start: TimeArg = "5m",
+        end: TimeArg | None = None,
+        *,
+        sources: Iterable[str] = (),
+        log_groups: Iterable[str] = (),
+        filter_pattern: str | None = None,
+        grep: Iterable[str | re.Pattern[str]] = (),
+        exclude: Iterable[str | re.Pattern[str]] = (),
+        hold_ms: int = DEFAULT_HOLD_MS,
+        max_held: int = DEFAULT_MAX_HELD,
+        engine: EngineName = "filter",
+        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> Iterator[LabeledEvent]:
+        """`events`, each with its request's API Gateway request ID (`LabeledEvent`): a Lambda
+        line is held back until the execution or access log names its invocation, at most
+        `hold_ms` and `max_held` lines (`apilogs.label`). The order is the same as `events`.
+
+        `sources` narrows the lines returned; every group of the API is still read, since
+        only the execution and access logs tell which request a Lambda line belongs to.
+        `grep`/`exclude` apply to the lines returned; a server-side `filter_pattern` to every
+        read (a line the pattern drops cannot lend its ID to the others)."""
+        stats = stats if stats is not None else FetchStats()
+        query = self._query(start, end, filter_pattern, (), ())
+        # Checked now, so a wrong --source fails before any read.
+        for notice in self.select(sources, log_groups).notices:
+            stats.notice(notice)
+        patterns = _patterns(grep)
+        excluded = _patterns(exclude)
+
+        def read() -> Iterator[LogEvent]:
+            everything = self.select((), log_groups)
+            return read_events(
+                self.context,
+                everything.sources,
+                query,
+                stats,
+                stop=stop,
+                policy=_window_policy(fail_after_s),
+                engine=self.engine_for(engine, everything.sources, query, stats),
+            )
+
+        def labeled() -> Iterator[LabeledEvent]:
+            events = self._checked(read, stats)
+            first = next(events, None)
+            # After the first event the topology is settled (a cached one checked): what is
+            # shown is chosen from the topology that holds.
+            shown = self.select(sources, log_groups)
+            everything = self.select((), log_groups)
+            wanted = frozenset(shown.sources)
+            narrowed = set(everything.sources) != wanted or bool(shown.companions)
+            labeller = Labeller(
+                hold_ms, max_held, expect_calls=self._expect_calls(everything.sources)
+            )
+
+            def out(batch: list[LabeledEvent]) -> Iterator[LabeledEvent]:
+                for item in batch:
+                    event = item.event
+                    if narrowed and (event.raw.source not in wanted or not shown.keeps(event)):
+                        continue
+                    message = event.raw.message
+                    if patterns and not any(p.search(message) for p in patterns):
+                        continue
+                    if excluded and any(p.search(message) for p in excluded):
+                        continue
+                    yield item
+
+            if first is None:
+                return
+            for event in itertools.chain((first,), events):
+                ready = labeller.add(event)
+                if ready:
+                    yield from out(ready)
+            yield from out(labeller.flush())
+
+        return _typed_stream(labeled())
 
     def _checked(
         self, read: Callable[[], Iterator[LogEvent]], stats: FetchStats
@@ -367,6 +474,12 @@ class Api:
         if choice.engine == "insights":
             stats.notice(choice.reason)
         return choice.engine
+
+    def _expect_calls(self, sources: Iterable[Source]) -> bool:
+        """Whether API Gateway's `Sending request to` lines are read: REST and WebSocket
+        execution logs at INFO write one before every Lambda call."""
+        level = (self.topology.logging_level or "").upper()
+        return level == "INFO" and any(s.role is Role.EXECUTION for s in sources)
 
     def requests(
         self,
@@ -458,6 +571,61 @@ class Api:
         return summary
 
     @_typed
+    def lookup(
+        self,
+        ids: str | Iterable[str],
+        start: TimeArg = "1h",
+        end: TimeArg | None = None,
+        *,
+        sources: Iterable[str] = (),
+        log_groups: Iterable[str] = (),
+        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> Lookup:
+        """The requests carrying any of `ids` (API Gateway, Lambda, X-Ray or extended request
+        IDs, or a unique prefix of at least 8 characters of one), each with every line of every
+        group, its Lambda's `print` lines included; and, per ID, whether it was found, which
+        full ID a prefix stood for, or which requests an ambiguous prefix matches.
+
+        IDs are looked up in every group of the API (plus `log_groups`); `sources` narrows the
+        lines each request carries (its outcome and cause still come from all of them). Text
+        that cannot be an ID raises InvalidInput at once."""
+        self.settle()
+        wanted = [ids] if isinstance(ids, str) else list(ids)
+        stats = stats if stats is not None else FetchStats()
+        start_ms, end_ms = self.window(start, end)
+        shown = self.select(sources, log_groups)
+        for notice in shown.notices:
+            stats.notice(notice)
+        everywhere = self.select((), log_groups).sources
+        found = find_requests(
+            self.context,
+            everywhere,
+            wanted,
+            start_ms,
+            end_ms,
+            stats,
+            stop=stop,
+            policy=_window_policy(fail_after_s),
+        )
+        wanted_sources = frozenset(shown.sources)
+        if set(everywhere) == wanted_sources and not shown.companions:
+            return found
+
+        def narrowed(request: Request) -> Request:
+            kept = tuple(
+                e for e in request.events if e.raw.source in wanted_sources and shown.keeps(e)
+            )
+            return replace(request, events=kept)
+
+        return replace(
+            found,
+            requests=tuple(narrowed(r) for r in found.requests),
+            ambiguous=tuple((t, tuple(map(narrowed, rs))) for t, rs in found.ambiguous),
+        )
+
+    @_typed
     def find(
         self,
         ids: str | Iterable[str],
@@ -471,27 +639,57 @@ class Api:
         stats: FetchStats | None = None,
         must_exist: bool = False,
     ) -> list[Request]:
-        """The requests carrying any of `ids` (API Gateway, Lambda, X-Ray or extended request
-        IDs), each with every line of every group, its Lambda's `print` lines included.
-        `must_exist`: raise RequestNotFound instead of returning an empty list."""
-        self.settle()
+        """`lookup`'s requests. An ID prefix that matches several requests raises
+        AmbiguousRequestId; `must_exist`: raise RequestNotFound instead of returning an empty
+        list."""
         wanted = [ids] if isinstance(ids, str) else list(ids)
-        stats = stats if stats is not None else FetchStats()
-        start_ms, end_ms = self.window(start, end)
-        chosen = self._sources(sources, log_groups, stats)
-        found = find_requests(
-            self.context,
-            chosen,
+        found = self.lookup(
             wanted,
-            start_ms,
-            end_ms,
-            stats,
+            start,
+            end,
+            sources=sources,
+            log_groups=log_groups,
+            fail_after_s=fail_after_s,
             stop=stop,
-            policy=_window_policy(fail_after_s),
+            stats=stats,
         )
-        if not found and must_exist:
+        if found.ambiguous:
+            raise AmbiguousRequestId(*found.ambiguous[0])
+        if not found.requests and must_exist:
+            start_ms, end_ms = self.window(start, end)
             raise RequestNotFound(wanted, start_ms, end_ms)
-        return found
+        return list(found.requests)
+
+    # -- X-Ray ---------------------------------------------------------------------------------
+
+    @_typed
+    def traces(
+        self,
+        requests: Iterable[Request | str],
+        *,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+    ) -> TraceReport:
+        """The X-Ray traces of these requests (or of these trace IDs): API Gateway's, the
+        Lambda service's and each function's segments with their Initialization, Invocation
+        and Overhead, and every subsegment inside (the downstream calls), as `Trace`s in tree
+        order, on the same clock as the lines. Read with BatchGetTraces (5 IDs a call), or from
+        CloudWatch Logs' `aws/spans` when the account uses Transaction Search. Never raises for
+        what X-Ray refuses or lacks: `TraceReport` says it (`unprocessed`, `missing`,
+        `notices`)."""
+        # A request whose logged trace header says Sampled=0 has no trace to ask for.
+        ids = [
+            r if isinstance(r, str) else r.trace_id
+            for r in requests
+            if isinstance(r, str) or r.sampled is not False
+        ]
+        return fetch_traces(
+            self.context,
+            [i for i in ids if i],
+            region=self.topology.region,
+            stop=stop,
+            stats=stats,
+        )
 
     # -- following -----------------------------------------------------------------------------
 
@@ -506,6 +704,9 @@ class Api:
         exclude: Iterable[str | re.Pattern[str]] = (),
         correlate: bool = True,
         live: bool = False,
+        label: bool = False,
+        hold_ms: int = DEFAULT_HOLD_MS,
+        max_held: int = DEFAULT_MAX_HELD,
         interval: float = 1.0,
         max_lag_ms: int = DEFAULT_MAX_LAG_MS,
         fail_after_s: float | None = None,
@@ -519,11 +720,25 @@ class Api:
         second (empty when nothing happened). `live`: through Live Tail sessions instead of
         polling (groups it is refused for are polled, with a notice; sampled updates are said
         and their gaps read). `fail_after_s`: end with IncompleteRead once a group's reads
-        have all failed this long (default: keep trying, and say so)."""
+        have all failed this long (default: keep trying, and say so).
+
+        `label`: each event carries its request's API Gateway request ID, as `labeled_events`
+        gives it: an event is held back (at most `hold_ms` past its time on `clock`, and
+        `max_held` events) until its request is known; every group is read for that, and
+        `sources` narrows what is delivered."""
         self.settle()
         stats = stats if stats is not None else FetchStats()
         query = self._query(start, None, filter_pattern, grep, exclude)
-        chosen = self._sources(sources, log_groups, stats)
+        shown = self.select(sources, log_groups)
+        for notice in shown.notices:
+            stats.notice(notice)
+        selection = self.select((), log_groups) if label else shown
+        chosen = selection.sources
+        wanted = frozenset(shown.sources)
+        narrowed = label and (set(chosen) != wanted or bool(shown.companions))
+        labeller = (
+            Labeller(hold_ms, max_held, expect_calls=self._expect_calls(chosen)) if label else None
+        )
         policy = (
             FOLLOW_POLICY
             if fail_after_s is None
@@ -547,6 +762,7 @@ class Api:
                 policy=policy,
                 max_lag_ms=max_lag_ms,
                 live=live,
+                selection=None if label else selection,
             ):
                 now_ms = int(clock() * 1000)
                 updates: tuple[RequestUpdate, ...] = ()
@@ -555,10 +771,26 @@ class Api:
                         correlator.add(event)
                     correlator.advance(now_ms - close_after_ms)
                     updates = tuple(correlator.updates())
+                if labeller is None:
+                    events = tuple(
+                        FollowedEvent(event, late)
+                        for event, late in batch
+                        if not filtering or keep(event, query)
+                    )
+                    yield FollowBatch(events, updates, now_ms)
+                    continue
+                ready: list[LabeledEvent] = []
+                for event, late in batch:
+                    ready += labeller.add(event, late=late)
+                ready += labeller.advance(now_ms)
                 events = tuple(
-                    FollowedEvent(event, late)
-                    for event, late in batch
-                    if not filtering or keep(event, query)
+                    FollowedEvent(item.event, item.late, item.request_id, item.probable)
+                    for item in ready
+                    if (
+                        not narrowed
+                        or (item.event.raw.source in wanted and shown.keeps(item.event))
+                    )
+                    and (not filtering or keep(item.event, query))
                 )
                 yield FollowBatch(events, updates, now_ms)
 

@@ -4,16 +4,29 @@ IDs join lines: API Gateway's request ID, the Lambda request ID(s) of the integr
 authorizer, the X-Ray trace ID and the extended request ID. Any line carrying two of them links
 what each already gathered, so the order in which the IDs show up does not matter (a Lambda's
 lines come before the execution-log line that names its request ID). Lambda lines without an ID
-(a plain `print`) belong to the invocation open in the same log stream between START and END.
+(a plain `print`, a traceback) belong to the invocation open in the same log stream between
+START and REPORT; the init phase (`INIT_START` / `platform.initStart`, and whatever the function
+prints while it initialises) belongs to the invocation that follows it in the stream.
+
+When no ID links a request to its invocation (API Gateway gave up on the integration before the
+Lambda answered, and the request was not sampled by X-Ray, so the REPORT carries no trace ID),
+the invocation is joined by timing: an invocation of the function API Gateway called that starts
+within `timing_window_ms` after `Sending request to`, that no ID gives to another request, and
+that no other request still waiting for its invocation could equally have started. Such a join
+is *probable* (`Invocation.probable`); it is a soft link, dropped if an ID later says otherwise,
+and it never gives one invocation to two requests.
 
 Streaming and bounded: a request is emitted once the stream's clock has passed its last line by
-`grace_ms` (or at `flush()`); the builder forgets it then."""
+`grace_ms` (or at `flush()`); the builder forgets it then. With `keep_events=False` the
+correlator only joins IDs (for labelling lines, `apilogs.label`): it keeps no lines and builds
+no requests."""
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +45,41 @@ DEFAULT_GRACE_MS = 30_000
 # API Gateway's last words on a request (the access line, "Method completed") close it sooner:
 # what could still follow in time order is only a line or two within milliseconds.
 DONE_GRACE_MS = 2_000
+# An invocation joined by timing starts at most this long after API Gateway sent the request
+# (its START, or on a cold start its INIT_START).
+TIMING_WINDOW_MS = 500
+# ID-less lines of a stream waiting for the START that follows an INIT phase.
+MAX_PENDING_PER_STREAM = 500
 _FINAL_KINDS = frozenset({LineKind.ACCESS, LineKind.APIGW_COMPLETED})
+_ID_LESS_KINDS = frozenset(
+    {
+        LineKind.LAMBDA_PRINT,
+        LineKind.LAMBDA_TRACEBACK,
+        LineKind.LAMBDA_RUNTIME_EXIT,
+        LineKind.LAMBDA_ERROR,
+        LineKind.UNKNOWN,
+    }
+)
+
+
+def function_name_of(arn: str) -> str | None:
+    """`arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]` → name."""
+    parts = arn.split(":")
+    if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function" and parts[6]:
+        return parts[6]
+    return None
+
+
+class Slot:
+    """Where one event went. `apilogs.label` keeps it beside the event and asks it later which
+    request that is (the builder may have been folded into another since)."""
+
+    __slots__ = ("builder", "waiting")
+
+    def __init__(self) -> None:
+        self.builder: _Builder | None = None
+        # Held for the START that follows an init phase: its invocation is not known yet.
+        self.waiting = False
 
 
 @dataclass
@@ -42,9 +89,10 @@ class _InvocationFacts:
     function: str | None = None
     start_ms: int | None = None
     end_ms: int | None = None
+    init_at: int | None = None  # the INIT_START of a cold start, before START
     fields: dict[str, Any] = field(default_factory=dict)
 
-    def freeze(self) -> Invocation:
+    def freeze(self, *, probable: bool = False) -> Invocation:
         f = self.fields
         return Invocation(
             lambda_request_id=self.lambda_request_id,
@@ -58,6 +106,7 @@ class _InvocationFacts:
             max_memory_mb=f.get("max_memory_mb"),
             init_ms=f.get("init_ms"),
             status=f.get("lambda_status"),
+            probable=probable,
         )
 
 
@@ -71,12 +120,18 @@ class _Builder:
         "events",
         "extended_request_id",
         "facts",
+        "gave_up_ms",
         "ids",
         "invocations",
         "kinds",
         "last_ms",
+        "merged_into",
+        "probable",
+        "probable_owner",
         "reported",
         "request_id",
+        "responded_ms",
+        "sends",
         "serial",
         "trace_id",
     )
@@ -96,6 +151,24 @@ class _Builder:
         self.closed = False
         self.closed_at = 0  # the stream clock when it closed
         self.reported = False  # a NEW update went out for it
+        # Folded into this builder: slots that point here follow it.
+        self.merged_into: _Builder | None = None
+        # A request's invocation joined by timing (soft: not merged), and its reverse.
+        self.probable: _Builder | None = None
+        self.probable_owner: _Builder | None = None
+        # API Gateway's "Sending request to" a Lambda function: (when, function name).
+        self.sends: list[tuple[int, str]] = []
+        self.responded_ms: int | None = None
+        self.gave_up_ms: int | None = None
+
+    def root(self) -> _Builder:
+        """The builder this one was folded into (itself when it was not)."""
+        found = self
+        while found.merged_into is not None:
+            found = found.merged_into
+        if found is not self:
+            self.merged_into = found  # path compression: slots resolve in one step next time
+        return found
 
     def absorb(self, other: _Builder) -> None:
         self.request_id = self.request_id or other.request_id
@@ -107,16 +180,33 @@ class _Builder:
                 mine.fields.update({k: v for k, v in inv.fields.items() if k not in mine.fields})
                 mine.start_ms = mine.start_ms or inv.start_ms
                 mine.end_ms = mine.end_ms or inv.end_ms
+                mine.init_at = mine.init_at or inv.init_at
                 mine.function = mine.function or inv.function
         self.authorizer_ids |= other.authorizer_ids
-        # Both lists are in time order; a merge keeps it.
-        self.events = sorted(self.events + other.events, key=lambda e: e.raw.timestamp)
+        if other.events:
+            # Both lists are in time order; a merge keeps it.
+            self.events = sorted(self.events + other.events, key=lambda e: e.raw.timestamp)
         for key, value in other.facts.items():
             self.facts.setdefault(key, value)
         self.kinds |= other.kinds
         self.ids |= other.ids
+        self.sends += other.sends
+        self.responded_ms = _latest(self.responded_ms, other.responded_ms)
+        self.gave_up_ms = self.gave_up_ms or other.gave_up_ms
         self.last_ms = max(self.last_ms, other.last_ms)
         self.reported = self.reported or other.reported
+
+
+def _latest(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    return a if b is None else max(a, b)
+
+
+def _starts_within(send_ms: int, start_ms: int, init_at: int | None, window_ms: int) -> bool:
+    if send_ms <= start_ms <= send_ms + window_ms:
+        return True
+    return init_at is not None and send_ms <= init_at <= send_ms + window_ms
 
 
 class Correlator:
@@ -129,7 +219,10 @@ class Correlator:
       a request is reported NEW once API Gateway has named it, UPDATED (at most once per take)
       when lines joined it, CLOSED when it closes. A line that arrives after its request closed,
       within `reopen_ms`, joins that request (UPDATED again; also returned by `add` as closed)
-      instead of starting a second request with the same ID."""
+      instead of starting a second request with the same ID.
+
+    `keep_events=False`: only the joins are kept (`add(event, slot)` says where each event went);
+    nothing is returned."""
 
     def __init__(
         self,
@@ -138,16 +231,25 @@ class Correlator:
         *,
         track_updates: bool = False,
         reopen_ms: int | None = None,
+        keep_events: bool = True,
+        timing_window_ms: int = TIMING_WINDOW_MS,
     ) -> None:
         self.grace_ms = grace_ms
         self.done_grace_ms = min(done_grace_ms, grace_ms)
+        self._sweep_ms = min(1_000, self.done_grace_ms)
         self.reopen_ms = grace_ms if reopen_ms is None else reopen_ms
         self.track_updates = track_updates
+        self.keep_events = keep_events
+        self.timing_window_ms = timing_window_ms
         self._by_id: dict[str, _Builder] = {}
         # Closed requests a late line may still join, by ID; oldest first.
         self._recent: dict[str, _Builder] = {}
         self._open_by_stream: dict[tuple[str, str], str] = {}
-        self._pending_init: dict[tuple[str, str], list[LogEvent]] = {}
+        self._pending_init: dict[tuple[str, str], list[tuple[LogEvent, Slot | None]]] = {}
+        # For joins by timing: invocations by function (START ms, INIT ms, Lambda ID) and API
+        # Gateway's calls by function (Sending ms, the request's builder), in time order.
+        self._starts: dict[str, deque[tuple[int, int | None, str]]] = {}
+        self._sends: dict[str, deque[tuple[int, _Builder]]] = {}
         self._changed: dict[int, _Builder] = {}
         self._closed_updates: list[RequestUpdate] = []
         self._serials = itertools.count()
@@ -155,30 +257,34 @@ class Correlator:
         self._last_sweep = 0
         self.unattributed = 0
         self.late_joined = 0
+        self.timing_joins = 0
+        # Grows whenever what any builder is, or whom it belongs to, may have changed: a reader
+        # of slots (apilogs.label) asks again only then.
+        self.version = 0
 
     # -- input ---------------------------------------------------------------------------------
 
-    def add(self, event: LogEvent) -> list[Request]:
+    def add(self, event: LogEvent, slot: Slot | None = None) -> list[Request]:
         """Join one event; returns the requests this step closed (and closed requests a late
-        line just updated)."""
+        line just updated). `slot`, when given, is told which builder the event went to."""
         line = event.line
         raw = event.raw
-        stream_key = (raw.group, raw.stream)
+        role = raw.source.role
+        kind = line.kind
         lambda_id = line.lambda_request_id
-        is_lambda = raw.source.role in (Role.LAMBDA, Role.AUTHORIZER)
-        if is_lambda:
-            if line.kind is LineKind.LAMBDA_INIT and not lambda_id:
-                # INIT lines precede the START of the invocation they slow down.
-                self._pending_init.setdefault(stream_key, []).append(event)
-                return self._advance(raw.timestamp)
-            if not lambda_id and line.kind in (
-                LineKind.LAMBDA_PRINT,
-                LineKind.LAMBDA_TRACEBACK,
-                LineKind.LAMBDA_RUNTIME_EXIT,
-                LineKind.LAMBDA_ERROR,
-                LineKind.UNKNOWN,
+        is_lambda = role is Role.LAMBDA or role is Role.AUTHORIZER
+        stream_key = (raw.group, raw.stream) if is_lambda else ("", "")
+        if is_lambda and not lambda_id and (kind is LineKind.LAMBDA_INIT or kind in _ID_LESS_KINDS):
+            lambda_id = self._open_by_stream.get(stream_key)
+            if lambda_id is None and (
+                kind is LineKind.LAMBDA_INIT or stream_key in self._pending_init
             ):
-                lambda_id = self._open_by_stream.get(stream_key)
+                # The init phase, and what the function prints while it runs, belongs to the
+                # invocation that follows in the stream.
+                self._hold_for_start(stream_key, event, slot)
+                return self._advance(raw.timestamp)
+        fields = line.fields
+        authorizer_id = fields.get("authorizer_request_id") if fields else None
         ids = [
             i
             for i in (
@@ -186,46 +292,73 @@ class Correlator:
                 line.extended_request_id,
                 line.trace_id,
                 lambda_id,
-                line.fields.get("authorizer_request_id"),
+                authorizer_id,
             )
             if i
         ]
         if not ids:
             self.unattributed += 1
             return self._advance(raw.timestamp)
-        request_id = line.request_id if raw.source.role is not Role.AUTHORIZER else None
-        late = self._late_builder(ids, request_id)
-        builder = late if late is not None else self._link(ids, request_id)
-        self._record(builder, event, lambda_id)
+        request_id = line.request_id if role is not Role.AUTHORIZER else None
+        # The common case first: one ID, of a request still open.
+        found = self._by_id.get(ids[0]) if len(ids) == 1 else None
+        late: _Builder | None = None
+        if found is not None:
+            builder = found
+        else:
+            late = self._late_builder(ids, request_id) if self._recent else None
+            builder = late if late is not None else self._link(ids, request_id)
+        self._record(builder, event, lambda_id, slot)
         if late is not None:
             for i in ids:
                 if i not in late.ids:
                     late.ids.add(i)
                     self._recent[i] = late
-        self._touch(builder)
         if is_lambda and lambda_id:
-            if line.kind is LineKind.LAMBDA_START:
-                self._open_by_stream[stream_key] = lambda_id
-                for init in self._pending_init.pop(stream_key, ()):
-                    builder.events.append(init)
-                builder.events.sort(key=lambda e: e.raw.timestamp)
+            if kind is LineKind.LAMBDA_START:
+                self._started(builder, event, lambda_id, stream_key)
             elif (
-                line.kind is LineKind.LAMBDA_REPORT
-                and self._open_by_stream.get(stream_key) == lambda_id
+                kind is LineKind.LAMBDA_REPORT and self._open_by_stream.get(stream_key) == lambda_id
             ):
                 del self._open_by_stream[stream_key]
-        done = self._advance(raw.timestamp)
+        elif role is Role.EXECUTION:
+            # `Endpoint request URI` and, a moment later, `Sending request to`: the call.
+            if kind is LineKind.APIGW_ENDPOINT_URI and fields:
+                name = function_name_of(fields.get("function_arn") or "")
+                if name:
+                    builder.sends.append((raw.timestamp, name))
+                    self._sends.setdefault(name, deque()).append((raw.timestamp, builder))
+            elif kind is LineKind.APIGW_TIMEOUT:
+                # API Gateway gave up: no line of its own will ever name the invocation.
+                self._join_by_timing(builder.root())
+        if self.track_updates:
+            self._touch(builder)
+        timestamp = raw.timestamp
+        if timestamp > self._clock:
+            self._clock = timestamp
+        if self._clock - self._last_sweep < self._sweep_ms and late is None:
+            return []
+        done = self._advance(timestamp)
         if late is not None:
             self.late_joined += 1
-            done.append(build_request(late))
+            if self.keep_events:
+                target = late.probable_owner or late
+                done.append(build_request(target.root()))
         return done
 
     def flush(self) -> list[Request]:
         """Every request still open (end of input)."""
-        done = self._close(lambda b: True)
+        done = self._close(lambda b: True, final=True)
         self._open_by_stream.clear()
+        for held in self._pending_init.values():
+            for _, slot in held:
+                if slot is not None:
+                    slot.waiting = False
+            self.unattributed += len(held)
         self._pending_init.clear()
         self._recent.clear()
+        self._starts.clear()
+        self._sends.clear()
         return done
 
     def advance(self, now_ms: int) -> list[Request]:
@@ -239,6 +372,8 @@ class Correlator:
         one update per request and kind, in the order the changes happened."""
         out: list[RequestUpdate] = []
         for builder in self._changed.values():
+            if builder.merged_into is not None or builder.probable_owner is not None:
+                continue
             if builder.closed and not builder.reported:
                 continue  # closes below: NEW then CLOSED
             if builder.request_id is None and not builder.reported:
@@ -262,116 +397,320 @@ class Correlator:
     def open_requests(self) -> int:
         return len({id(b) for b in self._by_id.values()})
 
+    @property
+    def clock_ms(self) -> int:
+        return self._clock
+
+    def may_be_claimed(self, builder: _Builder) -> bool:
+        """Whether an API Gateway line may still name this invocation-only builder: a request
+        that sent to its function just before it started is still waiting for its answer."""
+        window = self.timing_window_ms
+        for inv in builder.invocations.values():
+            name = inv.function
+            if name is None or inv.start_ms is None:
+                continue
+            began = inv.start_ms if inv.init_at is None else min(inv.start_ms, inv.init_at)
+            # Newest first: stop at the calls made too long before it began.
+            for send_ms, sender in reversed(self._sends.get(name, ())):
+                if send_ms < began - window:
+                    break
+                if not _starts_within(send_ms, inv.start_ms, inv.init_at, window):
+                    continue
+                rival = sender.root()
+                if not rival.closed and not self._has_invocation_of(rival, name):
+                    return True
+        return False
+
     # -- internals -----------------------------------------------------------------------------
+
+    def _hold_for_start(
+        self, stream_key: tuple[str, str], event: LogEvent, slot: Slot | None
+    ) -> None:
+        held = self._pending_init.setdefault(stream_key, [])
+        if slot is not None:
+            slot.waiting = True
+        held.append((event, slot))
+        if len(held) > MAX_PENDING_PER_STREAM:
+            _, dropped = held.pop(0)
+            if dropped is not None:
+                dropped.waiting = False
+            self.unattributed += 1
+
+    def _started(
+        self, builder: _Builder, event: LogEvent, lambda_id: str, stream_key: tuple[str, str]
+    ) -> None:
+        self._open_by_stream[stream_key] = lambda_id
+        init_at: int | None = None
+        held = self._pending_init.pop(stream_key, None)
+        if held:
+            for init, slot in held:
+                self._record(builder, init, lambda_id, slot)
+                if slot is not None:
+                    slot.waiting = False
+                if init.line.kind is LineKind.LAMBDA_INIT and init_at is None:
+                    init_at = init.raw.timestamp
+            if self.keep_events:
+                builder.events.sort(key=lambda e: e.raw.timestamp)
+        inv = builder.invocations.get(lambda_id)
+        if inv is not None:
+            inv.start_ms = event.raw.timestamp
+            inv.init_at = init_at
+        name = event.raw.source.function_name
+        if name:
+            self._starts.setdefault(name, deque()).append((event.raw.timestamp, init_at, lambda_id))
+
+    def _has_invocation_of(self, request: _Builder, name: str) -> bool:
+        """The request has an invocation of this function joined by ID (or by timing)."""
+        if request.probable is not None:
+            return True
+        for lid, inv in request.invocations.items():
+            if inv.function == name or (inv.function is None and lid not in request.authorizer_ids):
+                return True
+        return False
+
+    def _join_by_timing(self, request: _Builder) -> None:
+        """Give the request the one invocation its unanswered call could have started."""
+        if request.probable is not None or request.request_id is None or request.closed:
+            return
+        window = self.timing_window_ms
+        for send_ms, name in request.sends:
+            if self._has_invocation_of(request, name):
+                continue
+            found: list[tuple[_Builder, int, int | None]] = []
+            # A cold start's START may come up to the init's length after the call.
+            for start_ms, init_at, lid in reversed(self._starts.get(name, ())):
+                if start_ms < send_ms:
+                    break
+                if not _starts_within(send_ms, start_ms, init_at, window):
+                    continue
+                candidate = self._by_id.get(lid)
+                if candidate is None:
+                    continue
+                candidate = candidate.root()
+                if (
+                    candidate is request
+                    or candidate.request_id is not None
+                    or candidate.probable_owner is not None
+                    or candidate.closed
+                    or any(c is candidate for c, _, _ in found)
+                ):
+                    continue
+                found.append((candidate, start_ms, init_at))
+            if len(found) != 1:
+                continue  # none, or several: a guess would be a coin toss
+            invocation, start_ms, init_at = found[0]
+            if self._contested(request, name, start_ms, init_at):
+                continue  # another request waiting for an answer could have started it
+            request.probable = invocation
+            invocation.probable_owner = request
+            self.timing_joins += 1
+            self.version += 1
+            self._touch(request)
+            return
+
+    def _contested(self, request: _Builder, name: str, start_ms: int, init_at: int | None) -> bool:
+        """Another request, still waiting for its own invocation of this function, called it
+        just before this invocation began."""
+        window = self.timing_window_ms
+        began = start_ms if init_at is None else min(start_ms, init_at)
+        for rival_send, sender in reversed(self._sends.get(name, ())):
+            if rival_send < began - window:
+                return False
+            rival = sender.root()
+            if (
+                rival is not request
+                and not rival.closed
+                and not self._has_invocation_of(rival, name)
+                and _starts_within(rival_send, start_ms, init_at, window)
+            ):
+                return True
+        return False
 
     def _touch(self, builder: _Builder) -> None:
         if self.track_updates:
-            self._changed[id(builder)] = builder
+            owner = builder.probable_owner
+            target = owner.root() if owner is not None else builder
+            self._changed[id(target)] = target
 
     def _late_builder(self, ids: list[str], request_id: str | None) -> _Builder | None:
         """The closed request a late line belongs to, if no open one claims its IDs."""
-        if not self._recent:
+        recent = self._recent
+        if not recent:
             return None
-        if any(i in self._by_id for i in ids):
-            return None
+        by_id = self._by_id
         for i in ids:
-            found = self._recent.get(i)
+            if i in by_id:
+                return None
+        for i in ids:
+            found = recent.get(i)
             if found is not None and (request_id is None or found.request_id in (None, request_id)):
                 return found
         return None
 
     def _link(self, ids: list[str], request_id: str | None) -> _Builder:
-        builders: list[_Builder] = []
+        by_id = self._by_id
+        # Closed builders are not in `by_id`: what is found is open.
+        first: _Builder | None = None
+        builders: list[_Builder] | None = None
         for i in ids:
-            found = self._by_id.get(i)
-            if found is not None and not found.closed and all(found is not b for b in builders):
+            found = by_id.get(i)
+            if found is None or found is first:
+                continue
+            if first is None:
+                first = found
+            elif builders is None:
+                builders = [first, found]
+            elif all(found is not b for b in builders):
                 builders.append(found)
+        if builders is None and (
+            first is None or not request_id or first.request_id in (None, request_id)
+        ):
+            # The common case: the IDs name one request or none yet.
+            builder = first if first is not None else self._new_builder()
+            for i in ids:
+                if by_id.get(i) is not builder:
+                    by_id[i] = builder
+                    builder.ids.add(i)
+                    self.version += 1
+            return builder
+        if builders is None:
+            builders = [first] if first is not None else []
         # Two requests API Gateway told apart stay apart, whatever else they share (a client
         # may send the same trace header twice).
         owner = request_id or next((b.request_id for b in builders if b.request_id), None)
         if owner:
             builders = [b for b in builders if b.request_id in (None, owner)]
         if not builders:
-            builder = _Builder(next(self._serials))
+            builder = self._new_builder()
         else:
             # Keep the builder already reported (front ends know it), else the one with the most
             # lines; fold the others into it.
-            builders.sort(key=lambda b: (b.reported, len(b.events)), reverse=True)
+            builders.sort(key=lambda b: (b.reported, len(b.events), -b.serial), reverse=True)
             builder = builders[0]
             for other in builders[1:]:
-                builder.absorb(other)
-                self._changed.pop(id(other), None)
-                for key in other.ids:
-                    self._by_id[key] = builder
+                self._merge(builder, other)
         for i in ids:
-            self._by_id[i] = builder
-            builder.ids.add(i)
+            if by_id.get(i) is not builder:
+                by_id[i] = builder
+                builder.ids.add(i)
+        self.version += 1
         return builder
 
-    def _record(self, b: _Builder, event: LogEvent, lambda_id: str | None) -> None:
+    def _new_builder(self) -> _Builder:
+        self.version += 1
+        return _Builder(next(self._serials))
+
+    def _merge(self, keep: _Builder, other: _Builder) -> None:
+        """Fold `other` into `keep`; a join by timing that an ID now confirms stops being a
+        guess, one an ID gives to another request is dropped."""
+        links: list[tuple[_Builder, _Builder]] = []
+        for b in (keep, other):
+            if b.probable is not None:
+                links.append((b, b.probable))
+            if b.probable_owner is not None:
+                links.append((b.probable_owner, b))
+        for request, invocation in links:
+            request.probable = None
+            invocation.probable_owner = None
+        keep.absorb(other)
+        other.merged_into = keep
+        self._changed.pop(id(other), None)
+        for key in other.ids:
+            self._by_id[key] = keep
+        for request, invocation in links:
+            owner, inv = request.root(), invocation.root()
+            if owner is inv or inv.request_id is not None:
+                continue  # confirmed by an ID, or claimed by another request's ID
+            owner.probable = inv
+            inv.probable_owner = owner
+
+    def _record(
+        self, b: _Builder, event: LogEvent, lambda_id: str | None, slot: Slot | None
+    ) -> None:
         line = event.line
         raw = event.raw
         fields = line.fields
-        b.events.append(event)
-        b.kinds.add(line.kind)
-        b.last_ms = max(b.last_ms, raw.timestamp)
-        if line.request_id and not b.request_id and raw.source.role is not Role.AUTHORIZER:
-            b.request_id = line.request_id
-        b.extended_request_id = b.extended_request_id or line.extended_request_id
-        b.trace_id = b.trace_id or line.trace_id
+        kind = line.kind
+        if slot is not None:
+            slot.builder = b
+        if self.keep_events:
+            b.events.append(event)
+        b.kinds.add(kind)
+        if raw.timestamp > b.last_ms:
+            b.last_ms = raw.timestamp
         role = raw.source.role
-        if role in (Role.LAMBDA, Role.AUTHORIZER) and lambda_id:
-            inv = b.invocations.setdefault(lambda_id, _InvocationFacts(lambda_id))
+        if line.request_id and not b.request_id and role is not Role.AUTHORIZER:
+            b.request_id = line.request_id
+            self.version += 1
+        if line.extended_request_id and not b.extended_request_id:
+            b.extended_request_id = line.extended_request_id
+        if line.trace_id and not b.trace_id:
+            b.trace_id = line.trace_id
+        if role is Role.LAMBDA or role is Role.AUTHORIZER:
+            if not lambda_id:
+                return
+            inv = b.invocations.get(lambda_id)
+            if inv is None:
+                inv = b.invocations[lambda_id] = _InvocationFacts(lambda_id)
             inv.role = role
-            inv.function = inv.function or raw.source.function_name
-            if line.kind is LineKind.LAMBDA_START or inv.start_ms is None:
+            if inv.function is None:
+                inv.function = raw.source.function_name
+            if kind is LineKind.LAMBDA_START or inv.start_ms is None:
                 inv.start_ms = (
                     raw.timestamp if inv.start_ms is None else min(inv.start_ms, raw.timestamp)
                 )
-            if line.kind is LineKind.LAMBDA_REPORT:
+            if kind is LineKind.LAMBDA_REPORT:
                 inv.end_ms = raw.timestamp
+                self.version += 1
+            if role is Role.AUTHORIZER:
+                b.authorizer_ids.add(lambda_id)
+            if not fields:
+                return
             inv.fields.update(fields)
+            if not self.keep_events:
+                return
             # An error object's fields describe the request's failure too. An authorizer that
             # raises `Unauthorized` is how a Lambda authorizer says 401: kept apart.
             prefix = "authorizer" if role is Role.AUTHORIZER else "lambda"
             for key in ("error_type", "error_message", "error_cause", "timeout_s"):
                 if key in fields:
                     b.facts.setdefault(f"{prefix}_{key}", fields[key])
-            if role is Role.AUTHORIZER:
-                b.authorizer_ids.add(lambda_id)
             return
-        if line.lambda_request_id and role is not Role.ACCESS:
-            b.invocations.setdefault(
-                line.lambda_request_id, _InvocationFacts(line.lambda_request_id)
-            )
+        if kind is LineKind.APIGW_COMPLETED or kind is LineKind.ACCESS:
+            b.responded_ms = _latest(b.responded_ms, raw.timestamp)
+        elif kind is LineKind.APIGW_TIMEOUT:
+            b.gave_up_ms = b.gave_up_ms or raw.timestamp
+        if line.lambda_request_id and line.lambda_request_id not in b.invocations:
+            b.invocations[line.lambda_request_id] = _InvocationFacts(line.lambda_request_id)
+            self.version += 1
+        if not fields:
+            return
         authorizer_id = fields.get("authorizer_request_id")
-        if authorizer_id:
+        if authorizer_id and authorizer_id not in b.authorizer_ids:
             b.authorizer_ids.add(authorizer_id)
-        if role is Role.ACCESS and line.lambda_request_id:
-            b.invocations.setdefault(
-                line.lambda_request_id, _InvocationFacts(line.lambda_request_id)
-            )
+            self.version += 1
+        if not self.keep_events:
+            return
+        facts = b.facts
         for key, value in fields.items():
             if value is None or value == "":
                 continue
-            if (
-                key == "status"
-                and role is Role.EXECUTION
-                and line.kind is not LineKind.APIGW_COMPLETED
-            ):
+            if key == "status" and role is Role.EXECUTION and kind is not LineKind.APIGW_COMPLETED:
                 continue
             # The access log's final word on status and latencies wins over intermediate lines.
-            if role is Role.ACCESS or key not in b.facts:
-                b.facts[key] = value
+            if role is Role.ACCESS or key not in facts:
+                facts[key] = value
 
     def _advance(self, now_ms: int, force: bool = False) -> list[Request]:
         if now_ms > self._clock:
             self._clock = now_ms
         # Sweeping costs a pass over open requests: do it at most every second of stream time.
-        if not force and self._clock - self._last_sweep < min(1_000, self.done_grace_ms):
+        if not force and self._clock - self._last_sweep < self._sweep_ms:
             return []
         self._last_sweep = self._clock
+        self.version += 1
         self._forget_recent()
+        self._forget_timing()
         horizon = self._clock - self.grace_ms
         done_horizon = self._clock - self.done_grace_ms
         return self._close(lambda b: b.last_ms < horizon or _done(b, done_horizon))
@@ -385,13 +724,45 @@ class Correlator:
                 break
             del recent[key]
 
-    def _close(self, ready: Any) -> list[Request]:
+    def _forget_timing(self) -> None:
+        """What a join by timing may still need: calls and starts of the last two graces."""
+        horizon = self._clock - 2 * self.grace_ms
+        for index in (self._starts, self._sends):
+            for name in list(index):
+                entries = index[name]
+                while entries and entries[0][0] < horizon:
+                    entries.popleft()
+                if not entries:
+                    del index[name]
+        for key in [
+            k for k, held in self._pending_init.items() if held[-1][0].raw.timestamp < horizon
+        ]:
+            for _, slot in self._pending_init.pop(key):
+                if slot is not None:
+                    slot.waiting = False
+                self.unattributed += 1
+
+    def _close(self, ready: Callable[[_Builder], bool], *, final: bool = False) -> list[Request]:
         done: dict[int, _Builder] = {}
         for builder in self._by_id.values():
-            if id(builder) not in done and ready(builder):
-                done[id(builder)] = builder
+            if id(builder) in done or not ready(builder):
+                continue
+            if builder.sends and builder.probable is None:
+                # Its call was never answered by ID: the last chance for a join by timing.
+                self._join_by_timing(builder)
+            done[id(builder)] = builder
         if not done:
             return []
+        if not final:
+            # A request and its invocation joined by timing close together, when both are ready.
+            waiting = True
+            while waiting:
+                waiting = False
+                for serial, builder in list(done.items()):
+                    partner = builder.probable or builder.probable_owner
+                    if partner is not None and not partner.closed and id(partner) not in done:
+                        del done[serial]
+                        waiting = True
         for builder in done.values():
             for key in builder.ids:
                 if self._by_id.get(key) is builder:
@@ -404,6 +775,8 @@ class Correlator:
                 for key in builder.ids:
                     self._recent.pop(key, None)
                     self._recent[key] = builder
+            if builder.probable_owner is not None or not self.keep_events:
+                continue  # part of its owner's request
             request = build_request(builder)
             requests.append(request)
             if self.track_updates:
@@ -430,14 +803,31 @@ def _done(b: _Builder, horizon: int) -> bool:
 
 def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
     f = b.facts
+    kinds = b.kinds
+    events_list = b.events
+    guessed: _Builder | None = b.probable.root() if b.probable is not None else None
+    if guessed is not None:
+        # The invocation joined by timing: its lines, its facts and its failure are the
+        # request's, marked probable.
+        events_list = sorted(b.events + guessed.events, key=lambda e: e.raw.timestamp)
+        kinds = kinds | guessed.kinds
+        f = dict(f)
+        for key, value in guessed.facts.items():
+            if key.startswith(("lambda_", "authorizer_")):
+                f.setdefault(key, value)
     for lid in b.authorizer_ids:
         if lid in b.invocations:
             b.invocations[lid].role = Role.AUTHORIZER
-    invocations = tuple(
-        sorted((i.freeze() for i in b.invocations.values()), key=lambda i: i.start_ms or 0)
-    )
-    events = tuple(b.events)
-    outcome, cause = explain(b.kinds, f, invocations)
+    frozen = [i.freeze() for i in b.invocations.values()]
+    if guessed is not None:
+        frozen += [
+            i.freeze(probable=True)
+            for lid, i in guessed.invocations.items()
+            if lid not in b.invocations
+        ]
+    invocations = tuple(sorted(frozen, key=lambda i: i.start_ms or 0))
+    events = tuple(events_list)
+    outcome, cause = explain(kinds, f, invocations)
     return Request(
         request_id=b.request_id,
         start_ms=events[0].raw.timestamp if events else 0,
@@ -459,6 +849,10 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
         invocations=invocations,
         events=events,
         in_progress=in_progress,
+        responded_ms=b.responded_ms,
+        gave_up_ms=b.gave_up_ms,
+        probable_events=tuple(guessed.events) if guessed is not None else (),
+        sampled=f.get("sampled") if isinstance(f.get("sampled"), bool) else None,
     )
 
 
@@ -496,8 +890,14 @@ def explain(
     seconds = f.get("lambda_timeout_s") or f.get("timeout_s")
     after = f" after {seconds:.2f} s" if isinstance(seconds, float | int) else ""
     if LineKind.APIGW_TIMEOUT in kinds:
-        # API Gateway gave up first (29 s); the client saw that, whatever the Lambda did next.
-        later = f"; the Lambda ran on and timed out{after}" if lambda_timed_out else ""
+        # API Gateway gave up first (at the integration's timeout, 29 s at most); the client saw
+        # that, whatever the Lambda did next.
+        later = ""
+        integration = next((i for i in invocations if i.role is not Role.AUTHORIZER), None)
+        if lambda_timed_out:
+            later = f"; the Lambda ran on and timed out{after}"
+        elif integration is not None and integration.duration_ms is not None:
+            later = f"; the Lambda ran on, {integration.duration_ms / 1000:.2f} s in all"
         return Outcome.APIGW_TIMEOUT, f"API Gateway integration timeout{later}"
     if lambda_timed_out:
         return Outcome.LAMBDA_TIMEOUT, f"Lambda timed out{after}"

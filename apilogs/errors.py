@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class ApilogsError(Exception):
@@ -71,6 +72,27 @@ class StageRequired(InvalidInput):
         super().__init__(
             f"a stage is required; stages of {api_id}: {', '.join(self.stages) or 'none'}",
             name="stage",
+        )
+
+
+class AmbiguousRequestId(InvalidInput):
+    """An ID prefix that several requests' IDs start with."""
+
+    def __init__(self, prefix: str, candidates: Sequence[Any]) -> None:
+        self.prefix = prefix
+        self.candidates = tuple(candidates)
+        shown = []
+        for request in self.candidates[:8]:
+            full = next((i for i in request.ids if i.startswith(prefix)), prefix)
+            what = " ".join(
+                str(x) for x in (request.method, request.path or request.route, request.status) if x
+            )
+            shown.append(f"{full} ({what})" if what else full)
+        more = f" and {len(self.candidates) - 8} more" if len(self.candidates) > 8 else ""
+        super().__init__(
+            f"{prefix} is the start of the IDs of {len(self.candidates)} requests: "
+            f"{', '.join(shown)}{more}; give more of it",
+            name="request_id",
         )
 
 

@@ -1,30 +1,122 @@
-"""Find one request from any of its IDs without reading the whole window.
+"""Find requests from any of their IDs (or a unique prefix of one) without reading the window.
 
-1. Ask every group for the IDs known so far, as server-side filter patterns (one quoted term per
-   ID: CloudWatch matches it anywhere in the message).
-2. Every line found names more IDs (the execution log names the Lambda request ID, the access
-   log names all of them): ask again for the new ones, until nothing new turns up.
-3. A Lambda's `print` lines carry no ID: read the log streams of the invocations found, between
-   their START and REPORT, to get them too.
-4. Correlate what was found; keep the requests that carry one of the asked IDs."""
+1. Every asked term is checked first: an ID, or at least `MIN_PREFIX` characters of one; any
+   other text is refused at once (`InvalidInput`), before a single read.
+2. Each round asks every group once for all the IDs pending, as one server-side filter pattern
+   (`?"a" ?"b"`: CloudWatch matches any of the terms anywhere in the message; a pattern is cut
+   to CloudWatch's 1024 characters, so many IDs may take a few patterns). What comes back is
+   checked here too: an emulator may ignore such a pattern and return everything.
+3. Every line found names more IDs (the execution log names the Lambda request ID, the access
+   log names all of them, a REPORT names the trace): the next round asks for the new ones, until
+   nothing new turns up.
+4. Where no ID links a request to its invocation (API Gateway gave up on the integration), the
+   correlator joins them by timing; for that it needs what happened around the call: the
+   function's invocations that started right after `Sending request to`, and every other request
+   that sent to the function just before such an invocation started. Those are read (a second
+   or so of the function's groups and of the execution log) and their IDs asked in turn.
+5. A Lambda's `print` lines carry no ID: the log streams of the invocations found are read
+   between their START and REPORT (and before a cold start's START, its init phase).
+6. Correlate what was found; each asked term names the requests that carry it, else the one
+   request one of whose IDs starts with it (several: `ambiguous`), else it is `not_found`.
+
+IDs are looked up in every group given (the front end passes every source of the API): the
+Lambda lines of a request are found from its API Gateway request ID only through the execution
+and access logs. Narrowing the lines to some sources is the caller's business."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from apilogs.aws import AwsContext
 from apilogs.cancel import CancelScope, StopSignal
-from apilogs.correlate import correlate
-from apilogs.errors import Cancelled, IncompleteRead
+from apilogs.correlate import TIMING_WINDOW_MS, correlate, function_name_of
+from apilogs.errors import Cancelled, IncompleteRead, InvalidInput
 from apilogs.fetch import WINDOW_POLICY, FetchStats, RetryPolicy, fetch_window, queries_for
 from apilogs.fetch.filter import GroupQuery, read_window
-from apilogs.merge import event_key
-from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role, Source
+from apilogs.ids import is_uuid
+from apilogs.merge import EventKey, event_key
+from apilogs.model import LineKind, LogEvent, Request, Role, Source
 from apilogs.parse import parse_event
 
-MAX_ROUNDS = 4
+__all__ = ["MIN_PREFIX", "Lookup", "check_term", "filter_patterns", "find_requests"]
+
+MAX_ROUNDS = 6
+# Passes of step 4 (each may bring requests whose calls need the same again).
+MAX_NEIGHBOURHOOD_PASSES = 3
 # How far the ID-less lines of an invocation may lie outside its START…REPORT lines.
 STREAM_SLACK_MS = 1_000
+# An init phase lasts at most 10 s: a cold start's INIT_START is at most this long before START.
+INIT_SLACK_MS = 10_000
+# CloudWatch Logs refuses longer filter patterns.
+MAX_PATTERN_CHARS = 1024
+# The shortest prefix of an ID that is looked up.
+MIN_PREFIX = 8
+
+_ID_TEXT = re.compile(r"[A-Za-z0-9+/=_-]+")
+_ROOT = re.compile(r"(?i)\broot=(1-[0-9a-f]{8}-[0-9a-f]{24})")
+_CALLS = '?"Sending request to" ?"Endpoint request URI"'
+_CALL_TEXTS = ("Sending request to", "Endpoint request URI")
+
+
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """What a lookup found, per asked term.
+
+    `requests`: every request found (each once, in start order). `resolved`: (prefix, the full
+    ID it stands for), for terms that were a unique prefix. `ambiguous`: (prefix, the requests
+    one of whose IDs starts with it), when there are several. `not_found`: terms nothing
+    matched."""
+
+    requests: tuple[Request, ...] = ()
+    resolved: tuple[tuple[str, str], ...] = ()
+    ambiguous: tuple[tuple[str, tuple[Request, ...]], ...] = ()
+    not_found: tuple[str, ...] = ()
+
+
+def check_term(term: str) -> str:
+    """The term to look up, or InvalidInput when it cannot be (part of) an ID. A pasted
+    `Root=1-…;Parent=…` header gives its root; an upper-case UUID is written as AWS writes it."""
+    text = term.strip()
+    root = _ROOT.search(text)
+    if root is not None:
+        return root.group(1).lower()
+    if is_uuid(text.lower()):
+        return text.lower()
+    if len(text) >= MIN_PREFIX and _ID_TEXT.fullmatch(text):
+        return text
+    shown = text if len(text) <= 40 else text[:39] + "…"
+    raise InvalidInput(
+        f"{shown!r} is not a request ID: give an API Gateway, Lambda, X-Ray (1-…) or extended "
+        f"request ID, or its first {MIN_PREFIX} characters or more",
+        name="request_id",
+    )
+
+
+def filter_patterns(terms: Iterable[str]) -> list[str]:
+    """CloudWatch filter patterns that match a message holding any of the terms, each within
+    CloudWatch's length limit: `"a"` for one term, `?"a" ?"b"` for several."""
+    quoted = [_quoted(t) for t in dict.fromkeys(terms)]
+    if len(quoted) == 1:
+        return quoted
+    patterns: list[str] = []
+    current: list[str] = []
+    size = 0
+    for q in quoted:
+        piece = len(q) + 2  # "?" and a space
+        if current and size + piece > MAX_PATTERN_CHARS:
+            patterns.append(" ".join(current))
+            current, size = [], 0
+        current.append("?" + q)
+        size += piece
+    if current:
+        patterns.append(" ".join(current) if len(current) > 1 else current[0][1:])
+    return patterns
+
+
+def _quoted(term: str) -> str:
+    return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _ids_of(event: LogEvent) -> set[str]:
@@ -34,13 +126,108 @@ def _ids_of(event: LogEvent) -> set[str]:
         line.lambda_request_id,
         line.trace_id,
         line.extended_request_id,
-        line.fields.get("authorizer_request_id"),
+        line.fields.get("authorizer_request_id") if line.fields else None,
     }
-    return {i for i in found if isinstance(i, str) and len(i) >= 8}
+    return {i for i in found if isinstance(i, str) and len(i) >= MIN_PREFIX}
 
 
-def _quoted(term: str) -> str:
-    return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
+class _Search:
+    """The events found so far and the reads that find them."""
+
+    def __init__(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        start_ms: int,
+        end_ms: int | None,
+        stats: FetchStats,
+        scope: CancelScope,
+        policy: RetryPolicy,
+    ) -> None:
+        self.ctx = ctx
+        self.queries = queries
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.stats = stats
+        self.scope = scope
+        self.policy = policy
+        self.found: dict[EventKey, LogEvent] = {}
+
+    def _clip(self, start: int, end: int) -> tuple[int, int] | None:
+        start = max(start, self.start_ms)
+        if self.end_ms is not None:
+            end = min(end, self.end_ms)
+        return (start, end) if start <= end else None
+
+    def by_terms(self, terms: list[str], *, prefixes: bool = False) -> set[str]:
+        """Events holding any of the terms, in every group; returns the IDs they name.
+
+        `prefixes`: the terms may be prefixes; an event is kept only when one of its own IDs
+        is a term or starts with one (a prefix found inside other text is not the ID)."""
+        new_ids: set[str] = set()
+        for pattern in filter_patterns(terms):
+            for raw in fetch_window(
+                self.ctx,
+                self.queries,
+                self.start_ms,
+                self.end_ms,
+                self.stats,
+                filter_pattern=pattern,
+                stop=self.scope,
+                policy=self.policy,
+            ):
+                message = raw.message
+                if not any(t in message for t in terms):
+                    continue  # an emulator that ignored the pattern
+                key = event_key(raw)
+                event = self.found.get(key)
+                if event is None:
+                    event = parse_event(raw)
+                ids = _ids_of(event)
+                if prefixes and not any(i.startswith(t) for i in ids for t in terms):
+                    continue
+                self.found[key] = event
+                new_ids |= ids
+        return new_ids
+
+    def read(
+        self,
+        query: GroupQuery,
+        start: int,
+        end: int,
+        *,
+        pattern: str | None = None,
+        stream: str | None = None,
+    ) -> list[LogEvent]:
+        """Every event of one group (or one of its streams) in a short window."""
+        window = self._clip(start, end)
+        if window is None:
+            return []
+        got: list[LogEvent] = []
+        for page in read_window(
+            self.ctx,
+            query,
+            window[0],
+            window[1],
+            self.stats,
+            filter_pattern=pattern,
+            stream_names=[stream] if stream else None,
+            stop=self.scope,
+            policy=self.policy,
+        ):
+            for raw in page:
+                if pattern == _CALLS and not any(t in raw.message for t in _CALL_TEXTS):
+                    continue
+                key = event_key(raw)
+                event = self.found.get(key)
+                if event is None:
+                    event = self.found[key] = parse_event(raw)
+                got.append(event)
+        return got
+
+    def requests(self) -> list[Request]:
+        ordered = sorted(self.found.values(), key=lambda e: event_key(e.raw))
+        return list(correlate(ordered, grace_ms=2**62))
 
 
 def find_requests(
@@ -53,86 +240,162 @@ def find_requests(
     *,
     stop: StopSignal | None = None,
     policy: RetryPolicy = WINDOW_POLICY,
-) -> list[Request]:
-    """The requests that carry any of `ids`, each with every line of every group.
-
-    Raises Cancelled when `stop` is set before the answer is complete."""
+) -> Lookup:
+    """The requests that carry any of `ids` (or a unique prefix of one), each with every line
+    of every group. Raises InvalidInput for a term that cannot be an ID (before any read), and
+    Cancelled when `stop` is set before the answer is complete."""
+    terms = list(dict.fromkeys(check_term(i) for i in ids if i.strip()))
+    if not terms:
+        return Lookup()
     scope = CancelScope(stop)
-    wanted = {i.strip() for i in ids if i.strip()}
-    queries = queries_for(sources)
-    found: dict[tuple[int, str, str, str], LogEvent] = {}
-    known = set(wanted)
-    asked: set[str] = set()
-    for _ in range(MAX_ROUNDS):
-        pending = sorted(known - asked)
-        if not pending:
+    search = _Search(ctx, queries_for(sources), start_ms, end_ms, stats, scope, policy)
+    known = search.by_terms(terms, prefixes=True)
+    asked = set(terms)
+    explored: set[tuple[str, int]] = set()
+    streams_read: set[tuple[str, str, int, int]] = set()
+    rounds = 1
+    for _ in range(MAX_NEIGHBOURHOOD_PASSES + 1):
+        while rounds < MAX_ROUNDS and not scope.is_set():
+            pending = sorted(known - asked)
+            if not pending:
+                break
+            asked.update(pending)
+            known |= search.by_terms(pending)
+            rounds += 1
+        if scope.is_set():
             break
-        asked.update(pending)
-        for term in pending:
-            for raw in fetch_window(
-                ctx,
-                queries,
-                start_ms,
-                end_ms,
-                stats,
-                filter_pattern=_quoted(term),
-                stop=scope,
-                policy=policy,
-            ):
-                key = event_key(raw)
-                if key not in found:
-                    event = parse_event(raw)
-                    found[key] = event
-                    known |= _ids_of(event)
+        # The invocations' own streams first: a cold start's INIT_START says when it began.
+        _invocation_lines(search, streams_read)
+        nearby = _neighbourhood(search, explored, known)
+        if not nearby - asked:
+            break
+        known |= nearby
     if scope.is_set():
         raise Cancelled()
     failures_before = len(stats.failures)
-    for raw in _invocation_lines(ctx, queries, found.values(), stats, scope, policy):
-        key = event_key(raw)
-        if key not in found:
-            found[key] = parse_event(raw)
+    _invocation_lines(search, streams_read)
     if len(stats.failures) > failures_before:
         raise IncompleteRead(stats.failures[failures_before:])
     if scope.is_set():
         raise Cancelled()
-    ordered = sorted(found.values(), key=lambda e: event_key(e.raw))
-    requests = list(correlate(ordered, grace_ms=2**62))
-    return [r for r in requests if wanted & set(r.ids)]
+    return _answer(terms, search.requests())
 
 
-def _invocation_lines(
-    ctx: AwsContext,
-    queries: list[GroupQuery],
-    events: Iterable[LogEvent],
-    stats: FetchStats,
-    stop: StopSignal,
-    policy: RetryPolicy,
-) -> list[RawEvent]:
-    """Every line of the log streams where the found invocations ran, during them."""
+def _answer(terms: list[str], requests: list[Request]) -> Lookup:
+    chosen: dict[int, Request] = {}
+    resolved: list[tuple[str, str]] = []
+    ambiguous: list[tuple[str, tuple[Request, ...]]] = []
+    missing: list[str] = []
+    for term in terms:
+        exact = [r for r in requests if term in r.ids]
+        if exact:
+            chosen.update((id(r), r) for r in exact)
+            continue
+        starting = [r for r in requests if any(i.startswith(term) for i in r.ids)]
+        if len(starting) == 1:
+            request = starting[0]
+            chosen[id(request)] = request
+            full = next(i for i in request.ids if i.startswith(term))
+            resolved.append((term, full))
+        elif starting:
+            ambiguous.append((term, tuple(starting)))
+        else:
+            missing.append(term)
+    found = sorted(chosen.values(), key=lambda r: (r.start_ms, r.request_id or ""))
+    return Lookup(tuple(found), tuple(resolved), tuple(ambiguous), tuple(missing))
+
+
+def _neighbourhood(search: _Search, explored: set[tuple[str, int]], known: set[str]) -> set[str]:
+    """The IDs of what a join by timing must weigh (module doc, step 4), not read before, for
+    the requests and invocations the asked IDs led to (`known`): not for the other invocations
+    that reading a stream brought along."""
+    requests = [r for r in search.requests() if not known.isdisjoint(r.ids)]
+    by_function: dict[str, list[GroupQuery]] = {}
+    executions: list[GroupQuery] = []
+    for query in search.queries:
+        for source in query.sources:
+            if source.function_name and source.role in (Role.LAMBDA, Role.AUTHORIZER):
+                by_function.setdefault(source.function_name, []).append(query)
+            if source.role is Role.EXECUTION:
+                executions.append(query)
+    window = TIMING_WINDOW_MS
+    found: set[str] = set()
+    starts: list[tuple[str, int]] = []  # (function, when an invocation began)
+    for request in requests:
+        if request.request_id is None:
+            # An invocation nothing claims: who sent to its function just before it began?
+            for invocation in request.invocations:
+                if invocation.function and invocation.start_ms is not None:
+                    starts.append((invocation.function, invocation.start_ms))
+            for event in request.events:
+                if event.line.kind is LineKind.LAMBDA_INIT and event.source.function_name:
+                    starts.append((event.source.function_name, event.timestamp))
+            continue
+        answered = {i.function for i in request.invocations if not i.probable}
+        if request.gave_up_ms is None and any(
+            i.function is None and i.role is Role.LAMBDA for i in request.invocations
+        ):
+            continue  # API Gateway named its invocation (refused by Lambda, or not read)
+        for event in request.events:
+            line = event.line
+            if line.kind is not LineKind.APIGW_ENDPOINT_URI:
+                continue
+            name = function_name_of(line.fields.get("function_arn") or "")
+            if name is None or name in answered or ("send:" + name, event.timestamp) in explored:
+                continue
+            explored.add(("send:" + name, event.timestamp))
+            # The invocations that began right after the call, and what they name.
+            for query in by_function.get(name, ()):
+                for nearby in search.read(query, event.timestamp, event.timestamp + window):
+                    if nearby.source.function_name != name:
+                        continue  # another function of a shared group
+                    if nearby.line.kind is LineKind.LAMBDA_START:
+                        found |= _ids_of(nearby)
+                        starts.append((name, nearby.timestamp))
+                    elif nearby.line.kind is LineKind.LAMBDA_INIT:
+                        # A cold start: its START (and Lambda request ID) follows the init.
+                        starts.append((name, nearby.timestamp))
+                        for later in search.read(
+                            query,
+                            nearby.timestamp,
+                            nearby.timestamp + INIT_SLACK_MS,
+                            stream=nearby.raw.stream,
+                        ):
+                            if later.line.kind is LineKind.LAMBDA_START:
+                                found |= _ids_of(later)
+                                break
+    for name, began in starts:
+        if ("start:" + name, began) in explored:
+            continue
+        explored.add(("start:" + name, began))
+        for query in executions:
+            for sending in search.read(query, began - window, began, pattern=_CALLS):
+                arn = sending.line.fields.get("function_arn") or ""
+                if function_name_of(arn) == name:
+                    found |= _ids_of(sending)
+    return found
+
+
+def _invocation_lines(search: _Search, done: set[tuple[str, str, int, int]]) -> None:
+    """Every line of the log streams where the found invocations ran, during them (and, before
+    a cold start, during its init phase). `done`: the spans read before, not read again."""
     spans: dict[tuple[str, str], list[int]] = {}
-    for event in events:
+    for event in list(search.found.values()):
         raw = event.raw
         if raw.source.role not in (Role.LAMBDA, Role.AUTHORIZER):
             continue
-        if event.line.kind in (LineKind.LAMBDA_START, LineKind.LAMBDA_REPORT, LineKind.LAMBDA_END):
-            span = spans.setdefault((raw.group, raw.stream), [raw.timestamp, raw.timestamp])
+        kind = event.line.kind
+        if kind in (LineKind.LAMBDA_START, LineKind.LAMBDA_REPORT, LineKind.LAMBDA_END):
+            span = spans.setdefault((raw.group, raw.stream), [raw.timestamp, raw.timestamp, 0])
             span[0] = min(span[0], raw.timestamp)
             span[1] = max(span[1], raw.timestamp)
-    by_group = {q.group: q for q in queries}
-    lines: list[RawEvent] = []
-    for (group, stream), (first, last) in spans.items():
+            if kind is LineKind.LAMBDA_REPORT and "init_ms" in event.line.fields:
+                span[2] = 1
+    by_group = {q.group: q for q in search.queries}
+    for (group, stream), (first, last, cold) in spans.items():
         query = by_group.get(group)
-        if query is None:
+        if query is None or (group, stream, first, last) in done:
             continue
-        for page in read_window(
-            ctx,
-            query,
-            first - STREAM_SLACK_MS,
-            last + STREAM_SLACK_MS,
-            stats,
-            stream_names=[stream],
-            stop=stop,
-            policy=policy,
-        ):
-            lines.extend(page)
-    return lines
+        done.add((group, stream, first, last))
+        before = INIT_SLACK_MS if cold else STREAM_SLACK_MS
+        search.read(query, first - before, last + STREAM_SLACK_MS, stream=stream)

@@ -236,6 +236,9 @@ class Invocation:
     max_memory_mb: int | None = None
     init_ms: float | None = None
     status: str | None = None  # REPORT Status: timeout / error
+    # Joined to its request by timing only (no ID links them): an invocation of the function
+    # API Gateway called, starting right after it sent the request, that no other request claims.
+    probable: bool = False
 
     @property
     def cold_start(self) -> bool:
@@ -267,6 +270,15 @@ class Request:
     events: tuple[LogEvent, ...] = ()
     # True while more lines may still join it (a snapshot taken while following).
     in_progress: bool = False
+    # When API Gateway answered the client (its access line or "Method completed"), if logged;
+    # `end_ms` is the request's last line, which may be a Lambda's that ran on after a timeout.
+    responded_ms: int | None = None
+    # When API Gateway gave up on the integration ("Execution failed due to a timeout error").
+    gave_up_ms: int | None = None
+    # The lines of the invocations joined by timing (a subset of `events`): probable.
+    probable_events: tuple[LogEvent, ...] = ()
+    # X-Ray's sampling decision, when a logged trace header says it (None: not known).
+    sampled: bool | None = None
 
     @property
     def integration(self) -> Invocation | None:
@@ -279,6 +291,11 @@ class Request:
     @property
     def cold_start(self) -> bool:
         return any(i.cold_start for i in self.invocations)
+
+    @property
+    def probable(self) -> bool:
+        """Some invocation was joined by timing alone, not by an ID: show it as probable."""
+        return any(i.probable for i in self.invocations)
 
     @property
     def seen_by_api_gateway(self) -> bool:
@@ -306,3 +323,66 @@ class RequestUpdate:
 
     kind: UpdateKind
     request: Request
+
+
+class SpanKind(StrEnum):
+    """What an X-Ray span is. The values are the `kind` of a span in JSON output."""
+
+    API_GATEWAY = "api_gateway"  # the stage's segment (origin AWS::ApiGateway::Stage)
+    LAMBDA = "lambda"  # the Lambda service's segment (AWS::Lambda)
+    FUNCTION = "function"  # the function's segment (AWS::Lambda::Function)
+    SEGMENT = "segment"  # any other service's segment
+    PHASE = "phase"  # a function's Initialization, Invocation, Overhead (and Restore)
+    AWS_CALL = "aws_call"  # a call to an AWS service (subsegment in the `aws` namespace)
+    HTTP_CALL = "http_call"  # a call to an HTTP endpoint (the `remote` namespace)
+    SUBSEGMENT = "subsegment"  # any other subsegment (the function's own)
+
+
+@dataclass(frozen=True, slots=True)
+class TraceSpan:
+    """One X-Ray segment or subsegment. A trace's spans are in tree order: every span after
+    its parent (`parent_id`), `depth` levels below the trace's first segment."""
+
+    span_id: str
+    name: str
+    kind: SpanKind
+    start_ms: float  # epoch ms, as precise as X-Ray's seconds
+    end_ms: float | None  # None while in progress
+    depth: int = 0
+    parent_id: str | None = None
+    origin: str | None = None  # segments: AWS::ApiGateway::Stage, AWS::Lambda, …
+    operation: str | None = None  # AWS calls: PutItem; HTTP calls: the method
+    resource: str | None = None  # the table, bucket, queue, function or URL called
+    status: int | None = None  # http.response.status
+    fault: bool = False  # 5xx: the service failed
+    error: bool = False  # 4xx: the caller's error
+    throttle: bool = False  # 429: throttled
+    cause: str | None = None  # the first exception: "Type: message"
+    retries: int | None = None  # AWS calls: the SDK's retries
+
+    @property
+    def duration_ms(self) -> float | None:
+        return None if self.end_ms is None else self.end_ms - self.start_ms
+
+    @property
+    def is_call(self) -> bool:
+        """A downstream call: to an AWS service or over HTTP."""
+        return self.kind is SpanKind.AWS_CALL or self.kind is SpanKind.HTTP_CALL
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """An X-Ray trace: every span of every segment of one request, in tree order."""
+
+    trace_id: str
+    spans: tuple[TraceSpan, ...] = ()
+    duration_ms: float | None = None
+    # X-Ray cut the trace: it exceeded the trace document size limit.
+    limit_exceeded: bool = False
+    # Where it was read: "xray" (BatchGetTraces) or "cloudwatch_logs" (aws/spans).
+    source: str = "xray"
+
+    @property
+    def calls(self) -> tuple[TraceSpan, ...]:
+        """The downstream calls (DynamoDB, S3, HTTP, …)."""
+        return tuple(s for s in self.spans if s.is_call)

@@ -43,8 +43,39 @@ class EventQuery:
 
 @dataclass
 class Selection:
+    """The sources a read shows, and what else it must read to tell their lines apart.
+
+    Several functions may log to one group (Lambda's custom log groups): a chosen function's
+    group is read with its `companions`, the other functions of that group, so that each event
+    is attributed by its stream's name; only the chosen functions' lines are kept (`keeps`)."""
+
     sources: tuple[Source, ...]
     notices: list[str] = field(default_factory=list)
+    companions: tuple[Source, ...] = ()
+
+    @property
+    def read(self) -> tuple[Source, ...]:
+        """What to read: the sources, then their companions."""
+        return self.sources + self.companions
+
+    def keeps(self, event: LogEvent) -> bool:
+        """Whether an event read for this selection is one of its sources' (always true without
+        companions)."""
+        if not self.companions:
+            return True
+        source = event.raw.source
+        if source.log_group not in self._shared:
+            return True
+        stream = event.raw.stream
+        return any(
+            f"/{s.function_name}[" in stream
+            for s in self.sources
+            if s.log_group == source.log_group and s.function_name
+        )
+
+    @property
+    def _shared(self) -> frozenset[str]:
+        return frozenset(c.log_group for c in self.companions)
 
 
 def select_sources(
@@ -76,7 +107,18 @@ def select_sources(
     sources = readable + extra
     if not sources:
         raise NothingToRead(topology.api_id, topology.stage, wanted)
-    return Selection(sources, notices)
+    chosen_groups = {(s.region, s.log_group) for s in sources if s.function_name}
+    companions = tuple(
+        s
+        for s in topology.readable_sources
+        if s.function_name
+        and (s.region, s.log_group) in chosen_groups
+        and s not in sources
+        and not any(
+            c.function_name == s.function_name and c.log_group == s.log_group for c in sources
+        )
+    )
+    return Selection(sources, notices, companions)
 
 
 def _names(source: Source) -> tuple[str, ...]:
@@ -161,13 +203,18 @@ def read_events(
     stop: StopSignal | None = None,
     policy: RetryPolicy = WINDOW_POLICY,
     engine: Engine = "filter",
+    selection: Selection | None = None,
 ) -> Iterator[LogEvent]:
     """Every event of the window, merged, parsed and filtered, as a stream.
 
     `engine`: FilterLogEvents (`filter`) or Logs Insights (`insights`, which cannot apply a
     CloudWatch filter pattern). `parse=False` skips the parsers for consumers that only print
-    the message (plain lines into a pipe): the events carry the UNPARSED line."""
+    the message (plain lines into a pipe): the events carry the UNPARSED line. `selection`: read
+    its sources with their companions, keep what it keeps (`sources` is then ignored)."""
     filtering = bool(query.grep or query.exclude)
+    narrowing = selection is not None and bool(selection.companions)
+    if selection is not None:
+        sources = selection.read
     raws: Iterator[RawEvent]
     if engine == "insights":
         from apilogs.fetch import insights
@@ -188,6 +235,8 @@ def read_events(
         )
     for raw in raws:
         event = parse_event(raw) if parse else LogEvent(raw)
+        if narrowing and not selection.keeps(event):  # type: ignore[union-attr]
+            continue
         if not filtering or keep(event, query):
             yield event
 
@@ -203,9 +252,13 @@ def follow_events(
     policy: RetryPolicy = FOLLOW_POLICY,
     max_lag_ms: int = DEFAULT_MAX_LAG_MS,
     live: bool = False,
+    selection: Selection | None = None,
 ) -> Iterator[list[tuple[LogEvent, bool]]]:
     """Batches of (event, late) in time order, polling until `stop` — or, with `live`, through
-    Live Tail sessions (groups Live Tail is refused for are polled, with a notice)."""
+    Live Tail sessions (groups Live Tail is refused for are polled, with a notice).
+    `selection`: as for `read_events`."""
+    if selection is not None:
+        sources = selection.read
     batches: Iterator[list[Released]]
     if live:
         from apilogs.fetch.livetail import follow_live
@@ -235,6 +288,8 @@ def follow_events(
         kept = []
         for released in batch:
             event = parse_event(released.event)
+            if selection is not None and not selection.keeps(event):
+                continue
             if keep(event, query):
                 kept.append((event, released.late))
         # Empty batches too: they are the heartbeat consumers use to close idle requests.

@@ -35,6 +35,8 @@ class FaultProxy:
         self.every: str | None = None  # a fault for every matching request, after the script
         self.slow_seconds = 0.5
         self.counts: Counter[str] = Counter()
+        # The bodies of the matching requests, in order: what the client asked.
+        self.bodies: list[bytes] = []
         self.lock = threading.Lock()
         proxy = self
 
@@ -52,6 +54,7 @@ class FaultProxy:
                 if target_header.endswith("." + proxy.operation):
                     with proxy.lock:
                         proxy.counts["matched"] += 1
+                        proxy.bodies.append(body)
                         if proxy.script:
                             fault = proxy.script.pop(0)
                         elif proxy.every:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
+
 from apilogs.correlate import Correlator, correlate
 from apilogs.model import LogEvent, Outcome, RawEvent, Role, Source
 from apilogs.parse import parse_event
@@ -347,3 +349,142 @@ def test_lambda_lines_no_api_gateway_line_claims_are_not_reported_as_requests() 
     correlator.advance(5_000)
     # Closed without any API Gateway line: no update at all (`requests` shows requests).
     assert correlator.updates() == []
+
+
+# --- the init phase, and joins by timing ----------------------------------------------------------
+
+REPORTS = Source(Role.LAMBDA, "/aws/lambda/reports", "us-east-1", function_name="reports")
+REPORTS_ARN = "arn:aws:lambda:us-east-1:123456789012:function:reports:live"
+TRACE1 = "1-5f84c7a1-0d5b0e8a4b2c3d4e5f6a7b8c"
+
+
+def timed_out(rid: str, t: int, *, sent: int | None = None, trace: str = TRACE1) -> list[LogEvent]:
+    """A REST request whose integration API Gateway gave up on after 10 s: its lines name no
+    Lambda request ID."""
+    x = lambda s: f"({rid}) {s}"  # noqa: E731
+    url = f"https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/{REPORTS_ARN}/invocations"
+    sent = t + 2 if sent is None else sent
+    return [
+        ev(EXECUTION, t, x(f"Starting execution for request: {rid}")),
+        ev(EXECUTION, t + 1, x("HTTP Method: GET, Resource Path: /reports")),
+        ev(EXECUTION, t + 1, x(f"Endpoint request URI: {url}")),
+        ev(EXECUTION, sent, x(f"Sending request to {url}")),
+        ev(EXECUTION, t + 10_002, x("Execution failed due to a timeout error")),
+        ev(EXECUTION, t + 10_003, x("Method completed with status: 504")),
+        ev(EXECUTION, t + 10_003, x(f"X-ray Tracing ID : Root={trace}")),
+    ]
+
+
+def invocation(
+    lid: str,
+    start: int,
+    end: int,
+    *,
+    stream: str = "2024/01/01/reports[1]aa",
+    trace: str | None = None,
+    init: int | None = None,
+    json_format: bool = False,
+) -> list[LogEvent]:
+    e = lambda ts, m: ev(REPORTS, ts, m, stream)  # noqa: E731
+    lines = []
+    if init is not None:
+        lines.append(
+            e(
+                init,
+                '{"time":"x","type":"platform.initStart","record":{"runtimeVersion":"python:3.12"}}',
+            )
+            if json_format
+            else e(init, "INIT_START Runtime Version: python:3.12.v38\tRuntime Version ARN: arn:x")
+        )
+        lines.append(e(init + 1, "connecting to table orders"))  # a print while it initialises
+    if json_format:
+        lines += [
+            e(start, f'{{"time":"x","type":"platform.start","record":{{"requestId":"{lid}"}}}}'),
+            e(start + 5, "a plain print between start and report"),
+            e(
+                end,
+                f'{{"time":"x","type":"platform.report","record":{{"requestId":"{lid}",'
+                '"metrics":{"durationMs":1.0},'
+                + (
+                    f'"tracing":{{"type":"X-Amzn-Trace-Id","value":"Root={trace};Sampled=1"}},'
+                    if trace
+                    else ""
+                )
+                + '"status":"success"}}',
+            ),
+        ]
+    else:
+        xray = f"\nXRAY TraceId: {trace}\tSegmentId: 1\tSampled: true\t" if trace else ""
+        lines += [
+            e(start, f"START RequestId: {lid} Version: 1"),
+            e(start + 5, "a plain print between start and report"),
+            e(end, f"END RequestId: {lid}"),
+            e(
+                end,
+                f"REPORT RequestId: {lid}\tDuration: 1.00 ms\tBilled Duration: 2 ms\tMemory Size: 512 MB\tMax Memory Used: 90 MB\t{xray}",
+            ),
+        ]
+    return lines
+
+
+def by_time(*parts: list[LogEvent]) -> list[LogEvent]:
+    return sorted((e for p in parts for e in p), key=lambda e: e.raw.timestamp)
+
+
+@pytest.mark.parametrize("json_format", [False, True])
+def test_the_init_phase_and_its_prints_belong_to_the_invocation_that_follows(
+    json_format: bool,
+) -> None:
+    lines = invocation(LID1, 600, 700, init=10, json_format=json_format, trace=TRACE1)
+    requests = list(correlate(by_time(timed_out(RID1, 0, sent=5), lines)))
+    [request] = requests
+    messages = [e.message for e in request.events]
+    assert any("initStart" in m or m.startswith("INIT_START") for m in messages)
+    assert "connecting to table orders" in messages
+    assert "a plain print between start and report" in messages
+    # The trace in the REPORT confirms it: not probable.
+    assert request.lambda_request_ids == (LID1,) and not request.probable
+
+
+@pytest.mark.parametrize("json_format", [False, True])
+def test_an_integration_timeout_without_xray_is_joined_by_timing_as_probable(
+    json_format: bool,
+) -> None:
+    lines = invocation(LID1, 4, 40_000, json_format=json_format)
+    [request] = list(correlate(by_time(timed_out(RID1, 0), lines)))
+    assert request.request_id == RID1 and request.lambda_request_ids == (LID1,)
+    assert request.probable and request.invocations[0].probable
+    assert request.gave_up_ms == 10_002 and request.responded_ms == 10_003
+    assert request.invocations[0].end_ms == 40_000 > request.gave_up_ms
+    assert [e.raw.event_id for e in request.probable_events] == [e.raw.event_id for e in lines]
+
+
+def test_a_cold_start_is_joined_by_when_its_init_began() -> None:
+    lines = invocation(LID1, 900, 20_000, init=6)
+    [request] = list(correlate(by_time(timed_out(RID1, 0), lines)))
+    assert request.probable and request.lambda_request_ids == (LID1,)
+
+
+def test_an_invocation_that_starts_too_late_is_not_joined() -> None:
+    lines = invocation(LID1, 700, 20_000)
+    requests = list(correlate(by_time(timed_out(RID1, 0), lines)))
+    assert sorted(r.request_id or "-" for r in requests) == ["-", RID1]
+    assert not any(r.probable for r in requests)
+
+
+def test_two_requests_never_share_one_invocation() -> None:
+    # Both called the function within the window; one invocation started: either could own it.
+    lines = invocation(LID1, 8, 30_000)
+    requests = list(correlate(by_time(timed_out(RID1, 0), timed_out(RID2, 3), lines)))
+    assert [r.lambda_request_ids for r in requests if r.request_id] == [(), ()]
+    assert any(r.request_id is None and r.lambda_request_ids == (LID1,) for r in requests)
+
+
+def test_an_id_that_gives_the_invocation_to_another_request_drops_the_guess() -> None:
+    # RID1 gave up and guessed LID1; LID1's REPORT carries RID2's trace: it was RID2's.
+    trace2 = "1-5f84c7a1-99999999999999999999999a"
+    lines = invocation(LID1, 6, 30_000, trace=trace2)
+    other = [ev(EXECUTION, 29_999, f"({RID2}) X-ray Tracing ID : Root={trace2}")]
+    requests = {r.request_id: r for r in correlate(by_time(timed_out(RID1, 0), other, lines))}
+    assert requests[RID1].lambda_request_ids == () and not requests[RID1].probable
+    assert requests[RID2].lambda_request_ids == (LID1,) and not requests[RID2].probable

@@ -240,21 +240,64 @@ def test_lambda_timeout_and_out_of_memory_report_their_status() -> None:
 
 
 def test_integration_timeout_outlives_the_request() -> None:
-    """API Gateway answers 504 at 29 s without learning the Lambda request ID; the function's
-    lines go on after the access log line."""
-    request = TrafficGenerator(APP, seed=2).simulate_one(
-        T0, route="GET /reports", outcome=Outcome.INTEGRATION_TIMEOUT
+    """API Gateway answers 504 at the route's integration timeout (10 s for GET /reports)
+    without learning the Lambda request ID; the function's lines go on after the access log
+    line. Sampled by X-Ray, its REPORT carries the trace ID that joins them; not sampled,
+    nothing does."""
+    generator = TrafficGenerator(APP, seed=2)
+    assert APP.integration_timeout_ms("GET /reports") == 10_000
+    for sampled in (True, False):
+        request = generator.simulate_one(
+            T0 + (0 if sampled else MINUTE),
+            route="GET /reports",
+            outcome=Outcome.INTEGRATION_TIMEOUT,
+            sampled=sampled,
+        )
+        assert request.sampled is sampled and request.status == 504
+        access = access_line(request)
+        assert access["integrationRequestId"] == "-"
+        assert 10_000 <= int(access["integrationLatency"]) < 10_100
+        assert request.lambda_request_id is not None
+        execution = [r for r in request.records if r.group == APP.execution_log_group]
+        assert not any(request.lambda_request_id in r.message for r in execution)
+        end = [r for r in lambda_records(request, request.lambda_request_id) if "END" in r.message]
+        assert end and end[0].timestamp > request.end_ms
+        linked = any(f"XRAY TraceId: {request.trace_id}" in r.message for r in request.records)
+        assert linked is sampled
+        assert bool(request.segments) is sampled
+
+
+def test_sampled_requests_carry_their_segment_documents() -> None:
+    """API Gateway's segment with its call to Lambda, the Lambda service segment and the
+    function segment (Initialization on a cold start, Invocation with the downstream calls,
+    Overhead), linked by parent IDs, on the same clock as the lines."""
+    request = TrafficGenerator(APP, seed=3).simulate_one(
+        T0, route="POST /orders", outcome=Outcome.UNHANDLED_EXCEPTION, sampled=True
     )
-    access = access_line(request)
-    assert access["integrationRequestId"] == "-"
-    assert 29_000 <= int(access["integrationLatency"]) < 29_100
-    assert request.lambda_request_id is not None
-    execution = [r for r in request.records if r.group == APP.execution_log_group]
-    assert not any(request.lambda_request_id in r.message for r in execution)
-    end = [r for r in lambda_records(request, request.lambda_request_id) if "END" in r.message]
-    assert end and end[0].timestamp > request.end_ms
-    # What links them is the X-Ray trace.
-    assert any(f"XRAY TraceId: {request.trace_id}" in r.message for r in request.records)
+    docs = [json.loads(d) for d in request.segments]
+    by_origin = {d["origin"]: d for d in docs}
+    assert set(by_origin) == {"AWS::ApiGateway::Stage", "AWS::Lambda", "AWS::Lambda::Function"}
+    assert all(d["trace_id"] == request.trace_id for d in docs)
+    gateway, service, function = (
+        by_origin[o] for o in ("AWS::ApiGateway::Stage", "AWS::Lambda", "AWS::Lambda::Function")
+    )
+    [call] = gateway["subsegments"]
+    assert service["parent_id"] == call["id"] and function["parent_id"] == service["id"]
+    assert gateway["fault"] is True and gateway["http"]["response"]["status"] == 502
+    names = [s["name"] for s in function["subsegments"]]
+    assert names[-2:] == ["Invocation", "Overhead"]
+    invocation = function["subsegments"][-2]
+    [dynamodb] = invocation["subsegments"]
+    assert dynamodb["aws"]["operation"] == "PutItem" and dynamodb["throttle"] is True
+    assert invocation["fault"] is True
+    assert invocation["cause"]["exceptions"][0]["type"] == "ClientError"
+    start = gateway["start_time"] * 1000
+    assert request.start_ms - 1 <= start <= request.start_ms + 1
+    assert gateway["end_time"] * 1000 <= request.end_ms + 1
+    unsampled = TrafficGenerator(APP, seed=3).simulate_one(
+        T0, route="POST /orders", outcome=Outcome.OK, sampled=False
+    )
+    assert unsampled.segments == ()
 
 
 def test_lambda_throttle_id_appears_in_no_lambda_log() -> None:

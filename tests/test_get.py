@@ -196,8 +196,10 @@ def test_plain_output_layout(client, endpoint, api) -> None:
     _, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "--timestamp", "--utc", *window())
     first, second = out.splitlines()
     stamp = iso_utc(BASE_MS)
+    # The request column: `-`, no request claims this line.
     assert first.split() == [
         "primes",
+        "-",
         "/aws/lambda/primes",
         "2024/01/01/[$LATEST]abc",
         stamp,
@@ -205,6 +207,11 @@ def test_plain_output_layout(client, endpoint, api) -> None:
     ]
     assert second == "    second line"
     _, out, _ = run_get(endpoint, "-a", api.api_id, "-t", "prod", "-G", "-S", *window())
+    assert out.split() == ["primes", "-", "hello", "second", "line"]
+    # Raw speed: no hold-back, no request column.
+    _, out, _ = run_get(
+        endpoint, "-a", api.api_id, "-t", "prod", "-G", "-S", "--no-hold-back", *window()
+    )
     assert out.split() == ["primes", "hello", "second", "line"]
 
 
@@ -374,6 +381,7 @@ def test_non_utf8_terminal_gets_escapes_not_a_crash(client, endpoint, api) -> No
     assert result.returncode == 0, result.stderr
     assert result.stdout.decode("ascii").split() == [
         "primes",
+        "-",
         "caf\\xe9",
         "\\u2713",
         "\\u65e5\\u672c",

@@ -316,7 +316,8 @@ def test_an_unknown_hostile_id_fails_cleanly(world: World) -> None:
         ["show", FORGED_ID, "-a", world.api_id, "-t", "prod", *world.window(),
          "--endpoint-url", world.url, "--max-rps", "0"],
     )  # fmt: skip
-    assert result.exit_code == 1
+    # Not an ID at all: refused before any read (a usage error), said safely.
+    assert result.exit_code == 2 and "is not a request ID" in result.stderr
     assert_terminal_safe(result.stderr, "stderr")
     assert sanitize(FORGED_ID, keep_newlines=False) in result.stderr
 

@@ -16,10 +16,12 @@ from apilogs.cli.app import Reporter, cli, open_target, run_reporting_errors
 from apilogs.cli.options import (
     CONTEXT_SETTINGS,
     CommonOptions,
+    HoldOptions,
     MatchOptions,
     WatchOptions,
     WindowOptions,
     common_options,
+    hold_options,
     line_options,
     match_options,
     no_watch_with_end,
@@ -28,19 +30,28 @@ from apilogs.cli.options import (
     request_id_option,
     target_options,
     target_options_no_argument,
+    traces_option,
     watch_options,
     window_options,
 )
 from apilogs.cli.pager import show_lines
-from apilogs.errors import InvalidInput
-from apilogs.model import LogEvent, Request, Source, UpdateKind
+from apilogs.errors import AmbiguousRequestId, InvalidInput, RequestNotFound
+from apilogs.label import LabeledEvent
+from apilogs.model import ApiKind, Request, Source, Trace, UpdateKind
 from apilogs.render.env import Terminal
 from apilogs.render.events import Clock, EventFormatter, RenderOptions
 from apilogs.render.export import ExportFormat
 from apilogs.render.progress import Progress
-from apilogs.render.requests import RequestRows, request_to_dict, stats_lines, story_lines
+from apilogs.render.requests import (
+    RequestRows,
+    request_to_dict,
+    stats_lines,
+    story_lines,
+    trace_call_lines,
+)
 from apilogs.render.style import Painter
 from apilogs.stream import RequestFilter
+from apilogs.xray import TraceReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -125,6 +136,7 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
     "per line (schema in README).",
 )
 @line_options
+@hold_options
 def get(
     api_id: str,
     stage: str | None,
@@ -138,6 +150,7 @@ def get(
     timestamp: bool,
     ingestion_time: bool,
     expand: bool,
+    hold: HoldOptions,
     common: CommonOptions,
 ) -> None:
     """Print every line the API and its Lambdas logged, merged in time order.
@@ -146,6 +159,11 @@ def get(
     group concurrently, and prints each event exactly once, in time order. With --watch it
     keeps polling; events that arrive late are still printed, marked (late). With --request-id
     it prints one request's lines from every group, its Lambda's print lines included.
+
+    Every line carries its request's API Gateway request ID (plain and short: a column after
+    the source, ~ before an ID joined by timing; json: request_id), so grep for that ID finds
+    the whole request. A Lambda's lines are held back until the execution or access log names
+    their request (--hold-back, at most 30 s; --no-hold-back prints at once).
 
     \b
     Examples:
@@ -160,6 +178,7 @@ def get(
         raise InvalidInput("--request-id finds a past request: drop --watch")
     term = terminal(common)
     reporter = Reporter(term)
+    api = open_target(common, window, api_id, stage, reporter)
     options = RenderOptions(
         output=output,
         show_group=not no_group,
@@ -171,17 +190,47 @@ def get(
         highlights=match.highlight,
         dated=spans_days(window),
         late_slot=watch.watch,
+        request_ids=hold.enabled or bool(request_ids),
+        request_id_width=36 if api.topology.kind is ApiKind.REST else 20,
     )
-    api = open_target(common, window, api_id, stage, reporter)
     sources = api.select(window.sources, window.log_groups).sources
     paint = Painter(term.color)
-    fmt = EventFormatter(options, paint, sources).format
+    formatter = EventFormatter(options, paint, sources)
+    fmt = formatter.format
     if request_ids:
-        _get_requests(api, window, match, request_ids, fmt, reporter)
+        _get_requests(api, window, match, request_ids, formatter.format_labeled, reporter)
         return
     if watch.watch:
-        shown = _follow_lines(api, window, match, watch, fmt, reporter)
+        shown = _follow_lines(api, window, match, watch, hold, formatter, reporter)
         reporter.finish(shown, filter_pattern=window.filter_pattern)
+        return
+    if hold.enabled:
+        labeled = api.labeled_events(
+            window.start,
+            window.end,
+            sources=window.sources,
+            log_groups=window.log_groups,
+            filter_pattern=window.filter_pattern,
+            grep=match.grep,
+            exclude=match.exclude,
+            hold_ms=hold.hold_ms,
+            engine=window.engine,
+            fail_after_s=window.window_fail_after_s,
+            stats=reporter.stats,
+        )
+        reporter.notices()
+        with Progress(
+            reporter.stats,
+            term.err,
+            enabled=term.err_tty and not term.out_tty,
+            width=term.err_width,
+        ):
+            try:
+                shown = write_batched(term, map(formatter.format_labeled, labeled))
+            except BaseException:
+                reporter.notices()
+                raise
+        reporter.finish(shown, filter_pattern=window.filter_pattern, exit_if_none=True)
         return
     # Plain lines without colour print the message only: the parsers would be wasted work.
     needs_parse = output == "json" or paint.enabled
@@ -214,20 +263,17 @@ def get(
     reporter.finish(shown, filter_pattern=window.filter_pattern, exit_if_none=True)
 
 
-def _get_requests(
-    api: Api,
-    window: WindowOptions,
-    match: MatchOptions,
-    request_ids: tuple[str, ...],
-    fmt: Callable[[LogEvent, bool], str],
-    reporter: Reporter,
-) -> None:
+def find_reporting(
+    api: Api, window: WindowOptions, request_ids: tuple[str, ...], reporter: Reporter
+) -> list[Request]:
+    """Look the IDs up; say on stderr which prefix stood for which ID and which IDs were not
+    found. An ambiguous prefix is an error listing the candidates; nothing found at all, too."""
     term = reporter.term
     progress = Progress(
         reporter.stats, term.err, enabled=term.err_tty and not term.out_tty, width=term.err_width
     )
     with progress:
-        found = api.find(
+        found = api.lookup(
             request_ids,
             window.start,
             window.end,
@@ -235,8 +281,34 @@ def _get_requests(
             log_groups=window.log_groups,
             fail_after_s=window.window_fail_after_s,
             stats=reporter.stats,
-            must_exist=True,
         )
+    if found.ambiguous:
+        raise AmbiguousRequestId(*found.ambiguous[0])
+    if not found.requests:
+        start_ms, end_ms = api.window(window.start, window.end)
+        raise RequestNotFound(found.not_found or request_ids, start_ms, end_ms)
+    for prefix, full in found.resolved:
+        reporter.warn(f"{prefix} is {full}")
+    for missing in found.not_found:
+        reporter.warn(f"no request with ID {missing} in this window")
+    return list(found.requests)
+
+
+def _get_requests(
+    api: Api,
+    window: WindowOptions,
+    match: MatchOptions,
+    request_ids: tuple[str, ...],
+    fmt: Callable[[LabeledEvent], str],
+    reporter: Reporter,
+) -> None:
+    term = reporter.term
+    found = find_reporting(api, window, request_ids, reporter)
+    owners: dict[int, tuple[str | None, bool]] = {}
+    for request in found:
+        guessed = {id(e) for e in request.probable_events}
+        for event in request.events:
+            owners.setdefault(id(event), (request.request_id, id(event) in guessed))
     shown = 0
     for event in lines_of(found):
         message = event.raw.message
@@ -244,7 +316,8 @@ def _get_requests(
             continue
         if any(p.search(message) for p in match.exclude):
             continue
-        term.out.write(fmt(event, False) + "\n")
+        owner, probable = owners.get(id(event), (None, False))
+        term.out.write(fmt(LabeledEvent(event, owner, probable)) + "\n")
         shown += 1
     term.out.flush()
     reporter.finish(max(shown, 1))
@@ -255,11 +328,12 @@ def _follow_lines(
     window: WindowOptions,
     match: MatchOptions,
     watch: WatchOptions,
-    fmt: Callable[[LogEvent, bool], str],
+    hold: HoldOptions,
+    formatter: EventFormatter,
     reporter: Reporter,
 ) -> int:
     try:
-        return _print_follow(api, window, match, watch, fmt, reporter)
+        return _print_follow(api, window, match, watch, hold, formatter, reporter)
     except BaseException:
         reporter.notices()
         raise
@@ -270,7 +344,8 @@ def _print_follow(
     window: WindowOptions,
     match: MatchOptions,
     watch: WatchOptions,
-    fmt: Callable[[LogEvent, bool], str],
+    hold: HoldOptions,
+    formatter: EventFormatter,
     reporter: Reporter,
 ) -> int:
     out = reporter.term.out
@@ -284,13 +359,25 @@ def _print_follow(
         exclude=match.exclude,
         correlate=False,
         live=watch.live,
+        label=hold.enabled,
+        hold_ms=hold.hold_ms,
         interval=watch.interval_s,
         max_lag_ms=watch.max_lag_ms,
         fail_after_s=window.fail_after_s,
         stats=reporter.stats,
     ):
         if batch.events:
-            out.write("".join(fmt(f.event, f.late) + "\n" for f in batch.events))
+            if hold.enabled:
+                labeled = formatter.format_labeled
+                out.write(
+                    "".join(
+                        labeled(LabeledEvent(f.event, f.request_id, f.probable, f.late)) + "\n"
+                        for f in batch.events
+                    )
+                )
+            else:
+                fmt = formatter.format
+                out.write("".join(fmt(f.event, f.late) + "\n" for f in batch.events))
             out.flush()
             shown += len(batch.events)
         reporter.notices()
@@ -338,6 +425,7 @@ def write_batched(
 @output_option(
     ["plain", "json"], "plain: one aligned row per request; json: one object per request."
 )
+@traces_option
 def requests(
     api_id: str,
     stage: str | None,
@@ -349,6 +437,7 @@ def requests(
     path_glob: str | None,
     cold: bool,
     output: str,
+    traces: bool,
     common: CommonOptions,
 ) -> None:
     """One row per request: time, method, path, status, latency, Lambda duration, memory, cause.
@@ -357,11 +446,13 @@ def requests(
     (Lambda timeout, out of memory, unhandled exception, authorizer deny, throttling, …).
     A * after the Lambda duration marks a cold start. With --watch, a row is printed when its
     request is complete; a line that arrives later and changes the row prints it again, marked
-    (updated).
+    (updated). With --traces, each request's X-Ray trace is read too: its downstream calls
+    (DynamoDB, S3, HTTP) follow its row, and -o json carries the whole trace.
 
     \b
     Examples:
       apilogs requests -a xyz123 -t prod -s 1h --errors
+      apilogs requests -a xyz123 -t prod -s 1h --errors --traces
       apilogs requests -a xyz123 -t prod --status 5xx --watch
       apilogs requests -a xyz123 -t prod --slow 500ms --path '/users/*' -o json
     """
@@ -406,19 +497,67 @@ def requests(
     progress = Progress(
         reporter.stats, term.err, enabled=term.err_tty and not term.out_tty, width=term.err_width
     )
+    paint = Painter(term.color)
     try:
         with progress:
-            for request in requests_found:
-                if output == "json":
-                    out.write(json.dumps(request_to_dict(request)) + "\n")
-                else:
-                    out.write(rows.row(request) + "\n")
-                shown += 1
+            for batch in _with_traces(api, requests_found, traces, reporter):
+                for request, trace in batch:
+                    if output == "json":
+                        doc = request_to_dict(request, trace=trace, with_trace=traces)
+                        out.write(json.dumps(doc) + "\n")
+                    else:
+                        out.write(rows.row(request) + "\n")
+                        if trace is not None:
+                            out.writelines(line + "\n" for line in trace_call_lines(trace, paint))
+                    shown += 1
+                out.flush()
         out.flush()
     except BaseException:
         reporter.notices()
         raise
     reporter.finish(shown, "requests", filter_pattern=window.filter_pattern, exit_if_none=True)
+
+
+# Requests whose traces are read together: BatchGetTraces takes 5 IDs a call, and rows must
+# not wait long for the ones after them.
+TRACE_BATCH = 25
+
+
+def _with_traces(
+    api: Api, requests_found: Iterable[Request], traces: bool, reporter: Reporter
+) -> Iterable[list[tuple[Request, Trace | None]]]:
+    """Requests in batches, each with its X-Ray trace when `traces` (else None). What X-Ray
+    did not have is said once, at the end."""
+    batch: list[Request] = []
+    asked = lacking = 0
+    said: set[str] = set()
+
+    def done() -> list[tuple[Request, Trace | None]]:
+        nonlocal asked, lacking
+        if not traces:
+            return [(r, None) for r in batch]
+        report = api.traces(batch)
+        asked += sum(1 for r in batch if r.trace_id)
+        lacking += len(report.missing) + len(report.unprocessed)
+        for notice in report.notices:
+            if not notice.startswith("X-Ray returned no trace") and notice not in said:
+                said.add(notice)
+                reporter.warn(notice)
+        return [(r, report.get(r.trace_id)) for r in batch]
+
+    size = TRACE_BATCH if traces else 1
+    for request in requests_found:
+        batch.append(request)
+        if len(batch) >= size:
+            yield done()
+            batch = []
+    if batch:
+        yield done()
+    if lacking:
+        reporter.warn(
+            f"X-Ray returned no trace for {lacking} of the {asked} requests with a trace ID: "
+            "not sampled, not yet ingested, older than 30 days, or not processed this time"
+        )
 
 
 def _follow_rows(
@@ -551,6 +690,7 @@ def stats(
     help="Print CloudWatch console links instead: a Logs Insights query for the request's IDs "
     "over its window, and each log group's events filtered by them.",
 )
+@traces_option
 def show(
     words: tuple[str, ...],
     api_id: str,
@@ -561,17 +701,21 @@ def show(
     export_path: str | None,
     export_format: str | None,
     link: bool,
+    traces: bool,
     common: CommonOptions,
 ) -> None:
     """Tell one request's story: route, status, latency and cause; a timeline of its phases
     (authorizer, integration, Lambda); then every line it left, from every group.
 
-    REQUEST_ID may be the API Gateway, Lambda, X-Ray or extended request ID.
+    REQUEST_ID may be the API Gateway, Lambda, X-Ray or extended request ID, or its first 8
+    characters or more. With --traces the request's X-Ray trace joins the timeline: API
+    Gateway's, the Lambda service's and the function's segments (Initialization, Invocation,
+    Overhead) and every downstream call, with its duration and fault, error or throttle.
 
     \b
     Examples:
       apilogs show 6605b081-6f04-11e6-97ac-c34deb0b3dd9 -a xyz123 -t prod -s 1h
-      apilogs show @orders 6605b081-6f04-11e6-97ac-c34deb0b3dd9 -s 1h
+      apilogs show @orders 6605b081 -s 1h --traces
     """
     if len(words) != 1:
         raise click.UsageError("give one REQUEST_ID (and at most one @TARGET before it)")
@@ -583,17 +727,10 @@ def show(
     term = terminal(common)
     reporter = Reporter(term)
     api = open_target(common, window, api_id, stage, reporter)
-    with Progress(reporter.stats, term.err, enabled=term.err_tty, width=term.err_width):
-        found = api.find(
-            request_id,
-            window.start,
-            window.end,
-            sources=window.sources,
-            log_groups=window.log_groups,
-            fail_after_s=window.window_fail_after_s,
-            stats=reporter.stats,
-            must_exist=True,
-        )
+    found = find_reporting(api, window, (request_id,), reporter)
+    report = api.traces(found) if traces else None
+    for notice in report.notices if report is not None else ():
+        reporter.warn(notice)
     reporter.finish(1)
     paint = Painter(term.color)
     sources = api.select(window.sources, window.log_groups).sources
@@ -603,14 +740,18 @@ def show(
     formatter = EventFormatter(RenderOptions(output="short", tz=window.tz), paint, sources)
     if output == "json":
         for request in found:
-            term.out.write(json.dumps(request_to_dict(request, with_events=True)) + "\n")
+            trace = report.get(request.trace_id) if report is not None else None
+            doc = request_to_dict(request, with_events=True, trace=trace, with_trace=traces)
+            term.out.write(json.dumps(doc) + "\n")
         term.out.flush()
         return
     lines: list[str] = []
     for index, request in enumerate(found):
+        trace = report.get(request.trace_id) if report is not None else None
         if index:
             lines.append("")
-        lines.extend(story_lines(request, formatter, paint))
+        notes = _trace_notes(request, report)
+        lines.extend(story_lines(request, formatter, paint, trace=trace, trace_notes=notes))
     show_lines(term, lines, pager=not no_pager)
 
 
@@ -642,3 +783,16 @@ def _export_or_link(
         for console_link in request_links(request, sources):
             out.write(f"{console_link.label}\n  {console_link.url}\n")
         out.flush()
+
+
+def _trace_notes(request: Request, report: TraceReport | None) -> list[str]:
+    """What the story says about the request's trace when there is none to show."""
+    if report is None:
+        return []
+    if request.trace_id is None:
+        return ["no trace ID in the lines: X-Ray tracing is off for this stage"]
+    if report.get(request.trace_id) is not None:
+        return []
+    if request.sampled is False:
+        return ["not sampled by X-Ray (its trace header says Sampled=0): no trace"]
+    return ["no trace found: not sampled by X-Ray, not yet ingested, or expired"]

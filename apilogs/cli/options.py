@@ -609,3 +609,54 @@ def request_filter_options(func: F) -> F:
 def no_watch_with_end(window: WindowOptions, watch: WatchOptions) -> None:
     if watch.watch and window.end:
         raise InvalidInput("--watch follows new events: it cannot be used with --end")
+
+
+# --- get: every line with its request's ID ------------------------------------------------------
+
+
+@dataclass
+class HoldOptions:
+    """How long `get` may hold a line back until its request's API Gateway ID is known."""
+
+    enabled: bool
+    hold_ms: int
+
+
+def hold_options(func: F) -> F:
+    func = _apply(
+        func,
+        [
+            click.option(
+                "--hold-back",
+                "hold_back",
+                type=DurationParam(),
+                default="30s",
+                show_default=True,
+                metavar="DURATION",
+                help="Hold a Lambda line back at most this long until the execution or access "
+                "log names its request, so every line carries its request's API Gateway ID "
+                "(plain: a column, ~ before a probable one; json: request_id).",
+            ),
+            click.option(
+                "--no-hold-back",
+                is_flag=True,
+                help="Print every line at once, without its request's ID unless the line names "
+                "it (raw speed).",
+            ),
+        ],
+    )
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, hold_back: float, no_hold_back: bool, **kwargs: Any) -> Any:
+        hold = HoldOptions(not no_hold_back and hold_back > 0, int(hold_back * 1000))
+        return func(*args, hold=hold, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+traces_option = click.option(
+    "--traces",
+    is_flag=True,
+    help="Also read each request's X-Ray trace (API Gateway, Lambda and function segments, "
+    "downstream calls) and put it on the timeline.",
+)

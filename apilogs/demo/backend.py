@@ -13,7 +13,7 @@ import boto3
 from apilogs.aws import AwsContext, RateLimiter
 from apilogs.demo.sample import SampleApp, deploy_sample
 from apilogs.demo.server import EmbeddedServer, start_server
-from apilogs.demo.writer import LiveTraffic, LogWriter
+from apilogs.demo.writer import LiveTraffic, LogWriter, SegmentWriter
 
 REGION = "us-east-1"
 
@@ -67,7 +67,10 @@ def start_demo(
         # The backfill is the live traffic's own past: one generator, so environments stay warm
         # across "now" and nothing is written ahead of its time.
         live_history = backfill_ms if backfill_ms > 0 else 5_000
-        traffic = LiveTraffic(app, writer, rps, seed=seed, history_ms=live_history)
+        segments = SegmentWriter.connect(session, server.url, REGION)
+        traffic = LiveTraffic(
+            app, writer, rps, seed=seed, history_ms=live_history, segments=segments
+        )
         traffic.start()
         written = 0
         if backfill_ms > 0:

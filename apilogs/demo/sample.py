@@ -29,6 +29,11 @@ APIGATEWAY_LOGGING_ROLE = "apigateway-cloudwatch-logs"
 SHARED_LOG_GROUP = "/aws/lambda-shared/eratosthenes"
 ACCESS_LOG_GROUP = "/aws/apigateway/eratosthenes-access"
 HTTP_ACCESS_LOG_GROUP = "/aws/apigateway/eratosthenes-http-access"
+# API Gateway waits at most 29 s for an integration; a route may wait less (`timeoutInMillis`).
+MAX_INTEGRATION_TIMEOUT_MS = 29_000
+# GET /reports waits 10 s: a slow report outlives it, and API Gateway answers 504 while the
+# function runs on.
+INTEGRATION_TIMEOUTS_MS = {"GET /reports": 10_000}
 
 # JSON, as the console's JSON template does it: every value quoted, "-" where API Gateway has none.
 REST_ACCESS_LOG_FORMAT = json.dumps(
@@ -121,6 +126,12 @@ class SampleApp:
     health: SampleFunction
     reports: SampleFunction
     hello: SampleFunction
+    # Routes whose integration gives up before API Gateway's 29 s: (route key, ms).
+    integration_timeouts: tuple[tuple[str, int], ...] = ()
+
+    def integration_timeout_ms(self, route_key: str) -> int:
+        """How long API Gateway waits for this route's integration."""
+        return dict(self.integration_timeouts).get(route_key, MAX_INTEGRATION_TIMEOUT_MS)
 
     @property
     def functions(self) -> tuple[SampleFunction, ...]:
@@ -304,8 +315,9 @@ _FUNCTIONS = {
         log_group=SHARED_LOG_GROUP,
         tracing=False,
     ),
-    # Its timeout is above API Gateway's 29 s integration timeout: a slow report outlives the
-    # request that started it (a 504 in API Gateway, a finished or timed-out run in Lambda).
+    # Its timeout is above its route's 10 s integration timeout (and API Gateway's 29 s): a slow
+    # report outlives the request that started it (a 504 in API Gateway, a finished or
+    # timed-out run in Lambda).
     "reports": _FunctionSpec(
         "eratosthenes-reports",
         "python3.12",
@@ -339,15 +351,17 @@ def describe_sample(
     deployment_id: str = "d3pl0y",
     authorizer_id: str = "t0k3n4",
     versions: Mapping[str, str] | None = None,
+    log_format: str | None = None,
 ) -> SampleApp:
     """The sample as `deploy_sample` describes it, without AWS: for pure tests and benchmarks.
 
     The IDs AWS would assign (HTTP API, deployment, authorizer, published versions) are
-    parameters; `deploy_sample` passes the real ones."""
+    parameters; `deploy_sample` passes the real ones. `log_format` ("Text" or "JSON") puts
+    every function in that Lambda log format (default: one function in JSON, the rest Text)."""
     versions = versions or {}
 
     def function(key: str) -> SampleFunction:
-        spec = _FUNCTIONS[key]
+        spec = _spec(key, log_format)
         return SampleFunction(
             name=spec.name,
             arn=f"arn:aws:lambda:{region}:{account_id}:function:{spec.name}",
@@ -380,8 +394,14 @@ def describe_sample(
         http_stage=HTTP_STAGE,
         http_access_log_group=HTTP_ACCESS_LOG_GROUP,
         http_access_log_format=HTTP_ACCESS_LOG_FORMAT,
+        integration_timeouts=tuple(INTEGRATION_TIMEOUTS_MS.items()),
         **{key: function(key) for key in _FUNCTIONS},
     )
+
+
+def _spec(key: str, log_format: str | None) -> _FunctionSpec:
+    spec = _FUNCTIONS[key]
+    return replace(spec, log_format=log_format) if log_format else spec
 
 
 def deploy_sample(
@@ -390,8 +410,10 @@ def deploy_sample(
     region: str = "us-east-1",
     *,
     data_trace: bool = True,
+    log_format: str | None = None,
 ) -> SampleApp:
-    """Create the sample application and return its description.
+    """Create the sample application and return its description (`log_format`: see
+    `describe_sample`).
 
     `data_trace` is the stage's "log full requests/responses data" switch. With it off, API Gateway
     leaves out the header and body lines of the execution log (among them `Endpoint response
@@ -404,14 +426,10 @@ def deploy_sample(
     apigw, apigw2 = client("apigateway"), client("apigatewayv2")
     account_id: str = client("sts").get_caller_identity()["Account"]
 
-    role_arn = iam.create_role(
-        RoleName=ROLE_NAME, AssumeRolePolicyDocument=_trust_policy("lambda.amazonaws.com")
-    )["Role"]["Arn"]
+    # IAM is global: a second deployment (another region) finds the roles made by the first.
+    role_arn = _role(iam, ROLE_NAME, "lambda.amazonaws.com")
     # Execution logging needs the account-wide role API Gateway writes to CloudWatch Logs with.
-    logging_role = iam.create_role(
-        RoleName=APIGATEWAY_LOGGING_ROLE,
-        AssumeRolePolicyDocument=_trust_policy("apigateway.amazonaws.com"),
-    )["Role"]["Arn"]
+    logging_role = _role(iam, APIGATEWAY_LOGGING_ROLE, "apigateway.amazonaws.com")
     # Inline rather than the managed AmazonAPIGatewayPushToCloudWatchLogs: moto only knows AWS
     # managed policies when told to load them all, and the permissions are the same.
     iam.put_role_policy(
@@ -422,8 +440,10 @@ def deploy_sample(
     apigw.update_account(
         patchOperations=[{"op": "replace", "path": "/cloudwatchRoleArn", "value": logging_role}]
     )
-    versions = {key: _create_function(lam, spec, role_arn) for key, spec in _FUNCTIONS.items()}
-    described = describe_sample(region, account_id, data_trace=data_trace, versions=versions)
+    versions = {key: _create_function(lam, _spec(key, log_format), role_arn) for key in _FUNCTIONS}
+    described = describe_sample(
+        region, account_id, data_trace=data_trace, versions=versions, log_format=log_format
+    )
     rest = _create_rest_api(apigw, lam, described, data_trace)
     http_api_id = _create_http_api(apigw2, lam, described)
     app = replace(
@@ -439,6 +459,16 @@ def deploy_sample(
         if group in RETENTION_DAYS:
             logs.put_retention_policy(logGroupName=group, retentionInDays=RETENTION_DAYS[group])
     return app
+
+
+def _role(iam: Any, name: str, service: str) -> str:
+    try:
+        arn: str = iam.create_role(RoleName=name, AssumeRolePolicyDocument=_trust_policy(service))[
+            "Role"
+        ]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        arn = iam.get_role(RoleName=name)["Role"]["Arn"]
+    return arn
 
 
 def _create_function(lam: Any, spec: _FunctionSpec, role_arn: str) -> str:
@@ -543,6 +573,7 @@ def _create_rest_api(apigw: Any, lam: Any, app: SampleApp, data_trace: bool) -> 
         ),
     ]
     for resource_id, verb, function_arn, parameters, authorization in methods:
+        timeout = INTEGRATION_TIMEOUTS_MS.get(f"{verb} {_path_of(apigw, api_id, resource_id)}")
         apigw.put_method(
             restApiId=api_id,
             resourceId=resource_id,
@@ -558,6 +589,7 @@ def _create_rest_api(apigw: Any, lam: Any, app: SampleApp, data_trace: bool) -> 
             # Lambda is always invoked with POST, whatever the client's method.
             integrationHttpMethod="POST",
             uri=integration_uri(region, function_arn),
+            **({"timeoutInMillis": timeout} if timeout else {}),
         )
     for function in (app.primes, app.orders, app.health, app.reports):
         _allow_apigateway(lam, function, f"{execute_api}/*", f"apigateway-{api_id}")
@@ -585,6 +617,11 @@ def _create_rest_api(apigw: Any, lam: Any, app: SampleApp, data_trace: bool) -> 
         ],
     )
     return {"deployment_id": deployment_id, "authorizer_id": authorizer_id}
+
+
+def _path_of(apigw: Any, api_id: str, resource_id: str) -> str:
+    path: str = apigw.get_resource(restApiId=api_id, resourceId=resource_id)["path"]
+    return path
 
 
 def _create_http_api(apigw2: Any, lam: Any, app: SampleApp) -> str:

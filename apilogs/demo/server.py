@@ -122,6 +122,95 @@ def _teach_moto_live_tail_arns() -> None:
     _LIVE_TAIL_PATCHED = True
 
 
+_EVENT_IDS_PATCHED = False
+
+
+def _teach_moto_event_ids() -> None:
+    """moto numbers events 0, 1, 2, … as text; AWS's event IDs are 56 digits, so in AWS their
+    text order is their numeric order. Events of one stream in the same millisecond are put in
+    order by that text: with moto's numbers `10` would come before `9`, and a Lambda's lines
+    in one millisecond would be read out of the order they were written."""
+    global _EVENT_IDS_PATCHED
+    if _EVENT_IDS_PATCHED:
+        return
+    from moto.logs.models import LogEvent
+
+    original = LogEvent.to_filter_dict
+
+    def to_filter_dict(self: Any) -> dict[str, Any]:
+        found: dict[str, Any] = original(self)
+        found["eventId"] = f"{self.event_id:056d}"
+        return found
+
+    LogEvent.to_filter_dict = to_filter_dict  # type: ignore[method-assign]
+
+    # Its Logs Insights hands the same number out as `@ptr`: keep the two in step, so the
+    # emulator's engines agree on the order of one stream's events within a millisecond.
+    # (AWS's `@ptr` is opaque: there, such ties are only as ordered as Insights returns them.)
+    from moto.logs.logs_query import ParsedEvent
+
+    create_fields = ParsedEvent._create_fields
+
+    def _create_fields(self: Any) -> dict[str, Any]:
+        fields: dict[str, Any] = create_fields(self)
+        fields["@ptr"] = f"{self.event.event_id:056d}"
+        return fields
+
+    ParsedEvent._create_fields = _create_fields  # type: ignore[method-assign]
+    _EVENT_IDS_PATCHED = True
+
+
+# Whether moto's FilterLogEvents understands `?"a" ?"b"` (any of these terms), as CloudWatch
+# Logs does. Tests switch it off to read from an emulator that ignores such patterns.
+OR_PATTERNS = True
+_OR_PATCHED = False
+
+
+def _teach_moto_or_patterns() -> None:
+    """moto matches every event for a pattern it does not know, and `?"a" ?"b"` (CloudWatch's
+    "any of these terms") is one: a lookup of several IDs at once would read whole windows."""
+    global _OR_PATCHED
+    if _OR_PATCHED:
+        return
+    import re
+
+    from moto.logs import models
+
+    original = models.EventMessageFilter  # type: ignore[attr-defined]
+    term = re.compile(r'\?(?:"((?:[^"\\]|\\.)*)"|(\S+))')
+
+    class AnyOf:
+        def __init__(self, terms: list[str]) -> None:
+            self.terms = terms
+
+        def matches(self, message: str) -> bool:
+            return any(t in message for t in self.terms)
+
+    # moto builds a filter for every event it looks at: build each pattern's once.
+    made: dict[tuple[str, bool], Any] = {}
+
+    def event_message_filter(pattern: str) -> Any:
+        key = (pattern or "", OR_PATTERNS)
+        found = made.get(key)
+        if found is None:
+            text = key[0].strip()
+            if OR_PATTERNS and text.startswith("?"):
+                terms = [
+                    m.group(1) if m.group(1) is not None else m.group(2)
+                    for m in term.finditer(text)
+                ]
+                found = AnyOf([re.sub(r"\\(.)", r"\1", t) for t in terms if t])
+            else:
+                found = original(pattern)
+            if len(made) > 10_000:
+                made.clear()
+            made[key] = found
+        return found
+
+    models.EventMessageFilter = event_message_filter  # type: ignore[attr-defined, assignment]
+    _OR_PATCHED = True
+
+
 @dataclass
 class EmbeddedServer:
     """A running moto server; `stop()` frees the port."""
@@ -150,6 +239,8 @@ def start_server(host: str = "127.0.0.1", port: int = 0) -> EmbeddedServer:
     _teach_moto_logging_config()
     _teach_moto_page_size()
     _teach_moto_live_tail_arns()
+    _teach_moto_event_ids()
+    _teach_moto_or_patterns()
     # werkzeug logs every request on stderr; the demo's stderr is for our progress and errors.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)

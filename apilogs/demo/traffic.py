@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from apilogs.demo.sample import SampleApp, SampleFunction
+from apilogs.demo.sample import MAX_INTEGRATION_TIMEOUT_MS, SampleApp, SampleFunction
 
 # ---------------------------------------------------------------------------------------------
 # What the generator produces.
@@ -172,7 +172,7 @@ ROUTES_BY_KEY: Mapping[str, Route] = {r.key: r for r in ROUTES}
 # A request's lines may trail its start by this much (a 504 whose function runs on to its 40 s
 # timeout, after a cold start). Writers that keep streams in order hold records back this long.
 MAX_REQUEST_SPAN_MS = 60_000
-INTEGRATION_TIMEOUT_MS = 29_000
+INTEGRATION_TIMEOUT_MS = MAX_INTEGRATION_TIMEOUT_MS
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +192,10 @@ class SimulatedRequest:
     lambda_request_id: str | None = None  # the integration's invocation (or Lambda's 429)
     authorizer_request_id: str | None = None
     cold_start: bool = False  # the integration's invocation opened a new environment
+    sampled: bool = False  # X-Ray sampled it (REST only): its traced functions' REPORTs carry it
+    # X-Ray segment documents (JSON) for PutTraceSegments: API Gateway's, and the Lambda service
+    # and function segments of each traced function it ran. Empty when not sampled.
+    segments: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,6 +281,16 @@ class _Trace:
     sampled: bool
 
 
+def segment_id(trace_id: str, purpose: str) -> str:
+    """A segment ID (16 hex digits) derived from the trace: no draw from the traffic's random
+    stream, so sampled and unsampled runs of one seed stay the same traffic."""
+    return hashlib.blake2b(f"{trace_id}:{purpose}".encode(), digest_size=8).hexdigest()
+
+
+def _seconds(ms: float) -> float:
+    return round(ms / 1000, 3)
+
+
 # ---------------------------------------------------------------------------------------------
 # Lambda: what a function did in one invocation, and the lines Lambda writes for it.
 
@@ -298,6 +312,9 @@ class _Run:
     failure: str | None = None  # "exception", "timeout", "oom"
     error: _Error | None = None
     response: str = ""  # what the function returned
+    # Downstream calls, for X-Ray: (from, to) as fractions of the duration, and the subsegment
+    # document's fields (name, namespace, aws, http, fault/error/throttle, cause).
+    calls: list[tuple[float, float, dict[str, object]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +326,7 @@ class _Invocation:
     error_message: str | None  # as API Gateway quotes it: "customer function error: …"
     response: str  # what the caller receives
     segment_id: str
+    segments: tuple[str, ...] = ()  # the Lambda service and function segments, when traced
 
 
 @dataclass(slots=True)
@@ -369,7 +387,11 @@ _INIT_DURATION_MS = {
     "eratosthenes-reports": (450, 900),
     "eratosthenes-hello": (120, 210),
 }
-_INIT_PRINTS = {"eratosthenes-primes": "loading sieve module"}
+_INIT_PRINTS = {
+    "eratosthenes-primes": "loading sieve module",
+    # The JSON-format function prints during its init too: plain text, no request ID.
+    "eratosthenes-orders": "connecting to table orders (boto3 1.35.36)",
+}
 _LAMBDA_WARNING = (
     "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
     "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. For "
@@ -399,6 +421,7 @@ class _Lambda:
         run: _Run,
         trace: _Trace | None,
         out: list[LogRecord],
+        parent_id: str | None = None,
     ) -> _Invocation:
         rng = self._rng
         request_id = self._ids.uuid()
@@ -493,6 +516,17 @@ class _Lambda:
         if run.failure in ("timeout", "oom"):
             pool.retire(environment)
         environment.free_at_ms = int(report_ms) + 1
+        segments: tuple[str, ...] = ()
+        if tracing and trace is not None:
+            segments = self._segments(
+                fn,
+                trace.trace_id,
+                request_id,
+                segment_id,
+                parent_id,
+                (t_ms, t_ms + init_ms if cold else None, start, end, report_ms),
+                run,
+            )
         return _Invocation(
             request_id=request_id,
             end_ms=int(report_ms),
@@ -501,7 +535,100 @@ class _Lambda:
             error_message=error_message,
             response=response,
             segment_id=segment_id,
+            segments=segments,
         )
+
+    def _segments(
+        self,
+        fn: SampleFunction,
+        trace_id: str,
+        request_id: str,
+        function_segment: str,
+        parent_id: str | None,
+        times: tuple[float, float | None, float, float, float],
+        run: _Run,
+    ) -> tuple[str, ...]:
+        """The Lambda service segment and the function segment (Initialization, Invocation with
+        the downstream calls, Overhead), as Lambda sends them to X-Ray."""
+        invoked, init_end, start, end, report = times
+        service_id = segment_id(trace_id, f"lambda:{request_id}")
+        service: dict[str, object] = {
+            "id": service_id,
+            "trace_id": trace_id,
+            "name": fn.name,
+            "origin": "AWS::Lambda",
+            "start_time": _seconds(invoked),
+            "end_time": _seconds(report),
+            "http": {"response": {"status": 200}},
+            "aws": {"request_id": request_id},
+        }
+        if parent_id:
+            service["parent_id"] = parent_id
+        duration = end - start
+        calls = []
+        for index, (low, high, doc) in enumerate(run.calls):
+            call = {
+                "id": segment_id(trace_id, f"call:{request_id}:{index}"),
+                "start_time": _seconds(start + duration * low),
+                "end_time": _seconds(start + duration * high),
+                **doc,
+            }
+            calls.append(call)
+        invocation: dict[str, object] = {
+            "id": segment_id(trace_id, f"invocation:{request_id}"),
+            "name": "Invocation",
+            "start_time": _seconds(start),
+            "end_time": _seconds(end),
+            "aws": {"function_arn": fn.invoked_arn},
+        }
+        if calls:
+            invocation["subsegments"] = calls
+        if run.failure:
+            invocation["fault"] = True
+            if run.error is not None:
+                invocation["cause"] = {
+                    "working_directory": "/var/task",
+                    "exceptions": [{"type": run.error.type, "message": run.error.message}],
+                }
+        subsegments: list[dict[str, object]] = []
+        if init_end is not None:
+            subsegments.append(
+                {
+                    "id": segment_id(trace_id, f"init:{request_id}"),
+                    "name": "Initialization",
+                    "start_time": _seconds(invoked),
+                    "end_time": _seconds(init_end),
+                    "aws": {"function_arn": fn.invoked_arn},
+                }
+            )
+        subsegments.append(invocation)
+        subsegments.append(
+            {
+                "id": segment_id(trace_id, f"overhead:{request_id}"),
+                "name": "Overhead",
+                "start_time": _seconds(end),
+                "end_time": _seconds(report),
+                "aws": {"function_arn": fn.invoked_arn},
+            }
+        )
+        function: dict[str, object] = {
+            "id": function_segment,
+            "trace_id": trace_id,
+            "parent_id": service_id,
+            "name": fn.name,
+            "origin": "AWS::Lambda::Function",
+            "start_time": _seconds(invoked),
+            "end_time": _seconds(report),
+            "aws": {
+                "function_arn": fn.invoked_arn,
+                "resource_names": [fn.name],
+                "account_id": fn.arn.split(":")[4],
+            },
+            "subsegments": subsegments,
+        }
+        if run.failure:
+            function["fault"] = True
+        return (_json_line(service), _json_line(function))
 
     def _init_start(self, fn: SampleFunction, as_json: bool, t_ms: int) -> str:
         version = _RUNTIME_VERSIONS.get(fn.runtime, fn.runtime)
@@ -528,6 +655,15 @@ class _Lambda:
     ) -> str:
         if fn.runtime.startswith("nodejs"):
             # console.log and friends always carry the request ID in Node.js.
+            if as_json:
+                return _json_line(
+                    {
+                        "timestamp": iso_ms(ts),
+                        "level": level or "INFO",
+                        "requestId": request_id,
+                        "message": text,
+                    }
+                )
             return f"{iso_ms(ts)}\t{request_id}\t{level or 'INFO'}\t{text}\n"
         if level is None:
             return text + "\n"  # print(): no timestamp, no request ID, in either format
@@ -549,6 +685,9 @@ class _Lambda:
     ) -> list[str]:
         if fn.runtime.startswith("nodejs"):
             body = {"errorType": error.type, "errorMessage": error.message, "stack": _stack(error)}
+            if as_json:
+                node = {"timestamp": iso_ms(ts), "level": "ERROR", "requestId": request_id}
+                return [_json_line({**node, "message": body})]
             return [f"{iso_ms(ts)}\t{request_id}\tERROR\tInvoke Error \t{_json_line(body)}\n"]
         frames = _python_frames(error)
         if as_json:
@@ -693,7 +832,8 @@ class _SampleCode:
         if outcome is Outcome.SLOW:
             # Slow, but within both the function's timeout and API Gateway's.
             fn: SampleFunction = getattr(self._app, route.function)
-            ceiling = 0.85 * min(fn.timeout_s * 1000, INTEGRATION_TIMEOUT_MS)
+            waits = self._app.integration_timeout_ms(route.key)
+            ceiling = 0.85 * min(fn.timeout_s * 1000, waits)
             run.duration_ms = min(run.duration_ms * self._rng.uniform(8, 25), ceiling)
         return run
 
@@ -777,6 +917,8 @@ class _SampleCode:
             run.response = _proxy(400, {"message": "quantity must be positive"})
         elif outcome is Outcome.UNHANDLED_EXCEPTION:
             run.failure = "exception"
+            throttled = "The level of configured provisioned throughput for the table was exceeded."
+            run.calls = [(0.04, 0.97, _dynamodb("PutItem", 400, retries=4, throttle=throttled))]
             run.error = _Error(
                 "ClientError",
                 "An error occurred (ProvisionedThroughputExceededException) when calling the "
@@ -795,6 +937,7 @@ class _SampleCode:
         else:
             run.lines.append((0.3, None, f"debug: put_item {order_id} consumed 1.0 WCU"))
             run.lines.append((0.95, "INFO", f"order {order_id} stored"))
+            run.calls = [(0.08, 0.28, _dynamodb("PutItem", 200))]
             run.response = _proxy(201, {"orderId": order_id})
         return run
 
@@ -808,12 +951,15 @@ class _SampleCode:
         rng = self._rng
         run = _Run(rng.uniform(400, 2500), rng.randint(95, 160))
         run.lines = [(0.02, "INFO", "building monthly report for 2026-10")]
+        run.calls = [(0.03, 0.85, _dynamodb("Scan", 200))]
         if outcome is Outcome.INTEGRATION_TIMEOUT:
             # Longer than API Gateway waits; sometimes longer than the function may run.
-            run.duration_ms = rng.uniform(31_000, 46_000)
+            waits = self._app.integration_timeout_ms("GET /reports")
+            run.duration_ms = rng.uniform(waits + 2_000, 46_000)
             run.lines.append((0.5, "WARNING", "scan is slow: 1843 pages so far"))
             if run.duration_ms >= self._app.reports.timeout_s * 1000:
                 run.failure = "timeout"
+                run.calls = [(0.03, 1.0, {**_dynamodb("Scan", 200), "fault": True})]
         elif outcome is Outcome.UNHANDLED_EXCEPTION:
             run.failure = "exception"
             run.error = _Error(
@@ -830,6 +976,8 @@ class _SampleCode:
             )
             return run
         run.lines.append((0.9, None, "report rows: 312"))
+        if run.failure is None:
+            run.calls.append((0.87, 0.96, _s3("PutObject", "eratosthenes-reports")))
         rows = {"month": "2026-10", "orders": 312}
         # The malformed case returns the rows themselves instead of a proxy response.
         malformed = outcome is Outcome.MALFORMED_RESPONSE
@@ -853,6 +1001,43 @@ class _SampleCode:
         run.lines = [(0.4, "INFO", f"GET /hello from {params.ip}")]
         run.response = _proxy(200, {"message": "hello"})
         return run
+
+
+def _dynamodb(
+    operation: str, status: int, *, retries: int = 0, throttle: str | None = None
+) -> dict[str, object]:
+    """A DynamoDB call as the X-Ray SDK records it (a subsegment in the `aws` namespace)."""
+    doc: dict[str, object] = {
+        "name": "DynamoDB",
+        "namespace": "aws",
+        "http": {"response": {"status": status}},
+        "aws": {
+            "operation": operation,
+            "region": "us-east-1",
+            "table_name": "orders",
+            "retries": retries,
+        },
+    }
+    if throttle:
+        doc.update(
+            error=True,
+            throttle=True,
+            cause={
+                "exceptions": [
+                    {"type": "ProvisionedThroughputExceededException", "message": throttle}
+                ]
+            },
+        )
+    return doc
+
+
+def _s3(operation: str, bucket: str) -> dict[str, object]:
+    return {
+        "name": "S3",
+        "namespace": "aws",
+        "http": {"response": {"status": 200}},
+        "aws": {"operation": operation, "region": "us-east-1", "bucket_name": bucket},
+    }
 
 
 def _prime_count(limit: int) -> int:
@@ -917,7 +1102,13 @@ class _RestCall:
     """One REST API request, written out step by step as API Gateway logs it."""
 
     def __init__(
-        self, gen: TrafficGenerator, start: int, route: Route, outcome: Outcome, client: _Client
+        self,
+        gen: TrafficGenerator,
+        start: int,
+        route: Route,
+        outcome: Outcome,
+        client: _Client,
+        sampled: bool | None = None,
     ) -> None:
         self.gen = gen
         self.app = gen.app
@@ -930,7 +1121,11 @@ class _RestCall:
         ids = gen.ids
         self.request_id = ids.uuid()
         self.extended_id = ids.short()
-        self.trace = _Trace(ids.trace(start), gen.xray_sampled(start))
+        trace_id = ids.trace(start)
+        self.trace = _Trace(trace_id, gen.xray_sampled(start) if sampled is None else sampled)
+        # X-Ray: API Gateway's subsegments (its calls to Lambda) and the Lambda segments.
+        self.xray_calls: list[dict[str, object]] = []
+        self.xray_segments: list[str] = []
         self.params = gen.code.params(route, outcome, client.ip, self.request_id)
         self.path = route.path.replace("{n}", self.params.n)
         self.stream = gen.execution_streams.pick(start)
@@ -1007,10 +1202,12 @@ class _RestCall:
         self.log(f"Sending request to {url}")
         sent = self.t
         run = self.gen.code.authorizer(self.outcome, self.client.token, method_arn)
+        call = segment_id(self.trace.trace_id, "apigw:authorizer")
         invocation = self.gen.lambdas.invoke(
-            fn, int(sent + self.rng.uniform(1, 5)), run, self.trace, self.records
+            fn, int(sent + self.rng.uniform(1, 5)), run, self.trace, self.records, call
         )
         self.t = invocation.end_ms + self.rng.uniform(1, 5)
+        self._xray_call(call, fn, sent, invocation)
         self.authorizer_request_id = invocation.request_id
         self.access["authorizer.requestId"] = invocation.request_id
         self.access["authorizer.integrationLatency"] = int(self.t - sent)
@@ -1096,15 +1293,18 @@ class _RestCall:
     def _invoke(self) -> tuple[int, str]:
         sent = self.t
         run = self.gen.code.run(self.route, self.outcome, self.params)
+        call = segment_id(self.trace.trace_id, "apigw:integration")
         invocation = self.gen.lambdas.invoke(
-            self.function, int(sent + self.rng.uniform(1, 6)), run, self.trace, self.records
+            self.function, int(sent + self.rng.uniform(1, 6)), run, self.trace, self.records, call
         )
         self.lambda_request_id = invocation.request_id
         self.cold = invocation.cold
         if self.outcome is Outcome.INTEGRATION_TIMEOUT:
             # API Gateway never heard back, so it never learnt the Lambda request ID; the
             # function runs on and logs after the client got its 504.
-            self.t = sent + INTEGRATION_TIMEOUT_MS + self.rng.uniform(0, 6)
+            waits = self.app.integration_timeout_ms(self.route.key)
+            self.t = sent + waits + self.rng.uniform(0, 6)
+            self._xray_call(call, self.function, sent, invocation, timed_out=True)
             self.log("Execution failed due to a timeout error")
             self.log("Method completed with status: 504")
             self.access["integrationLatency"] = int(self.t - sent)
@@ -1112,6 +1312,7 @@ class _RestCall:
             return 504, '{"message": "Endpoint request timed out"}'
 
         self.t = invocation.end_ms + self.rng.uniform(1.5, 7)
+        self._xray_call(call, self.function, sent, invocation)
         latency = int(self.t - sent)
         self.log(f"Received response. Status: 200, Integration latency: {latency} ms")
         if self.app.data_trace:
@@ -1146,6 +1347,74 @@ class _RestCall:
         self.log(f"AWS Integration Endpoint RequestId : {invocation.request_id}")
         return status, body
 
+    def _xray_call(
+        self,
+        call_id: str,
+        fn: SampleFunction,
+        sent: float,
+        invocation: _Invocation,
+        *,
+        timed_out: bool = False,
+    ) -> None:
+        """API Gateway's subsegment for its call to Lambda, and the Lambda's own segments."""
+        if not self.trace.sampled:
+            return
+        call: dict[str, object] = {
+            "id": call_id,
+            "name": "Lambda",
+            "namespace": "aws",
+            "start_time": _seconds(sent),
+            "end_time": _seconds(self.t),
+            "http": {"response": {"status": 504 if timed_out else 200}},
+            "aws": {
+                "function_name": fn.name,
+                "region": self.app.region,
+                "operation": "Invoke",
+                "resource_names": [fn.name],
+            },
+        }
+        if timed_out:
+            call["fault"] = True
+            call["cause"] = {"exceptions": [{"message": "Endpoint request timed out"}]}
+        self.xray_calls.append(call)
+        self.xray_segments.extend(invocation.segments)
+
+    def _api_gateway_segment(self, status: int, end: int) -> str:
+        app = self.app
+        doc: dict[str, object] = {
+            "id": segment_id(self.trace.trace_id, "apigw"),
+            "trace_id": self.trace.trace_id,
+            "name": f"{app.rest_api_id}/{app.rest_stage}",
+            "origin": "AWS::ApiGateway::Stage",
+            "start_time": _seconds(self.start),
+            "end_time": _seconds(end),
+            "http": {
+                "request": {
+                    "method": self.route.method,
+                    "url": f"https://{app.rest_api_id}.execute-api.{app.region}.amazonaws.com/"
+                    f"{app.rest_stage}{self.path}",
+                    "client_ip": self.client.ip,
+                    "user_agent": self.client.user_agent,
+                },
+                "response": {"status": status},
+            },
+            "aws": {
+                "api_id": app.rest_api_id,
+                "stage": app.rest_stage,
+                "request_id": self.request_id,
+            },
+            "annotations": {"aws:api_id": app.rest_api_id, "aws:api_stage": app.rest_stage},
+        }
+        if status == 429:
+            doc.update(error=True, throttle=True)
+        elif status >= 500:
+            doc["fault"] = True
+        elif status >= 400:
+            doc["error"] = True
+        if self.xray_calls:
+            doc["subsegments"] = self.xray_calls
+        return _json_line(doc)
+
     def _finish(self, status: int, body: str, error: str | None = None) -> SimulatedRequest:
         end = int(self.t) + self.rng.randint(0, 2)
         self.access.update(
@@ -1172,6 +1441,12 @@ class _RestCall:
             lambda_request_id=self.lambda_request_id,
             authorizer_request_id=self.authorizer_request_id,
             cold_start=self.cold,
+            sampled=self.trace.sampled,
+            segments=(
+                (self._api_gateway_segment(status, end), *self.xray_segments)
+                if self.trace.sampled
+                else ()
+            ),
         )
 
     def _method_request_headers(self) -> str:
@@ -1364,10 +1639,15 @@ class TrafficGenerator:
         return list(self.simulate_one(t_ms).records)
 
     def simulate_one(
-        self, t_ms: int, route: str | None = None, outcome: Outcome | None = None
+        self,
+        t_ms: int,
+        route: str | None = None,
+        outcome: Outcome | None = None,
+        *,
+        sampled: bool | None = None,
     ) -> SimulatedRequest:
-        """One request at t_ms. `route` (a key of ROUTES_BY_KEY) and `outcome` force what would
-        otherwise be drawn."""
+        """One request at t_ms. `route` (a key of ROUTES_BY_KEY), `outcome` and `sampled` (by
+        X-Ray; REST only) force what would otherwise be drawn."""
         chosen = ROUTES_BY_KEY[route] if route else self.rng.choices(ROUTES, self._route_weights)[0]
         if outcome is None:
             outcome = self._draw_outcome(chosen)
@@ -1376,7 +1656,7 @@ class TrafficGenerator:
         client = self.rng.choices(self._clients, self._client_weights)[0]
         if chosen.api == "http":
             return _http_call(self, t_ms, chosen, outcome, client)
-        return _RestCall(self, t_ms, chosen, outcome, client).simulate()
+        return _RestCall(self, t_ms, chosen, outcome, client, sampled).simulate()
 
     def xray_sampled(self, t_ms: int) -> bool:
         """X-Ray's default rule: the first request each second, then 5 % of the rest."""

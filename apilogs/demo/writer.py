@@ -38,6 +38,9 @@ from apilogs.demo.traffic import (
     TrafficGenerator,
 )
 
+# PutTraceSegments takes a list of documents; a few dozen per call stay far below its size limit.
+SEGMENTS_PER_CALL = 50
+
 # PutLogEvents limits.
 MAX_BATCH_EVENTS = 10_000
 MAX_BATCH_BYTES = 1_048_576
@@ -131,6 +134,33 @@ class LogWriter:
         self._streams.add((group, stream))
 
 
+class SegmentWriter:
+    """Sends X-Ray segment documents with PutTraceSegments, as the X-Ray daemon would."""
+
+    def __init__(self, xray_client: Any) -> None:
+        self._client = xray_client
+        self.segments_written = 0
+        self.segments_rejected = 0
+
+    @classmethod
+    def connect(
+        cls, session: boto3.Session, endpoint_url: str | None, region: str = "us-east-1"
+    ) -> SegmentWriter:
+        return cls(session.client("xray", region_name=region, endpoint_url=endpoint_url))
+
+    def write(self, documents: Iterable[str]) -> int:
+        docs = list(documents)
+        accepted = 0
+        for at in range(0, len(docs), SEGMENTS_PER_CALL):
+            batch = docs[at : at + SEGMENTS_PER_CALL]
+            response = self._client.put_trace_segments(TraceSegmentDocuments=batch)
+            rejected = len(response.get("UnprocessedTraceSegments") or ())
+            self.segments_rejected += rejected
+            accepted += len(batch) - rejected
+        self.segments_written += accepted
+        return accepted
+
+
 def _rejected(info: dict[str, int], count: int) -> int:
     """How many events of a batch CloudWatch Logs refused (too old, expired, too new)."""
     refused: set[int] = set()
@@ -174,13 +204,15 @@ def backfill(
     *,
     rates: FailureRates | None = None,
     generator: TrafficGenerator | None = None,
+    segments: SegmentWriter | None = None,
 ) -> int:
-    """Write the traffic of [start_ms, end_ms) at `rps`; return the events written.
+    """Write the traffic of [start_ms, end_ms) at `rps`; return the events written (and, with
+    `segments`, the sampled requests' X-Ray segments).
 
     CloudWatch Logs refuses events older than 14 days (or than the group's retention) and more
     than 2 hours ahead; refused events are counted in `writer.events_rejected`."""
     generator = generator or TrafficGenerator(app, seed, rates)
-    return _write_in_order(generator.simulate(start_ms, end_ms, rps), writer)
+    return _write_in_order(generator.simulate(start_ms, end_ms, rps), writer, segments=segments)
 
 
 def load_bulk(
@@ -206,7 +238,11 @@ _FLUSH_EVERY = 200_000
 
 
 def _write_in_order(
-    requests: Iterable[SimulatedRequest], writer: LogWriter, limit: int | None = None
+    requests: Iterable[SimulatedRequest],
+    writer: LogWriter,
+    limit: int | None = None,
+    *,
+    segments: SegmentWriter | None = None,
 ) -> int:
     """Write requests' records with bounded memory, each stream in time order across writes.
 
@@ -217,6 +253,8 @@ def _write_in_order(
     for request in requests:
         pending.add(request.records)
         produced += len(request.records)
+        if segments is not None and request.segments:
+            segments.write(request.segments)
         if limit is not None and produced >= limit:
             break
         if len(pending) >= _FLUSH_EVERY:
@@ -240,6 +278,7 @@ class LiveTraffic:
         seed: int | None = None,
         rates: FailureRates | None = None,
         generator: TrafficGenerator | None = None,
+        segments: SegmentWriter | None = None,
         tick_s: float = 0.25,
         history_ms: int = 0,
         clock: Callable[[], float] = time.time,
@@ -252,6 +291,10 @@ class LiveTraffic:
         self._history_ms = history_ms
         self._clock = clock
         self._pending = _Pending()
+        self._segments = segments
+        # (when the request's last line is due, its segment documents)
+        self._pending_segments: list[tuple[int, int, tuple[str, ...]]] = []
+        self._order = itertools.count()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.events_written = 0
@@ -303,7 +346,15 @@ class LiveTraffic:
     def _tick(self, start_ms: int, now_ms: int) -> None:
         for request in self._generator.simulate(start_ms, now_ms, self.rps):
             self._pending.add(request.records)
+            if self._segments is not None and request.segments:
+                due = max(r.timestamp for r in request.records)
+                heapq.heappush(self._pending_segments, (due, next(self._order), request.segments))
             self.requests_started += 1
             if self._stop.is_set():
                 return
         self.events_written += self._writer.write(self._pending.pop_until(now_ms))
+        documents: list[str] = []
+        while self._pending_segments and self._pending_segments[0][0] <= now_ms:
+            documents.extend(heapq.heappop(self._pending_segments)[2])
+        if documents and self._segments is not None:
+            self._segments.write(documents)

@@ -11,6 +11,8 @@ APIs. A line with that prefix yields `request_id` (when the ID has its shape, se
 - `route`: `WebSocket Request Route: [$connect]`
 - `function_arn`: the Lambda behind `Endpoint request URI: …` / `Sending request to …`
   (integration or authorizer); `uri` when the endpoint is not a Lambda function
+- `sending` (True): the line is `Sending request to …`, the moment API Gateway called the
+  endpoint (what a join by timing measures from)
 - `integration_status` (int), `integration_latency_ms` (int): `Received response. …`, and the
   status of a failed Lambda invocation
 - `status` (int): `Method completed with status: …`
@@ -21,6 +23,8 @@ APIs. A line with that prefix yields `request_id` (when the ID has its shape, se
   `customer_function_error`, `oom`, `unauthorized`, `configuration`, `invocation_failed`,
   `execution_failed`
 - `timeout_s` (float): a Lambda `Task timed out after N seconds` relayed in a failure line
+- `sampled` (bool): the X-Ray decision in a logged `X-Amzn-Trace-Id` header (`Sampled=1` / `0`)
+  of the endpoint's or the method's response headers
 - `integration_request_id`: an `AWS Integration Endpoint RequestId` / `x-amzn-RequestId` that is
   not a Lambda request ID (AWS service integrations); Lambda's go to `Line.lambda_request_id`
 - `authorizer_id`: `Starting authorizer: {id} for request: …`
@@ -152,15 +156,18 @@ def _client(rid: str, rest: str) -> Line:
     return _other(rid, **fields)
 
 
-def _endpoint_uri(rid: str, uri: str) -> Line:
+def _endpoint_uri(rid: str, uri: str, *, sending: bool = False) -> Line:
     uri = uri.strip()
     at = uri.find("/functions/")
     start = at + len("/functions/")
     end = uri.find("/invocations", start) if at >= 0 else -1
+    fields: dict[str, Any]
     if end > start and uri.startswith("arn:", start):
         fields = {"function_arn": uri[start:end]}
     else:
         fields = {"uri": uri}
+    if sending:
+        fields["sending"] = True
     return Line(LineKind.APIGW_ENDPOINT_URI, request_id=rid, fields=fields)
 
 
@@ -179,7 +186,7 @@ def _endpoint(rid: str, rest: str) -> Line:
 
 def _sending(rid: str, rest: str) -> Line:
     if rest.startswith(_SENDING):
-        return _endpoint_uri(rid, rest[len(_SENDING) :])
+        return _endpoint_uri(rid, rest[len(_SENDING) :], sending=True)
     return _plain(rid)
 
 
@@ -196,6 +203,9 @@ def _response_headers(rid: str, rest: str) -> Line:
     function_error = headers.get("x-amz-function-error")
     if function_error is not None:
         fields["error_type"] = function_error
+    sampled = _sampled(rest)
+    if sampled is not None:
+        fields["sampled"] = sampled
     return Line(
         LineKind.APIGW_RESPONSE_HEADERS,
         request_id=rid,
@@ -224,6 +234,16 @@ def _headers(text: str) -> dict[str, str]:
             if value is not None:
                 found[name] = value.group(0)
     return found
+
+
+def _sampled(text: str) -> bool | None:
+    """The `Sampled=1` / `sampled=0` of a trace header in the text."""
+    at = text.find("ampled=")
+    if at > 0 and text[at - 1] in "Ss":
+        flag = text[at + 7 : at + 8]
+        if flag in ("0", "1"):
+            return flag == "1"
+    return None
 
 
 def _trace_root(text: str, start: int = 0) -> str | None:
@@ -334,7 +354,9 @@ def _method(rid: str, rest: str) -> Line:
         # The caller's (or the response's) X-Amzn-Trace-Id: the request's X-Ray root.
         trace = _trace_root(rest)
         if trace is not None:
-            return Line(LineKind.APIGW_OTHER, request_id=rid, trace_id=trace)
+            sampled = _sampled(rest)
+            fields = {"sampled": sampled} if sampled is not None else {}
+            return Line(LineKind.APIGW_OTHER, request_id=rid, trace_id=trace, fields=fields)
     return _plain(rid)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from apilogs.label import LabeledEvent
 from apilogs.model import LogEvent, Role, Source
 from apilogs.render.expand import expand_json
 from apilogs.render.sanitize import sanitize
@@ -45,6 +46,10 @@ class RenderOptions:
     dated: bool = False
     # following: a fixed-width place for the (late) mark, so it never shifts the message
     late_slot: bool = False
+    # Plain and short lines show each line's request (API Gateway's request ID, `-` when not
+    # known, `~` before one joined by timing): `format_labeled` and `format` both print it.
+    request_ids: bool = False
+    request_id_width: int = 36  # a UUID (REST); HTTP and WebSocket IDs are shorter
 
 
 LATE_MARK = "(late)"
@@ -92,8 +97,16 @@ class Clock:
         return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
 
 
-def event_to_dict(event: LogEvent, *, late: bool = False) -> dict[str, Any]:
-    """The documented JSON object (README, 'JSON output'); additions only across versions."""
+def event_to_dict(
+    event: LogEvent,
+    *,
+    late: bool = False,
+    request_id: str | None = None,
+    probable: bool = False,
+) -> dict[str, Any]:
+    """The documented JSON object (README, 'JSON output'); additions only across versions.
+    `request_id`: the request's API Gateway request ID when known from the join (a Lambda line
+    carries none itself); `probable`: that join was by timing."""
     raw = event.raw
     line = event.line
     doc: dict[str, Any] = {
@@ -106,11 +119,13 @@ def event_to_dict(event: LogEvent, *, late: bool = False) -> dict[str, Any]:
         "source": str(raw.source.role),
         "function": raw.source.function_name,
         "message": raw.message,
-        "request_id": line.request_id,
+        "request_id": request_id or line.request_id,
         "lambda_request_id": line.lambda_request_id,
         "trace_id": line.trace_id,
         "kind": str(line.kind),
     }
+    if probable:
+        doc["probable"] = True
     if late:
         doc["late"] = True
     return doc
@@ -127,13 +142,18 @@ class EventFormatter:
         self.label_width = min(32, max(len(label) for label in labels))
         self._labels: dict[Source, str] = {}
         self._json_heads: dict[tuple[str, Source], tuple[str, str]] = {}
+        self._blank_id = self.paint("-".ljust(options.request_id_width + 1), DIM)
         self.format: Callable[[LogEvent, bool], str]
+        self.format_labeled: Callable[[LabeledEvent], str]
         if options.output == "json":
             self.format = self._json
+            self.format_labeled = self._json_labeled
         elif options.output == "short":
             self.format = self._short
+            self.format_labeled = self._short_labeled
         else:
             self.format = self._plain
+            self.format_labeled = self._plain_labeled
 
     # -- pieces ---------------------------------------------------------------------------------
 
@@ -162,11 +182,35 @@ class EventFormatter:
             text = text.replace("\n", "\n" + indent)
         return text
 
+    def request_cell(self, request_id: str | None, probable: bool = False) -> str:
+        """The request column: the full ID (grep finds it), `~` before a probable one."""
+        if not request_id:
+            return self._blank_id
+        text = ("~" if probable else " ") + request_id
+        return self.paint(text.ljust(self.options.request_id_width + 1), DIM)
+
     # -- formats --------------------------------------------------------------------------------
 
-    def _plain(self, event: LogEvent, late: bool) -> str:
+    def _plain_labeled(self, item: LabeledEvent) -> str:
+        return self._plain(item.event, item.late, self.request_cell(item.request_id, item.probable))
+
+    def _short_labeled(self, item: LabeledEvent) -> str:
+        return self._short(item.event, item.late, self.request_cell(item.request_id, item.probable))
+
+    def _own_cell(self, event: LogEvent) -> str | None:
+        if not self.options.request_ids:
+            return None
+        role = event.raw.source.role
+        own = event.line.request_id if role is not Role.AUTHORIZER else None
+        return self.request_cell(own)
+
+    def _plain(self, event: LogEvent, late: bool, cell: str | None = None) -> str:
         raw = event.raw
         parts = [self.label(raw.source)]
+        if cell is None:
+            cell = self._own_cell(event)
+        if cell is not None:
+            parts.append(cell)
         if self.options.show_group:
             parts.append(self.paint(sanitize(raw.group, keep_newlines=False), DIM))
         if self.options.show_stream:
@@ -187,7 +231,7 @@ class EventFormatter:
             return self.clock.full(ms)
         return self.clock.dated(ms) if self.options.dated else self.clock.short(ms)
 
-    def _short(self, event: LogEvent, late: bool) -> str:
+    def _short(self, event: LogEvent, late: bool, cell: str | None = None) -> str:
         raw = event.raw
         stamp = self._time(raw.timestamp)
         width = len(stamp)
@@ -201,10 +245,24 @@ class EventFormatter:
         if late or self.options.late_slot:
             head += " " + (self.paint(LATE_MARK, YELLOW) if late else " " * len(LATE_MARK))
             width += 1 + len(LATE_MARK)
-        indent = " " * (width + 2)
-        return f"{head}  {self.message(event, indent)}"
+        if cell is None:
+            cell = self._own_cell(event)
+        if cell is None:
+            return f"{head}  {self.message(event, ' ' * (width + 2))}"
+        # The cell is the ID padded to its width, after a one-character probable mark.
+        width += 1 + self.options.request_id_width + 1
+        return f"{head} {cell} {self.message(event, ' ' * (width + 2))}"
 
-    def _json(self, event: LogEvent, late: bool) -> str:
+    def _json_labeled(self, item: LabeledEvent) -> str:
+        return self._json(item.event, item.late, item.request_id, item.probable)
+
+    def _json(
+        self,
+        event: LogEvent,
+        late: bool,
+        request_id: str | None = None,
+        probable: bool = False,
+    ) -> str:
         # The same object as event_to_dict, written without building a dict: this runs for
         # every event, and the parts that repeat (group, source, function) are encoded once.
         raw = event.raw
@@ -221,8 +279,9 @@ class EventFormatter:
             f'{{"timestamp":{raw.timestamp},"time":"{iso_utc(raw.timestamp)}",'
             f'"ingestion_time":{raw.ingestion_time}{head[0]},"stream":{_json_str(raw.stream)},'
             f'"event_id":{_json_str(raw.event_id)}{head[1]},"message":{_encode_str(raw.message)},'
-            f'"request_id":{_json_str(line.request_id)},'
+            f'"request_id":{_json_str(request_id or line.request_id)},'
             f'"lambda_request_id":{_json_str(line.lambda_request_id)},'
             f'"trace_id":{_json_str(line.trace_id)},"kind":"{line.kind}"'
+            + (',"probable":true' if probable else "")
             + (',"late":true}' if late else "}")
         )

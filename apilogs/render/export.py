@@ -176,10 +176,10 @@ def _markdown(request: Request, tz: tzinfo | None, traces: Sequence[Trace]) -> I
     yield "## Timeline"
     yield ""
     phases = list(_phases(request))
-    width = max(len(phase) for phase, _, _ in phases)
+    width = max(len(phase) for phase, *_ in phases)
     yield from md_fence(
         f"{_offset(at - request.start_ms)}  {phase:<{width}}  {sanitize(detail, keep_newlines=False)}"
-        for phase, at, detail in phases
+        for phase, at, detail, _ in phases
     )
     yield ""
     yield f"## Lines ({len(request.events)})"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-from apilogs.model import Outcome, Request, Role
+from apilogs.model import Outcome, Request, Role, SpanKind, Trace, TraceSpan
 from apilogs.render.events import EventFormatter, event_to_dict
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import BOLD, BRIGHT_RED, CYAN, DIM, GREEN, RED, YELLOW, Painter
@@ -33,8 +33,49 @@ def _cell(value: object) -> str:
     return sanitize(str(value), keep_newlines=False)
 
 
-def request_to_dict(request: Request, *, with_events: bool = False) -> dict[str, Any]:
-    """The JSON object of a request (`requests -o json`; with its lines, `show -o json`)."""
+def span_to_dict(span: TraceSpan) -> dict[str, Any]:
+    """One X-Ray span in JSON output."""
+    return {
+        "id": span.span_id,
+        "parent_id": span.parent_id,
+        "depth": span.depth,
+        "kind": str(span.kind),
+        "name": span.name,
+        "origin": span.origin,
+        "operation": span.operation,
+        "resource": span.resource,
+        "start_timestamp": round(span.start_ms, 3),
+        "end_timestamp": None if span.end_ms is None else round(span.end_ms, 3),
+        "duration_ms": None if span.duration_ms is None else round(span.duration_ms, 3),
+        "status": span.status,
+        "fault": span.fault,
+        "error": span.error,
+        "throttle": span.throttle,
+        "cause": span.cause,
+        "retries": span.retries,
+    }
+
+
+def trace_to_dict(trace: Trace) -> dict[str, Any]:
+    """An X-Ray trace in JSON output: its spans in tree order."""
+    return {
+        "trace_id": trace.trace_id,
+        "source": trace.source,
+        "duration_ms": None if trace.duration_ms is None else round(trace.duration_ms, 3),
+        "limit_exceeded": trace.limit_exceeded,
+        "spans": [span_to_dict(s) for s in trace.spans],
+    }
+
+
+def request_to_dict(
+    request: Request,
+    *,
+    with_events: bool = False,
+    trace: Trace | None = None,
+    with_trace: bool = False,
+) -> dict[str, Any]:
+    """The JSON object of a request (`requests -o json`; with its lines, `show -o json`).
+    `with_trace` (`--traces`): a `trace` key, the request's X-Ray trace or null."""
     integration = request.integration
     doc: dict[str, Any] = {
         "time": iso_utc(request.start_ms),
@@ -61,6 +102,10 @@ def request_to_dict(request: Request, *, with_events: bool = False) -> dict[str,
         "cause": request.cause,
         "error_type": request.error_type,
         "error_message": request.error_message,
+        "responded_timestamp": request.responded_ms,
+        "gave_up_timestamp": request.gave_up_ms,
+        # Some invocation was joined by timing alone (no ID links it): a probable join.
+        "probable": request.probable,
         "invocations": [
             {
                 "lambda_request_id": i.lambda_request_id,
@@ -72,6 +117,9 @@ def request_to_dict(request: Request, *, with_events: bool = False) -> dict[str,
                 "max_memory_used_mb": i.max_memory_mb,
                 "init_duration_ms": i.init_ms,
                 "status": i.status,
+                "start_timestamp": i.start_ms,
+                "end_timestamp": i.end_ms,
+                "probable": i.probable,
             }
             for i in request.invocations
         ],
@@ -79,6 +127,8 @@ def request_to_dict(request: Request, *, with_events: bool = False) -> dict[str,
     }
     if request.in_progress:
         doc["in_progress"] = True
+    if with_trace or trace is not None:
+        doc["trace"] = trace_to_dict(trace) if trace is not None else None
     if with_events:
         doc["events"] = [event_to_dict(e) for e in request.events]
     return doc
@@ -249,8 +299,72 @@ def stats_lines(summary: _Summary, paint: Painter) -> Iterator[str]:
             yield f"  {p90}  {_cell(route['route'])}  ({route['count']} requests)"
 
 
-def story_lines(request: Request, formatter: EventFormatter, paint: Painter) -> Iterator[str]:
-    """`apilogs show`: the header, a timeline of phases, then every line."""
+def span_label(span: TraceSpan) -> str:
+    """What a span is, for people: `DynamoDB PutItem orders`, `API Gateway erat0s7hen/prod`."""
+    kind = span.kind
+    if kind is SpanKind.API_GATEWAY:
+        return f"API Gateway {span.name}"
+    if kind is SpanKind.LAMBDA:
+        return f"Lambda service {span.name}"
+    if kind is SpanKind.FUNCTION:
+        return f"function {span.name}"
+    if kind is SpanKind.AWS_CALL or kind is SpanKind.HTTP_CALL:
+        return " ".join(x for x in (span.name, span.operation, span.resource) if x)
+    return span.name
+
+
+def span_flags(span: TraceSpan) -> str:
+    flags = [
+        name
+        for name, on in (("fault", span.fault), ("error", span.error), ("throttle", span.throttle))
+        if on
+    ]
+    if span.status is not None and (span.status >= 400 or flags):
+        flags.append(str(span.status))
+    if span.retries:
+        flags.append(f"{span.retries} retries")
+    if span.end_ms is None:
+        flags.append("in progress")
+    text = ", ".join(flags)
+    if span.cause:
+        text = f"{text}: {span.cause}" if text else span.cause
+    return text
+
+
+def span_text(span: TraceSpan) -> str:
+    """One line for a span: its label, duration and flags (indented by depth by callers)."""
+    parts = [span_label(span)]
+    if span.duration_ms is not None:
+        parts.append(format_duration_ms(span.duration_ms))
+    flags = span_flags(span)
+    if flags:
+        parts.append(f"({flags})")
+    return " ".join(parts)
+
+
+def trace_call_lines(trace: Trace, paint: Painter) -> Iterator[str]:
+    """`requests --traces`: the downstream calls of a trace (and a failed Initialization),
+    one indented line each: what the row cannot say."""
+    for span in trace.spans:
+        if span.kind is SpanKind.AWS_CALL and span.name == "Lambda" and span.depth == 1:
+            continue  # API Gateway's own call to the function: the row says it
+        failed_init = span.name == "Initialization" and (span.fault or span.error)
+        if span.is_call or (failed_init and span.kind is SpanKind.PHASE):
+            text = _cell(span_text(span))
+            color = RED if span.fault else YELLOW if (span.error or span.throttle) else DIM
+            yield f"    {paint('x-ray', DIM)}  {paint(text, color)}"
+
+
+def story_lines(
+    request: Request,
+    formatter: EventFormatter,
+    paint: Painter,
+    *,
+    trace: Trace | None = None,
+    trace_notes: Iterable[str] = (),
+) -> Iterator[str]:
+    """`apilogs show`: the header, a timeline of phases (with the X-Ray trace's segments and
+    downstream calls when given, on the same clock), then every line."""
     color = OUTCOME_COLORS.get(request.outcome, BRIGHT_RED)
     title = f"{request.method or '?'} {request.route or request.path or '?'}"
     if request.path and request.route and request.path != request.route:
@@ -269,29 +383,54 @@ def story_lines(request: Request, formatter: EventFormatter, paint: Painter) -> 
     if request.error_type or request.error_message:
         error = ": ".join(_cell(x) for x in (request.error_type, request.error_message) if x)
         yield f"  error       {paint(error, RED)}"
+    for invocation in request.invocations:
+        if invocation.probable:
+            yield (
+                f"  {paint('probable', YELLOW)}    {_cell(invocation.lambda_request_id)} is joined "
+                "by timing only: it started right after API Gateway called "
+                f"{_cell(invocation.function or 'the function')}, and no ID links it to another "
+                "request"
+            )
+    for note in trace_notes:
+        yield f"  x-ray       {_cell(note)}"
     yield ""
     yield paint("Timeline", BOLD)
     start = request.start_ms
-    for phase, at, detail in _phases(request):
-        offset = f"+{at - start} ms".rjust(10)
-        yield f"  {paint(offset, DIM)}  {paint(phase.ljust(12), CYAN)} {_cell(detail)}"
+    phases = list(_phases(request))
+    if trace is not None:
+        for span in trace.spans:
+            tint = RED if span.fault else YELLOW if (span.error or span.throttle) else None
+            phases.append(
+                ("x-ray", round(span.start_ms), "  " * span.depth + span_text(span), tint)
+            )
+        phases.sort(key=lambda p: p[1])
+    for phase, at, detail, tint in phases:
+        delta = at - start
+        offset = (f"+{delta} ms" if delta >= 0 else f"{delta} ms").rjust(10)
+        text = _cell(detail)
+        if tint:
+            text = paint(text, tint)
+        yield f"  {paint(offset, DIM)}  {paint(phase.ljust(12), CYAN)} {text}"
     yield ""
     yield paint(f"Lines ({len(request.events)})", BOLD)
     for event in request.events:
         yield formatter.format(event, False)
 
 
-def _phases(request: Request) -> Iterable[tuple[str, int, str]]:
-    phases: list[tuple[str, int, str]] = [
+def _phases(request: Request) -> Iterable[tuple[str, int, str, str | None]]:
+    phases: list[tuple[str, int, str, str | None]] = [
         (
             "received",
             request.start_ms,
             f"{request.method or ''} {request.path or request.route or ''}".strip(),
+            None,
         )
     ]
     for invocation in request.invocations:
         name = "authorizer" if invocation.role is Role.AUTHORIZER else "lambda"
         details = [invocation.function or "?", invocation.lambda_request_id]
+        if invocation.probable:
+            details.append("probable: joined by timing, no ID links it")
         if invocation.duration_ms is not None:
             details.append(f"{format_duration_ms(invocation.duration_ms)}")
         if invocation.max_memory_mb is not None:
@@ -300,8 +439,25 @@ def _phases(request: Request) -> Iterable[tuple[str, int, str]]:
             details.append(f"cold start, init {format_duration_ms(invocation.init_ms)}")
         if invocation.status:
             details.append(f"status {invocation.status}")
-        phases.append((name, invocation.start_ms or request.start_ms, ", ".join(details)))
+        phases.append((name, invocation.start_ms or request.start_ms, ", ".join(details), None))
         if invocation.end_ms:
-            phases.append((f"{name} end", invocation.end_ms, invocation.function or ""))
-    phases.append(("responded", request.end_ms, f"{request.status or '?'} — {request.cause}"))
+            end = invocation.function or ""
+            if request.gave_up_ms is not None and invocation.end_ms > request.gave_up_ms:
+                ran_on = format_duration_ms(invocation.end_ms - request.gave_up_ms)
+                end += f", {ran_on} after API Gateway gave up"
+            phases.append((f"{name} end", invocation.end_ms, end, None))
+    if request.gave_up_ms is not None:
+        waited = ""
+        if request.integration_latency_ms is not None:
+            waited = f" after {format_duration_ms(request.integration_latency_ms)}"
+        phases.append(
+            (
+                "gave up",
+                request.gave_up_ms,
+                f"API Gateway stopped waiting for the integration{waited}",
+                None,
+            )
+        )
+    responded = request.responded_ms if request.responded_ms is not None else request.end_ms
+    phases.append(("responded", responded, f"{request.status or '?'} — {request.cause}", None))
     return sorted(phases, key=lambda p: p[1])

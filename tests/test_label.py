@@ -1,0 +1,101 @@
+"""The hold-back: every line labelled with its request's API Gateway request ID, in the order
+read, held only as long as its request may still be learnt, and never beyond the bounds."""
+
+from __future__ import annotations
+
+from apilogs.label import Labeller, label_events
+from apilogs.model import LogEvent
+from tests.test_correlate import (
+    LID1,
+    LID2,
+    PRIMES,
+    RID1,
+    RID2,
+    by_time,
+    ev,
+    invocation,
+    request_lines,
+    timed_out,
+)
+
+
+def labels(events: list[LogEvent], **kwargs: object) -> list[tuple[str, str | None, bool]]:
+    return [
+        (e.event.message, e.request_id, e.probable)
+        for e in label_events(events, **kwargs)  # type: ignore[arg-type]
+    ]
+
+
+def test_every_line_of_two_interleaved_requests_names_its_request_in_order() -> None:
+    a = request_lines(RID1, LID1, 1000, stream="s-a", lambda_lines=["print A"])
+    b = request_lines(RID2, LID2, 1003, stream="s-b", lambda_lines=["print B"])
+    events = by_time(a, b)
+    got = list(label_events(events))
+    assert [g.event for g in got] == events  # the order read, every line once
+    owner = {id(e): RID1 for e in a} | {id(e): RID2 for e in b}
+    assert all(g.request_id == owner[id(g.event)] for g in got)
+    assert not any(g.probable for g in got)
+
+
+def test_a_lambda_line_waits_only_while_a_call_to_its_function_is_unanswered() -> None:
+    lines = request_lines(RID1, LID1, 0)
+    labeller = Labeller()
+    out = []
+    start = next(i for i, e in enumerate(lines) if e.message.startswith("START"))
+    for event in lines[: start + 1]:
+        out += labeller.add(event)
+    # API Gateway's own lines go out at once; the START waits for the line naming it.
+    assert [o.event for o in out] == lines[:start] and labeller.held == 1
+    for event in lines[start + 1 :]:
+        out += labeller.add(event)
+    assert {o.request_id for o in out} == {RID1} and labeller.held == 0
+
+
+def test_an_invocation_no_request_called_is_not_held() -> None:
+    orphan = [ev(PRIMES, 5, f"START RequestId: {LID2} Version: $LATEST", "s-x")]
+    labeller = Labeller()
+    [out] = labeller.add(orphan[0])
+    assert out.request_id is None and labeller.held == 0
+
+
+def test_nothing_is_held_longer_than_the_hold_back() -> None:
+    # No execution log (an HTTP API): every Lambda line waits for its request, up to 2 s here.
+    lines = [e for e in request_lines(RID1, LID1, 0) if e.source is PRIMES]
+    later = ev(PRIMES, 5_000, "much later", "s-other")
+    labeller = Labeller(hold_ms=2_000, expect_calls=False)
+    out = []
+    for event in lines:
+        out += labeller.add(event)
+    assert out == [] and labeller.held == len(lines)
+    out += labeller.add(later)
+    assert [o.event for o in out][: len(lines)] == lines
+    assert all(o.request_id is None for o in out) and labeller.released_unknown == len(lines)
+    # Following: the clock moves without lines.
+    labeller = Labeller(hold_ms=2_000, expect_calls=False)
+    for event in lines:
+        labeller.add(event)
+    assert labeller.advance(1_000) == [] and len(labeller.advance(2_100)) == len(lines)
+
+
+def test_memory_is_bounded_by_max_held() -> None:
+    labeller = Labeller(hold_ms=10**9, max_held=5, expect_calls=False)
+    for n in range(50):
+        labeller.add(
+            ev(PRIMES, n, f"START RequestId: {n:08x}-1111-4a2b-9c3d-0123456789ab", f"s{n}")
+        )
+        assert labeller.held <= 5
+    assert len(labeller.flush()) == 5
+
+
+def test_lines_joined_by_timing_are_probable_and_wait_for_their_report() -> None:
+    request = timed_out(RID1, 0)
+    lines = invocation(LID1, 4, 25_000)
+    got = list(label_events(by_time(request, lines), hold_ms=30_000))
+    by_message = {g.event.message: g for g in got}
+    assert by_message["a plain print between start and report"].request_id == RID1
+    assert all(by_message[e.message].probable for e in lines)
+    assert not any(by_message[e.message].probable for e in request)
+    # Confirmed by the REPORT's trace ID when it comes within the hold-back: not probable.
+    traced = invocation(LID1, 4, 25_000, trace="1-5f84c7a1-0d5b0e8a4b2c3d4e5f6a7b8c")
+    got = list(label_events(by_time(timed_out(RID1, 0), traced), hold_ms=30_000))
+    assert {g.request_id for g in got} == {RID1} and not any(g.probable for g in got)
