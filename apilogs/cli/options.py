@@ -444,3 +444,51 @@ def request_filter_options(func: F) -> F:
 def no_watch_with_end(window: WindowOptions, watch: WatchOptions) -> None:
     if watch.watch and window.end:
         raise InvalidInput("--watch follows new events: it cannot be used with --end")
+
+
+# --- the TUI --------------------------------------------------------------------------------------
+
+
+@dataclass
+class TuiOptions:
+    no_watch: bool
+    max_requests: int
+    filter_text: str
+
+
+def tui_options(func: F) -> F:
+    """`apilogs tui`: a fixed window instead of following, the memory cap, a starting filter."""
+    func = _apply(
+        func,
+        [
+            click.option(
+                "--no-watch",
+                is_flag=True,
+                help="Read the window once instead of following (also implied by --end).",
+            ),
+            click.option(
+                "--max-requests",
+                type=click.IntRange(100),
+                default=10_000,
+                show_default=True,
+                metavar="N",
+                help="Keep the newest N requests (and 40 lines per request in the stream view); "
+                "older ones are dropped from view, and the header says so.",
+            ),
+            click.option(
+                "--filter",
+                "filter_text",
+                default="",
+                metavar="FILTER",
+                help="Start with this filter, e.g. 'status:5xx path:/users/*' (see ? in the TUI).",
+            ),
+        ],
+    )
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, no_watch: bool, max_requests: int, filter_text: str, **kwargs: Any
+    ) -> Any:
+        return func(*args, tui=TuiOptions(no_watch, max_requests, filter_text), **kwargs)
+
+    return wrapper  # type: ignore[return-value]

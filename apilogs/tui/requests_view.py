@@ -1,0 +1,295 @@
+"""The requests pane: one row per request, drawn on the Line API from a strip cache, rows keyed
+by request ID and updated in place. The newest row is at the bottom while following."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.strip import Strip
+
+from apilogs.model import Request
+from apilogs.tui.messages import RequestChosen, RequestHighlighted
+from apilogs.tui.store import Change, Entry, RequestIndex, RequestStore, Sort, sort_entry
+from apilogs.tui.tail_view import TailView
+from apilogs.tui.text import TimeFormat, header_row, path_width, request_row
+
+
+class RequestList(TailView):
+    """Shows `store`'s requests that `keep` keeps, in the index's order."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "cursor(1)", "Down", show=False),
+        Binding("k,up", "cursor(-1)", "Up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("g,home", "first", "First", show=False),
+        Binding("G,end", "last", "Last/follow", show=False),
+        Binding("enter", "choose", "Open", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"request-list--cursor", "request-list--header"}
+    DEFAULT_CSS = """
+    RequestList {
+        overflow-x: hidden;
+        scrollbar-gutter: stable;
+    }
+    RequestList > .request-list--cursor {
+        background: $accent 35%;
+        text-style: bold;
+    }
+    RequestList:focus > .request-list--cursor {
+        background: $accent 60%;
+    }
+    RequestList > .request-list--header {
+        background: $panel;
+    }
+    """
+
+    def __init__(
+        self,
+        store: RequestStore,
+        fmt: TimeFormat,
+        *,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.fmt = fmt
+        self.index = RequestIndex()
+        self.keep: Callable[[Request], bool] = lambda r: r.seen_by_api_gateway
+        self.selected: str | None = None
+        self._cache: LRUCache[str, Strip] = LRUCache(1024)
+        self._cache_width = 0
+        self._header: Strip | None = None
+
+    # -- content -----------------------------------------------------------------------------
+
+    @property
+    def rows(self) -> int:
+        return len(self.index)
+
+    def _resize_virtual(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.index) + 1)
+
+    def apply(self, change: Change) -> None:
+        """Show what one store update did: rows appear, change in place, or go."""
+        store = self.store
+        index = self.index
+        top = self._top_key()
+        top_pos = self.scroll_offset.y
+        added_below = 0
+        if change.dropped:
+            removed_above = 0
+            if top is not None and not self.following:
+                for key in change.dropped:
+                    pos = index.position(key)
+                    if pos is not None and pos < top_pos:
+                        removed_above += 1
+            index.remove_many(change.dropped)
+            for key in change.dropped:
+                self._cache.discard(key)
+            if self.selected in change.dropped:
+                self.selected = None
+                self.post_message(RequestHighlighted(None))
+            if removed_above and not self.following:
+                self.scroll_to(y=max(0, top_pos - removed_above), animate=False, immediate=True)
+        keep = self.keep
+        for key in change.new:
+            request = store.requests[key]
+            if index.put(key, store.seq[key], request, keep(request)):
+                pos = index.position(key)
+                if pos is not None and pos >= top_pos:
+                    added_below += 1
+        for key in change.changed:
+            self._cache.discard(key)
+            request = store.requests[key]
+            index.put(key, store.seq[key], request, keep(request))
+        if index.sort is not Sort.TIME and top is not None and not self.following:
+            # Rows moved around: keep the one at the top in place.
+            pos = index.position(top)
+            if pos is not None and pos != top_pos:
+                self.scroll_to(y=pos, animate=False, immediate=True)
+        self._resize_virtual()
+        self.content_grew(added_below)
+        self.refresh()
+
+    def reset(self, entries: list[Entry], sort: Sort) -> None:
+        """A new order (filter or sort changed): keep the selected row in view."""
+        self.index.reset(entries, sort)
+        self._resize_virtual()
+        self._cache.clear()
+        pos = self.index.position(self.selected) if self.selected else None
+        if pos is not None and not self.following:
+            self._show_row(pos, center=True)
+        elif self.following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+        self._header = None
+        self.refresh()
+
+    def _top_key(self) -> str | None:
+        return self.index.key_at(self.scroll_offset.y)
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._cache.clear()
+        self._header = None
+
+    def _path_width(self) -> int:
+        return path_width(self.size.width, self.fmt.width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if width != self._cache_width:
+            self._cache.clear()
+            self._header = None
+            self._cache_width = width
+        base = self.rich_style
+        if y == 0:
+            if self._header is None:
+                style = self.get_component_rich_style("request-list--header")
+                text = header_row(self.fmt.width, self._path_width())
+                strip = Strip(text.render(self.app.console)).crop_extend(0, width, base)
+                self._header = strip.apply_style(style)
+            return self._header
+        row = self.scroll_offset.y + y - 1
+        key = self.index.key_at(row)
+        if key is None:
+            return Strip.blank(width, base)
+        cached = self._cache.get(key)
+        if cached is not None:
+            strip = cached
+        else:
+            request = self.store.requests.get(key)
+            if request is None:
+                return Strip.blank(width, base)
+            text = request_row(request, self.fmt, self._path_width())
+            strip = Strip(text.render(self.app.console)).crop_extend(0, width, base)
+            self._cache[key] = strip
+        if key == self.selected:
+            strip = strip.apply_style(self.get_component_rich_style("request-list--cursor"))
+        return strip
+
+    # -- the cursor --------------------------------------------------------------------------
+
+    @property
+    def cursor_row(self) -> int | None:
+        return self.index.position(self.selected) if self.selected else None
+
+    def _visible_rows(self) -> int:
+        return max(1, self.scrollable_content_region.height - 1)
+
+    def _show_row(self, row: int, *, center: bool = False) -> None:
+        top = self.scroll_offset.y
+        height = self._visible_rows()
+        if center:
+            self.scroll_to(y=max(0, row - height // 2), animate=False, immediate=True)
+        elif row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    def select(self, key: str | None, *, center: bool = False) -> None:
+        if key == self.selected:
+            if key is not None:
+                pos = self.index.position(key)
+                if pos is not None:
+                    self._show_row(pos, center=center)
+            return
+        old = self.selected
+        self.selected = key
+        if old is not None:
+            self._cache.discard(old)
+        pos = self.index.position(key) if key else None
+        if pos is not None:
+            self._show_row(pos, center=center)
+        self.refresh()
+        self.post_message(RequestHighlighted(key))
+
+    def select_row(self, row: int) -> None:
+        if not len(self.index):
+            return
+        row = max(0, min(len(self.index) - 1, row))
+        self.select(self.index.key_at(row))
+
+    def _anchor_row(self, step: int) -> int:
+        """Where the cursor moves from: its row, or where the selected request (hidden by the
+        filter) would sit, or the bottom row in view when nothing is selected."""
+        pos = self.cursor_row
+        if pos is not None:
+            return pos + step
+        if self.selected is not None:
+            request = self.store.requests.get(self.selected)
+            seq = self.store.seq.get(self.selected)
+            if request is not None and seq is not None:
+                entry = sort_entry(self.index.sort, self.selected, seq, request)
+                at = bisect.bisect_left(self.index.entries, entry)
+                return at if step > 0 else at - 1
+        top = self.scroll_offset.y
+        return min(len(self.index) - 1, top + self._visible_rows() - 1)
+
+    def action_cursor(self, step: int) -> None:
+        self.select_row(self._anchor_row(step))
+
+    def action_page(self, direction: int) -> None:
+        height = self._visible_rows()
+        pos = self.cursor_row
+        if pos is None:
+            pos = self._anchor_row(0)
+        self.select_row(pos + direction * height)
+
+    def action_first(self) -> None:
+        self.select_row(0)
+
+    def action_last(self) -> None:
+        self.select_row(len(self.index) - 1)
+        self.follow()
+
+    def action_choose(self) -> None:
+        if self.selected is not None:
+            self.post_message(RequestChosen(self.selected))
+
+    def on_click(self, event: events.Click) -> None:
+        row = self.scroll_offset.y + event.y - 1
+        if event.y >= 1 and 0 <= row < len(self.index):
+            key = self.index.key_at(row)
+            self.select(key)
+            if event.chain >= 2 and key is not None:
+                self.post_message(RequestChosen(key))
+
+    # -- search ------------------------------------------------------------------------------
+
+    def find(self, test: Callable[[Request], bool], direction: int) -> str | None:
+        """The next row (after the cursor, or before) whose request `test` accepts."""
+        index = self.index
+        if not len(index):
+            return None
+        start = self._anchor_row(direction)
+        requests = self.store.requests
+        rows: Sequence[int] = (
+            range(max(0, start), len(index))
+            if direction > 0
+            else range(min(start, len(index) - 1), -1, -1)
+        )
+        for row in rows:
+            key = index.entries[row][2]
+            request = requests.get(key)
+            if request is not None and test(request):
+                return key
+        return None
+
+
+def row_text(request: Request, fmt: TimeFormat, width: int) -> Text:
+    """A row as the pane would draw it at `width` (for tests and the copy action)."""
+    return request_row(request, fmt, path_width(width, fmt.width))
