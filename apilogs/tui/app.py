@@ -334,6 +334,8 @@ class TuiApp(App[None]):
     # -- header --------------------------------------------------------------------------------
 
     def refresh_header(self) -> None:
+        if not self.is_running or self.stop_event.is_set():
+            return
         stats = self.feed.stats
         for notice in stats.take_notices():
             self._tell(notice)
@@ -554,7 +556,7 @@ class TuiApp(App[None]):
             self.requests.following = False
         self._rebuild()
         if self.sort is Sort.LATENCY:
-            self.requests.scroll_home(animate=False, immediate=True)
+            self.requests.scroll_to_line(0)
         else:
             self.requests.follow()
         self._update_titles()

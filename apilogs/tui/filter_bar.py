@@ -33,7 +33,6 @@ class FilterInput(Input):
 class FilterBar(Vertical):
     DEFAULT_CSS = """
     FilterBar {
-        dock: bottom;
         height: auto;
         display: none;
         background: $panel;

@@ -53,15 +53,23 @@ class HeaderBar(Vertical):
     }
     """
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._title = Static(id="title", markup=False)
+        self._counts = Static(id="counts", markup=False)
+        self._notices = Static(id="notices", markup=False)
+        self._requests = Sparkline([], id="spark-requests")
+        self._errors = Sparkline([], id="spark-errors")
+
     def compose(self) -> ComposeResult:
-        yield Static(id="title", markup=False)
+        yield self._title
         with Horizontal():
-            yield Static(id="counts", markup=False)
+            yield self._counts
             yield Static("requests", classes="spark-label", markup=False)
-            yield Sparkline([], id="spark-requests")
+            yield self._requests
             yield Static("5xx", classes="spark-label", markup=False)
-            yield Sparkline([], id="spark-errors")
-        yield Static(id="notices", markup=False)
+            yield self._errors
+        yield self._notices
 
     def show(
         self,
@@ -71,15 +79,12 @@ class HeaderBar(Vertical):
         requests: Sequence[int],
         errors: Sequence[int],
     ) -> None:
-        self.query_one("#title", Static).update(title)
-        self.query_one("#counts", Static).update(counts)
-        self.query_one("#notices", Static).update(notices)
-        spark = self.query_one("#spark-requests", Sparkline)
-        if list(spark.data or ()) != list(requests):
-            spark.data = list(requests)
-        spark_errors = self.query_one("#spark-errors", Sparkline)
-        if list(spark_errors.data or ()) != list(errors):
-            spark_errors.data = list(errors)
+        self._title.update(title)
+        self._counts.update(counts)
+        self._notices.update(notices)
+        for spark, data in ((self._requests, requests), (self._errors, errors)):
+            if list(spark.data or ()) != list(data):
+                spark.data = list(data)
 
     @property
     def spark_bins(self) -> int:

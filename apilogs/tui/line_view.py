@@ -55,9 +55,9 @@ class LineView(ScrollView, can_focus=True):
         self._visual_width = -1
         self._layout()
         if keep_scroll:
-            self.scroll_to(y=min(y, self.max_scroll_y), animate=False, immediate=True)
+            self.scroll_to(y=min(y, self.max_scroll_y), animate=False, immediate=True, force=True)
         else:
-            self.scroll_to(0, 0, animate=False, immediate=True)
+            self.scroll_to(0, 0, animate=False, immediate=True, force=True)
         self.refresh()
 
     def set_wrap(self, wrap: bool) -> None:

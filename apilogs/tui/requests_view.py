@@ -98,7 +98,7 @@ class RequestList(TailView):
                 self.selected = None
                 self.post_message(RequestHighlighted(None))
             if removed_above and not self.following:
-                self.scroll_to(y=max(0, top_pos - removed_above), animate=False, immediate=True)
+                self.scroll_to_line(max(0, top_pos - removed_above))
         keep = self.keep
         for key in change.new:
             request = store.requests[key]
@@ -114,7 +114,7 @@ class RequestList(TailView):
             # Rows moved around: keep the one at the top in place.
             pos = index.position(top)
             if pos is not None and pos != top_pos:
-                self.scroll_to(y=pos, animate=False, immediate=True)
+                self.scroll_to_line(pos)
         self._resize_virtual()
         self.content_grew(added_below)
         self.refresh()
@@ -128,7 +128,7 @@ class RequestList(TailView):
         if pos is not None and not self.following:
             self._show_row(pos, center=True)
         elif self.following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.to_end()
         self.refresh()
 
     def clear_cache(self) -> None:
@@ -194,11 +194,11 @@ class RequestList(TailView):
         top = self.scroll_offset.y
         height = self._visible_rows()
         if center:
-            self.scroll_to(y=max(0, row - height // 2), animate=False, immediate=True)
+            self.scroll_to_line(max(0, row - height // 2))
         elif row < top:
-            self.scroll_to(y=row, animate=False, immediate=True)
+            self.scroll_to_line(row)
         elif row >= top + height:
-            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+            self.scroll_to_line(row - height + 1)
 
     def select(self, key: str | None, *, center: bool = False) -> None:
         if key == self.selected:

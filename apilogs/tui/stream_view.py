@@ -81,7 +81,7 @@ class StreamView(TailView):
         """The log got `added_lines` and lost `dropped` events (`dropped_lines` lines) in front."""
         if dropped and not self.following:
             y = self.scroll_offset.y
-            self.scroll_to(y=max(0, y - dropped_lines), animate=False, immediate=True)
+            self.scroll_to_line(max(0, y - dropped_lines))
         if self.cursor is not None and self.cursor < self.lines_log.base_index:
             self.cursor = None
         self.virtual_size = Size(max(self._width, self.size.width), self.lines_log.lines)
@@ -162,9 +162,9 @@ class StreamView(TailView):
         top = self.scroll_offset.y
         height = max(1, self.scrollable_content_region.height)
         if first < top:
-            self.scroll_to(y=first, animate=False, immediate=True)
+            self.scroll_to_line(first)
         elif first + count > top + height:
-            self.scroll_to(y=first + count - height, animate=False, immediate=True)
+            self.scroll_to_line(first + count - height)
         self.refresh()
 
     def action_cursor(self, step: int) -> None:
@@ -209,10 +209,28 @@ class StreamView(TailView):
         index = self._cursor_index()
         if index is None:
             return
-        line = self.lines_log.events[index].line
-        ids = tuple(i for i in (line.request_id, line.lambda_request_id, line.trace_id) if i)
+        ids = self.ids_of(index)
         if ids:
             self.post_message(JumpToRequest(ids))
+
+    def ids_of(self, index: int, look_back: int = 5_000) -> tuple[str, ...]:
+        """The IDs that name the request of events[index]. A Lambda line without one (a print,
+        a traceback) belongs to the invocation open in its log stream: the nearest line before
+        it in the same stream that names one."""
+        events_ = self.lines_log.events
+        event = events_[index]
+        for i in range(index, max(-1, index - look_back), -1):
+            other = events_[i]
+            if i != index and (other.raw.group, other.raw.stream) != (
+                event.raw.group,
+                event.raw.stream,
+            ):
+                continue
+            line = other.line
+            ids = tuple(i for i in (line.request_id, line.lambda_request_id, line.trace_id) if i)
+            if ids:
+                return ids
+        return ()
 
     def on_click(self, event: events.Click) -> None:
         found = self.lines_log.locate(self.scroll_offset.y + event.y)

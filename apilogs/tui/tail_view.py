@@ -37,9 +37,23 @@ class TailView(ScrollView, can_focus=True):
                 self.new_below = 0
             self.update_subtitle()
 
+    def scroll_to_line(self, y: int) -> None:
+        """Scroll at once (forced: the scrollbars may not be laid out yet), and know whether
+        this is the bottom even when the offset did not change."""
+        self.scroll_to(y=max(0, y), animate=False, immediate=True, force=True)
+        at_end = self.scroll_offset.y >= self.max_scroll_y
+        if at_end != self.following:
+            self.following = at_end
+            if at_end:
+                self.new_below = 0
+            self.update_subtitle()
+
+    def to_end(self) -> None:
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+
     def content_grew(self, added: int) -> None:
         if self.following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            self.to_end()
         elif added > 0:
             self.new_below += added
             self.update_subtitle()
@@ -48,7 +62,7 @@ class TailView(ScrollView, can_focus=True):
         """Jump to the newest and follow again."""
         self.following = True
         self.new_below = 0
-        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.to_end()
         self.update_subtitle()
 
     def subtitle_text(self) -> Text:
