@@ -134,7 +134,8 @@ def test_index_by_latency_is_slowest_first_and_rebuild_matches_incremental() -> 
         index.put(r.request_id or "", n, r, True)
     assert [e[2] for e in built] == index.keys()
     latencies = [
-        next(r for r in rows if r.request_id == k).response_latency_ms for k in index.keys()  # noqa: SIM118
+        next(r for r in rows if r.request_id == k).response_latency_ms
+        for k in index.keys()  # noqa: SIM118
     ]
     assert latencies == sorted(latencies, reverse=True)
     index.remove_many(index.keys()[:10])
