@@ -356,6 +356,9 @@ class TuiApp(App[None]):
     def _title(self) -> Text:
         topo = self.topology
         text = Text(no_wrap=True, end="")
+        state, style = self._state()
+        text.append(state, style)
+        text.append("  ")
         text.append("apilogs ", "bold")
         text.append(cell(topo.api_name), "bold cyan")
         text.append(f" ({topo.kind} {cell(topo.api_id)})", "dim")
@@ -367,9 +370,7 @@ class TuiApp(App[None]):
             text.append(f"{start} → {self.fmt.short(self.options.end_ms)}")
         else:
             text.append(f"since {start}")
-        text.append(f" {self.fmt.zone_name} · ")
-        state, style = self._state()
-        text.append(state, style)
+        text.append(f" {self.fmt.zone_name}")
         return text
 
     def _state(self) -> tuple[str, str]:
@@ -575,11 +576,25 @@ class TuiApp(App[None]):
             if not self.stream.next_error(direction):
                 self.notify(f"no error line {'below' if direction > 0 else 'above'}", timeout=2)
             return
-        key = self.requests.find(is_server_error, direction)
+        requests = self.requests
+        if requests.selected is None:
+            # Nothing selected yet: the newest 5xx, the one that matters on call.
+            key = requests.find(is_server_error, -1, start=len(requests.index) - 1)
+        else:
+            key = requests.find(is_server_error, direction)
+            if key is None:
+                # Around the end, as a search in an editor wraps.
+                start = 0 if direction > 0 else len(requests.index) - 1
+                key = requests.find(is_server_error, direction, start=start)
+                if key is not None and key != requests.selected:
+                    self.notify(
+                        f"no more 5xx {'below' if direction > 0 else 'above'}: wrapped around",
+                        timeout=2,
+                    )
         if key is None:
-            self.notify(f"no 5xx {'below' if direction > 0 else 'above'}", timeout=2)
+            self.notify("no 5xx in view", timeout=2)
             return
-        self.requests.select(key)
+        requests.select(key)
 
     def action_switch_view(self) -> None:
         self.switcher.current = "requests-view" if self.stream_shown else "stream"

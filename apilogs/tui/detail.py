@@ -4,6 +4,7 @@ waterfall of its phases; then every line it left, from every source, in time ord
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Sequence
 
 from rich.text import Text
@@ -56,7 +57,10 @@ def story(
     lines.append(title)
     meaning = explain(request.outcome)
     if meaning:
-        lines.append(_field("why", meaning, "italic"))
+        # Said in full, whatever the wrap setting: wrapped under its label.
+        pieces = textwrap.wrap(meaning, max(20, width - 18))
+        lines.append(_field("why", pieces[0], "italic"))
+        lines.extend(_field("", piece, "italic") for piece in pieces[1:])
     if request.error_type or request.error_message:
         error = ": ".join(cell(x) for x in (request.error_type, request.error_message) if x)
         lines.append(_field("error", error, "bright_red"))
@@ -105,7 +109,7 @@ def story(
 
 
 def _field(label: str, value: str, style: str = "") -> Text:
-    text = Text(f"  {label:<12}", "dim", no_wrap=True, end="")
+    text = Text(f"  {label:<14}", "dim", no_wrap=True, end="")
     text.append(value, style)
     return text
 

@@ -47,6 +47,10 @@ class FilterBar(Vertical):
         color: $error;
         height: auto;
         padding: 0 1;
+        display: none;
+    }
+    FilterBar #filter-error.-shown {
+        display: block;
     }
     """
 
@@ -77,7 +81,9 @@ class FilterBar(Vertical):
         self.post_message(FilterClosed(self._before if cancel else None))
 
     def show_error(self, message: str | None) -> None:
-        self.query_one("#filter-error", Static).update(Text(message or ""))
+        error = self.query_one("#filter-error", Static)
+        error.update(Text(message or ""))
+        error.set_class(bool(message), "-shown")
 
     @on(Input.Changed, "#filter-input")
     def _changed(self, event: Input.Changed) -> None:

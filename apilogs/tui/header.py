@@ -27,7 +27,7 @@ class HeaderBar(Vertical):
         text-overflow: ellipsis;
     }
     HeaderBar #counts {
-        width: 1fr;
+        width: auto;
         text-wrap: nowrap;
         text-overflow: ellipsis;
     }
@@ -37,7 +37,8 @@ class HeaderBar(Vertical):
         color: $text-muted;
     }
     HeaderBar Sparkline {
-        width: 30;
+        width: 1fr;
+        max-width: 30;
     }
     HeaderBar #spark-requests > .sparkline--max-color {
         color: $success;

@@ -17,7 +17,7 @@ from apilogs.tui.query import SYNTAX_HELP
 KEYS: tuple[tuple[str, str], ...] = (
     ("/", "filter requests (syntax below); Enter keeps it, Esc undoes; Esc again clears"),
     ("e / E", "next / previous 5xx (in the stream: error line)"),
-    ("j k  ↓ ↑", "move the cursor (in the detail pane: scroll)"),
+    ("j k  ↓ ↑", "move the cursor (in the detail pane: scroll); h l  ← → sideways"),
     ("PgDn PgUp", "a page down / up"),
     ("g / G", "first / last; G also follows new requests again"),
     ("Enter", "read the selected request in the detail pane (stream: open its request)"),

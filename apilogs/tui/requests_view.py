@@ -161,7 +161,7 @@ class RequestList(TailView):
                 style = self.get_component_rich_style("request-list--header")
                 text = header_row(self.fmt.width, self._path_width())
                 strip = Strip(text.render(self.app.console)).crop_extend(0, width, base)
-                self._header = strip.apply_style(style)
+                self._header = strip.apply_style(base).apply_style(style)
             return self._header
         row = self.scroll_offset.y + y - 1
         key = self.index.key_at(row)
@@ -175,11 +175,13 @@ class RequestList(TailView):
             if request is None:
                 return Strip.blank(width, base)
             text = request_row(request, self.fmt, self._path_width())
-            strip = Strip(text.render(self.app.console)).crop_extend(0, width, base)
+            # Cached without the widget's style: the cursor's background goes under the text's
+            # colours and over the widget's.
+            strip = Strip(text.render(self.app.console)).crop_extend(0, width, None)
             self._cache[key] = strip
         if key == self.selected:
             strip = strip.apply_style(self.get_component_rich_style("request-list--cursor"))
-        return strip
+        return strip.apply_style(base)
 
     # -- the cursor --------------------------------------------------------------------------
 
@@ -270,12 +272,16 @@ class RequestList(TailView):
 
     # -- search ------------------------------------------------------------------------------
 
-    def find(self, test: Callable[[Request], bool], direction: int) -> str | None:
-        """The next row (after the cursor, or before) whose request `test` accepts."""
+    def find(
+        self, test: Callable[[Request], bool], direction: int, start: int | None = None
+    ) -> str | None:
+        """The next row (after the cursor, or before; or from `start`) whose request `test`
+        accepts."""
         index = self.index
         if not len(index):
             return None
-        start = self._anchor_row(direction)
+        if start is None:
+            start = self._anchor_row(direction)
         requests = self.store.requests
         rows: Sequence[int] = (
             range(max(0, start), len(index))

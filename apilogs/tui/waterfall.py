@@ -114,7 +114,9 @@ def waterfall_lines(request: Request, phases: Sequence[Phase], width: int) -> li
     origin = min([request.start_ms, *(p.start_ms for p in phases)])
     finish = max([request.end_ms, *(p.end_ms for p in phases)])
     total = max(1.0, finish - origin)
-    bar_width = max(10, width - NAME_WIDTH - 12)
+    notes = max((len(cell(p.note)) + 2 for p in phases if p.note), default=0)
+    # name, bar, duration (9), note: all within `width`.
+    bar_width = max(10, width - (NAME_WIDTH + 2) - 9 - notes - 1)
     scale = bar_width / total
     lines: list[Text] = []
     axis = Text(" " * (NAME_WIDTH + 2), end="", no_wrap=True)
