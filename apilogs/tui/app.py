@@ -20,6 +20,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, Footer
 
 from apilogs.aws import describe_aws_error
@@ -31,6 +32,7 @@ from apilogs.tui.feed import Batch, Feed
 from apilogs.tui.filter_bar import FilterBar
 from apilogs.tui.header import HeaderBar
 from apilogs.tui.help import HelpScreen
+from apilogs.tui.memory import Collector
 from apilogs.tui.messages import (
     FeedBatch,
     FeedEnded,
@@ -179,6 +181,8 @@ class TuiApp(App[None]):
         self._last_heartbeat = 0.0
         self.batches_applied = 0
         self.lines_seen = 0
+        self.collector = Collector()
+        self._titles: dict[int, tuple[str, tuple[object, ...]]] = {}
 
     def _wall_ms(self) -> int:
         clock = self.options.clock
@@ -321,6 +325,8 @@ class TuiApp(App[None]):
             self.lines_seen += len(batch.events)
         self.batches_applied += 1
         self._update_titles()
+        if batch.events or batch.updates:
+            self.collector.settle()
 
     def on_feed_ended(self, message: FeedEnded) -> None:
         if message.error:
@@ -462,11 +468,18 @@ class TuiApp(App[None]):
         if not self.query_.empty:
             title.append(" · filter: ")
             title.append(cell(self.query_text), "bold yellow")
-        requests.border_title = title
+        self._set_title(requests, title)
         stream_title = Text(no_wrap=True, end="")
         stream_title.append("Stream", "bold")
         stream_title.append(f" · {self.log_store.lines:,} lines, every group merged")
-        self.stream.border_title = stream_title
+        self._set_title(self.stream, stream_title)
+
+    def _set_title(self, widget: Widget, title: Text) -> None:
+        """Set a border title only when it changed: setting one redraws the whole widget."""
+        seen = (title.plain, tuple(title.spans))
+        if self._titles.get(id(widget)) != seen:
+            self._titles[id(widget)] = seen
+            widget.border_title = title
 
     # -- filter and sort -----------------------------------------------------------------------
 
@@ -687,6 +700,7 @@ class TuiApp(App[None]):
 
     def on_unmount(self) -> None:
         self.stop_event.set()
+        self.collector.release()
 
     # -- between the panes ---------------------------------------------------------------------
 

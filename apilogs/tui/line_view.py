@@ -14,6 +14,8 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from apilogs.tui.tail_view import set_virtual_size
+
 
 class LineView(ScrollView, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -87,11 +89,11 @@ class LineView(ScrollView, can_focus=True):
                 wrapped.overflow = "fold"
                 visual.extend(wrapped.wrap(console, width))
             self._visual = visual
-            self.virtual_size = Size(width, len(visual))
+            set_virtual_size(self, Size(width, len(visual)))
         else:
             self._visual = self._lines
             longest = max((cell_len(line.plain) for line in self._lines), default=0)
-            self.virtual_size = Size(max(width, longest), len(self._lines))
+            set_virtual_size(self, Size(max(width, longest), len(self._lines)))
 
     def on_resize(self) -> None:
         self._layout()

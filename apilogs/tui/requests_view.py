@@ -17,7 +17,7 @@ from textual.strip import Strip
 from apilogs.model import Request
 from apilogs.tui.messages import RequestChosen, RequestHighlighted
 from apilogs.tui.store import Change, Entry, RequestIndex, RequestStore, Sort, sort_entry
-from apilogs.tui.tail_view import TailView
+from apilogs.tui.tail_view import TailView, set_virtual_size
 from apilogs.tui.text import TimeFormat, header_row, path_width, request_row
 
 
@@ -75,7 +75,7 @@ class RequestList(TailView):
         return len(self.index)
 
     def _resize_virtual(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.index) + 1)
+        set_virtual_size(self, Size(self.size.width, len(self.index) + 1))
 
     def apply(self, change: Change) -> None:
         """Show what one store update did: rows appear, change in place, or go."""
@@ -83,7 +83,12 @@ class RequestList(TailView):
         index = self.index
         top = self._top_key()
         top_pos = self.scroll_offset.y
+        bottom = top_pos + self._visible_rows()
         added_below = 0
+        # Redraw only what is in view and changed; a row that appeared or went in view moves
+        # every row under it: then all of them.
+        moved_in_view = bool(change.dropped)
+        changed_rows: list[int] = []
         if change.dropped:
             removed_above = 0
             if top is not None and not self.following:
@@ -106,10 +111,18 @@ class RequestList(TailView):
                 pos = index.position(key)
                 if pos is not None and pos >= top_pos:
                     added_below += 1
+                if pos is not None and pos < bottom:
+                    moved_in_view = True
         for key in change.changed:
             self._cache.discard(key)
             request = store.requests[key]
-            index.put(key, store.seq[key], request, keep(request))
+            before = index.position(key)
+            if index.put(key, store.seq[key], request, keep(request)):
+                moved_in_view = moved_in_view or (before is not None and before < bottom)
+                after = index.position(key)
+                moved_in_view = moved_in_view or (after is not None and after < bottom)
+            elif before is not None and top_pos <= before < bottom:
+                changed_rows.append(before)
         if index.sort is not Sort.TIME and top is not None and not self.following:
             # Rows moved around: keep the one at the top in place.
             pos = index.position(top)
@@ -117,7 +130,11 @@ class RequestList(TailView):
                 self.scroll_to_line(pos)
         self._resize_virtual()
         self.content_grew(added_below)
-        self.refresh()
+        if moved_in_view:
+            self.refresh()
+        else:
+            for row in changed_rows:
+                self.refresh_lines(row + 1)
 
     def reset(self, entries: list[Entry], sort: Sort) -> None:
         """A new order (filter or sort changed): keep the selected row in view."""
@@ -210,13 +227,17 @@ class RequestList(TailView):
                     self._show_row(pos, center=center)
             return
         old = self.selected
+        old_pos = self.index.position(old) if old else None
         self.selected = key
-        if old is not None:
-            self._cache.discard(old)
         pos = self.index.position(key) if key else None
+        top = self.scroll_offset.y
         if pos is not None:
             self._show_row(pos, center=center)
-        self.refresh()
+        if self.scroll_offset.y == top:
+            # Not scrolled: only the two rows the cursor left and reached change.
+            for row in (old_pos, pos):
+                if row is not None:
+                    self.refresh_lines(row + 1)
         self.post_message(RequestHighlighted(key))
 
     def select_row(self, row: int) -> None:

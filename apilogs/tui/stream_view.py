@@ -19,7 +19,7 @@ from apilogs.model import LineKind, LogEvent
 from apilogs.render.spans import ERROR_KINDS
 from apilogs.tui.messages import JumpToRequest
 from apilogs.tui.store import EventLog
-from apilogs.tui.tail_view import TailView
+from apilogs.tui.tail_view import TailView, set_virtual_size
 from apilogs.tui.text import TimeFormat, event_lines
 
 _FINAL = (LineKind.ACCESS, LineKind.APIGW_COMPLETED)
@@ -84,7 +84,7 @@ class StreamView(TailView):
             self.scroll_to_line(max(0, y - dropped_lines))
         if self.cursor is not None and self.cursor < self.lines_log.base_index:
             self.cursor = None
-        self.virtual_size = Size(max(self._width, self.size.width), self.lines_log.lines)
+        set_virtual_size(self, Size(max(self._width, self.size.width), self.lines_log.lines))
         self.content_grew(added_lines)
         self.refresh()
 
@@ -119,7 +119,7 @@ class StreamView(TailView):
             widest = max(s.cell_length for s in strips)
             if widest > self._width:
                 self._width = widest
-                self.virtual_size = Size(widest, self.lines_log.lines)
+                set_virtual_size(self, Size(widest, self.lines_log.lines))
             self._cache[absolute] = strips
         return strips
 

@@ -5,7 +5,24 @@ otherwise stays put and counts what arrived below ("N new ↓")."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.scroll_view import ScrollView
+from textual.widget import Widget
+
+
+def set_virtual_size(widget: Widget, size: Size) -> None:
+    """Change how much a Line API widget scrolls over without a layout of the whole screen
+    (assigning `virtual_size` lays out the screen: tens of ms, on every batch or keypress).
+    Only a scrollbar that appears or goes needs a layout."""
+    if widget.virtual_size == size:
+        return
+    bars = (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar)
+    widget.set_reactive(Widget.virtual_size, size)
+    widget._scroll_update(size)
+    if (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar) != bars:
+        widget.refresh(layout=True)
+    else:
+        widget.refresh()
 
 
 class TailView(ScrollView, can_focus=True):
