@@ -77,7 +77,7 @@ def child_env() -> dict[str, str]:
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 # --- (1) first row --------------------------------------------------------------------------------
@@ -391,7 +391,7 @@ def bench_keys(args: argparse.Namespace) -> dict[str, Any]:
         )
         feed = StreamFeed(events, rate=rate)
 
-        async def scenario() -> dict[str, Any]:
+        async def scenario(feed: StreamFeed, rate: float | None) -> dict[str, Any]:
             app = probe_app(feed, topology, start_ms, 10_000)
             async with app.run_test(size=(160, 48)) as pilot:
                 app.animation_level = "none"
@@ -414,7 +414,7 @@ def bench_keys(args: argparse.Namespace) -> dict[str, Any]:
                     "requests_shown": len(app.store),
                 }
 
-        results[name] = asyncio.run(scenario())
+        results[name] = asyncio.run(scenario(feed, rate))
         lat = results[name]["latencies_ms"]
         log(
             f"keys {name}: median {statistics.median(lat):.1f} ms, p95 {pct(lat, 95):.1f} ms, "
@@ -451,7 +451,7 @@ def scale_child(requests: int, cap: int) -> dict[str, Any]:
         async with app.run_test(size=(160, 48)) as pilot:
             app.animation_level = "none"
             began = time.perf_counter()
-            while not feed.done.is_set() or app._slots._value < 4:  # noqa: SLF001
+            while not feed.done.is_set() or app._slots._value < 4:
                 await asyncio.sleep(0.05)
             await pilot.pause()
             out["load_s"] = time.perf_counter() - began
