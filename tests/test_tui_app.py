@@ -286,6 +286,9 @@ def test_a_request_in_progress_shows_at_once_and_updates_in_place(traffic: Traff
             await wait_for(pilot, lambda: app.batches_applied >= 1)
             [row] = rows_on_screen(app)
             assert "…" in row and "in progress" in row
+            await pilot.press("G")
+            await pilot.pause()
+            assert "still receiving lines" in "\n".join(app.detail.plain_lines())
             rest = events[len(first_lines) :]
             for e in rest:
                 correlator.add(e)
@@ -295,6 +298,36 @@ def test_a_request_in_progress_shows_at_once_and_updates_in_place(traffic: Traff
             [row] = rows_on_screen(app)
             assert " 200 " in row and "in progress" not in row
             assert len(app.store) == 1
+            # The detail of the selected request followed, in place.
+            story = "\n".join(app.detail.plain_lines())
+            assert "→  200" in story and "still receiving" not in story
+            assert "REPORT RequestId" in story
+
+    run(scenario)
+
+
+def test_the_mouse_selects_and_opens_a_row(traffic: Traffic) -> None:
+    batches = _updates(traffic, seconds=20)
+
+    async def scenario() -> None:
+        app, feed = scripted_app(traffic)
+        async with app.run_test(size=SIZE) as pilot:
+            app.animation_level = "none"
+            feed.push(*batches)
+            await wait_for(pilot, lambda: app.batches_applied >= len(batches))
+            # The pane's border, its header row, two rows: the third row is 4 lines down.
+            await pilot.click("#requests", offset=(10, 4))
+            await pilot.pause()
+            third = app.requests.index.key_at(app.requests.scroll_offset.y + 2)
+            # The row under the pointer is the one selected.
+            assert rows_on_screen(app)[2].startswith(
+                app.fmt.short(app.store.requests[third or ""].start_ms)
+            )
+            assert third is not None and app.requests.selected == third
+            assert third in "\n".join(app.detail.plain_lines())
+            await pilot.click("#requests", offset=(10, 4), times=2)
+            await pilot.pause()
+            assert app.focused is app.detail
 
     run(scenario)
 

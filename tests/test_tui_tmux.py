@@ -4,6 +4,7 @@ as a person types them, and the pane is read back with `capture-pane`."""
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -112,3 +113,21 @@ def test_the_real_tui_in_tmux(traffic: Traffic, pane: Pane) -> None:
 
     pane.keys("q")
     pane.wait_for(lambda t: "TUI-EXITED 0" in t, "apilogs tui to quit", timeout=15)
+
+
+def test_apilogs_demo_opens_the_tui_on_a_terminal(pane: Pane) -> None:
+    env = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    command = [sys.executable, "-m", "apilogs", "demo", "--seed", "3", "--rps", "5"]
+    shell = (
+        "env -u COLUMNS -u LINES -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "
+        + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        + " "
+        + shlex.join(command)
+        + "; echo DEMO-EXITED $?; sleep 30"
+    )
+    pane.tmux("new-session", "-d", "-s", "tui", "-x", "150", "-y", "45", shell)
+    row = re.compile(r"│\d\d:\d\d:\d\d\.\d{3}  (GET|POST) ")
+    screen = pane.wait_for(lambda t: "● live" in t and bool(row.search(t)), "live rows", 90)
+    assert "Eratosthenes" in screen
+    pane.keys("q")
+    pane.wait_for(lambda t: "DEMO-EXITED 0" in t, "the demo to stop", timeout=30)

@@ -63,14 +63,14 @@ def tui(
     no_watch_with_end(window, watch)
     if watch.watch and tui.no_watch:
         raise click.UsageError("--watch and --no-watch contradict each other: give one")
-    if not sys.stdout.isatty() or not sys.stdin.isatty():
-        raise InvalidInput(
-            "apilogs tui needs a terminal; for a pipe use `apilogs requests` or `apilogs get`"
-        )
     try:
         parse_query(tui.filter_text)
     except QueryError as exc:
         raise InvalidInput(f"--filter: {exc}", name="filter") from None
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        raise InvalidInput(
+            "apilogs tui needs a terminal; for a pipe use `apilogs requests` or `apilogs get`"
+        )
     follow = not (tui.no_watch or window.end)
     api = open_api(
         api_id,

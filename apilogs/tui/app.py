@@ -25,7 +25,7 @@ from textual.widgets import ContentSwitcher, Footer
 
 from apilogs.aws import describe_aws_error
 from apilogs.errors import ApilogsError
-from apilogs.model import Source, Topology
+from apilogs.model import Request, Source, Topology
 from apilogs.render.sanitize import sanitize
 from apilogs.tui.detail import DetailView
 from apilogs.tui.feed import Batch, Feed
@@ -251,7 +251,7 @@ class TuiApp(App[None]):
 
     # -- the read ------------------------------------------------------------------------------
 
-    @work(thread=True, exit_on_error=False, name="apilogs read")
+    @work(thread=True, exit_on_error=False, name="apilogs read", description="read the logs")
     def _read(self) -> None:
         error: str | None = None
         try:
@@ -543,8 +543,21 @@ class TuiApp(App[None]):
         self._dropped_since = set()
         self._compute(self._generation, items, keep or _gateway_only, self.sort)
 
-    @work(thread=True, exit_on_error=False, exclusive=True, group="filter")
-    def _compute(self, generation: int, items: list, keep: object, sort: Sort) -> None:  # type: ignore[type-arg]
+    # A description of our own: Textual would otherwise repr every argument (the whole store).
+    @work(
+        thread=True,
+        exit_on_error=False,
+        exclusive=True,
+        group="filter",
+        description="filter and sort the requests",
+    )
+    def _compute(
+        self,
+        generation: int,
+        items: list[tuple[str, int, Request]],
+        keep: Callable[[Request], bool],
+        sort: Sort,
+    ) -> None:
         entries = build_entries(items, keep, sort)
         self.post_message(FilterComputed(generation, entries, sort))
 
@@ -731,8 +744,8 @@ class TuiApp(App[None]):
         self.requests.focus()
 
 
-def _gateway_only(request: object) -> bool:
-    return bool(getattr(request, "seen_by_api_gateway", False))
+def _gateway_only(request: Request) -> bool:
+    return request.seen_by_api_gateway
 
 
 def describe_error(exc: BaseException) -> str:

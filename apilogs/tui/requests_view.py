@@ -284,8 +284,11 @@ class RequestList(TailView):
             self.post_message(RequestChosen(self.selected))
 
     def on_click(self, event: events.Click) -> None:
-        row = self.scroll_offset.y + event.y - 1
-        if event.y >= 1 and 0 <= row < len(self.index):
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return  # the border, the scrollbar
+        row = self.scroll_offset.y + offset.y - 1  # the header row is line 0
+        if offset.y >= 1 and 0 <= row < len(self.index):
             key = self.index.key_at(row)
             self.select(key)
             if event.chain >= 2 and key is not None:

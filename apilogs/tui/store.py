@@ -8,7 +8,7 @@ what is dropped is counted (`dropped`), never lost silently."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -234,10 +234,12 @@ def sort_entry(sort: Sort, key: str, seq: int, request: Request) -> Entry:
 
 
 def build_entries(
-    items: Iterable[tuple[str, int, Request]], keep: object, sort: Sort
+    items: Iterable[tuple[str, int, Request]],
+    keep: Callable[[Request], bool] | None,
+    sort: Sort,
 ) -> list[Entry]:
     """The sorted entries of the requests `keep` (a predicate, or None for all) keeps."""
-    test = keep if callable(keep) else None
+    test = keep
     entries = [
         sort_entry(sort, key, seq, request)
         for key, seq, request in items

@@ -233,7 +233,10 @@ class StreamView(TailView):
         return ()
 
     def on_click(self, event: events.Click) -> None:
-        found = self.lines_log.locate(self.scroll_offset.y + event.y)
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        found = self.lines_log.locate(self.scroll_offset.y + offset.y)
         if found is not None:
             self.move_to(found[0])
             if event.chain >= 2:
