@@ -12,7 +12,7 @@ from apilogs.cli import cli
 from apilogs.demo.traffic import Outcome
 from apilogs.model import Request, UpdateKind
 from apilogs.tui.feed import window_batches
-from apilogs.tui.text import TimeFormat, request_row, spans_days
+from apilogs.tui.text import Columns, TimeFormat, request_row, spans_days
 from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, Phase, phases_of, waterfall_lines
 from tests.demo_data import Traffic
 from tests.tui_helpers import parsed_events, simulate, topology_of
@@ -90,11 +90,13 @@ def test_rows_show_the_date_when_the_window_spans_days() -> None:
     request = Request(
         "r", before, before + 5, Outcome.OK, "ok", method="GET", path="/x", status=200
     )
-    with_date = request_row(request, TimeFormat(UTC, with_date=True), 20).plain
-    without = request_row(request, TimeFormat(UTC), 20).plain
+    with_date = request_row(request, TimeFormat(UTC, with_date=True), Columns(18, 20, True)).plain
+    without = request_row(request, TimeFormat(UTC), Columns(12, 20, True)).plain
     assert with_date.startswith("05-01 23:59:30.000") and without.startswith("23:59:30.000")
     later = replace(request, status=None, in_progress=True)
-    assert "in progress" in request_row(later, TimeFormat(UTC), 20).plain
+    assert "in progress" in request_row(later, TimeFormat(UTC), Columns(12, 20, True)).plain
+    # A narrow pane gives the LAMBDA column's room to the cause.
+    assert Columns.fit(80, 12).show_lambda is False and Columns.fit(140, 12).show_lambda
 
 
 def test_the_tui_command_checks_its_options_before_taking_the_screen() -> None:

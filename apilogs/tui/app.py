@@ -110,11 +110,11 @@ class TuiApp(App[None]):
         height: 1fr;
     }
     #requests {
-        height: 1fr;
+        height: 3fr;
         min-height: 6;
     }
     #detail {
-        height: 1fr;
+        height: 2fr;
         min-height: 6;
     }
     #stream {

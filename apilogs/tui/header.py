@@ -40,6 +40,9 @@ class HeaderBar(Vertical):
         width: 1fr;
         max-width: 30;
     }
+    HeaderBar.-narrow Sparkline, HeaderBar.-narrow .spark-label {
+        display: none;
+    }
     HeaderBar #spark-requests > .sparkline--max-color {
         color: $success;
     }
@@ -71,6 +74,10 @@ class HeaderBar(Vertical):
             yield Static("5xx", classes="spark-label", markup=False)
             yield self._errors
         yield self._notices
+
+    def on_resize(self) -> None:
+        # Counts before sparklines: a narrow terminal keeps what must be read.
+        self.set_class(self.size.width < 120, "-narrow")
 
     def show(
         self,

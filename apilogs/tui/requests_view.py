@@ -7,7 +7,6 @@ import bisect
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -18,7 +17,7 @@ from apilogs.model import Request
 from apilogs.tui.messages import RequestChosen, RequestHighlighted
 from apilogs.tui.store import Change, Entry, RequestIndex, RequestStore, Sort, sort_entry
 from apilogs.tui.tail_view import TailView, set_virtual_size
-from apilogs.tui.text import TimeFormat, header_row, path_width, request_row
+from apilogs.tui.text import Columns, TimeFormat, header_row, request_row
 
 
 class RequestList(TailView):
@@ -163,8 +162,8 @@ class RequestList(TailView):
         self._cache.clear()
         self._header = None
 
-    def _path_width(self) -> int:
-        return path_width(self.size.width, self.fmt.width)
+    def _columns(self) -> Columns:
+        return Columns.fit(self.size.width, self.fmt.width)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -176,7 +175,7 @@ class RequestList(TailView):
         if y == 0:
             if self._header is None:
                 style = self.get_component_rich_style("request-list--header")
-                text = header_row(self.fmt.width, self._path_width())
+                text = header_row(self._columns())
                 strip = Strip(text.render(self.app.console)).crop_extend(0, width, base)
                 self._header = strip.apply_style(base).apply_style(style)
             return self._header
@@ -191,7 +190,7 @@ class RequestList(TailView):
             request = self.store.requests.get(key)
             if request is None:
                 return Strip.blank(width, base)
-            text = request_row(request, self.fmt, self._path_width())
+            text = request_row(request, self.fmt, self._columns())
             # Cached without the widget's style: the cursor's background goes under the text's
             # colours and over the widget's.
             strip = Strip(text.render(self.app.console)).crop_extend(0, width, None)
@@ -238,6 +237,10 @@ class RequestList(TailView):
             for row in (old_pos, pos):
                 if row is not None:
                     self.refresh_lines(row + 1)
+        if pos is not None and pos < len(self.index) - 1 and self.following:
+            # The person is reading a row: it must not scroll away under them.
+            self.following = False
+            self.update_subtitle()
         self.post_message(RequestHighlighted(key))
 
     def select_row(self, row: int) -> None:
@@ -318,8 +321,3 @@ class RequestList(TailView):
             if request is not None and test(request):
                 return key
         return None
-
-
-def row_text(request: Request, fmt: TimeFormat, width: int) -> Text:
-    """A row as the pane would draw it at `width` (for tests and the copy action)."""
-    return request_row(request, fmt, path_width(width, fmt.width))

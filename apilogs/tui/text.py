@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from rich.text import Text
@@ -130,14 +131,25 @@ METHOD_WIDTH = 7
 STATUS_WIDTH = 3
 LATENCY_WIDTH = 8
 LAMBDA_WIDTH = 8
+# Below this width the LAMBDA column goes: the cause matters more.
+COMPACT_BELOW = 100
 
 
-def path_width(total: int, time_width: int) -> int:
-    """The PATH column takes what the fixed columns leave, within reason."""
-    fixed = time_width + 2 + METHOD_WIDTH + 1 + 2 + STATUS_WIDTH + 2 + LATENCY_WIDTH + 2
-    fixed += LAMBDA_WIDTH + 1 + 1 + 2
-    rest = total - fixed
-    return max(12, min(48, rest * 2 // 5))
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The requests pane's column widths for a pane `total` columns wide."""
+
+    time: int
+    path: int
+    show_lambda: bool
+
+    @classmethod
+    def fit(cls, total: int, time_width: int) -> Columns:
+        show_lambda = total >= COMPACT_BELOW
+        fixed = time_width + 2 + METHOD_WIDTH + 1 + 2 + STATUS_WIDTH + 2 + LATENCY_WIDTH + 1
+        fixed += (LAMBDA_WIDTH + 1 if show_lambda else 0) + 1 + 2
+        rest = total - fixed
+        return cls(time_width, max(12, min(48, rest * 2 // 5)), show_lambda)
 
 
 def _fit(text: str, width: int) -> str:
@@ -146,19 +158,19 @@ def _fit(text: str, width: int) -> str:
     return text.ljust(width)
 
 
-def header_row(time_width: int, path_w: int) -> Text:
-    text = Text(
-        f"{'TIME'.ljust(time_width)}  {'METHOD'.ljust(METHOD_WIDTH)} {'PATH'.ljust(path_w)}  "
-        f"{'ST'.rjust(STATUS_WIDTH)}  {'LATENCY'.rjust(LATENCY_WIDTH)}  "
-        f"{'LAMBDA'.rjust(LAMBDA_WIDTH)} {' '}  CAUSE",
+def header_row(columns: Columns) -> Text:
+    lambda_head = f"{'LAMBDA'.rjust(LAMBDA_WIDTH)} " if columns.show_lambda else ""
+    return Text(
+        f"{'TIME'.ljust(columns.time)}  {'METHOD'.ljust(METHOD_WIDTH)} "
+        f"{'PATH'.ljust(columns.path)}  {'ST'.rjust(STATUS_WIDTH)}  "
+        f"{'LATENCY'.rjust(LATENCY_WIDTH)} {lambda_head}   CAUSE",
         style="bold",
         no_wrap=True,
         end="",
     )
-    return text
 
 
-def request_row(request: Request, fmt: TimeFormat, path_w: int) -> Text:
+def request_row(request: Request, fmt: TimeFormat, columns: Columns) -> Text:
     """One request as a row: time, method, path, status (coloured by class), latency, Lambda
     duration, cold-start mark, cause (coloured by outcome)."""
     integration = request.integration
@@ -167,7 +179,7 @@ def request_row(request: Request, fmt: TimeFormat, path_w: int) -> Text:
     row.append("  ")
     row.append(_fit(cell(request.method or "-"), METHOD_WIDTH), "bold")
     row.append(" ")
-    row.append(_fit(cell(request.path or request.route or "-"), path_w))
+    row.append(_fit(cell(request.path or request.route or "-"), columns.path))
     row.append("  ")
     if request.status is not None:
         row.append(str(request.status).rjust(STATUS_WIDTH), status_rich_style(request.status))
@@ -176,12 +188,10 @@ def request_row(request: Request, fmt: TimeFormat, path_w: int) -> Text:
         row.append(mark.rjust(STATUS_WIDTH), "dim")
     row.append("  ")
     row.append(duration(request.response_latency_ms).rjust(LATENCY_WIDTH))
-    row.append("  ")
-    row.append(
-        duration(integration.duration_ms if integration else None).rjust(LAMBDA_WIDTH),
-        "",
-    )
     row.append(" ")
+    if columns.show_lambda:
+        row.append(duration(integration.duration_ms if integration else None).rjust(LAMBDA_WIDTH))
+        row.append(" ")
     row.append(COLD_MARK if request.cold_start else " ", "bold bright_cyan")
     row.append("  ")
     if request.in_progress and request.status is None:
