@@ -68,7 +68,9 @@ def _no_aws_options(common: CommonOptions) -> None:
 
 @cli.group(context_settings=CONTEXT_SETTINGS, invoke_without_command=True)
 @traffic_options
-@click.option("--plain", is_flag=True, help="Line output (the default until the TUI lands).")
+@click.option(
+    "--plain", is_flag=True, help="Line output instead of the TUI (the default off a terminal)."
+)
 @output_option(["plain", "short", "json"], "How to print the followed lines.", default="short")
 @common_options
 @click.pass_context
@@ -87,23 +89,29 @@ def demo(
     "Eratosthenes" (REST API erat0s7hen, stage prod: execution and access logs, a Lambda
     authorizer, five functions, one in the JSON log format, two sharing a log group) and an HTTP
     API beside it, writes live traffic with the failures people chase (Lambda timeouts, out of
-    memory, unhandled exceptions, authorizer denies, throttling), and follows it like
-    `apilogs get --watch`. Ctrl-C stops everything.
+    memory, unhandled exceptions, authorizer denies, throttling), and follows it in the TUI
+    (`apilogs tui`) when stdout is a terminal, else (or with --plain) like `apilogs get --watch`.
+    q or Ctrl-C stops everything.
 
     \b
     Examples:
       apilogs demo
-      apilogs demo --rps 10 --seed 42 -o plain
+      apilogs demo --rps 10 --seed 42 --plain -o plain
       apilogs demo serve --backfill 1h      # then query it from another terminal
     """
     if ctx.invoked_subcommand is not None:
         ctx.meta["apilogs.demo"] = {"rps": rps, "seed": seed, "backfill": backfill}
         return
-    run_reporting_errors(common, lambda: _run_demo(rps, seed, backfill, output, common))
+    run_reporting_errors(common, lambda: _run_demo(rps, seed, backfill, output, common, plain))
 
 
 def _run_demo(
-    rps: float, seed: int | None, backfill: float | None, output: str, common: CommonOptions
+    rps: float,
+    seed: int | None,
+    backfill: float | None,
+    output: str,
+    common: CommonOptions,
+    plain: bool = False,
 ) -> None:
     from apilogs.api import Api
     from apilogs.demo.backend import start_demo
@@ -132,6 +140,11 @@ def _run_demo(
         term.err.flush()
         context = running.context()
         api = Api(context, discover_topology(context, app.rest_api_id, app.rest_stage))
+        if not plain and term.out_tty and sys.stdin.isatty():
+            from apilogs.cli.tui import run_demo_tui
+
+            run_demo_tui(api, int(time.time() * 1000) - int((backfill or 60) * 1000))
+            return
         fmt = EventFormatter(
             RenderOptions(output=output, show_group=False),
             Painter(term.color),

@@ -426,6 +426,16 @@ class WatchOptions:
 
 
 def watch_options(func: F) -> F:
+    """--watch and how to follow; --live needs --watch."""
+    return _watch_options(func, follows_by_default=False)
+
+
+def watch_options_following(func: F) -> F:
+    """The same for a command that follows unless told not to (`tui`): --live alone is fine."""
+    return _watch_options(func, follows_by_default=True)
+
+
+def _watch_options(func: F, *, follows_by_default: bool) -> F:
     func = _apply(
         func,
         [
@@ -472,7 +482,7 @@ def watch_options(func: F) -> F:
         live: bool,
         **kwargs: Any,
     ) -> Any:
-        if live and not watch:
+        if live and not watch and not follows_by_default:
             raise click.UsageError("--live follows new events: it needs --watch")
         options = WatchOptions(watch, watch_interval, int(max_lag * 1000), live)
         return func(*args, watch=options, **kwargs)
@@ -660,3 +670,51 @@ traces_option = click.option(
     help="Also read each request's X-Ray trace (API Gateway, Lambda and function segments, "
     "downstream calls) and put it on the timeline.",
 )
+
+
+# --- the TUI --------------------------------------------------------------------------------------
+
+
+@dataclass
+class TuiOptions:
+    no_watch: bool
+    max_requests: int
+    filter_text: str
+
+
+def tui_options(func: F) -> F:
+    """`apilogs tui`: a fixed window instead of following, the memory cap, a starting filter."""
+    func = _apply(
+        func,
+        [
+            click.option(
+                "--no-watch",
+                is_flag=True,
+                help="Read the window once instead of following (also implied by --end).",
+            ),
+            click.option(
+                "--max-requests",
+                type=click.IntRange(100),
+                default=10_000,
+                show_default=True,
+                metavar="N",
+                help="Keep the newest N requests (and 40 lines per request in the stream view); "
+                "older ones are dropped from view, and the header says so.",
+            ),
+            click.option(
+                "--filter",
+                "filter_text",
+                default="",
+                metavar="FILTER",
+                help="Start with this filter, e.g. 'status:5xx path:/users/*' (see ? in the TUI).",
+            ),
+        ],
+    )
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, no_watch: bool, max_requests: int, filter_text: str, **kwargs: Any
+    ) -> Any:
+        return func(*args, tui=TuiOptions(no_watch, max_requests, filter_text), **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,168 @@
+"""The detail pane: one request's whole story. IDs, route, status, cause and what it means; a
+waterfall of its phases; then every line it left, from every source, in time order."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Sequence
+
+from rich.text import Text
+
+from apilogs.model import Request, Role, Source
+from apilogs.tui.explain import explain
+from apilogs.tui.line_view import LineView
+from apilogs.tui.text import (
+    TimeFormat,
+    cell,
+    duration,
+    event_lines,
+    label_width_for,
+    outcome_style,
+    status_rich_style,
+)
+from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, PhaseSource, phases_of, waterfall_lines
+
+HINT = (
+    "Select a request: j/k or ↑/↓ (or a click), e for the next 5xx, / to filter, ? for every key."
+)
+
+
+def story(
+    request: Request,
+    fmt: TimeFormat,
+    width: int,
+    *,
+    pretty: bool = True,
+    sources: Sequence[Source] = (),
+    highlights: Sequence[re.Pattern[str]] = (),
+    phase_sources: Sequence[PhaseSource] = DEFAULT_PHASE_SOURCES,
+) -> list[Text]:
+    """The detail pane's lines for `request` (pure: tests read it without a screen)."""
+    lines: list[Text] = []
+    title = Text(no_wrap=True, end="")
+    title.append(cell(f"{request.method or '?'} {request.path or request.route or '?'}"), "bold")
+    title.append("  →  ")
+    if request.status is not None:
+        title.append(str(request.status), status_rich_style(request.status))
+    else:
+        title.append("…" if request.in_progress else "?", "dim")
+    title.append("  ")
+    if request.in_progress and request.status is None:
+        title.append("in progress", "dim italic")
+    else:
+        title.append(cell(request.cause), outcome_style(request.outcome))
+    if request.in_progress:
+        title.append("   (still receiving lines)", "dim")
+    lines.append(title)
+    meaning = explain(request.outcome)
+    if meaning:
+        # Said in full, whatever the wrap setting: wrapped under its label.
+        pieces = textwrap.wrap(meaning, max(20, width - 18))
+        lines.append(_field("why", pieces[0], "italic"))
+        lines.extend(_field("", piece, "italic") for piece in pieces[1:])
+    if request.error_type or request.error_message:
+        error = ": ".join(cell(x) for x in (request.error_type, request.error_message) if x)
+        lines.append(_field("error", error, "bright_red"))
+    lines.append(_field("when", f"{fmt.full(request.start_ms)}  ({fmt.zone_name})"))
+    if request.route:
+        lines.append(_field("route", cell(request.route)))
+    lines.append(
+        _field(
+            "latency",
+            f"response {duration(request.response_latency_ms)} · integration "
+            f"{duration(request.integration_latency_ms)}",
+        )
+    )
+    for label, value in (
+        ("request id", request.request_id),
+        ("extended id", request.extended_request_id),
+        ("trace id", request.trace_id),
+    ):
+        if value:
+            lines.append(_field(label, cell(value), "bold"))
+    for inv in request.invocations:
+        role = "authorizer" if inv.role is Role.AUTHORIZER else "lambda"
+        facts = [cell(inv.function or "?")]
+        if inv.duration_ms is not None:
+            facts.append(duration(inv.duration_ms))
+        if inv.max_memory_mb is not None:
+            facts.append(f"{inv.max_memory_mb}/{inv.memory_mb or '?'} MB")
+        if inv.init_ms is not None:
+            facts.append(f"cold start, init {duration(inv.init_ms)}")
+        if inv.status:
+            facts.append(f"status {cell(inv.status)}")
+        line = _field(f"{role} id", cell(inv.lambda_request_id), "bold")
+        line.append(f"  {' · '.join(facts)}", "dim")
+        lines.append(line)
+    lines.append(Text(""))
+    lines.append(Text("Waterfall", "bold underline", end=""))
+    lines.extend(waterfall_lines(request, phases_of(request, phase_sources), width))
+    lines.append(Text(""))
+    heading = Text(f"Lines ({len(request.events)})", "bold underline", end="")
+    heading.append(f"   x: JSON {'pretty' if pretty else 'as logged'} · w: wrap", "dim")
+    lines.append(heading)
+    label_width = label_width_for(sources or [e.raw.source for e in request.events])
+    for event in request.events:
+        lines.extend(event_lines(event, fmt, label_width, pretty=pretty, highlights=highlights))
+    return lines
+
+
+def _field(label: str, value: str, style: str = "") -> Text:
+    text = Text(f"  {label:<14}", "dim", no_wrap=True, end="")
+    text.append(value, style)
+    return text
+
+
+class DetailView(LineView):
+    """Shows the selected request; redrawn in place when lines join it."""
+
+    def __init__(
+        self,
+        fmt: TimeFormat,
+        *,
+        sources: Sequence[Source] = (),
+        highlights: Sequence[re.Pattern[str]] = (),
+        phase_sources: Sequence[PhaseSource] = DEFAULT_PHASE_SOURCES,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.fmt = fmt
+        self.sources = tuple(sources)
+        self.highlights = tuple(highlights)
+        self.phase_sources = tuple(phase_sources)
+        self.pretty = True
+        self.request: Request | None = None
+
+    def on_mount(self) -> None:
+        self.border_title = Text("Detail")
+        self.set_lines([Text(HINT, "dim")])
+
+    def show(self, request: Request | None, *, same: bool = False) -> None:
+        """Show `request`; `same`: it is an update of the one shown (keep the scroll)."""
+        self.request = request
+        if request is None:
+            self.border_title = Text("Detail")
+            self.set_lines([Text(HINT, "dim")])
+            return
+        self.border_title = Text(f"Detail · {cell(request.request_id or '-')}")
+        width = max(40, self.scrollable_content_region.width)
+        self.set_lines(
+            story(
+                request,
+                self.fmt,
+                width,
+                pretty=self.pretty,
+                sources=self.sources,
+                highlights=self.highlights,
+                phase_sources=self.phase_sources,
+            ),
+            keep_scroll=same,
+        )
+
+    def redraw(self) -> None:
+        self.show(self.request, same=True)
+
+    def toggle_pretty(self) -> None:
+        self.pretty = not self.pretty
+        self.redraw()

@@ -1,0 +1,91 @@
+"""The base of the TUI's line views: a `ScrollView` on the Line API (only visible lines are
+drawn, from an LRU cache of strips) that follows new content while it sits at the bottom, and
+otherwise stays put and counts what arrived below ("N new ↓")."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.widget import Widget
+
+
+def set_virtual_size(widget: Widget, size: Size) -> None:
+    """Change how much a Line API widget scrolls over without a layout of the whole screen
+    (assigning `virtual_size` lays out the screen: tens of ms, on every batch or keypress).
+    Only a scrollbar that appears or goes needs a layout."""
+    if widget.virtual_size == size:
+        return
+    bars = (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar)
+    widget.set_reactive(Widget.virtual_size, size)
+    widget._scroll_update(size)
+    if (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar) != bars:
+        widget.refresh(layout=True)
+    else:
+        widget.refresh()
+
+
+class TailView(ScrollView, can_focus=True):
+    """Subclasses call `content_grew(n)` after appending n lines (or rows)."""
+
+    DEFAULT_CSS = """
+    TailView {
+        border: round $panel-lighten-2;
+        border-title-color: $text;
+        border-subtitle-color: $warning;
+        border-subtitle-style: bold;
+    }
+    TailView:focus {
+        border: round $accent;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.following = True
+        self.new_below = 0
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        at_end = new_value >= self.max_scroll_y
+        if at_end != self.following or (at_end and self.new_below):
+            self.following = at_end
+            if at_end:
+                self.new_below = 0
+            self.update_subtitle()
+
+    def scroll_to_line(self, y: int) -> None:
+        """Scroll at once (forced: the scrollbars may not be laid out yet), and know whether
+        this is the bottom even when the offset did not change."""
+        self.scroll_to(y=max(0, y), animate=False, immediate=True, force=True)
+        at_end = self.scroll_offset.y >= self.max_scroll_y
+        if at_end != self.following:
+            self.following = at_end
+            if at_end:
+                self.new_below = 0
+            self.update_subtitle()
+
+    def to_end(self) -> None:
+        self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
+
+    def content_grew(self, added: int) -> None:
+        if self.following:
+            self.to_end()
+        elif added > 0:
+            self.new_below += added
+            self.update_subtitle()
+
+    def follow(self) -> None:
+        """Jump to the newest and follow again."""
+        self.following = True
+        self.new_below = 0
+        self.to_end()
+        self.update_subtitle()
+
+    def subtitle_text(self) -> Text:
+        if not self.following and self.new_below:
+            return Text(f" {self.new_below:,} new ↓  (G: follow) ")
+        return Text("")
+
+    def update_subtitle(self) -> None:
+        self.border_subtitle = self.subtitle_text()

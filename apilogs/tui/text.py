@@ -1,0 +1,264 @@
+"""Requests and events as `rich.text.Text`, built from plain strings only.
+
+Every string a log carries went through `sanitize` before it gets here, and nothing is ever
+parsed as markup: `Text(str)` plus styles by span, the same spans (`apilogs.render.spans`) the
+plain output paints as ANSI codes, so both front ends highlight the same words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from rich.text import Text
+
+from apilogs.model import LogEvent, Outcome, Request, Role, Source
+from apilogs.render.events import label_for
+from apilogs.render.expand import expand_json
+from apilogs.render.sanitize import sanitize
+from apilogs.render.spans import RICH_STYLES, message_spans, status_style
+from apilogs.render.style import palette_color
+from apilogs.times import format_duration_ms
+
+COLD_MARK = "❄"
+IN_PROGRESS_MARK = "…"
+
+# The plain output's ANSI colours (render.style) by their Rich names.
+_ANSI_TO_RICH = {
+    "32": "green",
+    "33": "yellow",
+    "35": "magenta",
+    "36": "cyan",
+    "91": "bright_red",
+    "92": "bright_green",
+    "93": "bright_yellow",
+    "94": "bright_blue",
+    "95": "bright_magenta",
+    "96": "bright_cyan",
+}
+ROLE_STYLES = {
+    Role.EXECUTION: "bold cyan",
+    Role.ACCESS: "bold bright_yellow",
+    Role.OTHER: "bold dim",
+}
+OUTCOME_STYLES = {
+    Outcome.OK: "dim",
+    Outcome.CLIENT_ERROR: "yellow",
+    Outcome.AUTH_DENIED: "yellow",
+    Outcome.THROTTLED: "yellow",
+    Outcome.UNKNOWN: "dim",
+}
+ERROR_STYLE = "bright_red"
+
+
+def cell(value: object) -> str:
+    """Any value for one line: unsafe characters shown as escapes, line breaks as ⏎."""
+    return sanitize(str(value), keep_newlines=False)
+
+
+def source_style(source: Source) -> str:
+    if source.function_name:
+        return "bold " + _ANSI_TO_RICH.get(palette_color(source.function_name), "green")
+    return ROLE_STYLES.get(source.role, "bold")
+
+
+def outcome_style(outcome: Outcome) -> str:
+    return OUTCOME_STYLES.get(outcome, ERROR_STYLE)
+
+
+def status_rich_style(status: int) -> str:
+    return RICH_STYLES.get(status_style(status), "bold")
+
+
+class TimeFormat:
+    """Epoch ms → the time shown: in UTC or local time, with the date when the window spans
+    more than one day."""
+
+    def __init__(self, tz: tzinfo | None, with_date: bool = False) -> None:
+        self.tz = tz  # None: local time
+        self.with_date = with_date
+        self._cache: dict[int, str] = {}
+
+    def clear(self) -> None:
+        """Forget formatted times (after the zone or the date setting changed)."""
+        self._cache.clear()
+
+    @property
+    def zone_name(self) -> str:
+        if self.tz is UTC:
+            return "UTC"
+        return datetime.now().astimezone(self.tz).strftime("%Z") or "local"
+
+    def moment(self, ms: int) -> datetime:
+        moment = datetime.fromtimestamp(ms / 1000, self.tz or UTC)
+        return moment if self.tz is not None else moment.astimezone()
+
+    def short(self, ms: int) -> str:
+        second = ms // 1000
+        head = self._cache.get(second)
+        if head is None:
+            pattern = "%m-%d %H:%M:%S." if self.with_date else "%H:%M:%S."
+            head = self.moment(ms).strftime(pattern)
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            self._cache[second] = head
+        return f"{head}{ms % 1000:03d}"
+
+    def full(self, ms: int) -> str:
+        moment = self.moment(ms)
+        text = moment.isoformat(timespec="milliseconds")
+        return text.replace("+00:00", "Z") if moment.utcoffset() == timedelta(0) else text
+
+    @property
+    def width(self) -> int:
+        return 18 if self.with_date else 12
+
+
+def spans_days(start_ms: int, end_ms: int, tz: tzinfo | None) -> bool:
+    """Whether [start, end] covers more than one calendar day in the zone shown."""
+    fmt = TimeFormat(tz)
+    return fmt.moment(start_ms).date() != fmt.moment(end_ms).date()
+
+
+def duration(ms: float | None) -> str:
+    return "-" if ms is None else format_duration_ms(ms)
+
+
+# -- the requests pane -----------------------------------------------------------------------------
+
+METHOD_WIDTH = 7
+STATUS_WIDTH = 3
+LATENCY_WIDTH = 8
+LAMBDA_WIDTH = 8
+# Below this width the LAMBDA column goes: the cause matters more.
+COMPACT_BELOW = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The requests pane's column widths for a pane `total` columns wide."""
+
+    time: int
+    path: int
+    show_lambda: bool
+
+    @classmethod
+    def fit(cls, total: int, time_width: int) -> Columns:
+        show_lambda = total >= COMPACT_BELOW
+        fixed = time_width + 2 + METHOD_WIDTH + 1 + 2 + STATUS_WIDTH + 2 + LATENCY_WIDTH + 1
+        fixed += (LAMBDA_WIDTH + 1 if show_lambda else 0) + 1 + 2
+        rest = total - fixed
+        return cls(time_width, max(12, min(48, rest * 2 // 5)), show_lambda)
+
+
+def _fit(text: str, width: int) -> str:
+    if len(text) > width:
+        return text[: max(0, width - 1)] + "…"
+    return text.ljust(width)
+
+
+def header_row(columns: Columns) -> Text:
+    lambda_head = f"{'LAMBDA'.rjust(LAMBDA_WIDTH)} " if columns.show_lambda else ""
+    return Text(
+        f"{'TIME'.ljust(columns.time)}  {'METHOD'.ljust(METHOD_WIDTH)} "
+        f"{'PATH'.ljust(columns.path)}  {'ST'.rjust(STATUS_WIDTH)}  "
+        f"{'LATENCY'.rjust(LATENCY_WIDTH)} {lambda_head}   CAUSE",
+        style="bold",
+        no_wrap=True,
+        end="",
+    )
+
+
+def request_row(request: Request, fmt: TimeFormat, columns: Columns) -> Text:
+    """One request as a row: time, method, path, status (coloured by class), latency, Lambda
+    duration, cold-start mark, cause (coloured by outcome)."""
+    integration = request.integration
+    row = Text(no_wrap=True, end="")
+    row.append(fmt.short(request.start_ms), "dim")
+    row.append("  ")
+    row.append(_fit(cell(request.method or "-"), METHOD_WIDTH), "bold")
+    row.append(" ")
+    row.append(_fit(cell(request.path or request.route or "-"), columns.path))
+    row.append("  ")
+    if request.status is not None:
+        row.append(str(request.status).rjust(STATUS_WIDTH), status_rich_style(request.status))
+    else:
+        mark = IN_PROGRESS_MARK if request.in_progress else "-"
+        row.append(mark.rjust(STATUS_WIDTH), "dim")
+    row.append("  ")
+    row.append(duration(request.response_latency_ms).rjust(LATENCY_WIDTH))
+    row.append(" ")
+    if columns.show_lambda:
+        row.append(duration(integration.duration_ms if integration else None).rjust(LAMBDA_WIDTH))
+        row.append(" ")
+    row.append(COLD_MARK if request.cold_start else " ", "bold bright_cyan")
+    row.append("  ")
+    if request.in_progress and request.status is None:
+        row.append("in progress", "dim italic")
+    else:
+        row.append(cell(request.cause), outcome_style(request.outcome))
+    return row
+
+
+# -- lines -----------------------------------------------------------------------------------------
+
+
+def label_text(source: Source, width: int) -> Text:
+    label = cell(label_for(source))
+    return Text(_fit(label, width), source_style(source), end="")
+
+
+def message_lines(
+    event: LogEvent,
+    *,
+    pretty: bool = False,
+    highlights: Sequence[re.Pattern[str]] = (),
+) -> list[Text]:
+    """The message as screen lines (a traceback keeps its lines), sanitised, highlighted by
+    the shared spans; JSON pretty-printed when `pretty`."""
+    text = event.raw.message.rstrip("\n")
+    if pretty:
+        text = expand_json(text)
+    text = sanitize(text).expandtabs(4)
+    rich = Text(text, no_wrap=True, end="")
+    for span in message_spans(event.line.kind, text, highlights):
+        style = RICH_STYLES.get(span.style)
+        if style and span.end > span.start:
+            rich.stylize(style, span.start, span.end)
+    if "\n" not in text:
+        return [rich]
+    return list(rich.split("\n", allow_blank=True))
+
+
+def event_lines(
+    event: LogEvent,
+    fmt: TimeFormat,
+    label_width: int,
+    *,
+    pretty: bool = False,
+    late: bool = False,
+    highlights: Sequence[re.Pattern[str]] = (),
+) -> list[Text]:
+    """An event as `apilogs get -o short` shows it: time, source label, message; continuation
+    lines indented under the message."""
+    body = message_lines(event, pretty=pretty, highlights=highlights)
+    head = Text(no_wrap=True, end="")
+    head.append(fmt.short(event.raw.timestamp), "dim")
+    head.append("  ")
+    head.append_text(label_text(event.raw.source, label_width))
+    head.append("  ")
+    if late:
+        head.append("(late) ", "yellow")
+    indent = " " * (fmt.width + 2 + label_width + 2)
+    lines = [head + body[0]]
+    for more in body[1:]:
+        line = Text(indent, no_wrap=True, end="")
+        line.append_text(more)
+        lines.append(line)
+    return lines
+
+
+def label_width_for(sources: Sequence[Source]) -> int:
+    labels = [cell(label_for(s)) for s in sources] or ["execution"]
+    return min(24, max(len(label) for label in labels))

@@ -1,0 +1,112 @@
+"""The TUI's pure parts: window batches from the core's Correlator, the waterfall and its hook
+for X-Ray subsegments, rows and times, and the `apilogs tui` command's checks."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+
+from click.testing import CliRunner
+
+from apilogs.cli import cli
+from apilogs.demo.traffic import Outcome
+from apilogs.model import Request, UpdateKind
+from apilogs.tui.feed import window_batches
+from apilogs.tui.text import Columns, TimeFormat, request_row, spans_days
+from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, Phase, phases_of, waterfall_lines
+from tests.demo_data import Traffic
+from tests.tui_helpers import parsed_events, simulate, topology_of
+
+
+def test_window_batches_show_a_request_at_its_first_line_and_close_every_one(
+    traffic: Traffic,
+) -> None:
+    topology = topology_of(traffic)
+    requests = simulate(traffic, seconds=20)
+    events = parsed_events(topology, requests)
+    ticks = iter(range(10**6))
+    batches = list(window_batches(events, every_s=5, max_events=10**6, clock=lambda: next(ticks)))
+    # The first event goes out at once, alone: the first row does not wait for the window.
+    assert len(batches[0].events) == 1
+    assert sum(len(b.events) for b in batches) == len(events)
+    updates = [u for b in batches for u in b.updates]
+    first_new = next(u for u in updates if u.kind is UpdateKind.NEW)
+    assert first_new.request.request_id == requests[0].request_id
+    closed = {u.request.request_id for u in updates if u.kind is UpdateKind.CLOSED}
+    assert closed == {r.request_id for r in requests}
+    # Every request was NEW before anything else happened to it.
+    seen: set[str | None] = set()
+    for update in updates:
+        if update.kind is UpdateKind.NEW:
+            seen.add(update.request.request_id)
+        else:
+            assert update.request.request_id in seen
+
+
+def _request(traffic: Traffic, outcome: Outcome, route: str = "GET /primes") -> Request:
+    topology = topology_of(traffic)
+    [made] = simulate(traffic, seconds=0, forced=[(0, route, outcome)])
+    batches = list(window_batches(parsed_events(topology, [made])))
+    return [u.request for b in batches for u in b.updates][-1]
+
+
+def test_the_waterfall_shows_each_phase_on_one_axis(traffic: Traffic) -> None:
+    request = _request(traffic, Outcome.LAMBDA_TIMEOUT)
+    phases = phases_of(request)
+    names = [p.name for p in phases]
+    assert {"authorizer", "lambda", "integration"} <= set(names)
+    lam = next(p for p in phases if p.name == "lambda")
+    assert lam.note == "timeout" and 2_900 <= lam.duration_ms <= 3_100
+    lines = [t.plain for t in waterfall_lines(request, phases, 100)]
+    assert all(len(line) <= 100 for line in lines)
+    assert "0 ms" in lines[0] and lines[0].rstrip().endswith(
+        (" 3.0 s", " 3.1 s", " 3.2 s", " 3.3 s")
+    )
+    bar = next(line for line in lines if line.lstrip().startswith("lambda"))
+    assert bar.count("█") > 40 and "timeout" in bar
+
+
+def test_xray_subsegments_plug_in_as_a_phase_source(traffic: Traffic) -> None:
+    request = _request(traffic, Outcome.OK, "GET /primes/{n}")
+    lam = next(p for p in phases_of(request) if p.name == "lambda")
+
+    def subsegments(r: Request) -> list[Phase]:
+        return [Phase("DynamoDB", lam.start_ms + 1, lam.end_ms - 1, "GetItem", "yellow", depth=1)]
+
+    phases = phases_of(request, (*DEFAULT_PHASE_SOURCES, subsegments))
+    at = [p.name for p in phases].index("DynamoDB")
+    assert phases[at - 1].name == "lambda"  # after its parent, indented under it
+    lines = [t.plain for t in waterfall_lines(request, phases, 100)]
+    assert any(line.startswith("    DynamoDB GetItem") for line in lines)
+
+
+def test_rows_show_the_date_when_the_window_spans_days() -> None:
+    before = int(datetime(2024, 5, 1, 23, 59, 30, tzinfo=UTC).timestamp() * 1000)
+    after = before + 60_000
+    assert spans_days(before, after, UTC)
+    assert not spans_days(before, before + 10_000, UTC)
+    # The same minute is one day in UTC+2 (01:59 → 02:00 on May 2).
+    assert not spans_days(before, after, timezone(timedelta(hours=2)))
+    request = Request(
+        "r", before, before + 5, Outcome.OK, "ok", method="GET", path="/x", status=200
+    )
+    with_date = request_row(request, TimeFormat(UTC, with_date=True), Columns(18, 20, True)).plain
+    without = request_row(request, TimeFormat(UTC), Columns(12, 20, True)).plain
+    assert with_date.startswith("05-01 23:59:30.000") and without.startswith("23:59:30.000")
+    later = replace(request, status=None, in_progress=True)
+    assert "in progress" in request_row(later, TimeFormat(UTC), Columns(12, 20, True)).plain
+    # A narrow pane gives the LAMBDA column's room to the cause.
+    assert Columns.fit(80, 12).show_lambda is False and Columns.fit(140, 12).show_lambda
+
+
+def test_the_tui_command_checks_its_options_before_taking_the_screen() -> None:
+    runner = CliRunner()
+    bad = runner.invoke(cli, ["tui", "-a", "x", "-t", "prod", "--filter", "staus:5xx"])
+    assert bad.exit_code == 2 and "did you mean status:" in bad.output
+    both = runner.invoke(cli, ["tui", "-a", "x", "-t", "prod", "--watch", "--no-watch"])
+    assert both.exit_code == 2 and "contradict" in both.output
+    ended = runner.invoke(cli, ["tui", "-a", "x", "-t", "prod", "--watch", "-e", "now"])
+    assert ended.exit_code == 2
+    piped = runner.invoke(cli, ["tui", "-a", "x", "-t", "prod"])
+    assert piped.exit_code == 2 and "needs a terminal" in piped.output
+    assert "--max-requests" in runner.invoke(cli, ["tui", "--help"]).output
