@@ -579,6 +579,7 @@ class Api:
         *,
         sources: Iterable[str] = (),
         log_groups: Iterable[str] = (),
+        engine: EngineName = "filter",
         fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
@@ -590,7 +591,8 @@ class Api:
 
         IDs are looked up in every group of the API (plus `log_groups`); `sources` narrows the
         lines each request carries (its outcome and cause still come from all of them). Text
-        that cannot be an ID raises InvalidInput at once."""
+        that cannot be an ID raises InvalidInput at once. `engine` scans the window for the IDs
+        (as for `events`: Logs Insights suits windows of hours or days)."""
         self.settle()
         wanted = [ids] if isinstance(ids, str) else list(ids)
         stats = stats if stats is not None else FetchStats()
@@ -608,6 +610,7 @@ class Api:
             stats,
             stop=stop,
             policy=_window_policy(fail_after_s),
+            engine=self.engine_for(engine, everywhere, EventQuery(start_ms, end_ms, None), stats),
         )
         wanted_sources = frozenset(shown.sources)
         if set(everywhere) == wanted_sources and not shown.companions:
@@ -638,6 +641,7 @@ class Api:
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
         must_exist: bool = False,
+        engine: EngineName = "filter",
     ) -> list[Request]:
         """`lookup`'s requests. An ID prefix that matches several requests raises
         AmbiguousRequestId; `must_exist`: raise RequestNotFound instead of returning an empty
@@ -649,6 +653,7 @@ class Api:
             end,
             sources=sources,
             log_groups=log_groups,
+            engine=engine,
             fail_after_s=fail_after_s,
             stop=stop,
             stats=stats,

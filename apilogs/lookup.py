@@ -26,7 +26,7 @@ and access logs. Narrowing the lines to some sources is the caller's business.""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from apilogs.aws import AwsContext
@@ -34,10 +34,11 @@ from apilogs.cancel import CancelScope, StopSignal
 from apilogs.correlate import TIMING_WINDOW_MS, correlate, function_name_of
 from apilogs.errors import Cancelled, IncompleteRead, InvalidInput
 from apilogs.fetch import WINDOW_POLICY, FetchStats, RetryPolicy, fetch_window, queries_for
+from apilogs.fetch.auto import Engine
 from apilogs.fetch.filter import GroupQuery, read_window
 from apilogs.ids import is_uuid
 from apilogs.merge import EventKey, event_key
-from apilogs.model import LineKind, LogEvent, Request, Role, Source
+from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role, Source
 from apilogs.parse import parse_event
 
 __all__ = ["MIN_PREFIX", "Lookup", "check_term", "filter_patterns", "find_requests"]
@@ -143,8 +144,10 @@ class _Search:
         stats: FetchStats,
         scope: CancelScope,
         policy: RetryPolicy,
+        engine: Engine = "filter",
     ) -> None:
         self.ctx = ctx
+        self.engine = engine
         self.queries = queries
         self.start_ms = start_ms
         self.end_ms = end_ms
@@ -165,17 +168,8 @@ class _Search:
         `prefixes`: the terms may be prefixes; an event is kept only when one of its own IDs
         is a term or starts with one (a prefix found inside other text is not the ID)."""
         new_ids: set[str] = set()
-        for pattern in filter_patterns(terms):
-            for raw in fetch_window(
-                self.ctx,
-                self.queries,
-                self.start_ms,
-                self.end_ms,
-                self.stats,
-                filter_pattern=pattern,
-                stop=self.scope,
-                policy=self.policy,
-            ):
+        for raws in self._passes(terms):
+            for raw in raws:
                 message = raw.message
                 if not any(t in message for t in terms):
                     continue  # an emulator that ignored the pattern
@@ -189,6 +183,35 @@ class _Search:
                 self.found[key] = event
                 new_ids |= ids
         return new_ids
+
+    def _passes(self, terms: list[str]) -> Iterator[Iterable[RawEvent]]:
+        """The whole-window reads for `terms`: FilterLogEvents with `?"a" ?"b"` patterns (as
+        many as the pattern length limit needs), or one Logs Insights scan (`filter @message
+        like …`), server-side, for windows too long to page through."""
+        if self.engine == "insights":
+            from apilogs.fetch import insights
+
+            yield insights.read_window(
+                self.ctx,
+                self.queries,
+                self.start_ms,
+                self.end_ms,
+                self.stats,
+                stop=self.scope,
+                terms=terms,
+            )
+            return
+        for pattern in filter_patterns(terms):
+            yield fetch_window(
+                self.ctx,
+                self.queries,
+                self.start_ms,
+                self.end_ms,
+                self.stats,
+                filter_pattern=pattern,
+                stop=self.scope,
+                policy=self.policy,
+            )
 
     def read(
         self,
@@ -240,15 +263,20 @@ def find_requests(
     *,
     stop: StopSignal | None = None,
     policy: RetryPolicy = WINDOW_POLICY,
+    engine: Engine = "filter",
 ) -> Lookup:
     """The requests that carry any of `ids` (or a unique prefix of one), each with every line
     of every group. Raises InvalidInput for a term that cannot be an ID (before any read), and
-    Cancelled when `stop` is set before the answer is complete."""
+    Cancelled when `stop` is set before the answer is complete.
+
+    `engine`: what scans the whole window for the IDs (FilterLogEvents or Logs Insights); the
+    short reads around what was found (an invocation's stream, its neighbourhood) are always
+    FilterLogEvents."""
     terms = list(dict.fromkeys(check_term(i) for i in ids if i.strip()))
     if not terms:
         return Lookup()
     scope = CancelScope(stop)
-    search = _Search(ctx, queries_for(sources), start_ms, end_ms, stats, scope, policy)
+    search = _Search(ctx, queries_for(sources), start_ms, end_ms, stats, scope, policy, engine)
     known = search.by_terms(terms, prefixes=True)
     asked = set(terms)
     explored: set[tuple[str, int]] = set()

@@ -261,7 +261,10 @@ def test_live_traffic_writes_and_stops_promptly(
     app: SampleApp, writer: LogWriter, client: Client
 ) -> None:
     live = LiveTraffic(app, writer, rps=20, seed=4, tick_s=0.05, history_ms=10_000).start()
-    time.sleep(0.6)
+    # Written once the simulated requests end: on a loaded machine that can take seconds.
+    deadline = time.monotonic() + 15
+    while live.events_written == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
     stopping = time.perf_counter()
     live.stop()
     assert time.perf_counter() - stopping < 5  # Ctrl-C must not hang

@@ -149,3 +149,19 @@ def test_watch_live_follows_and_says_how(endpoint, client) -> None:
     assert len(set(messages)) == len(messages)
     # moto ends every Live Tail session at once: apilogs says it polls instead.
     assert any("Live Tail" in line and "polling" in line for line in err), err
+
+
+def test_a_lookup_through_insights_finds_the_same_lines_as_through_filter(
+    traffic: Traffic,
+) -> None:
+    # The API Gateway ID of a timeout without X-Ray: the Lambda's lines join by timing, found by
+    # the reads around what the scan found; the scan itself is Logs Insights'.
+    wanted = traffic.forced["apigw_timeout_no_xray"].request_id
+    code, by_filter, err = run(traffic, "get", "-o", "json", "-r", wanted, "--engine", "filter")
+    assert code == 0, err
+    code, by_insights, err = run(traffic, "get", "-o", "json", "-r", wanted, "--engine", "insights")
+    assert code == 0, err
+    assert "Logs Insights:" in err  # the scan ran there, and says what it cost
+    assert _lines(by_insights) == _lines(by_filter)
+    sources = {json.loads(line)["source"] for line in by_insights.splitlines()}
+    assert {"execution", "lambda"} <= sources

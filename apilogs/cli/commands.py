@@ -279,6 +279,7 @@ def find_reporting(
             window.end,
             sources=window.sources,
             log_groups=window.log_groups,
+            engine=window.engine,
             fail_after_s=window.window_fail_after_s,
             stats=reporter.stats,
         )
