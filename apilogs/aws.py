@@ -72,9 +72,15 @@ THROTTLING_CODES = frozenset(
 class RateLimiter:
     """A token bucket shared by every thread that reads CloudWatch Logs.
 
-    `rate` requests per second with a burst of `rate` tokens; 0 means no limit (local endpoints).
-    `slow_down()` halves the rate after a throttle, and it recovers slowly, like adaptive retries.
-    Every attempt, retries included, takes a token: the budget is the account's, not a call's."""
+    At most `rate` requests per second, kept a little under it (`MARGIN`), with a burst one
+    token short of the quota's: CloudWatch's own bucket must still have a token when a call
+    that left on time arrives early (threads, the GIL and the network bunch calls up), since a
+    throttle costs a round trip and a slower rate after it. 0 means no limit (local
+    endpoints). `slow_down()` takes the rate to 70 % after a throttle (as botocore's adaptive
+    mode does), and it recovers slowly. Every attempt, retries included, takes a token: the
+    budget is the account's, not a call's."""
+
+    MARGIN = 0.95
 
     def __init__(
         self,
@@ -84,10 +90,12 @@ class RateLimiter:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._configured = max(0.0, rate)
-        self._rate = self._configured
+        self._ceiling = self._configured * self.MARGIN
+        self._burst = max(1.0, self._configured - 1.0)
+        self._rate = self._ceiling
         self._clock = clock
         self._sleep = sleep
-        self._tokens = self._configured
+        self._tokens = self._burst if self._configured else 0.0
         self._updated = clock()
         self._lock = threading.Lock()
         self.throttles = 0
@@ -118,12 +126,10 @@ class RateLimiter:
                 now = self._clock()
                 elapsed = max(0.0, now - self._updated)
                 self._updated = now
-                if self._rate < self._configured:
+                if self._rate < self._ceiling:
                     # Recover 5 % of the configured rate per second without throttles.
-                    self._rate = min(
-                        self._configured, self._rate + 0.05 * self._configured * elapsed
-                    )
-                self._tokens = min(max(self._rate, 1.0), self._tokens + elapsed * self._rate)
+                    self._rate = min(self._ceiling, self._rate + 0.05 * self._configured * elapsed)
+                self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
                 # A hair of tolerance: float sums of sleeps must not leave 0.9999999 forever.
                 if self._tokens >= 1.0 - 1e-9:
                     self._tokens -= 1.0
@@ -143,7 +149,7 @@ class RateLimiter:
         with self._lock:
             self.throttles += 1
             if self._configured:
-                self._rate = max(0.2, self._rate / 2)
+                self._rate = max(0.2, self._rate * 0.7)
                 self._tokens = min(self._tokens, 0.0)
 
 

@@ -740,6 +740,7 @@ class Bench:
             "-o",
             "json",
             *([] if self.proxy else ["--max-rps", "0"]),
+            *self.args.get_arg,
         ]
 
     def awslogs_argv(self, group: str, window: Window) -> list[str]:
@@ -1760,6 +1761,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument(
         "--workdir", type=Path, default=None, help="where outputs go (default: a tmp dir)"
+    )
+    p.add_argument(
+        "--get-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="one more argument for every measured `apilogs get` (repeatable), e.g. "
+        "--get-arg=--no-hold-back to measure without each line's request ID",
     )
     p.add_argument(
         "--cprofile",

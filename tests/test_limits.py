@@ -22,24 +22,27 @@ class FakeTime:
 def test_limiter_keeps_to_its_rate_after_the_burst() -> None:
     fake = FakeTime()
     limiter = RateLimiter(5, clock=fake.clock, sleep=fake.sleep)
-    for _ in range(5 + 50):
+    for _ in range(4 + 50):
         limiter.acquire()
-    # A burst of 5, then 50 more at 5 per second.
-    assert 9.9 <= fake.now - 1000.0 <= 10.1
-    assert limiter.requests == 55
+    # A burst of 4 (one short of the quota's 5), then 50 more at 95 % of 5 per second.
+    assert 50 / 4.75 - 0.1 <= fake.now - 1000.0 <= 50 / 4.75 + 0.1
+    assert limiter.requests == 54
+    assert limiter.configured == 5
 
 
-def test_throttle_halves_the_rate_and_it_recovers() -> None:
+def test_a_throttle_slows_the_rate_and_it_recovers() -> None:
     fake = FakeTime()
     limiter = RateLimiter(4, clock=fake.clock, sleep=fake.sleep)
+    full = limiter.rate
+    assert full == 4 * RateLimiter.MARGIN
     limiter.slow_down()
-    assert limiter.rate == 2 and limiter.throttles == 1
+    assert limiter.rate == full * 0.7 and limiter.throttles == 1
     for _ in range(10):
         limiter.acquire()
-    assert 2 < limiter.rate < 4  # recovering, slowly
+    assert full * 0.7 < limiter.rate < full  # recovering, slowly
     for _ in range(100):
         limiter.acquire()
-    assert limiter.rate == 4  # 20 s without throttles: back to full speed
+    assert limiter.rate == full  # 20 s without throttles: back to full speed
 
 
 def test_zero_means_unlimited() -> None:
