@@ -1202,6 +1202,7 @@ def measure_follow(bench: Bench, interval: float | None) -> dict[str, Any]:
         "-o",
         "json",
         *(["--watch-interval", str(interval)] if interval is not None else []),
+        *args.get_arg,
     ]
     _, err_path = bench._paths("follow")
     lines: list[tuple[float, bytes]] = []
@@ -1767,7 +1768,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="ARG",
-        help="one more argument for every measured `apilogs get` (repeatable), e.g. "
+        help="one more argument for every measured `apilogs get`, --watch too (repeatable), e.g. "
         "--get-arg=--no-hold-back to measure without each line's request ID",
     )
     p.add_argument(
