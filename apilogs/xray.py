@@ -67,6 +67,9 @@ class TraceReport:
     destination: str | None = None
     # Sentences for people: where traces were read from, what is missing and why.
     notices: tuple[str, ...] = ()
+    # X-Ray refused the read or could not be reached (one of `notices`): nothing was read, and
+    # asking again may work; None when the read went through.
+    error: str | None = None
 
     def get(self, trace_id: str | None) -> Trace | None:
         return self.traces.get(trace_id) if trace_id else None
@@ -399,7 +402,7 @@ def fetch_traces(
     destination = _destination(xray, notices)
     traces: dict[str, Trace] = {}
     unprocessed: list[str] = []
-    refused = False
+    refused: str | None = None
     for at in range(0, len(wanted), MAX_IDS_PER_CALL):
         if scope.is_set():
             break
@@ -408,12 +411,12 @@ def fetch_traces(
             found, skipped = _batch(xray, chunk)
         except botocore.exceptions.ClientError as exc:
             code = error_code(exc) or "an error"
-            notices.append(f"X-Ray refused BatchGetTraces ({code}): no traces read")
-            refused = True
+            refused = f"X-Ray refused BatchGetTraces ({code}): no traces read"
+            notices.append(refused)
             break
         except botocore.exceptions.BotoCoreError as exc:
-            notices.append(f"X-Ray could not be reached ({type(exc).__name__}): no traces read")
-            refused = True
+            refused = f"X-Ray could not be reached ({type(exc).__name__}): no traces read"
+            notices.append(refused)
             break
         traces.update(found)
         unprocessed += skipped
@@ -444,7 +447,7 @@ def fetch_traces(
             f"({', '.join(lacking[:3])}{', …' if len(lacking) > 3 else ''}): not sampled, not "
             "yet ingested, older than X-Ray keeps traces (30 days), or not processed this time"
         )
-    return TraceReport(traces, tuple(unprocessed), missing, destination, tuple(notices))
+    return TraceReport(traces, tuple(unprocessed), missing, destination, tuple(notices), refused)
 
 
 def _destination(xray: Any, notices: list[str]) -> str | None:

@@ -10,22 +10,30 @@ import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC
 
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 import apilogs
 from apilogs.demo.traffic import Outcome
+from apilogs.model import RequestUpdate, UpdateKind
+from apilogs.render.requests import NO_TRACE_ID, NOT_SAMPLED
 from apilogs.stream import RequestFilter
+from apilogs.times import format_duration_ms
 from apilogs.tui import ApiFeed, ReadPlan, TuiApp, TuiOptions
 from apilogs.tui.feed import Batch
 from apilogs.tui.help import HelpScreen
+from apilogs.tui.traces import READING
+from apilogs.xray import TraceReport
 from tests.demo_data import Traffic
 from tests.faultproxy import SERVER_ERROR, THROTTLE, fault_proxy
 from tests.tui_helpers import (
     FIXED_START_MS,
     SIZE,
     ScriptedFeed,
+    TracingFeed,
     batches_of,
     parsed_events,
     recorded_window,
@@ -51,10 +59,10 @@ def window_app(traffic: Traffic, **options: object) -> TuiApp:
     return TuiApp(feed, api.topology, api.select().sources, opts)
 
 
-def replayed_window_app(traffic: Traffic) -> TuiApp:
+def replayed_window_app(traffic: Traffic, feed: ScriptedFeed | None = None) -> TuiApp:
     """The window read of `window_app`, recorded once and replayed."""
     topology = topology_of(traffic)
-    feed = ScriptedFeed()
+    feed = feed if feed is not None else ScriptedFeed()
     feed.push(*recorded_window(traffic))
     feed.finish()
     start, end = window_of(traffic)
@@ -62,9 +70,11 @@ def replayed_window_app(traffic: Traffic) -> TuiApp:
     return TuiApp(feed, topology, topology.readable_sources, opts)
 
 
-def scripted_app(traffic: Traffic, **options: object) -> tuple[TuiApp, ScriptedFeed]:
+def scripted_app(
+    traffic: Traffic, feed: ScriptedFeed | None = None, **options: object
+) -> tuple[TuiApp, ScriptedFeed]:
     topology = topology_of(traffic)
-    feed = ScriptedFeed()
+    feed = feed if feed is not None else ScriptedFeed()
     opts = TuiOptions(
         start_ms=FIXED_START_MS,
         follow=True,
@@ -221,7 +231,7 @@ def test_help_lists_every_key(traffic: Traffic) -> None:
             await pilot.pause()
             assert isinstance(app.screen, HelpScreen)
             screen = screen_text(app)
-            for key in ("/", "e / E", "g / G", "PgDn", "s", "t", "c", "p", "q", "?", "v"):
+            for key in ("/", "e / E", "g / G", "PgDn", "s", "t", "c", "p", "q", "?", "v", "X"):
                 assert f" {key} " in screen or f"│{key} " in screen, key
             for term in ("status:5xx", "path:/users/*", "cold", "slow:>1s", "error", "fn:NAME"):
                 assert term in screen
@@ -505,3 +515,148 @@ def test_times_switch_between_utc_and_local(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+# -- X-Ray traces, read on X ----------------------------------------------------------------------
+
+
+def test_x_reads_the_trace_and_shows_its_downstream_call(traffic: Traffic) -> None:
+    expected = traffic.forced["orders_exception"]  # sampled; DynamoDB throttled its PutItem
+    api = apilogs.open_api(
+        traffic.app.rest_api_id, traffic.app.rest_stage, endpoint_url=traffic.url, max_rps=0
+    )
+    feed = TracingFeed(lambda requests, stop: api.traces(requests, stop=stop))
+
+    async def scenario() -> None:
+        app = replayed_window_app(traffic, feed)
+        async with app.run_test(size=SIZE) as pilot:
+            app.animation_level = "none"
+            await wait_for(pilot, lambda: app.state == "done", timeout=60)
+            await pilot.press("slash", *expected.request_id, "enter")
+            await pilot.press("g", "enter")
+            await pilot.pause()
+            assert "X-Ray" not in app.detail.plain_lines()  # not read until asked
+            await pilot.press("X")
+            trace_id = expected.trace_id or ""
+            await wait_for(pilot, lambda: trace_id in app.trace_cache.traces)
+            [call] = [c for c in app.trace_cache.traces[trace_id].calls if c.name == "DynamoDB"]
+            took = format_duration_ms(call.duration_ms or 0)
+            story = app.detail.plain_lines()
+            section = story[story.index("X-Ray") : story.index("Waterfall")]
+            [listed] = [line for line in section if "DynamoDB PutItem orders" in line]
+            assert f"  {took}  " in listed and "throttle" in listed
+            waterfall = story[story.index("Waterfall") : story.index("", story.index("Waterfall"))]
+            [bar] = [line for line in waterfall if "DynamoDB PutItem orders" in line]
+            assert "█" in bar and took in bar and "error throttle 400" in bar
+            assert any("Invocation" in line for line in waterfall)
+            assert "DynamoDB PutItem" in screen_text(app)
+            # Cached: X again reads nothing.
+            await pilot.press("X")
+            await pilot.pause()
+            assert feed.trace_reads == 1
+
+    run(scenario)
+
+
+TRACE_ID = "1-66321e60-0123456789abcdef01234567"
+
+
+def _traced_request(traffic: Traffic, **changes: object) -> Batch:
+    """One whole request of seeded traffic (its last update), with `changes`."""
+    updates = [u.request for b in _updates(traffic, seconds=2) for u in b.updates]
+    request = [r for r in updates if r.request_id == updates[0].request_id][-1]
+    changed = replace(request, **{"trace_id": TRACE_ID, **changes})  # type: ignore[arg-type]
+    return Batch(updates=(RequestUpdate(UpdateKind.NEW, changed),), now_ms=FIXED_START_MS)
+
+
+def test_x_on_a_request_without_a_trace_says_why_at_once(traffic: Traffic) -> None:
+    feed = TracingFeed(lambda requests, stop: TraceReport())
+
+    async def scenario() -> None:
+        app, _ = scripted_app(traffic, feed)
+        async with app.run_test(size=SIZE) as pilot:
+            app.animation_level = "none"
+            feed.push(_traced_request(traffic, trace_id=None, sampled=None))
+            await wait_for(pilot, lambda: len(app.requests.index) == 1)
+            await pilot.press("g", "X")
+            await pilot.pause()
+            assert f"  {NO_TRACE_ID}" in app.detail.plain_lines()
+            assert feed.trace_reads == 0
+
+    run(scenario)
+
+
+def test_x_on_a_request_sampled_0_says_so_without_a_read(traffic: Traffic) -> None:
+    feed = TracingFeed(lambda requests, stop: TraceReport())
+
+    async def scenario() -> None:
+        app, _ = scripted_app(traffic, feed)
+        async with app.run_test(size=SIZE) as pilot:
+            app.animation_level = "none"
+            feed.push(_traced_request(traffic, sampled=False))
+            await wait_for(pilot, lambda: len(app.requests.index) == 1)
+            await pilot.press("g", "X")
+            await pilot.pause()
+            assert f"  {NOT_SAMPLED}" in app.detail.plain_lines()
+            assert feed.trace_reads == 0
+
+    run(scenario)
+
+
+def test_a_failed_trace_read_is_one_line_and_the_app_lives_on(traffic: Traffic) -> None:
+    gate = threading.Event()
+
+    def unreachable(requests: object, stop: threading.Event) -> TraceReport:
+        gate.wait(5)
+        raise EndpointConnectionError(endpoint_url="https://xray.us-east-1.amazonaws.com/")
+
+    feed = TracingFeed(unreachable)
+
+    async def scenario() -> None:
+        app, _ = scripted_app(traffic, feed)
+        async with app.run_test(size=SIZE) as pilot:
+            app.animation_level = "none"
+            feed.push(_traced_request(traffic, sampled=True))
+            await wait_for(pilot, lambda: len(app.requests.index) == 1)
+            await pilot.press("g", "X")
+            await wait_for(pilot, lambda: READING in screen_text(app), timeout=3)
+            gate.set()
+            await wait_for(pilot, lambda: not app.trace_cache.reading, timeout=5)
+            story = app.detail.plain_lines()
+            [said] = [line for line in story if "could not read the X-Ray trace" in line]
+            assert said.startswith("  could not read the X-Ray trace: ")
+            assert "Traceback" not in "\n".join(story)
+            assert "could not read the X-Ray trace" in screen_text(app)  # the header too
+            assert app.is_running
+            # Not cached: X reads again.
+            await pilot.press("X")
+            await wait_for(pilot, lambda: feed.trace_reads == 2, timeout=3)
+
+    run(scenario)
+
+
+def test_quit_stops_a_trace_read(traffic: Traffic) -> None:
+    seen: list[bool] = []
+
+    def slow(requests: object, stop: threading.Event) -> TraceReport:
+        seen.append(stop.wait(5))
+        return TraceReport()
+
+    feed = TracingFeed(slow)
+
+    async def scenario() -> None:
+        app, _ = scripted_app(traffic, feed)
+        async with app.run_test(size=SIZE) as pilot:
+            feed.push(_traced_request(traffic, sampled=True))
+            await wait_for(pilot, lambda: len(app.requests.index) == 1)
+            await pilot.press("g", "X")
+            await wait_for(pilot, lambda: feed.trace_reads == 1, timeout=3)
+            started = time.monotonic()
+            await pilot.press("q")
+        assert time.monotonic() - started < 2
+        deadline = time.monotonic() + 2
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert seen == [True]  # the read saw the stop, not its own timeout
+
+    run(scenario)

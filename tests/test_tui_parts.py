@@ -10,10 +10,14 @@ from click.testing import CliRunner
 
 from apilogs.cli import cli
 from apilogs.demo.traffic import Outcome
-from apilogs.model import Request, UpdateKind
+from apilogs.model import Request, SpanKind, Trace, TraceSpan, UpdateKind
+from apilogs.render.requests import NO_TRACE_FOUND
+from apilogs.tui.detail import story
 from apilogs.tui.feed import window_batches
 from apilogs.tui.text import Columns, TimeFormat, request_row, spans_days
+from apilogs.tui.traces import READING, TraceCache, report_note, trace_phases
 from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, Phase, phases_of, waterfall_lines
+from apilogs.xray import TraceReport
 from tests.demo_data import Traffic
 from tests.tui_helpers import parsed_events, simulate, topology_of
 
@@ -78,6 +82,84 @@ def test_xray_subsegments_plug_in_as_a_phase_source(traffic: Traffic) -> None:
     assert phases[at - 1].name == "lambda"  # after its parent, indented under it
     lines = [t.plain for t in waterfall_lines(request, phases, 100)]
     assert any(line.startswith("    DynamoDB GetItem") for line in lines)
+
+
+def _trace_of(request: Request, start_ms: float, end_ms: float) -> Trace:
+    """A trace shaped as the demo's: API Gateway → its call to Lambda → the Lambda service →
+    the function → Invocation (a DynamoDB call, an HTTP call that failed) and Overhead."""
+    t0 = start_ms
+    return Trace(
+        request.trace_id or "1-66321e60-0123456789abcdef01234567",
+        (
+            TraceSpan("a", "erat0s7hen/prod", SpanKind.API_GATEWAY, t0 - 5, end_ms + 5, 0),
+            TraceSpan("b", "Lambda", SpanKind.AWS_CALL, t0 - 4, end_ms + 4, 1, "a",
+                      operation="Invoke"),
+            TraceSpan("c", "fn", SpanKind.LAMBDA, t0 - 3, end_ms + 3, 2, "b"),
+            TraceSpan("d", "fn", SpanKind.FUNCTION, t0, end_ms, 3, "c"),
+            TraceSpan("e", "Invocation", SpanKind.PHASE, t0, end_ms - 1, 4, "d"),
+            TraceSpan("f", "DynamoDB", SpanKind.AWS_CALL, t0 + 1, t0 + 13, 5, "e",
+                      operation="GetItem", resource="primes", status=200),
+            TraceSpan("g", "api[bold]\x1b]0;x\x07", SpanKind.HTTP_CALL, t0 + 14, t0 + 15, 5,
+                      "e", operation="GET", resource="https://api.example/\x1b[31mred",
+                      status=502, fault=True, cause="Bad\nGateway"),
+            TraceSpan("h", "Overhead", SpanKind.PHASE, end_ms - 1, end_ms, 4, "d"),
+        ),
+        duration_ms=end_ms - t0 + 10,
+    )  # fmt: skip
+
+
+def test_a_trace_s_spans_are_a_phase_source_under_the_log_phases(traffic: Traffic) -> None:
+    request = _request(traffic, Outcome.OK, "GET /primes/{n}")
+    lam = next(p for p in phases_of(request) if p.name == "lambda")
+    trace = _trace_of(request, lam.start_ms, lam.end_ms)
+    phases = trace_phases(trace)
+    # The function's phases and the calls; not the segments, nor API Gateway's call to Lambda.
+    assert [p.name for p in phases][:2] == ["Invocation", "DynamoDB"]
+    assert [p.name for p in phases][3] == "Overhead"
+    assert [p.depth for p in phases] == [1, 2, 2, 1]
+    dynamo, http = phases[1], phases[2]
+    assert dynamo.label == "GetItem primes" and dynamo.note == "" and dynamo.duration_ms == 12
+    assert dynamo.start_ms == lam.start_ms + 1  # the same clock as the lines
+    # Untrusted: escapes shown, never interpreted; the fault is red.
+    assert "\x1b" not in http.name + http.label and "\\x1b" in http.label
+    assert http.note == "fault 502" and http.style == "bright_red"
+
+    cache = TraceCache()
+    assert cache.phases(request) == []  # nothing read: the waterfall is the logs' alone
+    assert request.trace_id is not None
+    cache.traces[request.trace_id] = trace
+    merged = phases_of(request, (*DEFAULT_PHASE_SOURCES, cache.phases))
+    at = [p.name for p in merged].index("Invocation")
+    assert merged[at - 1].name == "lambda" and merged[at + 1].name == "DynamoDB"
+    lines = [t.plain for t in waterfall_lines(request, merged, 120)]
+    assert all(len(line) <= 120 for line in lines)
+    assert any(line.startswith("      DynamoDB GetItem primes") for line in lines)
+    bar = next(line for line in lines if "DynamoDB" in line)
+    assert bar.count("█") >= 1 and "12 ms" in bar
+
+
+def test_the_detail_lists_the_trace_s_calls_or_says_why_there_is_none(traffic: Traffic) -> None:
+    request = _request(traffic, Outcome.OK, "GET /primes/{n}")
+    lam = next(p for p in phases_of(request) if p.name == "lambda")
+    trace = _trace_of(request, lam.start_ms, lam.end_ms)
+    fmt = TimeFormat(UTC)
+    plain = [t.plain for t in story(request, fmt, 120)]
+    assert "X-Ray" not in plain  # not asked: no section
+    with_trace = [t.plain for t in story(request, fmt, 120, trace=trace)]
+    section = with_trace[with_trace.index("X-Ray") : with_trace.index("Waterfall")]
+    assert any("DynamoDB GetItem primes  12 ms  ok" in line for line in section)
+    [failed] = [line for line in section if "502" in line]
+    assert "fault, 502: Bad⏎Gateway" in failed and "\x1b" not in failed
+    assert not any("Lambda Invoke" in line for line in section)
+    reading = [t.plain for t in story(request, fmt, 120, trace_note=READING)]
+    assert f"  {READING}" in reading
+
+    assert report_note(TraceReport(error="X-Ray refused (AccessDenied)"), "1-a-b") == (
+        "X-Ray refused (AccessDenied)"
+    )
+    assert report_note(TraceReport(missing=("1-a-b",)), "1-a-b") == NO_TRACE_FOUND
+    assert "ask again" in (report_note(TraceReport(unprocessed=("1-a-b",)), "1-a-b") or "")
+    assert report_note(TraceReport({"1-a-b": trace}), "1-a-b") is None
 
 
 def test_rows_show_the_date_when_the_window_spans_days() -> None:

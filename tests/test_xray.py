@@ -193,6 +193,7 @@ def test_refusals_are_reported_not_raised(endpoint: str) -> None:
     assert report.traces == {} and report.destination is None
     assert any("GetTraceSegmentDestination denied" in n for n in report.notices)
     assert any("refused BatchGetTraces (AccessDeniedException)" in n for n in report.notices)
+    assert report.error == "X-Ray refused BatchGetTraces (AccessDeniedException): no traces read"
 
 
 def _span(trace_id: str, span_id: str, parent: str | None, name: str, **attrs: Any) -> str:

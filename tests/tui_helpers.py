@@ -7,7 +7,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -18,9 +18,10 @@ import apilogs
 from apilogs.demo.traffic import FailureRates, Outcome, SimulatedRequest, TrafficGenerator
 from apilogs.fetch import FetchStats
 from apilogs.fetch.filter import queries_for
-from apilogs.model import LogEvent, RawEvent, Topology
+from apilogs.model import LogEvent, RawEvent, Request, Topology
 from apilogs.parse import parse_event
 from apilogs.tui.feed import ApiFeed, Batch, ReadPlan, window_batches
+from apilogs.xray import TraceReport
 from tests.demo_data import Traffic
 
 # A fixed moment, so the screens do not depend on the wall clock.
@@ -60,6 +61,20 @@ class ScriptedFeed:
                 emit(item)
         finally:
             self.stopped.set()
+
+
+class TracingFeed(ScriptedFeed):
+    """A scripted feed that reads X-Ray traces too, with `read` (a real Api against moto's
+    server, or a stand-in that blocks or fails); counts the reads."""
+
+    def __init__(self, read: Callable[[Sequence[Request], threading.Event], TraceReport]) -> None:
+        super().__init__()
+        self._read = read
+        self.trace_reads = 0
+
+    def traces(self, requests: Sequence[Request], stop: threading.Event) -> TraceReport:
+        self.trace_reads += 1
+        return self._read(requests, stop)
 
 
 _topologies: dict[str, Topology] = {}

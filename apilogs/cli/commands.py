@@ -43,11 +43,14 @@ from apilogs.render.events import Clock, EventFormatter, RenderOptions
 from apilogs.render.export import ExportFormat
 from apilogs.render.progress import Progress
 from apilogs.render.requests import (
+    NO_TRACE_FOUND,
+    NO_TRACE_ID,
     RequestRows,
     request_to_dict,
     stats_lines,
     story_lines,
     trace_call_lines,
+    untraced_note,
 )
 from apilogs.render.style import Painter
 from apilogs.stream import RequestFilter
@@ -791,9 +794,7 @@ def _trace_notes(request: Request, report: TraceReport | None) -> list[str]:
     if report is None:
         return []
     if request.trace_id is None:
-        return ["no trace ID in the lines: X-Ray tracing is off for this stage"]
+        return [NO_TRACE_ID]
     if report.get(request.trace_id) is not None:
         return []
-    if request.sampled is False:
-        return ["not sampled by X-Ray (its trace header says Sampled=0): no trace"]
-    return ["no trace found: not sampled by X-Ray, not yet ingested, or expired"]
+    return [untraced_note(request) or NO_TRACE_FOUND]

@@ -342,6 +342,21 @@ def span_text(span: TraceSpan) -> str:
     return " ".join(parts)
 
 
+# What a story says when a request's trace cannot be shown: `show --traces` and the TUI.
+NO_TRACE_ID = "no trace ID in the lines: X-Ray tracing is off for this stage"
+NOT_SAMPLED = "not sampled by X-Ray (its trace header says Sampled=0): no trace"
+NO_TRACE_FOUND = "no trace found: not sampled by X-Ray, not yet ingested, or expired"
+
+
+def untraced_note(request: Request) -> str | None:
+    """Why the request has no trace to ask X-Ray for (None: it may have one)."""
+    if request.trace_id is None:
+        return NO_TRACE_ID
+    if request.sampled is False:
+        return NOT_SAMPLED
+    return None
+
+
 def trace_call_lines(trace: Trace, paint: Painter) -> Iterator[str]:
     """`requests --traces`: the downstream calls of a trace (and a failed Initialization),
     one indented line each: what the row cannot say."""

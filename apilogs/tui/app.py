@@ -26,9 +26,10 @@ from textual.widgets import ContentSwitcher, Footer
 from apilogs.aws import describe_aws_error
 from apilogs.errors import ApilogsError
 from apilogs.model import Request, Source, Topology
+from apilogs.render.requests import untraced_note
 from apilogs.render.sanitize import sanitize
 from apilogs.tui.detail import DetailView
-from apilogs.tui.feed import Batch, Feed
+from apilogs.tui.feed import Batch, Feed, TraceReader, trace_reader
 from apilogs.tui.filter_bar import FilterBar
 from apilogs.tui.header import HeaderBar
 from apilogs.tui.help import HelpScreen
@@ -42,6 +43,7 @@ from apilogs.tui.messages import (
     JumpToRequest,
     RequestChosen,
     RequestHighlighted,
+    TraceRead,
 )
 from apilogs.tui.query import Query, QueryError, parse_query
 from apilogs.tui.requests_view import RequestList
@@ -56,6 +58,7 @@ from apilogs.tui.store import (
 )
 from apilogs.tui.stream_view import StreamView
 from apilogs.tui.text import TimeFormat, cell, label_width_for, spans_days
+from apilogs.tui.traces import TraceCache, report_note, request_key
 from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, PhaseSource
 
 __all__ = ["TuiApp", "TuiOptions", "run_tui"]
@@ -133,6 +136,7 @@ class TuiApp(App[None]):
         Binding("t", "zone", "UTC/local"),
         Binding("c", "copy", "Copy ID"),
         Binding("p", "pause", "Pause"),
+        Binding("X", "trace", "X-Ray"),  # last shown: the first the footer drops when narrow
         Binding("x", "pretty", "JSON", show=False),
         Binding("w", "wrap", "Wrap", show=False),
         Binding("z", "zoom", "Zoom", show=False),
@@ -183,6 +187,7 @@ class TuiApp(App[None]):
         self.lines_seen = 0
         self.collector = Collector()
         self._titles: dict[int, tuple[str, tuple[object, ...]]] = {}
+        self.trace_cache = TraceCache()
 
     def _wall_ms(self) -> int:
         clock = self.options.clock
@@ -205,7 +210,8 @@ class TuiApp(App[None]):
                     self.fmt,
                     sources=self.sources,
                     highlights=self.options.highlights,
-                    phase_sources=self.options.phase_sources,
+                    phase_sources=(*self.options.phase_sources, self.trace_cache.phases),
+                    traces=self.trace_cache,
                     id="detail",
                 )
             yield StreamView(
@@ -675,6 +681,70 @@ class TuiApp(App[None]):
         else:
             self.paused = True
         self.refresh_header()
+
+    def action_trace(self) -> None:
+        """X: read the shown request's X-Ray trace in a worker (once per trace ID)."""
+        request = self.detail.request
+        if request is None:
+            self.notify("select a request first: its X-Ray trace is read on X", timeout=3)
+            return
+        cache = self.trace_cache
+        trace_id = request.trace_id
+        why = untraced_note(request)
+        reader = trace_reader(self.feed)
+        if why is None and reader is None:
+            why = "this feed cannot read X-Ray traces"
+        if why is not None or trace_id is None or reader is None:
+            cache.notes[request_key(request)] = why or "no trace ID"
+            self.detail.redraw()
+            self.notify(cell(why or "no trace ID"), timeout=4, markup=False)
+            return
+        if trace_id in cache.traces:
+            self.detail.redraw()
+            self.notify("X-Ray trace already read: shown in the detail pane", timeout=2)
+            return
+        if trace_id in cache.reading:
+            return
+        cache.reading.add(trace_id)
+        cache.notes.pop(trace_id, None)
+        self.detail.redraw()
+        self._read_trace(reader, request, trace_id)
+
+    @work(thread=True, exit_on_error=False, group="xray", description="read an X-Ray trace")
+    def _read_trace(self, reader: TraceReader, request: Request, trace_id: str) -> None:
+        report = None
+        error: str | None = None
+        try:
+            report = reader([request], self.stop_event)
+        except Exception as exc:
+            error = describe_error(exc)
+        if not self.stop_event.is_set():
+            self.post_message(TraceRead(trace_id, report, error))
+
+    def on_trace_read(self, message: TraceRead) -> None:
+        cache = self.trace_cache
+        trace_id = message.trace_id
+        cache.reading.discard(trace_id)
+        report = message.report
+        if report is None:
+            note = f"could not read the X-Ray trace: {message.error or 'no answer'}"
+            cache.notes[trace_id] = note
+            self._tell(note)
+        else:
+            trace = report.get(trace_id)
+            if trace is not None:
+                cache.traces[trace_id] = trace
+                cache.notes.pop(trace_id, None)
+            else:
+                cache.notes[trace_id] = report_note(report, trace_id) or ""
+            for notice in report.notices:
+                # A trace not found is said in the detail pane; the rest (a refusal, where
+                # traces are kept) in the header as well.
+                if not notice.startswith("X-Ray returned no trace"):
+                    self._tell(notice)
+        shown = self.detail.request
+        if shown is not None and shown.trace_id == trace_id:
+            self.detail.redraw()
 
     def action_pretty(self) -> None:
         self.detail.toggle_pretty()

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from apilogs.model import Request, Role, Source
+from apilogs.model import Request, Role, Source, Trace
 from apilogs.tui.explain import explain
 from apilogs.tui.line_view import LineView
 from apilogs.tui.text import (
@@ -21,6 +21,7 @@ from apilogs.tui.text import (
     outcome_style,
     status_rich_style,
 )
+from apilogs.tui.traces import TraceCache, xray_lines
 from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, PhaseSource, phases_of, waterfall_lines
 
 HINT = (
@@ -37,8 +38,12 @@ def story(
     sources: Sequence[Source] = (),
     highlights: Sequence[re.Pattern[str]] = (),
     phase_sources: Sequence[PhaseSource] = DEFAULT_PHASE_SOURCES,
+    trace: Trace | None = None,
+    trace_note: str | None = None,
 ) -> list[Text]:
-    """The detail pane's lines for `request` (pure: tests read it without a screen)."""
+    """The detail pane's lines for `request` (pure: tests read it without a screen). `trace`:
+    its X-Ray trace once read (its calls listed; its spans come in through `phase_sources`),
+    or `trace_note`: why there is none, or that it is being read."""
     lines: list[Text] = []
     title = Text(no_wrap=True, end="")
     title.append(cell(f"{request.method or '?'} {request.path or request.route or '?'}"), "bold")
@@ -95,6 +100,10 @@ def story(
         line = _field(f"{role} id", cell(inv.lambda_request_id), "bold")
         line.append(f"  {' · '.join(facts)}", "dim")
         lines.append(line)
+    xray = xray_lines(trace, trace_note)
+    if xray:
+        lines.append(Text(""))
+        lines.extend(xray)
     lines.append(Text(""))
     lines.append(Text("Waterfall", "bold underline", end=""))
     lines.extend(waterfall_lines(request, phases_of(request, phase_sources), width))
@@ -124,6 +133,7 @@ class DetailView(LineView):
         sources: Sequence[Source] = (),
         highlights: Sequence[re.Pattern[str]] = (),
         phase_sources: Sequence[PhaseSource] = DEFAULT_PHASE_SOURCES,
+        traces: TraceCache | None = None,
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
@@ -131,6 +141,7 @@ class DetailView(LineView):
         self.sources = tuple(sources)
         self.highlights = tuple(highlights)
         self.phase_sources = tuple(phase_sources)
+        self.traces = traces
         self.pretty = True
         self.request: Request | None = None
 
@@ -156,6 +167,8 @@ class DetailView(LineView):
                 sources=self.sources,
                 highlights=self.highlights,
                 phase_sources=self.phase_sources,
+                trace=self.traces.trace_for(request) if self.traces else None,
+                trace_note=self.traces.note_for(request) if self.traces else None,
             ),
             keep_scroll=same,
         )

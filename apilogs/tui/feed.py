@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -16,10 +16,11 @@ from apilogs.api import Api, EngineName
 from apilogs.correlate import Correlator
 from apilogs.fetch import FetchStats
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
-from apilogs.model import LogEvent, RequestUpdate
+from apilogs.model import LogEvent, Request, RequestUpdate
 from apilogs.times import TimeArg
+from apilogs.xray import TraceReport
 
-__all__ = ["ApiFeed", "Batch", "Feed", "ReadPlan", "window_batches"]
+__all__ = ["ApiFeed", "Batch", "Feed", "ReadPlan", "TraceReader", "trace_reader", "window_batches"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,17 @@ class Feed(Protocol):
     stats: FetchStats
 
     def run(self, stop: threading.Event, emit: Callable[[Batch], None]) -> None: ...
+
+
+# A feed may read X-Ray traces too, as `traces(requests, stop)`: blocking (the app calls it
+# from a thread worker), stopped by `stop`; what X-Ray refuses or lacks is in the report.
+TraceReader = Callable[[Sequence[Request], threading.Event], TraceReport]
+
+
+def trace_reader(feed: Feed) -> TraceReader | None:
+    """The feed's `traces`, when it has one (a feed without it cannot read traces)."""
+    reader = getattr(feed, "traces", None)
+    return reader if callable(reader) else None
 
 
 def _keeper(
@@ -112,6 +124,11 @@ class ApiFeed:
         self.api = api
         self.plan = plan
         self.stats = stats if stats is not None else FetchStats()
+
+    def traces(self, requests: Sequence[Request], stop: threading.Event) -> TraceReport:
+        """The X-Ray traces of these requests (`Api.traces`). Its own stats: a read of
+        `aws/spans` must not take the notices of the feed's read."""
+        return self.api.traces(requests, stop=stop)
 
     def run(self, stop: threading.Event, emit: Callable[[Batch], None]) -> None:
         plan = self.plan

@@ -30,6 +30,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("w", "wrap long lines in the detail pane, or scroll sideways (h / l)"),
     ("z", "zoom the focused pane to the whole screen, and back"),
     ("c", "copy the selected request ID to the clipboard (works over SSH)"),
+    ("X", "read the request's X-Ray trace: its downstream calls in the waterfall"),
     ("p", "pause / resume: the screen stops changing; what arrives is held"),
     ("?", "this help"),
     ("q", "quit"),

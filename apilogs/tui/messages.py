@@ -7,6 +7,7 @@ from textual.message import Message
 
 from apilogs.tui.feed import Batch
 from apilogs.tui.store import Entry, Sort
+from apilogs.xray import TraceReport
 
 
 class FeedBatch(Message):
@@ -74,3 +75,14 @@ class FilterClosed(Message):
     def __init__(self, restore: str | None) -> None:
         super().__init__()
         self.restore = restore
+
+
+class TraceRead(Message):
+    """A worker read the X-Ray trace `trace_id`: the report, or why the read failed (`error`,
+    already worded for people, one line)."""
+
+    def __init__(self, trace_id: str, report: TraceReport | None, error: str | None = None) -> None:
+        super().__init__()
+        self.trace_id = trace_id
+        self.report = report
+        self.error = error
