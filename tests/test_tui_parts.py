@@ -12,6 +12,7 @@ from apilogs.cli import cli
 from apilogs.demo.traffic import Outcome
 from apilogs.model import Request, SpanKind, Trace, TraceSpan, UpdateKind
 from apilogs.render.requests import NO_TRACE_FOUND
+from apilogs.times import format_duration_ms
 from apilogs.tui.detail import story
 from apilogs.tui.feed import window_batches
 from apilogs.tui.text import Columns, TimeFormat, request_row, spans_days
@@ -151,6 +152,10 @@ def test_the_detail_lists_the_trace_s_calls_or_says_why_there_is_none(traffic: T
     [failed] = [line for line in section if "502" in line]
     assert "fault, 502: Bad⏎Gateway" in failed and "\x1b" not in failed
     assert not any("Lambda Invoke" in line for line in section)
+    # The summary: what the spans cover (X-Ray's own Duration may still be 0).
+    covered = max(s.end_ms or 0 for s in trace.spans) - min(s.start_ms for s in trace.spans)
+    summary = f"{len(trace.spans)} spans · 2 calls · {format_duration_ms(covered)}"
+    assert any(summary in line for line in section), section
     reading = [t.plain for t in story(request, fmt, 120, trace_note=READING)]
     assert f"  {READING}" in reading
 

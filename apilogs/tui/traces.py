@@ -151,8 +151,18 @@ def xray_lines(trace: Trace | None, note: str | None) -> list[Text]:
         return lines
     by_id = {s.span_id: s for s in trace.spans if s.span_id}
     calls = [s for s in trace.spans if s.is_call and _shown(s, by_id)]
-    summary = f"  trace {cell(trace.trace_id)} · {len(trace.spans)} spans · {len(calls)} calls"
-    if trace.duration_ms is not None:
+    spans_word = "span" if len(trace.spans) == 1 else "spans"
+    calls_word = "call" if len(calls) == 1 else "calls"
+    summary = (
+        f"  trace {cell(trace.trace_id)} · {len(trace.spans)} {spans_word} · "
+        f"{len(calls)} {calls_word}"
+    )
+    # What the spans cover, when they say: X-Ray's own Duration can be 0 for a trace still
+    # being assembled (and is, on the emulator).
+    ends = [s.end_ms for s in trace.spans if s.end_ms is not None]
+    if ends:
+        summary += f" · {format_duration_ms(max(ends) - min(s.start_ms for s in trace.spans))}"
+    elif trace.duration_ms:
         summary += f" · {format_duration_ms(trace.duration_ms)}"
     if trace.limit_exceeded:
         summary += " · cut by X-Ray (too big)"
