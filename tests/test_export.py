@@ -25,11 +25,12 @@ from apilogs.model import (
     Request,
     Role,
     Source,
+    SpanKind,
+    Trace,
+    TraceSpan,
 )
 from apilogs.render.events import EventFormatter, RenderOptions
 from apilogs.render.export import (
-    Trace,
-    TraceSpan,
     export_format_for,
     export_request,
     md_code,
@@ -110,9 +111,10 @@ def hostile_request() -> Request:
 HOSTILE_TRACE = Trace(
     FORGED_ID,
     (
-        TraceSpan(TEXT, 1_700_000_000_000, 1_700_000_000_150, origin=TEXT, http_status=502,
-                  fault=True, cause=CLOSER),
-        TraceSpan(f"sub {TEXT}", 1_699_999_999_990, None, depth=1, error=True),
+        TraceSpan("s1", TEXT, SpanKind.SEGMENT, 1_700_000_000_000, 1_700_000_000_150,
+                  origin=TEXT, status=502, fault=True, cause=CLOSER),
+        TraceSpan("s2", f"sub {TEXT}", SpanKind.HTTP_CALL, 1_699_999_999_990, None, depth=1,
+                  parent_id="s1", operation="GET", resource=TEXT, error=True),
     ),
 )  # fmt: skip
 
@@ -190,18 +192,21 @@ def test_json_export_is_show_json_with_traces_when_read() -> None:
     plain = json.loads(export_request(request, "json", tz=None))
     assert plain == json.loads(json.dumps(request_to_dict(request, with_events=True)))
     assert [e["message"] for e in plain["events"]] == [e.message for e in request.events]
-    assert "traces" not in plain
+    assert "trace" not in plain
     text = export_request(request, "json", tz=None, traces=[HOSTILE_TRACE])
     assert text.isascii()
     assert_terminal_safe(text, "json export")
     traced = json.loads(text)
-    assert traced["traces"][0]["trace_id"] == FORGED_ID
-    span = traced["traces"][0]["spans"][0]
-    assert (span["name"], span["http_status"], span["fault"], span["cause"]) == (
+    # The `trace` object of `show -o json --traces`, the same fields.
+    shown = request_to_dict(request, with_events=True, trace=HOSTILE_TRACE, with_trace=True)
+    assert traced == json.loads(json.dumps(shown))
+    assert traced["trace"]["trace_id"] == FORGED_ID
+    span = traced["trace"]["spans"][0]
+    assert (span["name"], span["status"], span["fault"], span["cause"]) == (
         TEXT, 502, True, CLOSER
     )  # fmt: skip
-    assert traced["traces"][0]["spans"][1]["end_ms"] is None
-    assert {k: v for k, v in traced.items() if k != "traces"} == plain
+    assert traced["trace"]["spans"][1]["end_timestamp"] is None
+    assert {k: v for k, v in traced.items() if k != "trace"} == plain
 
 
 def test_an_empty_request_still_exports() -> None:

@@ -6,6 +6,7 @@ Stubber on the X-Ray client only (CloudWatch Logs stays moto's)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -325,3 +326,26 @@ def test_only_trace_ids_are_asked(endpoint: str, bad: str) -> None:
     with stub:  # no response queued: any call would fail the test
         report = fetch_traces(_context(endpoint), [bad], client=client)
     assert report.traces == {}
+
+
+def test_show_traces_export_writes_the_trace_into_the_report(
+    traffic: Traffic, tmp_path: Path
+) -> None:
+    expected = traffic.forced["orders_exception"]
+    report = tmp_path / "bug.md"
+    code, _, err = run(traffic, "show", expected.request_id, "--traces", "--export", str(report))
+    assert code == 0, err
+    text = report.read_text()
+    assert "## Traces" in text and expected.trace_id in text
+    [call] = [line for line in text.splitlines() if "DynamoDB" in line and "PutItem" in line]
+    assert "throttle" in call and "orders" in call
+    as_json = tmp_path / "bug.json"
+    code, _, err = run(traffic, "show", expected.request_id, "--traces", "--export", str(as_json))
+    assert code == 0, err
+    doc = json.loads(as_json.read_text())
+    assert doc["trace"]["trace_id"] == expected.trace_id
+    assert any(s["operation"] == "PutItem" for s in doc["trace"]["spans"])
+    # Without --traces the report has no trace, as before.
+    code, _, err = run(traffic, "show", expected.request_id, "--export", str(as_json))
+    assert code == 0, err
+    assert "trace" not in json.loads(as_json.read_text())

@@ -739,7 +739,7 @@ def show(
     paint = Painter(term.color)
     sources = api.select(window.sources, window.log_groups).sources
     if export_path or link:
-        _export_or_link(found, sources, export_path, chosen_format, link, window, reporter)
+        _export_or_link(found, sources, export_path, chosen_format, link, window, reporter, report)
         return
     formatter = EventFormatter(RenderOptions(output="short", tz=window.tz), paint, sources)
     if output == "json":
@@ -767,6 +767,7 @@ def _export_or_link(
     link: bool,
     window: WindowOptions,
     reporter: Reporter,
+    report: TraceReport | None,
 ) -> None:
     from pathlib import Path
 
@@ -780,7 +781,9 @@ def _export_or_link(
         )
     request = found[0]
     if export_path and fmt:
-        Path(export_path).write_text(export_request(request, fmt, tz=window.tz), encoding="utf-8")
+        trace = report.get(request.trace_id) if report is not None else None
+        text = export_request(request, fmt, tz=window.tz, traces=(trace,) if trace else ())
+        Path(export_path).write_text(text, encoding="utf-8")
         reporter.warn_info(f"wrote {export_path} ({fmt})")
     if link:
         out = reporter.term.out

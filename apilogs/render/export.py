@@ -7,11 +7,7 @@ from a log line is inert: in an inline code span or a fenced code block (so no l
 emphasis or HTML is ever made of it), with a fence longer than any run of backticks it holds,
 and with every control, bidi and invisible character shown as an escape (`sanitize`), as on a
 terminal. JSON: the object of `show -o json` (`request_to_dict(request, with_events=True)`),
-with a `traces` list when traces were read, ASCII-only.
-
-Traces: the X-Ray model is not apilogs's yet, so the exporter takes `Trace`/`TraceSpan`, a small
-neutral shape; whoever reads X-Ray builds them (one span per segment and subsegment, `depth` for
-nesting).
+with its `trace` when the trace was read (`show --traces --export`), ASCII-only.
 """
 
 from __future__ import annotations
@@ -20,13 +16,12 @@ import json
 import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
 from datetime import tzinfo
 from pathlib import PurePath
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from apilogs.errors import InvalidInput
-from apilogs.model import Request, Role
+from apilogs.model import Request, Role, Trace
 from apilogs.render.events import Clock, EventFormatter, RenderOptions
 from apilogs.render.requests import _phases, request_to_dict
 from apilogs.render.sanitize import sanitize
@@ -36,8 +31,6 @@ from apilogs.times import format_duration_ms
 __all__ = [
     "EXPORT_FORMATS",
     "ExportFormat",
-    "Trace",
-    "TraceSpan",
     "export_format_for",
     "export_request",
     "md_code",
@@ -51,32 +44,6 @@ _BY_EXTENSION: dict[str, ExportFormat] = {
     ".markdown": "markdown",
     ".json": "json",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class TraceSpan:
-    """One X-Ray segment or subsegment, as an export shows it."""
-
-    name: str  # the segment's name: the stage, the function, "DynamoDB" …
-    start_ms: float  # epoch ms
-    end_ms: float | None = None  # None while in progress
-    depth: int = 0  # 0 for a segment, 1 for its subsegments, 2 for theirs …
-    origin: str | None = None  # "AWS::ApiGateway::Stage", "AWS::Lambda::Function" …
-    http_status: int | None = None
-    error: bool = False  # a 4xx
-    fault: bool = False  # a 5xx
-    throttle: bool = False
-    cause: str | None = None  # the exception, one line
-
-    @property
-    def duration_ms(self) -> float | None:
-        return None if self.end_ms is None else self.end_ms - self.start_ms
-
-
-@dataclass(frozen=True, slots=True)
-class Trace:
-    trace_id: str
-    spans: tuple[TraceSpan, ...] = ()
 
 
 def export_format_for(path: str | os.PathLike[str], explicit: str | None = None) -> ExportFormat:
@@ -110,17 +77,13 @@ def export_request(
     `tz` is the zone times are shown in (None: local time, with its offset); JSON keeps epoch ms
     and UTC as `show -o json` does."""
     if fmt == "json":
-        doc = request_to_dict(request, with_events=True)
-        if traces:
-            doc["traces"] = [_trace_dict(t) for t in traces]
+        doc = request_to_dict(
+            request, with_events=True, trace=traces[0] if traces else None, with_trace=bool(traces)
+        )
         return json.dumps(doc, indent=2, ensure_ascii=True) + "\n"
     if fmt == "markdown":
         return "\n".join(_markdown(request, tz, traces)) + "\n"
     raise InvalidInput(f"unknown export format {fmt!r}", name="export_format")
-
-
-def _trace_dict(trace: Trace) -> dict[str, Any]:
-    return {"trace_id": trace.trace_id, "spans": [asdict(s) for s in trace.spans]}
 
 
 # --- Markdown -----------------------------------------------------------------------------------
@@ -255,10 +218,11 @@ def _span_lines(trace: Trace, origin_ms: int) -> Iterator[str]:
         duration = _ms(span.duration_ms).rjust(9)
         name = "  " * max(0, span.depth) + sanitize(span.name, keep_newlines=False)
         notes = []
-        if span.origin:
-            notes.append(sanitize(span.origin, keep_newlines=False))
-        if span.http_status is not None:
-            notes.append(str(span.http_status))
+        for text in (span.origin, span.operation, span.resource):
+            if text:
+                notes.append(sanitize(text, keep_newlines=False))
+        if span.status is not None:
+            notes.append(str(span.status))
         notes += [flag for flag, on in (("fault", span.fault), ("error", span.error),
                                         ("throttle", span.throttle)) if on]  # fmt: skip
         if span.end_ms is None:
