@@ -9,13 +9,6 @@ The public Python API (documented in README, "Python API"):
 
 Everything named in `__all__` is kept stable across versions (additions only)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("apilogs")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0"
-
 from apilogs.api import Api, FollowBatch, FollowedEvent, lines_of, open_api
 from apilogs.errors import (
     AccessDenied,
@@ -92,3 +85,15 @@ __all__ = [
     "lines_of",
     "open_api",
 ]
+
+
+def __getattr__(name: str) -> str:
+    # The version is looked up when asked for: importlib.metadata costs every run ~40 ms.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("apilogs")
+        except PackageNotFoundError:  # pragma: no cover - a source tree without install
+            return "0.0.0"
+    raise AttributeError(f"module 'apilogs' has no attribute {name!r}")

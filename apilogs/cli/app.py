@@ -13,7 +13,6 @@ from typing import Any
 
 import click
 
-from apilogs import __version__
 from apilogs.api import Api, open_api
 from apilogs.aws import describe_aws_error
 from apilogs.cli.options import (
@@ -66,7 +65,7 @@ class ApilogsGroup(click.Group):
 
 
 @click.group(name="apilogs", cls=ApilogsGroup, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, "-V", "--version", prog_name="apilogs")
+@click.version_option(None, "-V", "--version", package_name="apilogs", prog_name="apilogs")
 @group_common_options
 @click.pass_context
 def cli(ctx: click.Context, /, **common: Any) -> None:
