@@ -231,3 +231,13 @@ def test_an_ambiguous_local_time_is_said(endpoint, shop) -> None:
         env={**os.environ, "TZ": "America/New_York", "AWS_ENDPOINT_URL": endpoint},
     )
     assert "--start: 2026-11-01 01:30 happens twice in" in result.stderr, result.stderr
+
+
+def test_version_is_the_installed_one() -> None:
+    from importlib.metadata import version
+
+    import apilogs
+
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and result.output == f"apilogs, version {version('apilogs')}\n"
+    assert apilogs.__version__ == version("apilogs")
