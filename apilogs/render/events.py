@@ -140,8 +140,10 @@ class EventFormatter:
         self.clock = Clock(options.tz)
         labels = [label_for(s) for s in sources] or ["execution"]
         self.label_width = min(32, max(len(label) for label in labels))
-        self._labels: dict[Source, str] = {}
-        self._json_heads: dict[tuple[str, Source], tuple[str, str]] = {}
+        # Keyed by the source's identity: a run's events share a few Source objects, and a
+        # dataclass's hash would be computed again, field by field, for every event.
+        self._labels: dict[int, tuple[Source, str]] = {}
+        self._json_heads: dict[tuple[str, int], tuple[Source, str, str]] = {}
         self._blank_id = self.paint("-".ljust(options.request_id_width + 1), DIM)
         self.format: Callable[[LogEvent, bool], str]
         self.format_labeled: Callable[[LabeledEvent], str]
@@ -158,16 +160,18 @@ class EventFormatter:
     # -- pieces ---------------------------------------------------------------------------------
 
     def label(self, source: Source) -> str:
-        found = self._labels.get(source)
-        if found is None:
-            text = sanitize(label_for(source), keep_newlines=False)[: self.label_width]
-            padded = text.ljust(self.label_width)
-            if source.function_name:
-                color = palette_color(source.function_name)
-            else:
-                color = ROLE_COLORS.get(source.role, DIM)
-            found = self.paint(padded, color, BOLD)
-            self._labels[source] = found
+        cached = self._labels.get(id(source))
+        if cached is not None and cached[0] is source:
+            return cached[1]
+        text = sanitize(label_for(source), keep_newlines=False)[: self.label_width]
+        padded = text.ljust(self.label_width)
+        if source.function_name:
+            color = palette_color(source.function_name)
+        else:
+            color = ROLE_COLORS.get(source.role, DIM)
+        found = self.paint(padded, color, BOLD)
+        # The source is kept with its label, so its id cannot be another's while cached.
+        self._labels[id(source)] = (source, found)
         return found
 
     def message(self, event: LogEvent, indent: str) -> str:
@@ -267,21 +271,22 @@ class EventFormatter:
         # every event, and the parts that repeat (group, source, function) are encoded once.
         raw = event.raw
         line = event.line
-        head = self._json_heads.get((raw.group, raw.source))
-        if head is None:
-            source = raw.source
+        source = raw.source
+        head = self._json_heads.get((raw.group, id(source)))
+        if head is None or head[0] is not source:
             head = (
+                source,
                 f',"group":{_json_str(raw.group)}',
                 f',"source":"{source.role}","function":{_json_str(source.function_name)}',
             )
-            self._json_heads[(raw.group, raw.source)] = head
+            self._json_heads[(raw.group, id(source))] = head
         return (
             f'{{"timestamp":{raw.timestamp},"time":"{iso_utc(raw.timestamp)}",'
-            f'"ingestion_time":{raw.ingestion_time}{head[0]},"stream":{_json_str(raw.stream)},'
-            f'"event_id":{_json_str(raw.event_id)}{head[1]},"message":{_encode_str(raw.message)},'
+            f'"ingestion_time":{raw.ingestion_time}{head[1]},"stream":{_json_str(raw.stream)},'
+            f'"event_id":{_json_str(raw.event_id)}{head[2]},"message":{_encode_str(raw.message)},'
             f'"request_id":{_json_str(request_id or line.request_id)},'
             f'"lambda_request_id":{_json_str(line.lambda_request_id)},'
-            f'"trace_id":{_json_str(line.trace_id)},"kind":"{line.kind}"'
+            f'"trace_id":{_json_str(line.trace_id)},"kind":"{line.kind.value}"'
             + (',"probable":true' if probable else "")
             + (',"late":true}' if late else "}")
         )
