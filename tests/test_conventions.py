@@ -61,6 +61,11 @@ def test_an_unknown_target_or_a_broken_file_is_one_clear_line(tmp_path) -> None:
     code, _, err = invoke(["get", "@nope"], env)
     assert code == 2 and err.count("\n") == 1
     assert "no target @nope in" in err and "targets: @shop" in err
+    # No config file at all: says where it would be.
+    missing = {**env, "APILOGS_CONFIG": str(tmp_path / "absent.toml")}
+    code, _, err = invoke(["get", "@nope"], missing)
+    assert code == 2 and err.count("\n") == 1
+    assert "no config file" in err and "absent.toml" in err and "[api.nope]" in err
     env = _config(tmp_path, "[api.shop\napi_id = 1\n")
     code, _, err = invoke(["get", "@shop"], env)
     assert code == 2 and "config file" in err and err.count("\n") == 1

@@ -51,9 +51,14 @@ class Config:
         name = ref.removeprefix("@")
         found = self.targets.get(name)
         if found is None:
+            if self.path is None:
+                raise InvalidInput(
+                    f"no target @{name}: there is no config file ({config_path()}) with "
+                    f"[api.{name}] in it",
+                    name="api",
+                )
             known = ", ".join(f"@{n}" for n in sorted(self.targets)) or "none"
-            where = f" in {self.path}" if self.path else ""
-            raise InvalidInput(f"no target @{name}{where}; targets: {known}", name="api")
+            raise InvalidInput(f"no target @{name} in {self.path}; targets: {known}", name="api")
         return found
 
 
