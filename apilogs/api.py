@@ -424,6 +424,7 @@ class Api:
                 if ready:
                     yield from out(ready)
             yield from out(labeller.flush())
+            _say_unlabelled(labeller, stats, 0)
 
         return _typed_stream(labeled())
 
@@ -757,6 +758,7 @@ class Api:
         unfiltered = EventQuery(query.start_ms, None, query.filter_pattern)
 
         def batches() -> Iterator[FollowBatch]:
+            told = 0
             for batch in follow_events(
                 self.context,
                 chosen,
@@ -788,6 +790,7 @@ class Api:
                 for event, late in batch:
                     ready += labeller.add(event, late=late)
                 ready += labeller.advance(now_ms)
+                told = _say_unlabelled(labeller, stats, told)
                 events = tuple(
                     FollowedEvent(item.event, item.late, item.request_id, item.probable)
                     for item in ready
@@ -867,6 +870,20 @@ class MatchingUpdates:
                         continue
             out.append(update)
         return out
+
+
+def _say_unlabelled(labeller: Labeller, stats: FetchStats, told: int) -> int:
+    """Lines let go without their request's ID, though one might have come, are said: first
+    when it happens, then each time their count doubles (following), or once (a window)."""
+    count = labeller.released_unknown
+    if count and count >= 2 * told:
+        stats.notice(
+            f"{count:,} lines were printed before their request was known: the hold-back "
+            f"({labeller.hold_ms / 1000:g} s, {labeller.max_held:,} lines) ran out first "
+            "(raise --hold-back)"
+        )
+        return count
+    return told
 
 
 def _window_policy(fail_after_s: float) -> RetryPolicy:

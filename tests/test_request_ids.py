@@ -147,3 +147,23 @@ def test_an_integration_timeout_joins_its_lambda_both_ways_and_shows_it_ran_on(
         assert row["lambda_request_ids"] == [expected.lambda_request_id]
         assert row["probable"] is probable
         assert [i["probable"] for i in row["invocations"]] == [probable]
+
+
+def test_lines_let_go_before_their_request_was_known_are_said(traffic: Traffic) -> None:
+    # A hold-back too short for any Lambda line to wait for its request: every such line still
+    # prints (nothing is dropped), and stderr says how many went out without their ID.
+    code, out, err = run(traffic, "get", "-o", "json", "--hold-back", "1ms")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    unlabelled = [r for r in rows if r["source"] == "lambda" and r["request_id"] is None]
+    assert unlabelled
+    said = [line for line in err.splitlines() if "printed before their request was known" in line]
+    assert len(said) == 1 and "raise --hold-back" in said[0]
+    count = int(said[0].split("apilogs: warning: ")[1].split()[0].replace(",", ""))
+    # Counted: the lines printed without an ID that might have got one (not the lines no
+    # request could claim).
+    assert len(unlabelled) <= count <= sum(r["request_id"] is None for r in rows)
+    assert len(rows) == len(window_read(traffic, "json"))  # every line still printed
+    # With the default hold-back every line waits long enough: nothing to say.
+    code, _, err = run(traffic, "get", "-o", "json")
+    assert code == 0 and "printed before their request was known" not in err, err
