@@ -246,3 +246,23 @@ def test_version_is_the_installed_one() -> None:
     result = CliRunner().invoke(cli, ["--version"])
     assert result.exit_code == 0 and result.output == f"apilogs, version {version('apilogs')}\n"
     assert apilogs.__version__ == version("apilogs")
+
+
+def test_input_errors_are_said_before_any_call(tmp_path) -> None:
+    # An endpoint nothing listens on: reaching it would be exit 3, so exit 2 with the input's
+    # own error proves it was refused before discovery.
+    nowhere = ["-a", "abc", "-t", "prod", "--endpoint-url", "http://127.0.0.1:9"]
+    env = {"APILOGS_CONFIG": str(tmp_path / "none.toml"), "APILOGS_CACHE": "off"}
+    for argv, said in (
+        (["show", "zz", *nowhere], "'zz' is not a request ID"),
+        (["get", *nowhere, "-r", "not an id"], "'not an id' is not a request ID"),
+        (["get", *nowhere, "--engine", "insights", "-f", "ERROR"], "use --grep"),
+    ):
+        code, out, err = invoke(argv, env)
+        assert code == 2 and out == "" and err.count("\n") == 1, (argv, err)
+        assert said in err and err.startswith("apilogs: error: "), err
+    # A default engine of insights gives way to a filter pattern the command line asks for.
+    config = tmp_path / "config.toml"
+    config.write_text('[defaults]\nengine = "insights"\n')
+    code, _, err = invoke(["get", *nowhere, "-f", "ERROR"], {**env, "APILOGS_CONFIG": str(config)})
+    assert code == 3 and "cannot reach the AWS endpoint" in err, err

@@ -37,6 +37,7 @@ from apilogs.cli.options import (
 from apilogs.cli.pager import show_lines
 from apilogs.errors import AmbiguousRequestId, InvalidInput, RequestNotFound
 from apilogs.label import LabeledEvent
+from apilogs.lookup import check_term
 from apilogs.model import ApiKind, Request, Source, Trace, UpdateKind
 from apilogs.render.env import Terminal
 from apilogs.render.events import Clock, EventFormatter, RenderOptions
@@ -179,6 +180,8 @@ def get(
     no_watch_with_end(window, watch)
     if watch.watch and request_ids:
         raise InvalidInput("--request-id finds a past request: drop --watch")
+    for asked in request_ids:
+        check_term(asked)  # text that cannot be an ID fails before discovery, not after
     term = terminal(common)
     reporter = Reporter(term)
     api = open_target(common, window, api_id, stage, reporter)
@@ -724,6 +727,7 @@ def show(
     if len(words) != 1:
         raise click.UsageError("give one REQUEST_ID (and at most one @TARGET before it)")
     request_id = words[0]
+    check_term(request_id)  # before discovery: junk is refused at once, offline too
     from apilogs.render.export import export_format_for
 
     # A file name that says no format fails before any read.

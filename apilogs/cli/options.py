@@ -402,8 +402,15 @@ def window_options(func: F) -> F:
             raise click.UsageError("--utc and --local contradict each other: give one")
         ctx = click.get_current_context()
         defaults = load_defaults()
-        if "engine" in defaults and ctx.get_parameter_source("engine") is ParameterSource.DEFAULT:
-            engine = defaults["engine"]
+        if ctx.get_parameter_source("engine") is ParameterSource.DEFAULT:
+            engine = defaults.get("engine", engine)
+            if engine == "insights" and filter_pattern:
+                engine = "auto"  # a default gives way to the pattern the command line asks for
+        elif engine == "insights" and filter_pattern:
+            raise click.UsageError(
+                "--filter-pattern is applied by FilterLogEvents; Logs Insights cannot: "
+                "use --grep with --engine insights"
+            )
         if "max_rps" in defaults and ctx.get_parameter_source("max_rps") is ParameterSource.DEFAULT:
             max_rps = float(defaults["max_rps"])
         window = WindowOptions(
