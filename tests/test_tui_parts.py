@@ -197,3 +197,17 @@ def test_the_tui_command_checks_its_options_before_taking_the_screen() -> None:
     piped = runner.invoke(cli, ["tui", "-a", "x", "-t", "prod"])
     assert piped.exit_code == 2 and "needs a terminal" in piped.output
     assert "--max-requests" in runner.invoke(cli, ["tui", "--help"]).output
+
+
+def test_the_story_leaves_out_the_request_id_execution_lines_repeat(traffic: Traffic) -> None:
+    request = _request(traffic, Outcome.LAMBDA_TIMEOUT)
+    rid = request.request_id
+    assert rid is not None
+    texts = [t.plain for t in story(request, TimeFormat(UTC), 80)]
+    lines = texts[next(i for i, t in enumerate(texts) if t.startswith("Lines (")) + 1 :]
+    execution = [t for t in lines if "  execution  " in t]
+    assert execution and not any(f"({rid})" in t for t in execution)
+    # What API Gateway said starts right after the label, where a narrow screen still shows it.
+    assert any("Starting execution for request" in t[:80] for t in execution), execution[:3]
+    # The ID itself is not lost: the header names it, and lines that quote it keep it.
+    assert any(rid in t for t in texts[: texts.index("Waterfall")])

@@ -25,7 +25,8 @@ from apilogs.tui.traces import TraceCache, xray_lines
 from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, PhaseSource, phases_of, waterfall_lines
 
 HINT = (
-    "Select a request: j/k or ↑/↓ (or a click), e for the next 5xx, / to filter, ? for every key."
+    # Short enough for an 80-column terminal.
+    "Select a request: j/k or a click · e: next 5xx · /: filter · ?: every key"
 )
 
 
@@ -110,10 +111,20 @@ def story(
     lines.append(Text(""))
     heading = Text(f"Lines ({len(request.events)})", "bold underline", end="")
     heading.append(f"   x: JSON {'pretty' if pretty else 'as logged'} · w: wrap", "dim")
+    # Every execution line starts with `(request id) `: the title says it once, and on a
+    # narrow screen the prefix would leave no room for what the line says.
+    prefix = f"({request.request_id}) " if request.request_id else ""
+    if prefix:
+        heading.append(" · execution lines without their (request id)", "dim")
     lines.append(heading)
     label_width = label_width_for(sources or [e.raw.source for e in request.events])
     for event in request.events:
-        lines.extend(event_lines(event, fmt, label_width, pretty=pretty, highlights=highlights))
+        drop = prefix if event.raw.source.role is Role.EXECUTION else ""
+        lines.extend(
+            event_lines(
+                event, fmt, label_width, pretty=pretty, highlights=highlights, drop_prefix=drop
+            )
+        )
     return lines
 
 

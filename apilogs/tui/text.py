@@ -214,10 +214,14 @@ def message_lines(
     *,
     pretty: bool = False,
     highlights: Sequence[re.Pattern[str]] = (),
+    drop_prefix: str = "",
 ) -> list[Text]:
     """The message as screen lines (a traceback keeps its lines), sanitised, highlighted by
-    the shared spans; JSON pretty-printed when `pretty`."""
+    the shared spans; JSON pretty-printed when `pretty`; `drop_prefix` left out where the
+    message starts with it."""
     text = event.raw.message.rstrip("\n")
+    if drop_prefix and text.startswith(drop_prefix):
+        text = text[len(drop_prefix) :]
     if pretty:
         text = expand_json(text)
     text = sanitize(text).expandtabs(4)
@@ -239,10 +243,11 @@ def event_lines(
     pretty: bool = False,
     late: bool = False,
     highlights: Sequence[re.Pattern[str]] = (),
+    drop_prefix: str = "",
 ) -> list[Text]:
     """An event as `apilogs get -o short` shows it: time, source label, message; continuation
     lines indented under the message."""
-    body = message_lines(event, pretty=pretty, highlights=highlights)
+    body = message_lines(event, pretty=pretty, highlights=highlights, drop_prefix=drop_prefix)
     head = Text(no_wrap=True, end="")
     head.append(fmt.short(event.raw.timestamp), "dim")
     head.append("  ")
