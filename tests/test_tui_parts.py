@@ -211,3 +211,11 @@ def test_the_story_leaves_out_the_request_id_execution_lines_repeat(traffic: Tra
     assert any("Starting execution for request" in t[:80] for t in execution), execution[:3]
     # The ID itself is not lost: the header names it, and lines that quote it keep it.
     assert any(rid in t for t in texts[: texts.index("Waterfall")])
+
+
+def test_a_narrow_pane_gives_the_source_column_s_room_to_the_message() -> None:
+    from apilogs.tui.text import fit_label_width
+
+    assert fit_label_width(24, 200) == 24 and fit_label_width(24, 140) == 24
+    assert fit_label_width(24, 78) == 15  # 80 columns: the message starts 9 columns sooner
+    assert fit_label_width(24, 20) == 9 and fit_label_width(9, 78) == 9

@@ -117,7 +117,7 @@ def story(
     if prefix:
         heading.append(" · execution lines without their (request id)", "dim")
     lines.append(heading)
-    label_width = label_width_for(sources or [e.raw.source for e in request.events])
+    label_width = label_width_for(sources or [e.raw.source for e in request.events], width)
     for event in request.events:
         drop = prefix if event.raw.source.role is Role.EXECUTION else ""
         lines.extend(

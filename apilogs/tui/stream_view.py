@@ -20,7 +20,7 @@ from apilogs.render.spans import ERROR_KINDS
 from apilogs.tui.messages import JumpToRequest
 from apilogs.tui.store import EventLog
 from apilogs.tui.tail_view import TailView, set_virtual_size
-from apilogs.tui.text import TimeFormat, event_lines
+from apilogs.tui.text import TimeFormat, event_lines, fit_label_width
 
 _FINAL = (LineKind.ACCESS, LineKind.APIGW_COMPLETED)
 
@@ -69,6 +69,7 @@ class StreamView(TailView):
         self.lines_log = log
         self.fmt = fmt
         self.label_width = label_width
+        self._drawn_label_width = label_width
         self.highlights: tuple[re.Pattern[str], ...] = tuple(highlights)
         self.extra_highlights: tuple[re.Pattern[str], ...] = ()
         self.cursor: int | None = None  # absolute index of the event under the cursor
@@ -100,6 +101,15 @@ class StreamView(TailView):
         super().notify_style_update()
         self._cache.clear()
 
+    def _label_width(self) -> int:
+        # On a narrow pane the source column gives way to the message (as in the detail pane).
+        return fit_label_width(self.label_width, self.size.width)
+
+    def on_resize(self) -> None:
+        if self._label_width() != self._drawn_label_width:
+            self._drawn_label_width = self._label_width()
+            self._cache.clear()
+
     # -- drawing -----------------------------------------------------------------------------
 
     def _strips(self, index: int) -> list[Strip]:
@@ -110,7 +120,7 @@ class StreamView(TailView):
             texts = event_lines(
                 event,
                 self.fmt,
-                self.label_width,
+                self._label_width(),
                 late=self.lines_log.is_late(index),
                 highlights=self.highlights + self.extra_highlights,
             )

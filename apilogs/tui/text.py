@@ -264,6 +264,14 @@ def event_lines(
     return lines
 
 
-def label_width_for(sources: Sequence[Source]) -> int:
+def label_width_for(sources: Sequence[Source], pane_width: int | None = None) -> int:
+    """The source column: as wide as the longest label, at most 24 columns, and on a narrow
+    pane at most a fifth of it (the message matters more than a function's full name)."""
     labels = [cell(label_for(s)) for s in sources] or ["execution"]
-    return min(24, max(len(label) for label in labels))
+    width = min(24, max(len(label) for label in labels))
+    return width if pane_width is None else fit_label_width(width, pane_width)
+
+
+def fit_label_width(width: int, pane_width: int) -> int:
+    """A source column of `width`, on a pane `pane_width` wide: at most a fifth of it."""
+    return min(width, max(9, pane_width // 5))
