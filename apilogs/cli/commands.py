@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 import click
@@ -210,6 +210,7 @@ def get(
         shown = _follow_lines(api, window, match, watch, hold, formatter, reporter)
         reporter.finish(shown, filter_pattern=window.filter_pattern)
         return
+    lines: Iterator[str]
     if hold.enabled:
         labeled = api.labeled_events(
             window.start,
@@ -224,35 +225,23 @@ def get(
             fail_after_s=window.window_fail_after_s,
             stats=reporter.stats,
         )
-        reporter.notices()
-        with Progress(
-            reporter.stats,
-            term.err,
-            enabled=term.err_tty and not term.out_tty,
-            width=term.err_width,
-        ):
-            try:
-                shown = write_batched(term, map(formatter.format_labeled, labeled))
-            except BaseException:
-                reporter.notices()
-                raise
-        reporter.finish(shown, filter_pattern=window.filter_pattern, exit_if_none=True)
-        return
-    # Plain lines without colour print the message only: the parsers would be wasted work.
-    needs_parse = output == "json" or paint.enabled
-    events = api.events(
-        window.start,
-        window.end,
-        sources=window.sources,
-        log_groups=window.log_groups,
-        filter_pattern=window.filter_pattern,
-        grep=match.grep,
-        exclude=match.exclude,
-        parse=needs_parse,
-        engine=window.engine,
-        fail_after_s=window.window_fail_after_s,
-        stats=reporter.stats,
-    )
+        lines = map(formatter.format_labeled, labeled)
+    else:
+        # Plain lines without colour print the message only: the parsers would be wasted work.
+        events = api.events(
+            window.start,
+            window.end,
+            sources=window.sources,
+            log_groups=window.log_groups,
+            filter_pattern=window.filter_pattern,
+            grep=match.grep,
+            exclude=match.exclude,
+            parse=output == "json" or paint.enabled,
+            engine=window.engine,
+            fail_after_s=window.window_fail_after_s,
+            stats=reporter.stats,
+        )
+        lines = (fmt(e, False) for e in events)
     reporter.notices()
     progress = Progress(
         reporter.stats,
@@ -262,7 +251,7 @@ def get(
     )
     try:
         with progress:
-            shown = write_batched(term, (fmt(e, False) for e in events))
+            shown = write_batched(term, lines)
     except BaseException:
         reporter.notices()  # what led to the failure; the failure itself is the last line
         raise
