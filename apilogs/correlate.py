@@ -51,6 +51,8 @@ TIMING_WINDOW_MS = 500
 # ID-less lines of a stream waiting for the START that follows an INIT phase.
 MAX_PENDING_PER_STREAM = 500
 _FINAL_KINDS = frozenset({LineKind.ACCESS, LineKind.APIGW_COMPLETED})
+# Execution lines that start or end a call to an integration: the joins by timing need them.
+_EXECUTION_JOINS = frozenset({LineKind.APIGW_ENDPOINT_URI, LineKind.APIGW_TIMEOUT})
 _ID_LESS_KINDS = frozenset(
     {
         LineKind.LAMBDA_PRINT,
@@ -271,6 +273,20 @@ class Correlator:
         raw = event.raw
         role = raw.source.role
         kind = line.kind
+        rid = line.request_id
+        if (
+            role is Role.EXECUTION
+            and rid is not None
+            and kind not in _EXECUTION_JOINS
+            and line.lambda_request_id is None
+            and line.trace_id is None
+            and line.extended_request_id is None
+        ):
+            known = self._by_id.get(rid)
+            if known is not None and known.request_id == rid:
+                fields = line.fields
+                if not fields or (not self.keep_events and "authorizer_request_id" not in fields):
+                    return self._add_to_known(known, event, slot)
         lambda_id = line.lambda_request_id
         is_lambda = role is Role.LAMBDA or role is Role.AUTHORIZER
         stream_key = (raw.group, raw.stream) if is_lambda else ("", "")
@@ -345,6 +361,28 @@ class Correlator:
                 target = late.probable_owner or late
                 done.append(build_request(target.root()))
         return done
+
+    def _add_to_known(self, builder: _Builder, event: LogEvent, slot: Slot | None) -> list[Request]:
+        """Most execution lines: one more line of an open request, carrying no ID it lacks and
+        nothing the joins use (`add`'s checks); what `_record` would do for it, and no more."""
+        if slot is not None:
+            slot.builder = builder
+        if self.keep_events:
+            builder.events.append(event)
+        kind = event.line.kind
+        builder.kinds.add(kind)
+        timestamp = event.raw.timestamp
+        if timestamp > builder.last_ms:
+            builder.last_ms = timestamp
+        if kind is LineKind.APIGW_COMPLETED:
+            builder.responded_ms = _latest(builder.responded_ms, timestamp)
+        if self.track_updates:
+            self._touch(builder)
+        if timestamp > self._clock:
+            self._clock = timestamp
+        if self._clock - self._last_sweep < self._sweep_ms:
+            return []
+        return self._advance(timestamp)
 
     def flush(self) -> list[Request]:
         """Every request still open (end of input)."""

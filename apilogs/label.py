@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from apilogs.correlate import DEFAULT_GRACE_MS, Correlator, Slot
-from apilogs.model import LogEvent, Role
+from apilogs.model import LogEvent, Role, per_event
 
 __all__ = ["DEFAULT_HOLD_MS", "DEFAULT_MAX_HELD", "LabeledEvent", "Labeller", "label_events"]
 
@@ -33,6 +33,7 @@ DEFAULT_HOLD_MS = 30_000
 DEFAULT_MAX_HELD = 100_000
 
 
+@per_event
 @dataclass(frozen=True, slots=True)
 class LabeledEvent:
     """An event and the API Gateway request ID of its request (None: not known)."""

@@ -4,6 +4,7 @@ reading command does around its read: open the API, tell the user what they must
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -46,6 +47,7 @@ class ApilogsGroup(click.Group):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        tune_collector()
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:
@@ -62,6 +64,22 @@ class ApilogsGroup(click.Group):
         except BrokenPipeError:
             exit_quietly(ExitStatus.OK)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+# A pass of the cycle collector every 50,000 allocations instead of 700 (Python's default).
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def tune_collector() -> None:
+    """For a process that is one `apilogs` run (not for a program using the library).
+
+    A read allocates millions of small objects that live for seconds (pages, events waiting
+    to be merged or labelled): at the default threshold the collector walks those survivors
+    again and again, about a fifth of a labelled `get`'s CPU. What is loaded by now (modules,
+    botocore) lives as long as the process and is frozen out of every pass. Reference cycles
+    are still collected, only less often."""
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @click.group(name="apilogs", cls=ApilogsGroup, context_settings=CONTEXT_SETTINGS)
