@@ -878,7 +878,8 @@ def _say_unlabelled(labeller: Labeller, stats: FetchStats, told: int) -> int:
     count = labeller.released_unknown
     if count and count >= 2 * told:
         stats.notice(
-            f"{count:,} lines were printed before their request was known: the hold-back "
+            f"{count:,} {'line was' if count == 1 else 'lines were'} printed before "
+            f"{'its' if count == 1 else 'their'} request was known: the hold-back "
             f"({labeller.hold_ms / 1000:g} s, {labeller.max_held:,} lines) ran out first "
             "(raise --hold-back)"
         )

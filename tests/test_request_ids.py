@@ -157,7 +157,7 @@ def test_lines_let_go_before_their_request_was_known_are_said(traffic: Traffic) 
     rows = [json.loads(line) for line in out.splitlines()]
     unlabelled = [r for r in rows if r["source"] == "lambda" and r["request_id"] is None]
     assert unlabelled
-    said = [line for line in err.splitlines() if "printed before their request was known" in line]
+    said = [line for line in err.splitlines() if "request was known: the hold-back" in line]
     assert len(said) == 1 and "raise --hold-back" in said[0]
     count = int(said[0].split("apilogs: warning: ")[1].split()[0].replace(",", ""))
     # Counted: the lines printed without an ID that might have got one (not the lines no
@@ -166,4 +166,4 @@ def test_lines_let_go_before_their_request_was_known_are_said(traffic: Traffic) 
     assert len(rows) == len(window_read(traffic, "json"))  # every line still printed
     # With the default hold-back every line waits long enough: nothing to say.
     code, _, err = run(traffic, "get", "-o", "json")
-    assert code == 0 and "printed before their request was known" not in err, err
+    assert code == 0 and "request was known: the hold-back" not in err, err
