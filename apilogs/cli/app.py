@@ -80,6 +80,31 @@ def tune_collector() -> None:
     are still collected, only less often."""
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    limit_malloc_arenas()
+
+
+# glibc's mallopt parameter for the number of malloc arenas.
+_M_ARENA_MAX = -8
+MALLOC_ARENAS = 2
+
+
+def limit_malloc_arenas() -> None:
+    """glibc gives each thread that allocates its own malloc arena (up to 8 a core). Messages
+    are mostly larger than what Python's own allocator serves, so every reader thread decodes
+    its pages into an arena of its own, and what one arena frees the others cannot reuse: peak
+    RSS grew with the window's length (194 MiB at 294k events, 151 MiB with two arenas, for the
+    same CPU). Must run before the first thread; a no-op off glibc, or when MALLOC_ARENA_MAX
+    says otherwise."""
+    if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return  # not glibc (musl has no arenas to limit)
+    mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
 
 
 @click.group(name="apilogs", cls=ApilogsGroup, context_settings=CONTEXT_SETTINGS)
