@@ -19,8 +19,9 @@ EXPLANATIONS: dict[Outcome, str] = {
         "Its last lines show what it was waiting for: fix that call, or raise the timeout."
     ),
     Outcome.APIGW_TIMEOUT: (
-        "API Gateway stopped waiting for the integration after 29 s and answered 504; the "
-        "function may have run on (and been billed) after that."
+        "API Gateway stopped waiting for the integration (its timeout: 29 s unless the route "
+        "sets a shorter one) and answered 504; the function may have run on (and been billed) "
+        "after that. The waterfall shows how long it waited."
     ),
     Outcome.OUT_OF_MEMORY: (
         "The function used all its memory and the runtime was killed; API Gateway answered 502. "
