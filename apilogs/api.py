@@ -731,7 +731,8 @@ class Api:
         `label`: each event carries its request's API Gateway request ID, as `labeled_events`
         gives it: an event is held back (at most `hold_ms` past its time on `clock`, and
         `max_held` events) until its request is known; every group is read for that, and
-        `sources` narrows what is delivered."""
+        `sources` narrows what is delivered. Only the events not yet known wait: the others
+        are delivered at once, and a held event delivered after newer ones is `late`."""
         self.settle()
         stats = stats if stats is not None else FetchStats()
         query = self._query(start, None, filter_pattern, grep, exclude)
@@ -743,7 +744,9 @@ class Api:
         wanted = frozenset(shown.sources)
         narrowed = label and (set(chosen) != wanted or bool(shown.companions))
         labeller = (
-            Labeller(hold_ms, max_held, expect_calls=self._expect_calls(chosen)) if label else None
+            Labeller(hold_ms, max_held, expect_calls=self._expect_calls(chosen), in_order=False)
+            if label
+            else None
         )
         policy = (
             FOLLOW_POLICY

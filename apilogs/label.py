@@ -14,7 +14,13 @@ the queue is known:
   clock), or `max_held` lines wait behind it. It goes out with what is known then.
 
 Nothing is held forever, memory is bounded by `max_held` lines, and the order never changes: a
-line waits for the lines before it. Pure: no I/O, no clock of its own (follow mode passes it)."""
+line waits for the lines before it. Pure: no I/O, no clock of its own (follow mode passes it).
+
+Following (`in_order=False`), only the lines whose request is not known yet wait: a line that
+is known goes out at once, even while older ones are held, and a held line that goes out after
+newer ones is marked `late`. In order, one slow request (a Lambda line is named only once the
+function has answered) would hold back every line after it, for every request, for as long as
+it runs."""
 
 from __future__ import annotations
 
@@ -51,7 +57,10 @@ class Labeller:
     `expect_calls`: the execution log (at INFO) is read, so every invocation API Gateway made
     is preceded by its `Sending request to` line; an invocation no such call precedes is not a
     request's and need not wait. Without it, Lambda lines wait for their request until
-    `hold_ms`."""
+    `hold_ms`.
+
+    `in_order=False` (following): a line is returned as soon as it is known, held lines are
+    looked at again on `advance`, and one returned after newer lines is `late`."""
 
     def __init__(
         self,
@@ -59,10 +68,13 @@ class Labeller:
         max_held: int = DEFAULT_MAX_HELD,
         *,
         expect_calls: bool = True,
+        in_order: bool = True,
     ) -> None:
         self.hold_ms = hold_ms
         self.max_held = max(1, max_held)
         self.expect_calls = expect_calls
+        self.in_order = in_order
+        self._delivered_ms = -1  # the newest line returned (in_order=False: what makes one late)
         grace = max(DEFAULT_GRACE_MS, hold_ms)
         self.correlator = Correlator(grace_ms=grace, keep_events=False)
         self._held: deque[tuple[LogEvent, Slot, bool]] = deque()
@@ -81,16 +93,22 @@ class Labeller:
         if timestamp > self._clock:
             self._clock = timestamp
         held = self._held
-        if not held:
+        if not held or not self.in_order:
             own = event.line.request_id
+            done: LabeledEvent | None
             if own and event.raw.source.role is not Role.AUTHORIZER:
-                return [LabeledEvent(event, own, False, late)]  # API Gateway's own line
-            done = self._settled(event, slot, late)
+                done = LabeledEvent(event, own, False, late)  # API Gateway's own line
+            else:
+                done = self._settled(event, slot, late)
             if done is not None:
+                if timestamp > self._delivered_ms:
+                    self._delivered_ms = timestamp
                 return [done]
         held.append((event, slot, late))
         if len(held) > self.held_max:
             self.held_max = len(held)
+        if not self.in_order:
+            return self._release_known() if len(held) > self.max_held else []
         return self._release()
 
     def advance(self, now_ms: int) -> list[LabeledEvent]:
@@ -98,7 +116,7 @@ class Labeller:
         if now_ms > self._clock:
             self._clock = now_ms
         self.correlator.advance(now_ms)
-        return self._release()
+        return self._release() if self.in_order else self._release_known()
 
     def flush(self) -> list[LabeledEvent]:
         """Everything still held, labelled with what is known at the end of the input."""
@@ -137,6 +155,43 @@ class Labeller:
                     self.released_unknown += 1
             held.popleft()
             out.append(done)
+        return out
+
+    def _release_known(self) -> list[LabeledEvent]:
+        """in_order=False: every held line that is known, or whose time is up, in time order;
+        the others stay, in theirs."""
+        held = self._held
+        version = self.correlator.version
+        horizon = self._clock - self.hold_ms
+        if not held or (
+            version == self._seen_version
+            and len(held) <= self.max_held
+            and held[0][0].raw.timestamp >= horizon
+        ):
+            return []
+        over = len(held) - self.max_held
+        out: list[LabeledEvent] = []
+        waiting: deque[tuple[LogEvent, Slot, bool]] = deque()
+        for event, slot, late in held:
+            done = self._settled(event, slot, late)
+            if done is None:
+                if over <= 0 and event.raw.timestamp >= horizon:
+                    waiting.append((event, slot, late))
+                    continue
+                done = self._label(event, slot, late)
+                if done.request_id is None:
+                    self.released_unknown += 1
+            over -= 1
+            timestamp = event.raw.timestamp
+            if timestamp < self._delivered_ms and not done.late:
+                done = LabeledEvent(done.event, done.request_id, done.probable, True)
+            out.append(done)
+        if out:
+            newest = out[-1].event.raw.timestamp
+            if newest > self._delivered_ms:
+                self._delivered_ms = newest
+        self._held = waiting
+        self._seen_version = version
         return out
 
     def _settled(self, event: LogEvent, slot: Slot, late: bool) -> LabeledEvent | None:

@@ -170,6 +170,68 @@ def test_follow_requests_reports_a_request_as_it_happens(client, endpoint, small
     assert [u.kind for u in updates].count(UpdateKind.NEW) == 1
 
 
+RID2 = "7716c192-7015-11e6-97ac-c34deb0b3dd9"
+
+
+def test_a_labelled_follow_does_not_hold_the_stream_behind_a_running_request(
+    client, endpoint, small_api
+) -> None:
+    """Request A's Lambda is still running (its line cannot be labelled yet) when request B's
+    lines arrive: B's lines are delivered at once; A's START follows once A's answer names its
+    invocation, labelled, and marked late."""
+    api = apilogs.open_api(small_api, "prod", endpoint_url=endpoint, max_rps=0)
+    execution = f"API-Gateway-Execution-Logs_{small_api}/prod"
+    stop = threading.Event()
+    got: list[apilogs.FollowedEvent] = []
+
+    def follow() -> None:
+        for batch in api.follow(start="5s", label=True, interval=0.1, stop=stop):
+            got.extend(batch.events)
+
+    def wait_for(text: str) -> None:
+        deadline = time.time() + 10
+        while time.time() < deadline and not any(text in e.event.message for e in got):
+            time.sleep(0.05)
+
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:primes"
+    uri = f"Endpoint request URI: https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/{arn}/invocations"
+    thread = threading.Thread(target=follow)
+    thread.start()
+    try:
+        now = int(time.time() * 1000)
+        put_event(client, execution, "e1", now, f"({RID}) Starting execution for request: {RID}")
+        put_event(client, execution, "e1", now + 1, f"({RID}) {uri}")
+        wait_for("Endpoint request URI")  # the call is known before its invocation is read
+        put_event(
+            client,
+            "/aws/lambda/primes",
+            "2024/01/01/[$LATEST]a",
+            now + 5,
+            f"START RequestId: {LID} Version: $LATEST",
+        )
+        put_event(
+            client, execution, "e2", now + 50, f"({RID2}) Starting execution for request: {RID2}"
+        )
+        wait_for(f"request: {RID2}")
+        assert [e.event.message for e in got][-1].endswith(RID2)  # not behind A's START
+        assert not any(e.event.message.startswith("START") for e in got)
+        put_event(
+            client,
+            execution,
+            "e1",
+            now + 900,
+            f"({RID}) Endpoint response headers: {{x-amzn-RequestId={LID}}}",
+        )
+        wait_for("START RequestId")
+    finally:
+        stop.set()
+        thread.join(5)
+    [start] = [e for e in got if e.event.message.startswith("START")]
+    assert start.request_id == RID and start.late
+    assert [e.request_id for e in got if e.event.message.endswith(RID2)] == [RID2]
+    assert not any(e.late for e in got if e is not start)
+
+
 def test_stop_ends_a_read_while_every_call_is_throttled(client, endpoint, small_api) -> None:
     with fault_proxy(endpoint) as proxy:
         proxy.every = THROTTLE

@@ -99,3 +99,52 @@ def test_lines_joined_by_timing_are_probable_and_wait_for_their_report() -> None
     traced = invocation(LID1, 4, 25_000, trace="1-5f84c7a1-0d5b0e8a4b2c3d4e5f6a7b8c")
     got = list(label_events(by_time(timed_out(RID1, 0), traced), hold_ms=30_000))
     assert {g.request_id for g in got} == {RID1} and not any(g.probable for g in got)
+
+
+def test_following_a_known_line_does_not_wait_behind_one_still_unknown() -> None:
+    # A's Lambda lines are named only when API Gateway logs A's answer, after B has begun.
+    a = request_lines(RID1, LID1, 0, stream="s-a")
+    b = request_lines(RID2, LID2, 10, stream="s-b")
+    events = by_time(a, b)
+    owner = {id(e): RID1 for e in a} | {id(e): RID2 for e in b}
+    a_start = next(e for e in a if e.message.startswith("START"))
+
+    in_order = Labeller()
+    assert [o for e in events[: events.index(b[0]) + 1] for o in in_order.add(e)][-1].event is (
+        events[events.index(a_start) - 1]
+    )  # in order, B's first line waits behind A's START
+
+    following = Labeller(in_order=False)
+    out = []
+    for event in events:
+        got = following.add(event)
+        if event is b[0]:
+            assert [g.event for g in got] == [b[0]] and following.held >= 1
+        out += got
+        out += following.advance(event.raw.timestamp)  # a batch per line
+    assert following.held == 0
+    assert sorted(id(o.event) for o in out) == sorted(id(e) for e in events)  # each line once
+    assert all(o.request_id == owner[id(o.event)] for o in out)
+    late = {o.event.message for o in out if o.late}
+    assert a_start.message in late  # it went out after B's lines, and says so
+    # API Gateway's own lines are known when read: none waits, none is late.
+    assert not any(o.late for o in out if o.event.source is not PRIMES)
+
+
+def test_following_still_lets_a_line_go_when_its_time_is_up() -> None:
+    lines = [e for e in request_lines(RID1, LID1, 0) if e.source is PRIMES]
+    labeller = Labeller(hold_ms=2_000, expect_calls=False, in_order=False)
+    assert [o for e in lines for o in labeller.add(e)] == []
+    assert labeller.advance(1_000) == []
+    out = labeller.advance(2_100)
+    assert [o.event for o in out] == lines and labeller.released_unknown == len(lines)
+    assert all(o.request_id is None for o in out)
+
+
+def test_following_memory_is_bounded_by_max_held() -> None:
+    labeller = Labeller(hold_ms=10**9, max_held=5, expect_calls=False, in_order=False)
+    for n in range(50):
+        labeller.add(
+            ev(PRIMES, n, f"START RequestId: {n:08x}-1111-4a2b-9c3d-0123456789ab", f"s{n}")
+        )
+        assert labeller.held <= 5

@@ -167,7 +167,9 @@ def get(
     Every line carries its request's API Gateway request ID (plain and short: a column after
     the source, ~ before an ID joined by timing; json: request_id), so grep for that ID finds
     the whole request. A Lambda's lines are held back until the execution or access log names
-    their request (--hold-back, at most 30 s; --no-hold-back prints at once).
+    their request (--hold-back, at most 30 s; --no-hold-back prints at once). With --watch,
+    only those lines wait: the others print at once, and a held line that prints after newer
+    ones is marked (late).
 
     \b
     Examples:
