@@ -38,14 +38,35 @@ _SHORT = re.compile(r"[A-Za-z0-9+/_-]{10,32}={0,2}")
 _TRACE = re.compile(r"1-[0-9a-fA-F]{8}-[0-9a-fA-F]{24}")
 
 
+# IDs that passed a check: a request's ID is on most of its lines, one after another, and a
+# set lookup costs a tenth of the match. Bounded: emptied when full (a miss only costs a match).
+_PASSED_MAX = 4_096
+_uuids: set[str] = set()
+_short_ids: set[str] = set()
+_trace_ids: set[str] = set()
+
+
+def _passed(seen: set[str], text: str) -> bool:
+    if len(seen) >= _PASSED_MAX:
+        seen.clear()
+    seen.add(text)
+    return True
+
+
 def is_uuid(text: str) -> bool:
     """``8-4-4-4-12`` lower-case hex digits, nothing around them."""
-    return len(text) == 36 and _UUID.fullmatch(text) is not None
+    if text in _uuids:
+        return True
+    return len(text) == 36 and _UUID.fullmatch(text) is not None and _passed(_uuids, text)
 
 
 def is_short_id(text: str) -> bool:
     """API Gateway's short base64 form (`JjGvEiWsoAMEPaA=`)."""
-    return 10 <= len(text) <= 34 and _SHORT.fullmatch(text) is not None
+    if text in _short_ids:
+        return True
+    return (
+        10 <= len(text) <= 34 and _SHORT.fullmatch(text) is not None and _passed(_short_ids, text)
+    )
 
 
 def is_api_request_id(text: str) -> bool:
@@ -65,4 +86,6 @@ def is_lambda_request_id(text: str) -> bool:
 
 def is_trace_id(text: str) -> bool:
     """An X-Ray trace ID (the `Root=` value): `1-{8 hex}-{24 hex}`."""
-    return len(text) == 35 and _TRACE.fullmatch(text) is not None
+    if text in _trace_ids:
+        return True
+    return len(text) == 35 and _TRACE.fullmatch(text) is not None and _passed(_trace_ids, text)
