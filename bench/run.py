@@ -1308,6 +1308,7 @@ def measure_follow(bench: Bench, interval: float | None) -> dict[str, Any]:
             "p90": round(percentile(latencies, 0.9), 3),
             "p99": round(percentile(latencies, 0.99), 3),
             "max": round(max(latencies), 3) if latencies else math.nan,
+            "over_2s": sum(1 for x in latencies if x > TARGET_FOLLOW_LATENCY_S),
             "min": round(min(latencies), 3) if latencies else math.nan,
         },
         "missing": missing,
@@ -1543,6 +1544,12 @@ def print_aws(aws: dict[str, Any]) -> None:
                 f" {lat['p99']:>6.2f} {lat['max']:>6.2f} {f['missing']:>7} {f['reads_per_s']:>7.2f}"
                 f" {f['throttled']:>4} ({100 * f['throttled_share']:>3.0f} %) {f['cpu_seconds']:>6.2f}"
             )
+            over = lat.get("over_2s")
+            if over:
+                print(
+                    f"    {over} of {f['events_measured']} lines over {TARGET_FOLLOW_LATENCY_S:g} s"
+                    " (labelled: the Lambda lines of requests still running wait for them)"
+                )
             for problem in f["problems"]:
                 print(f"    ! {problem}")
         f0 = aws["follow"][0]
