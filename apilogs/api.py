@@ -731,8 +731,9 @@ class Api:
         `label`: each event carries its request's API Gateway request ID, as `labeled_events`
         gives it: an event is held back (at most `hold_ms` past its time on `clock`, and
         `max_held` events) until its request is known; every group is read for that, and
-        `sources` narrows what is delivered. Only the events not yet known wait: the others
-        are delivered at once, and a held event delivered after newer ones is `late`."""
+        `sources` narrows what is delivered. An event not yet known holds back the ones after
+        it for `DEFAULT_BLOCK_MS` at most (`Labeller(in_order=False)`); then the known ones are
+        delivered ahead of it, and it is `late` when it comes."""
         self.settle()
         stats = stats if stats is not None else FetchStats()
         query = self._query(start, None, filter_pattern, grep, exclude)

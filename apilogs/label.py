@@ -10,17 +10,19 @@ the queue is known:
 - or it can no longer be known: an ID-less line outside any invocation, an invocation that no
   request still waiting for its answer could claim (no API Gateway call to its function, just
   before it started, is unanswered);
-- or it has waited `hold_ms` (stream time: the newest event's timestamp, or in follow mode the
-  clock), or `max_held` lines wait behind it. It goes out with what is known then.
+- or it has waited `hold_ms` since it was read (stream time: the newest event's timestamp,
+  moved on by the wall clock while a follow's stream is quiet), or `max_held` lines wait behind
+  it. It goes out with what is known then.
 
 Nothing is held forever, memory is bounded by `max_held` lines, and the order never changes: a
 line waits for the lines before it. Pure: no I/O, no clock of its own (follow mode passes it).
 
-Following (`in_order=False`), only the lines whose request is not known yet wait: a line that
-is known goes out at once, even while older ones are held, and a held line that goes out after
-newer ones is marked `late`. In order, one slow request (a Lambda line is named only once the
-function has answered) would hold back every line after it, for every request, for as long as
-it runs."""
+Following (`in_order=False`), a line still waiting holds back the lines after it for
+`block_ms` at most (of stream time, or of the wall clock since it was read); then the known
+lines after it go out, and it is marked `late` when it goes. A quick request is answered within
+that, so its lines keep their order; in order, one slow request (a Lambda line is named only
+once the function has answered) would hold back every line after it, for every request, for as
+long as it runs."""
 
 from __future__ import annotations
 
@@ -31,12 +33,23 @@ from dataclasses import dataclass
 from apilogs.correlate import DEFAULT_GRACE_MS, Correlator, Slot
 from apilogs.model import LogEvent, Role, per_event
 
-__all__ = ["DEFAULT_HOLD_MS", "DEFAULT_MAX_HELD", "LabeledEvent", "Labeller", "label_events"]
+__all__ = [
+    "DEFAULT_BLOCK_MS",
+    "DEFAULT_HOLD_MS",
+    "DEFAULT_MAX_HELD",
+    "LabeledEvent",
+    "Labeller",
+    "label_events",
+]
 
 # API Gateway waits at most 29 s for an integration: by then every request has named its
 # invocation or given up on it.
 DEFAULT_HOLD_MS = 30_000
 DEFAULT_MAX_HELD = 100_000
+# Following: how far the stream may run past a line still waiting before the known lines after
+# it go out ahead of it. Most requests are answered sooner, so their lines keep their order.
+DEFAULT_BLOCK_MS = 500
+_NEVER = 2**62
 
 
 @per_event
@@ -59,8 +72,11 @@ class Labeller:
     request's and need not wait. Without it, Lambda lines wait for their request until
     `hold_ms`.
 
-    `in_order=False` (following): a line is returned as soon as it is known, held lines are
-    looked at again on `advance`, and one returned after newer lines is `late`."""
+    `in_order=False` (following): a line still waiting holds back the lines after it only
+    until the stream is `block_ms` past it, or `block_ms` have gone by on the wall clock since
+    it was read; then every line that is known goes out, and a
+    held line returned after newer ones is `late`. A quick request's lines keep their order
+    (its answer is read in the same stretch); a slow one's do not hold up the stream."""
 
     def __init__(
         self,
@@ -69,19 +85,32 @@ class Labeller:
         *,
         expect_calls: bool = True,
         in_order: bool = True,
+        block_ms: int = DEFAULT_BLOCK_MS,
     ) -> None:
         self.hold_ms = hold_ms
         self.max_held = max(1, max_held)
         self.expect_calls = expect_calls
         self.in_order = in_order
-        self._delivered_ms = -1  # the newest line returned (in_order=False: what makes one late)
+        self.block_ms = block_ms
         grace = max(DEFAULT_GRACE_MS, hold_ms)
         self.correlator = Correlator(grace_ms=grace, keep_events=False)
-        self._held: deque[tuple[LogEvent, Slot, bool]] = deque()
+        # (event, slot, late, deadline, read): a line waits until the clock passes its deadline,
+        # the
+        # clock when it was read + hold_ms (following, lines read from the past wait too).
+        self._held: deque[tuple[LogEvent, Slot, bool, int, int]] = deque()
         self._clock = 0
+        self._newest = 0  # the newest event's timestamp: stream time, never the wall clock
+        self._newest_then = 0  # `_newest` at the last `advance`, and the wall clock when it moved
+        self._moved_at = 0
+        self._delivered_ms = -1  # the newest line returned (in_order=False: what makes one late)
         # The correlator's version when the head was last found waiting: asked again only
         # once something changed, or its time is up.
         self._seen_version = -1
+        # in_order=False: when the stream passes this, a line held now stops blocking the
+        # lines after it, and what is held is looked at again.
+        self._unblock_at = _NEVER
+        self._unblock_wall = _NEVER  # ... or when the wall clock passes this
+        self._wall = 0  # the wall clock at the last `advance` (following): when lines are read
         self.released_unknown = 0  # lines let go without a label, though one may have come
         self.held_max = 0
 
@@ -92,8 +121,15 @@ class Labeller:
         timestamp = event.raw.timestamp
         if timestamp > self._clock:
             self._clock = timestamp
+        if timestamp > self._newest:
+            self._newest = timestamp
         held = self._held
-        if not held or not self.in_order:
+        out: list[LabeledEvent] = []
+        if held and not self.in_order and not self._blocks(held[-1]):
+            # No line held blocks this one any more: the older ones that can go first.
+            out = self._release()
+            held = self._held  # a new deque when lines stay behind
+        if not held:
             own = event.line.request_id
             done: LabeledEvent | None
             if own and event.raw.source.role is not Role.AUTHORIZER:
@@ -103,24 +139,41 @@ class Labeller:
             if done is not None:
                 if timestamp > self._delivered_ms:
                     self._delivered_ms = timestamp
-                return [done]
-        held.append((event, slot, late))
+                out.append(done)
+                return out
+        elif not self.in_order and not self._blocks(held[-1]):
+            done = self._settled(event, slot, late)
+            if done is not None:
+                if timestamp > self._delivered_ms:
+                    self._delivered_ms = timestamp
+                out.append(done)
+                return out
+        held.append((event, slot, late, self._clock + self.hold_ms, self._wall))
         if len(held) > self.held_max:
             self.held_max = len(held)
-        if not self.in_order:
-            return self._release_known() if len(held) > self.max_held else []
-        return self._release()
+        return out + self._release()
 
     def advance(self, now_ms: int) -> list[LabeledEvent]:
-        """The clock moved on without events."""
-        if now_ms > self._clock:
-            self._clock = now_ms
-        self.correlator.advance(now_ms)
-        return self._release() if self.in_order else self._release_known()
+        """The wall clock is at `now_ms` (following). Time here is the stream's: the newest
+        event's timestamp, moved on by the wall clock only while no newer event comes. So the
+        lines of `get --watch -s 10m`, minutes old when read, wait for their requests as a
+        window's do, and a line held while the stream is quiet still goes in `hold_ms`."""
+        if now_ms > self._wall:
+            self._wall = now_ms
+        if not self._newest:
+            return []  # nothing read yet: nothing to wait for
+        if self._newest != self._newest_then:
+            self._newest_then = self._newest
+            self._moved_at = now_ms
+        stream_ms = self._newest + max(0, now_ms - self._moved_at)
+        if stream_ms > self._clock:
+            self._clock = stream_ms
+        self.correlator.advance(stream_ms)
+        return self._release()
 
     def flush(self) -> list[LabeledEvent]:
         """Everything still held, labelled with what is known at the end of the input."""
-        out = [self._label(event, slot, late) for event, slot, late in self._held]
+        out = [self._label(event, slot, late) for event, slot, late, _, _ in self._held]
         self._held.clear()
         self.correlator.flush()
         return out
@@ -132,67 +185,95 @@ class Labeller:
     # -- internals -----------------------------------------------------------------------------
 
     def _release(self) -> list[LabeledEvent]:
-        out: list[LabeledEvent] = []
         held = self._held
+        if not held:
+            return []
         version = self.correlator.version
-        horizon = self._clock - self.hold_ms
+        clock = self._clock
+        deadline = held[0][3]
+        unordered = not self.in_order
         if (
-            held
-            and version == self._seen_version
+            version == self._seen_version
             and len(held) <= self.max_held
-            and held[0][0].raw.timestamp >= horizon
+            and deadline >= clock
+            and (
+                not unordered
+                or (self._newest < self._unblock_at and self._wall < self._unblock_wall)
+            )
         ):
-            return out  # nothing the head waits for has changed
+            return []  # nothing the head waits for has changed
+        out: list[LabeledEvent] = []
         while held:
-            event, slot, late = held[0]
+            event, slot, late, deadline, _ = held[0]
             done = self._settled(event, slot, late)
             if done is None:
-                if len(held) <= self.max_held and event.raw.timestamp >= horizon:
+                if len(held) <= self.max_held and deadline >= clock:
                     self._seen_version = version
+                    if unordered:
+                        if self._blocks(held[0]):
+                            self._unblock_at = event.raw.timestamp + self.block_ms
+                            self._unblock_wall = held[0][4] + self.block_ms
+                        else:
+                            out += self._release_known(clock)
                     break
                 done = self._label(event, slot, late)
                 if done.request_id is None:
                     self.released_unknown += 1
             held.popleft()
             out.append(done)
+        if unordered and out:
+            out = self._mark_late(out)
         return out
 
-    def _release_known(self) -> list[LabeledEvent]:
-        """in_order=False: every held line that is known, or whose time is up, in time order;
-        the others stay, in theirs."""
-        held = self._held
-        version = self.correlator.version
-        horizon = self._clock - self.hold_ms
-        if not held or (
-            version == self._seen_version
-            and len(held) <= self.max_held
-            and held[0][0].raw.timestamp >= horizon
-        ):
-            return []
-        over = len(held) - self.max_held
+    def _release_known(self, clock: int) -> list[LabeledEvent]:
+        """in_order=False, the head's block over: every held line that is known (or whose time
+        is up) and that no line still blocking comes before, in time order; the others stay, in
+        theirs."""
         out: list[LabeledEvent] = []
-        waiting: deque[tuple[LogEvent, Slot, bool]] = deque()
-        for event, slot, late in held:
+        waiting: deque[tuple[LogEvent, Slot, bool, int, int]] = deque()
+        self._unblock_at = self._unblock_wall = _NEVER
+        held = self._held
+        while held:
+            item = held.popleft()
+            event, slot, late, deadline, read = item
             done = self._settled(event, slot, late)
             if done is None:
-                if over <= 0 and event.raw.timestamp >= horizon:
-                    waiting.append((event, slot, late))
+                if deadline >= clock:
+                    waiting.append(item)
+                    if self._blocks(item):
+                        # It blocks the lines after it (they keep their place behind it).
+                        self._unblock_at = event.raw.timestamp + self.block_ms
+                        self._unblock_wall = read + self.block_ms
+                        waiting.extend(held)
+                        held.clear()
                     continue
                 done = self._label(event, slot, late)
                 if done.request_id is None:
                     self.released_unknown += 1
-            over -= 1
-            timestamp = event.raw.timestamp
-            if timestamp < self._delivered_ms and not done.late:
-                done = LabeledEvent(done.event, done.request_id, done.probable, True)
             out.append(done)
-        if out:
-            newest = out[-1].event.raw.timestamp
-            if newest > self._delivered_ms:
-                self._delivered_ms = newest
         self._held = waiting
-        self._seen_version = version
         return out
+
+    def _blocks(self, item: tuple[LogEvent, Slot, bool, int, int]) -> bool:
+        """A held line blocks the lines after it until the stream is `block_ms` past it, or
+        `block_ms` have gone by on the wall clock since it was read."""
+        return (
+            item[0].raw.timestamp >= self._newest - self.block_ms
+            and item[4] + self.block_ms > self._wall
+        )
+
+    def _mark_late(self, out: list[LabeledEvent]) -> list[LabeledEvent]:
+        delivered = self._delivered_ms
+        marked = []
+        for done in out:
+            timestamp = done.event.raw.timestamp
+            if timestamp < delivered and not done.late:
+                done = LabeledEvent(done.event, done.request_id, done.probable, True)
+            elif timestamp > delivered:
+                delivered = timestamp
+            marked.append(done)
+        self._delivered_ms = delivered
+        return marked
 
     def _settled(self, event: LogEvent, slot: Slot, late: bool) -> LabeledEvent | None:
         """The labelled event when its label is final, else None (it must wait)."""

@@ -198,7 +198,7 @@ def test_a_labelled_follow_does_not_hold_the_stream_behind_a_running_request(
     thread = threading.Thread(target=follow)
     thread.start()
     try:
-        now = int(time.time() * 1000)
+        now = int(time.time() * 1000) - 3_000  # every line in the past: none waits for the clock
         put_event(client, execution, "e1", now, f"({RID}) Starting execution for request: {RID}")
         put_event(client, execution, "e1", now + 1, f"({RID}) {uri}")
         wait_for("Endpoint request URI")  # the call is known before its invocation is read
@@ -209,8 +209,9 @@ def test_a_labelled_follow_does_not_hold_the_stream_behind_a_running_request(
             now + 5,
             f"START RequestId: {LID} Version: $LATEST",
         )
+        # B starts while A's Lambda has run for 1.5 s, past the half second a line may block.
         put_event(
-            client, execution, "e2", now + 50, f"({RID2}) Starting execution for request: {RID2}"
+            client, execution, "e2", now + 1500, f"({RID2}) Starting execution for request: {RID2}"
         )
         wait_for(f"request: {RID2}")
         assert [e.event.message for e in got][-1].endswith(RID2)  # not behind A's START
@@ -219,7 +220,7 @@ def test_a_labelled_follow_does_not_hold_the_stream_behind_a_running_request(
             client,
             execution,
             "e1",
-            now + 900,
+            now + 2000,
             f"({RID}) Endpoint response headers: {{x-amzn-RequestId={LID}}}",
         )
         wait_for("START RequestId")

@@ -70,11 +70,14 @@ def test_nothing_is_held_longer_than_the_hold_back() -> None:
     out += labeller.add(later)
     assert [o.event for o in out][: len(lines)] == lines
     assert all(o.request_id is None for o in out) and labeller.released_unknown == len(lines)
-    # Following: the clock moves without lines.
+    # Following: the stream goes quiet once they are read (at 1 s on the wall clock); they go
+    # 2 s after that, the wall clock moving the stream's time on.
     labeller = Labeller(hold_ms=2_000, expect_calls=False)
     for event in lines:
         labeller.add(event)
-    assert labeller.advance(1_000) == [] and len(labeller.advance(2_100)) == len(lines)
+    newest = lines[-1].raw.timestamp
+    assert labeller.advance(1_000) == [] and labeller.advance(2_900 - newest) == []
+    assert len(labeller.advance(3_100 - newest)) == len(lines)
 
 
 def test_memory_is_bounded_by_max_held() -> None:
@@ -114,7 +117,8 @@ def test_following_a_known_line_does_not_wait_behind_one_still_unknown() -> None
         events[events.index(a_start) - 1]
     )  # in order, B's first line waits behind A's START
 
-    following = Labeller(in_order=False)
+    # A's lines (at 5-7 ms) block the lines after them until the stream is at 9 ms.
+    following = Labeller(in_order=False, block_ms=2)
     out = []
     for event in events:
         got = following.add(event)
@@ -135,8 +139,9 @@ def test_following_still_lets_a_line_go_when_its_time_is_up() -> None:
     lines = [e for e in request_lines(RID1, LID1, 0) if e.source is PRIMES]
     labeller = Labeller(hold_ms=2_000, expect_calls=False, in_order=False)
     assert [o for e in lines for o in labeller.add(e)] == []
-    assert labeller.advance(1_000) == []
-    out = labeller.advance(2_100)
+    newest = lines[-1].raw.timestamp
+    assert labeller.advance(1_000) == [] and labeller.advance(2_900 - newest) == []
+    out = labeller.advance(3_100 - newest)
     assert [o.event for o in out] == lines and labeller.released_unknown == len(lines)
     assert all(o.request_id is None for o in out)
 
@@ -148,3 +153,60 @@ def test_following_memory_is_bounded_by_max_held() -> None:
             ev(PRIMES, n, f"START RequestId: {n:08x}-1111-4a2b-9c3d-0123456789ab", f"s{n}")
         )
         assert labeller.held <= 5
+
+
+def test_following_a_quick_request_keeps_its_order() -> None:
+    # Both requests are answered within the block: every line in the order read, none late.
+    a = request_lines(RID1, LID1, 0, stream="s-a")
+    b = request_lines(RID2, LID2, 10, stream="s-b")
+    events = by_time(a, b)
+    following = Labeller(in_order=False)  # blocks for 500 ms of stream time
+    out = []
+    for event in events:
+        out += following.add(event)
+        out += following.advance(event.raw.timestamp + 1_000)  # the wall clock is ahead
+    assert [o.event for o in out] == events and not any(o.late for o in out)
+
+
+def test_following_lines_read_from_the_past_still_wait_for_their_request() -> None:
+    # `get --watch -s 10m`: the first reads bring lines minutes old, in several batches. A
+    # line waits hold_ms from when it was read, not from its own time (long gone by then).
+    lines = request_lines(RID1, LID1, 0)
+    start = next(i for i, e in enumerate(lines) if e.message.startswith("START"))
+    now = 600_000
+    for in_order in (True, False):
+        labeller = Labeller(in_order=in_order)
+        out = labeller.advance(now)
+        for event in lines[: start + 1]:
+            out += labeller.add(event)
+        out += labeller.advance(now + 1_000)  # the batch ends between the START and its answer
+        for event in lines[start + 1 :]:
+            out += labeller.add(event)
+        out += labeller.advance(now + 2_000)
+        assert {o.request_id for o in out} == {RID1} and labeller.released_unknown == 0
+
+
+def test_following_gives_every_line_once_with_the_label_a_window_gives() -> None:
+    import random
+
+    for seed in range(30):
+        rnd = random.Random(seed)
+        requests = []
+        t = 0
+        for n in range(8):
+            t += rnd.randrange(0, 60)
+            rid = f"{n:08x}-6f04-11e6-97ac-c34deb0b3dd9"
+            lid = f"{n:08x}-1111-4a2b-9c3d-0123456789ab"
+            requests.append(request_lines(rid, lid, t, stream=f"s-{n}"))
+        events = by_time(*requests)
+        window = {id(g.event): g.request_id for g in label_events(events)}
+        following = Labeller(in_order=False, block_ms=rnd.choice((0, 3, 20, 500)))
+        out = []
+        for event in events:
+            out += following.add(event)
+            if rnd.random() < 0.3:  # a batch ends
+                out += following.advance(event.raw.timestamp + 1_000)
+        out += following.advance(events[-1].raw.timestamp + 2_000)
+        assert following.held == 0, seed
+        assert sorted(id(o.event) for o in out) == sorted(id(e) for e in events), seed
+        assert all(o.request_id == window[id(o.event)] for o in out), seed

@@ -168,8 +168,8 @@ def get(
     the source, ~ before an ID joined by timing; json: request_id), so grep for that ID finds
     the whole request. A Lambda's lines are held back until the execution or access log names
     their request (--hold-back, at most 30 s; --no-hold-back prints at once). With --watch,
-    only those lines wait: the others print at once, and a held line that prints after newer
-    ones is marked (late).
+    a held line holds back the lines after it for half a second at most; then the known ones
+    print ahead of it, and it is marked (late) when it prints.
 
     \b
     Examples:
