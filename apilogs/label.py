@@ -124,12 +124,12 @@ class Labeller:
         if timestamp > self._newest:
             self._newest = timestamp
         held = self._held
-        out: list[LabeledEvent] = []
+        out: list[LabeledEvent] | None = None
         if held and not self.in_order and not self._blocks(held[-1]):
             # No line held blocks this one any more: the older ones that can go first.
             out = self._release()
             held = self._held  # a new deque when lines stay behind
-        if not held:
+        if not held or (not self.in_order and not self._blocks(held[-1])):
             own = event.line.request_id
             done: LabeledEvent | None
             if own and event.raw.source.role is not Role.AUTHORIZER:
@@ -139,19 +139,14 @@ class Labeller:
             if done is not None:
                 if timestamp > self._delivered_ms:
                     self._delivered_ms = timestamp
-                out.append(done)
-                return out
-        elif not self.in_order and not self._blocks(held[-1]):
-            done = self._settled(event, slot, late)
-            if done is not None:
-                if timestamp > self._delivered_ms:
-                    self._delivered_ms = timestamp
+                if out is None:
+                    return [done]
                 out.append(done)
                 return out
         held.append((event, slot, late, self._clock + self.hold_ms, self._wall))
         if len(held) > self.held_max:
             self.held_max = len(held)
-        return out + self._release()
+        return self._release() if out is None else out + self._release()
 
     def advance(self, now_ms: int) -> list[LabeledEvent]:
         """The wall clock is at `now_ms` (following). Time here is the stream's: the newest
