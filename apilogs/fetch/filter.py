@@ -35,6 +35,7 @@ from apilogs.aws import (
 )
 from apilogs.cancel import StopSignal
 from apilogs.errors import GroupFailure, InvalidResponse
+from apilogs.fetch import pages
 from apilogs.fetch.stats import FetchStats
 from apilogs.model import RawEvent, Source
 
@@ -156,6 +157,7 @@ class _Pager:
         self.policy = policy
         self.clock = clock
         self.client = ctx.reader_client(query.region)
+        pages.install(self.client)
         self.gone = False
         stats.limiter = ctx.logs_limiter
 
