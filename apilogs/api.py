@@ -419,10 +419,12 @@ class Api:
 
             if first is None:
                 return
+            filtering = narrowed or bool(patterns) or bool(excluded)
             for event in itertools.chain((first,), events):
                 ready = labeller.add(event)
                 if ready:
-                    yield from out(ready)
+                    # Runs for every line: no generator made for it when nothing is filtered.
+                    yield from out(ready) if filtering else ready
             yield from out(labeller.flush())
             _say_unlabelled(labeller, stats, 0)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -205,6 +206,10 @@ def _latest(a: int | None, b: int | None) -> int | None:
     return a if b is None else max(a, b)
 
 
+def _send_ms(entry: tuple[int, Any]) -> int:
+    return entry[0]
+
+
 def _starts_within(send_ms: int, start_ms: int, init_at: int | None, window_ms: int) -> bool:
     if send_ms <= start_ms <= send_ms + window_ms:
         return True
@@ -343,7 +348,12 @@ class Correlator:
                 name = function_name_of(fields.get("function_arn") or "")
                 if name:
                     builder.sends.append((raw.timestamp, name))
-                    self._sends.setdefault(name, deque()).append((raw.timestamp, builder))
+                    sends = self._sends.setdefault(name, deque())
+                    if sends and raw.timestamp < sends[-1][0]:
+                        # Following, a line read late: the calls stay in time order (searched).
+                        insort(sends, (raw.timestamp, builder), key=_send_ms)
+                    else:
+                        sends.append((raw.timestamp, builder))
             elif kind is LineKind.APIGW_TIMEOUT:
                 # API Gateway gave up: no line of its own will ever name the invocation.
                 self._join_by_timing(builder.root())
@@ -447,9 +457,16 @@ class Correlator:
             name = inv.function
             if name is None or inv.start_ms is None:
                 continue
+            sends = self._sends.get(name)
+            if not sends:
+                continue
             began = inv.start_ms if inv.init_at is None else min(inv.start_ms, inv.init_at)
-            # Newest first: stop at the calls made too long before it began.
-            for send_ms, sender in reversed(self._sends.get(name, ())):
+            last = inv.start_ms if inv.init_at is None else max(inv.start_ms, inv.init_at)
+            # Newest first, from the last call made before it started (a held line is looked at
+            # again while the stream runs on: the calls made since are many, and never its
+            # caller); stop at the calls made too long before it began.
+            after = len(sends) - bisect_right(sends, last, key=_send_ms)
+            for send_ms, sender in itertools.islice(reversed(sends), after, None):
                 if send_ms < began - window:
                     break
                 if not _starts_within(send_ms, inv.start_ms, inv.init_at, window):

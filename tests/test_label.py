@@ -210,3 +210,39 @@ def test_following_gives_every_line_once_with_the_label_a_window_gives() -> None
         assert following.held == 0, seed
         assert sorted(id(o.event) for o in out) == sorted(id(e) for e in events), seed
         assert all(o.request_id == window[id(o.event)] for o in out), seed
+
+
+def _rid(n: int) -> str:
+    return f"{n:08x}-6f04-11e6-97ac-c34deb0b3dd9"
+
+
+def _lid(n: int) -> str:
+    return f"{n:08x}-1111-4a2b-9c3d-0123456789ab"
+
+
+def test_many_calls_to_one_function_each_line_names_its_own_request() -> None:
+    # Forty requests call the same function, two ms apart: a held START is looked at again
+    # while calls made after it pile up; it still finds the call made before it.
+    requests = [request_lines(_rid(n), _lid(n), 2 * n, stream=f"s-{n}") for n in range(40)]
+    events = by_time(*requests)
+    got = list(label_events(events))
+    assert [g.event for g in got] == events
+    owner = {id(e): _rid(n) for n, lines in enumerate(requests) for e in lines}
+    assert all(g.request_id == owner[id(g.event)] and not g.probable for g in got)
+
+
+def test_following_a_call_read_late_still_holds_the_invocation_it_may_have_started() -> None:
+    a, b, c = (request_lines(_rid(n), _lid(n), 300 * n, stream=f"s-{n}") for n in range(3))
+    start = next(i for i, e in enumerate(a) if e.message.startswith("START"))
+    following = Labeller(in_order=False)
+    out = []
+    # The calls of B and C are read first; A's, older, comes late, then its Lambda's START.
+    for event in [*b[:start], *c[:start]]:
+        out += following.add(event)
+    for event in a[: start + 1]:
+        out += following.add(event, late=True)
+    assert a[start] not in [o.event for o in out]  # waits: A's call is unanswered
+    for event in a[start + 1 :]:
+        out += following.add(event, late=True)
+    [labelled] = [o for o in out if o.event is a[start]]
+    assert labelled.request_id == _rid(0) and not labelled.probable
