@@ -7,6 +7,7 @@ batch arrives ("N new", pause, in-place updates)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -658,5 +659,31 @@ def test_quit_stops_a_trace_read(traffic: Traffic) -> None:
         while not seen and time.monotonic() < deadline:
             time.sleep(0.02)
         assert seen == [True]  # the read saw the stop, not its own timeout
+
+    run(scenario)
+
+
+def test_a_narrow_stream_shows_execution_lines_with_a_short_id(traffic: Traffic) -> None:
+    batches = _updates(traffic, seconds=20)
+
+    async def scenario() -> None:
+        app, feed = scripted_app(traffic)
+        async with app.run_test(size=(80, 24)) as pilot:
+            app.animation_level = "none"
+            feed.push(*batches)
+            await wait_for(pilot, lambda: app.batches_applied >= len(batches))
+            await pilot.press("v", "g")
+            await pilot.pause()
+            shown = screen_text(app).splitlines()
+            execution = [line for line in shown if "  execution  " in line]
+            assert execution
+            # At 80 columns the full `(id) ` prefix left 9 columns of message; now what API
+            # Gateway said is on screen, after the ID's first 8 characters.
+            assert all(re.search(r"  \([0-9a-f]{8}…\) \S", line) for line in execution)
+            assert any("Sending request to https:" in line for line in execution)
+            await pilot.resize_terminal(200, 24)
+            await pilot.pause()
+            wide = [line for line in screen_text(app).splitlines() if "  execution  " in line]
+            assert wide and all(re.search(r"\([0-9a-f-]{36}\) ", line) for line in wide)
 
     run(scenario)

@@ -219,3 +219,30 @@ def test_a_narrow_pane_gives_the_source_column_s_room_to_the_message() -> None:
     assert fit_label_width(24, 200) == 24 and fit_label_width(24, 140) == 24
     assert fit_label_width(24, 78) == 15  # 80 columns: the message starts 9 columns sooner
     assert fit_label_width(24, 20) == 9 and fit_label_width(9, 78) == 9
+
+
+def test_a_short_id_keeps_what_the_line_says_and_a_highlight_of_the_id() -> None:
+    import re
+
+    from apilogs.render.spans import HIGHLIGHT, RICH_STYLES
+    from apilogs.tui.text import event_lines, shorten_ids
+    from tests.test_correlate import EXECUTION, PRIMES, RID1, ev
+
+    fmt = TimeFormat(UTC)
+    assert shorten_ids(fmt, 15, 78) and not shorten_ids(fmt, 24, 158)
+    line = ev(EXECUTION, 0, f"({RID1}) Method completed with status: 502")
+    highlight = re.compile(re.escape(RID1))
+    [short] = event_lines(line, fmt, 9, highlights=[highlight], short_id=True)
+    assert short.plain.endswith(f"({RID1[:8]}…) Method completed with status: 502")
+    style = RICH_STYLES[HIGHLIGHT]
+    spans = [s for s in short.spans if str(s.style) == style]
+    marked = "".join(
+        c for i, c in enumerate(short.plain) if any(s.start <= i < s.end for s in spans)
+    )
+    assert marked == f"{RID1[:8]}…"
+    [full] = event_lines(line, fmt, 9, highlights=[highlight])
+    assert full.plain.endswith(f"({RID1}) Method completed with status: 502")
+    # Only the execution log's own prefix: a Lambda line that starts with an ID in brackets is
+    # shown as written.
+    [lambda_line] = event_lines(ev(PRIMES, 0, f"({RID1}) printed"), fmt, 9, short_id=True)
+    assert lambda_line.plain.endswith(f"({RID1}) printed")

@@ -20,7 +20,7 @@ from apilogs.render.spans import ERROR_KINDS
 from apilogs.tui.messages import JumpToRequest
 from apilogs.tui.store import EventLog
 from apilogs.tui.tail_view import TailView, set_virtual_size
-from apilogs.tui.text import TimeFormat, event_lines, fit_label_width
+from apilogs.tui.text import TimeFormat, event_lines, fit_label_width, shorten_ids
 
 _FINAL = (LineKind.ACCESS, LineKind.APIGW_COMPLETED)
 
@@ -70,6 +70,7 @@ class StreamView(TailView):
         self.fmt = fmt
         self.label_width = label_width
         self._drawn_label_width = label_width
+        self._drawn_short_ids = False
         self.highlights: tuple[re.Pattern[str], ...] = tuple(highlights)
         self.extra_highlights: tuple[re.Pattern[str], ...] = ()
         self.cursor: int | None = None  # absolute index of the event under the cursor
@@ -105,14 +106,23 @@ class StreamView(TailView):
         # On a narrow pane the source column gives way to the message (as in the detail pane).
         return fit_label_width(self.label_width, self.size.width)
 
+    def _short_ids(self) -> bool:
+        return shorten_ids(self.fmt, self._label_width(), self.size.width)
+
     def on_resize(self) -> None:
-        if self._label_width() != self._drawn_label_width:
-            self._drawn_label_width = self._label_width()
+        drawn = (self._label_width(), self._short_ids())
+        if drawn != (self._drawn_label_width, self._drawn_short_ids):
+            self._drawn_label_width, self._drawn_short_ids = drawn
             self._cache.clear()
+            self.refresh()
 
     # -- drawing -----------------------------------------------------------------------------
 
     def _strips(self, index: int) -> list[Strip]:
+        short_ids = self._short_ids()
+        if short_ids != self._drawn_short_ids:  # drawn before the first resize
+            self._drawn_short_ids = short_ids
+            self._cache.clear()
         absolute = self.lines_log.base_index + index
         strips = self._cache.get(absolute)
         if strips is None:
@@ -123,6 +133,7 @@ class StreamView(TailView):
                 self._label_width(),
                 late=self.lines_log.is_late(index),
                 highlights=self.highlights + self.extra_highlights,
+                short_id=short_ids,
             )
             console = self.app.console
             strips = [Strip(t.render(console)) for t in texts]

@@ -209,27 +209,52 @@ def label_text(source: Source, width: int) -> Text:
     return Text(_fit(label, width), source_style(source), end="")
 
 
+# What is kept of a request ID in a shortened execution-log prefix: `(6605b081…) `.
+SHORT_ID = 8
+
+
+def execution_prefix(event: LogEvent) -> str:
+    """The `({request id}) ` an execution-log line starts with, or ''."""
+    rid = event.line.request_id
+    if not rid or event.raw.source.role is not Role.EXECUTION:
+        return ""
+    prefix = f"({rid}) "
+    return prefix if event.raw.message.startswith(prefix) else ""
+
+
 def message_lines(
     event: LogEvent,
     *,
     pretty: bool = False,
     highlights: Sequence[re.Pattern[str]] = (),
     drop_prefix: str = "",
+    short_id: bool = False,
 ) -> list[Text]:
     """The message as screen lines (a traceback keeps its lines), sanitised, highlighted by
     the shared spans; JSON pretty-printed when `pretty`; `drop_prefix` left out where the
-    message starts with it."""
+    message starts with it. `short_id`: an execution line's `({request id}) ` prefix is shown
+    as `(6605b081…) ` (a highlight of the whole ID still shows on what is left)."""
     text = event.raw.message.rstrip("\n")
     if drop_prefix and text.startswith(drop_prefix):
         text = text[len(drop_prefix) :]
     if pretty:
         text = expand_json(text)
     text = sanitize(text).expandtabs(4)
+    cut = 0
+    if short_id:
+        prefix = execution_prefix(event)
+        if prefix and text.startswith(prefix):
+            cut = len(prefix) - 2  # the ID's end: `) ` stays
     rich = Text(text, no_wrap=True, end="")
     for span in message_spans(event.line.kind, text, highlights):
         style = RICH_STYLES.get(span.style)
         if style and span.end > span.start:
             rich.stylize(style, span.start, span.end)
+    if cut:
+        keep = 1 + SHORT_ID
+        ellipsis = rich[keep - 1 : keep]
+        ellipsis.plain = "…"
+        rich = rich[:keep] + ellipsis + rich[cut:]
     if "\n" not in text:
         return [rich]
     return list(rich.split("\n", allow_blank=True))
@@ -244,10 +269,13 @@ def event_lines(
     late: bool = False,
     highlights: Sequence[re.Pattern[str]] = (),
     drop_prefix: str = "",
+    short_id: bool = False,
 ) -> list[Text]:
     """An event as `apilogs get -o short` shows it: time, source label, message; continuation
     lines indented under the message."""
-    body = message_lines(event, pretty=pretty, highlights=highlights, drop_prefix=drop_prefix)
+    body = message_lines(
+        event, pretty=pretty, highlights=highlights, drop_prefix=drop_prefix, short_id=short_id
+    )
     head = Text(no_wrap=True, end="")
     head.append(fmt.short(event.raw.timestamp), "dim")
     head.append("  ")
@@ -270,6 +298,14 @@ def label_width_for(sources: Sequence[Source], pane_width: int | None = None) ->
     labels = [cell(label_for(s)) for s in sources] or ["execution"]
     width = min(24, max(len(label) for label in labels))
     return width if pane_width is None else fit_label_width(width, pane_width)
+
+
+def shorten_ids(fmt: TimeFormat, label_width: int, pane_width: int) -> bool:
+    """Whether the execution log's `({request id}) ` prefix (39 columns) would take more than
+    half of what is left of a pane this wide for the message: then it is shown short (at 80
+    columns, the message itself would start past the edge)."""
+    room = pane_width - (fmt.width + 2 + label_width + 2)
+    return room < 2 * len("(6605b081-6f04-11e6-97ac-c34deb0b3dd9) ")
 
 
 def fit_label_width(width: int, pane_width: int) -> int:
