@@ -190,15 +190,12 @@ class _Discovery:
 
     def resolve_api(self, ref: str) -> tuple[ApiKind, dict[str, Any]]:
         v1 = self.ctx.client("apigateway")
-        # Both kinds asked at once: an ID is one or the other. The REST call goes out before
-        # the second client is made (tens of ms of CPU).
+        v2 = self.ctx.client("apigatewayv2")
+        # Both kinds asked at once: an ID is one or the other.
         rest = self.soon(
             ("rest_api", ref), _missing_if_not_found, v1.get_rest_api, {"restApiId": ref}
         )
-        v2 = self.ctx.client("apigatewayv2")
         other = self.soon(("v2_api", ref), _missing_if_not_found, v2.get_api, {"ApiId": ref})
-        # The next waves' clients, made while these calls are in flight.
-        self.soon(("clients",), self._make_clients)
         found = rest.result()
         if found is not _MISSING_MARK:
             return ApiKind.REST, found
@@ -676,11 +673,6 @@ class _Discovery:
         result: dict[str, Any] | None = found
         return result
 
-    def _make_clients(self) -> None:
-        self.ctx.client("lambda")
-        self.ctx.client("logs")
-        self.ctx.reader_client()
-
     def _caller_account(self) -> str | None:
         try:
             return str(self.ctx.client("sts").get_caller_identity()["Account"])
@@ -726,9 +718,6 @@ def discover(ctx: AwsContext, api_ref: str, stage: str | None) -> tuple[Topology
     the execution log group at once; then every function's configuration and every log group's
     description at once."""
     region = ctx.region
-    # Every path starts with API Gateway's client: made first, it pays botocore's one-time
-    # set-up (about 0.1 s) while no call waits behind it for the clients' lock.
-    ctx.client("apigateway")
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="discover") as pool:
         discovery = _Discovery(ctx, pool)
         try:
