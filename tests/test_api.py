@@ -115,6 +115,17 @@ RID = "6605b081-6f04-11e6-97ac-c34deb0b3dd9"
 LID = "0e1f2a3b-4c5d-4e6f-8a9b-0c1d2e3f4a5b"
 
 
+def put_start(client, at_ms: int) -> None:  # type: ignore[no-untyped-def]
+    """The START of invocation LID in the primes function's log."""
+    put_event(
+        client,
+        "/aws/lambda/primes",
+        "2024/01/01/[$LATEST]a",
+        at_ms,
+        f"START RequestId: {LID} Version: $LATEST",
+    )
+
+
 def test_follow_requests_reports_a_request_as_it_happens(client, endpoint, small_api) -> None:
     api = apilogs.open_api(small_api, "prod", endpoint_url=endpoint, max_rps=0)
     execution = f"API-Gateway-Execution-Logs_{small_api}/prod"
@@ -138,13 +149,7 @@ def test_follow_requests_reports_a_request_as_it_happens(client, endpoint, small
             time.sleep(0.05)
         assert updates and updates[0].kind is UpdateKind.NEW
         assert updates[0].request.request_id == RID and updates[0].request.in_progress
-        put_event(
-            client,
-            "/aws/lambda/primes",
-            "2024/01/01/[$LATEST]a",
-            now + 5,
-            f"START RequestId: {LID} Version: $LATEST",
-        )
+        put_start(client, now + 5)
         put_event(
             client,
             execution,
@@ -202,13 +207,7 @@ def test_a_labelled_follow_does_not_hold_the_stream_behind_a_running_request(
         put_event(client, execution, "e1", now, f"({RID}) Starting execution for request: {RID}")
         put_event(client, execution, "e1", now + 1, f"({RID}) {uri}")
         wait_for("Endpoint request URI")  # the call is known before its invocation is read
-        put_event(
-            client,
-            "/aws/lambda/primes",
-            "2024/01/01/[$LATEST]a",
-            now + 5,
-            f"START RequestId: {LID} Version: $LATEST",
-        )
+        put_start(client, now + 5)
         # B starts while A's Lambda has run for 1.5 s, past the half second a line may block.
         put_event(
             client, execution, "e2", now + 1500, f"({RID2}) Starting execution for request: {RID2}"

@@ -106,22 +106,14 @@ class StreamView(TailView):
         # On a narrow pane the source column gives way to the message (as in the detail pane).
         return fit_label_width(self.label_width, self.size.width)
 
-    def _short_ids(self) -> bool:
-        return shorten_ids(self.fmt, self._label_width(), self.size.width)
-
-    def on_resize(self) -> None:
-        drawn = (self._label_width(), self._short_ids())
-        if drawn != (self._drawn_label_width, self._drawn_short_ids):
-            self._drawn_label_width, self._drawn_short_ids = drawn
-            self._cache.clear()
-            self.refresh()
-
     # -- drawing -----------------------------------------------------------------------------
 
     def _strips(self, index: int) -> list[Strip]:
-        short_ids = self._short_ids()
-        if short_ids != self._drawn_short_ids:  # drawn before the first resize
-            self._drawn_short_ids = short_ids
+        # What the pane's width decides: cached strips drawn for another width are stale.
+        label_width = self._label_width()
+        short_ids = shorten_ids(self.fmt, label_width, self.size.width)
+        if (label_width, short_ids) != (self._drawn_label_width, self._drawn_short_ids):
+            self._drawn_label_width, self._drawn_short_ids = label_width, short_ids
             self._cache.clear()
         absolute = self.lines_log.base_index + index
         strips = self._cache.get(absolute)
@@ -130,7 +122,7 @@ class StreamView(TailView):
             texts = event_lines(
                 event,
                 self.fmt,
-                self._label_width(),
+                label_width,
                 late=self.lines_log.is_late(index),
                 highlights=self.highlights + self.extra_highlights,
                 short_id=short_ids,
