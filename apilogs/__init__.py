@@ -9,7 +9,7 @@ The public Python API (documented in README, "Python API"):
 
 Everything named in `__all__` is kept stable across versions (additions only)."""
 
-from apilogs.api import Api, FollowBatch, FollowedEvent, lines_of, open_api
+from apilogs.api import Api, FirstRead, FollowBatch, FollowedEvent, lines_of, open_api
 from apilogs.errors import (
     AccessDenied,
     AmbiguousRequestId,
@@ -55,6 +55,7 @@ __all__ = [
     "AwsAccessError",
     "Cancelled",
     "FetchStats",
+    "FirstRead",
     "FollowBatch",
     "FollowedEvent",
     "IncompleteRead",

@@ -35,7 +35,7 @@ from apilogs.errors import (
     InvalidInput,
     RequestNotFound,
 )
-from apilogs.fetch import FOLLOW_POLICY, WINDOW_POLICY, FetchStats, RetryPolicy
+from apilogs.fetch import FOLLOW_POLICY, WINDOW_POLICY, FetchStats, HeadStart, RetryPolicy
 from apilogs.fetch.auto import Engine, choose_engine
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
 from apilogs.label import DEFAULT_HOLD_MS, DEFAULT_MAX_HELD, LabeledEvent, Labeller
@@ -60,6 +60,7 @@ from apilogs.xray import TraceReport, fetch_traces
 
 __all__ = [
     "Api",
+    "FirstRead",
     "FollowBatch",
     "FollowedEvent",
     "LabeledEvent",
@@ -131,6 +132,63 @@ class FollowBatch:
     now_ms: int = 0
 
 
+# A REST API's ID: what API Gateway makes (anything else is a name, or another kind's ID).
+_REST_API_ID = re.compile(r"[a-z0-9]{10}")
+
+
+@dataclass(frozen=True)
+class FirstRead:
+    """The window read an Api will be asked for first, told to `open_api` so that the read of
+    the execution log can begin while discovery runs: its name follows from the API ID and
+    stage, the other groups take a few round trips to find.
+
+    A window read of the same `start`, `end`, `filter_pattern`, `fail_after_s` and `stats`
+    (the very object) that covers the execution log takes the pages read so far over; the
+    window is then as resolved when the API was opened. Any other read stops it, and so does
+    a minute without a read. Pages read ahead are counted in `stats` whether taken or not."""
+
+    start: TimeArg = "5m"
+    end: TimeArg | None = None
+    filter_pattern: str | None = None
+    fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0
+    stats: FetchStats = field(default_factory=FetchStats)
+
+
+@dataclass
+class _Ahead:
+    """A FirstRead under way: its arguments, its window as resolved, its reader."""
+
+    read: FirstRead
+    window: tuple[int, int | None]
+    head: HeadStart
+
+
+def _head_start(
+    context: AwsContext, api_id: str, stage: str | None, read: FirstRead, tz: tzinfo | None
+) -> _Ahead | None:
+    """The execution log's read, begun on a guess: `api_id` is a REST API's ID (an HTTP API
+    has no execution log, and its group is then found missing, quietly)."""
+    from apilogs.discover import execution_log_group
+    from apilogs.fetch import GroupQuery
+
+    # The window is checked before discovery: a bad time fails first, as it would anyway.
+    window = resolve_window(read.start, read.end, tz=tz)
+    if not stage or not _REST_API_ID.fullmatch(api_id):
+        return None
+    group = execution_log_group(api_id, stage)
+    query = GroupQuery(group, context.region, (Source(Role.EXECUTION, group, context.region),))
+    head = HeadStart(
+        context,
+        query,
+        window[0],
+        window[1],
+        read.stats,
+        filter_pattern=read.filter_pattern or None,
+        policy=_window_policy(read.fail_after_s),
+    )
+    return _Ahead(read, window, head)
+
+
 @_typed
 def open_api(
     api_id: str,
@@ -144,6 +202,7 @@ def open_api(
     tz: tzinfo | None = None,
     cache: bool | None = None,
     refresh: bool = False,
+    first_read: FirstRead | None = None,
 ) -> Api:
     """Find every log group of an API (its ID, or its name when unambiguous) and stage.
 
@@ -154,7 +213,8 @@ def open_api(
     `cache`: use (and keep) the topology found last time (`apilogs.cache`): it is checked in
     one round trip while the first reads already run, and discovered again before anything is
     delivered if it changed; default: on, unless APILOGS_CACHE=off. `refresh`: discover now
-    (and cache the result)."""
+    (and cache the result). `first_read`: the window the first read will be (`FirstRead`):
+    when the API is discovered now, its execution log is read meanwhile."""
     from apilogs import cache as topology_cache
     from apilogs.discover import discover
 
@@ -174,10 +234,16 @@ def open_api(
             api = Api(context, topology, tz=tz)
             api._pending = _Validation(key, api_id, stage, fingerprint, context, topology)
             return api
-    topology, fingerprint = discover(context, api_id, stage)
+    ahead = _head_start(context, api_id, stage, first_read, tz) if first_read else None
+    try:
+        topology, fingerprint = discover(context, api_id, stage)
+    except BaseException:
+        if ahead is not None:
+            ahead.head.close()
+        raise
     if cache:
         topology_cache.store(key, topology, fingerprint)
-    return Api(context, topology, tz=tz)
+    return Api(context, topology, tz=tz, _ahead=ahead)
 
 
 class _Validation:
@@ -227,6 +293,7 @@ class Api:
         default_factory=dict, repr=False
     )
     _pending: _Validation | None = field(default=None, repr=False)
+    _ahead: _Ahead | None = field(default=None, repr=False)
 
     @property
     def from_cache(self) -> bool:
@@ -270,7 +337,21 @@ class Api:
         return found
 
     def window(self, start: TimeArg, end: TimeArg | None = None) -> tuple[int, int | None]:
+        ahead = self._ahead
+        if ahead is not None and (start, end) == (ahead.read.start, ahead.read.end):
+            return ahead.window  # the first read's window, as it was resolved when it began
         return resolve_window(start, end, tz=self.tz)
+
+    def _head_for(self, stats: FetchStats) -> HeadStart | None:
+        """The read begun at open (`FirstRead`), offered to the first read only; the fetch
+        takes it over if it fits and stops it if not."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return None
+        if ahead.read.stats is not stats:
+            ahead.head.close()
+            return None
+        return ahead.head
 
     def _query(
         self,
@@ -343,6 +424,7 @@ class Api:
                 policy=_window_policy(fail_after_s),
                 engine=self.engine_for(engine, selection.read, query, read_stats),
                 selection=selection,
+                head=self._head_for(read_stats),
             )
 
         return _typed_stream(self._checked(read, stats))
@@ -390,6 +472,7 @@ class Api:
                 stop=stop,
                 policy=_window_policy(fail_after_s),
                 engine=self.engine_for(engine, everything.sources, query, stats),
+                head=self._head_for(stats),
             )
 
         def labeled() -> Iterator[LabeledEvent]:
@@ -542,6 +625,9 @@ class Api:
             self.settle()
         chosen = self._sources(sources, log_groups, stats)
         if self.engine_for(engine, chosen, query, stats) == "insights":
+            head = self._head_for(stats)  # a FilterLogEvents read begun for nothing
+            if head is not None:
+                head.close()
             if where is not None and where != RequestFilter():
                 raise InvalidInput(
                     "Logs Insights sums the whole window: a request filter needs the filter engine",

@@ -55,3 +55,27 @@ class CancelScope:
 
     def child(self) -> CancelScope:
         return CancelScope(self)
+
+
+class LateStop:
+    """A stop signal given later: work begun before the caller that will own it (and its
+    `stop`) is known. Unset until `attach`ed to a signal that is set."""
+
+    def __init__(self) -> None:
+        self._signal: StopSignal | None = None
+
+    def attach(self, signal: StopSignal | None) -> None:
+        self._signal = signal
+
+    def is_set(self) -> bool:
+        signal = self._signal
+        return signal is not None and signal.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            left = _POLL_S if deadline is None else min(_POLL_S, deadline - time.monotonic())
+            if left <= 0:
+                return False
+            time.sleep(left)
+        return True

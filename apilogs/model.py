@@ -81,7 +81,11 @@ class Source:
     """One log group of the API and the role it plays.
 
     A function used both as an integration and as an authorizer yields two Sources over one group;
-    several functions may also share one group (Lambda's custom LoggingConfig.LogGroup)."""
+    several functions may also share one group (Lambda's custom LoggingConfig.LogGroup).
+
+    What a Source is: its role, group, region, function and format. Whether the group exists,
+    its retention and size are what discovery saw of it: they are not compared, so a Source made
+    before they were known (a read begun ahead of discovery) is the same Source."""
 
     role: Role
     log_group: str
@@ -93,9 +97,9 @@ class Source:
     # Lambda: "Text" or "JSON"; access log: the stage's `format` string.
     log_format: str | None = None
     # None: not known (not checked, or not allowed to check).
-    exists: bool | None = None
-    retention_days: int | None = None
-    stored_bytes: int | None = None
+    exists: bool | None = field(default=None, compare=False)
+    retention_days: int | None = field(default=None, compare=False)
+    stored_bytes: int | None = field(default=None, compare=False)
     # The function's account when it is not the caller's: its logs cannot be read from here.
     foreign_account: str | None = None
 

@@ -16,6 +16,7 @@ from apilogs.fetch import (
     FOLLOW_POLICY,
     WINDOW_POLICY,
     FetchStats,
+    HeadStart,
     RetryPolicy,
     fetch_window,
     follow,
@@ -204,13 +205,15 @@ def read_events(
     policy: RetryPolicy = WINDOW_POLICY,
     engine: Engine = "filter",
     selection: Selection | None = None,
+    head: HeadStart | None = None,
 ) -> Iterator[LogEvent]:
     """Every event of the window, merged, parsed and filtered, as a stream.
 
     `engine`: FilterLogEvents (`filter`) or Logs Insights (`insights`, which cannot apply a
     CloudWatch filter pattern). `parse=False` skips the parsers for consumers that only print
     the message (plain lines into a pipe): the events carry the UNPARSED line. `selection`: read
-    its sources with their companions, keep what it keeps (`sources` is then ignored)."""
+    its sources with their companions, keep what it keeps (`sources` is then ignored). `head`:
+    a read of one group begun earlier (`fetch.HeadStart`), taken over when it fits."""
     filtering = bool(query.grep or query.exclude)
     narrowing = selection is not None and bool(selection.companions)
     if selection is not None:
@@ -218,6 +221,9 @@ def read_events(
     raws: Iterator[RawEvent]
     if engine == "insights":
         from apilogs.fetch import insights
+
+        if head is not None:
+            head.close()
 
         raws = insights.read_window(
             ctx, queries_for(sources), query.start_ms, query.end_ms, stats, stop=stop
@@ -232,6 +238,7 @@ def read_events(
             filter_pattern=query.filter_pattern,
             stop=stop,
             policy=policy,
+            head=head,
         )
     for raw in raws:
         event = parse_event(raw) if parse else LogEvent(raw)

@@ -53,3 +53,11 @@ def test_still_frozen_and_with_the_dataclass_signature(cls: type) -> None:
     assert dataclasses.replace(instance) == instance
     with pytest.raises(TypeError):
         cls(*range(len(names) + 1))
+
+
+def test_a_source_is_the_same_before_and_after_discovery_saw_its_group() -> None:
+    seen = dataclasses.replace(SOURCE, exists=True, retention_days=30, stored_bytes=10)
+    assert seen == SOURCE and hash(seen) == hash(SOURCE) and seen in {SOURCE}
+    # What it is still tells Sources apart.
+    assert dataclasses.replace(SOURCE, role=Role.ACCESS) != SOURCE
+    assert dataclasses.replace(SOURCE, log_format="JSON") != SOURCE

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from apilogs.api import Api, open_api
+from apilogs.api import Api, FirstRead, open_api
 from apilogs.aws import describe_aws_error
 from apilogs.cli.options import (
     CONTEXT_SETTINGS,
@@ -242,14 +242,32 @@ class Reporter:
             raise SystemExit(ExitStatus.NOT_FOUND)
 
 
+def reads_execution(sources: tuple[str, ...]) -> bool:
+    """Whether a read narrowed by --source reads the execution log."""
+    return not sources or "execution" in sources
+
+
 def open_target(
     common: CommonOptions,
     window: WindowOptions,
     api_id: str,
     stage: str | None,
     reporter: Reporter,
+    *,
+    window_read: bool = False,
 ) -> Api:
-    """Discover the API; tell what is missing in its logging setup."""
+    """Discover the API; tell what is missing in its logging setup. `window_read`: the command
+    reads `window` next, the execution log among the groups, so that read may begin while
+    discovery runs."""
+    first_read = None
+    if window_read and window.engine != "insights":
+        first_read = FirstRead(
+            window.start,
+            window.end,
+            window.filter_pattern,
+            window.window_fail_after_s,
+            reporter.stats,
+        )
     api = open_api(
         api_id,
         stage,
@@ -259,6 +277,7 @@ def open_target(
         max_rps=window.max_rps,
         tz=window.tz,
         refresh=common.refresh,
+        first_read=first_read,
     )
     for finding in api.topology.findings:
         if finding.severity is not Severity.INFO or common.verbose:

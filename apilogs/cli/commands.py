@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from apilogs.api import Api, MatchingUpdates, lines_of
-from apilogs.cli.app import Reporter, cli, open_target, run_reporting_errors
+from apilogs.cli.app import Reporter, cli, open_target, reads_execution, run_reporting_errors
 from apilogs.cli.options import (
     CONTEXT_SETTINGS,
     CommonOptions,
@@ -186,7 +186,16 @@ def get(
         check_term(asked)  # text that cannot be an ID fails before discovery, not after
     term = terminal(common)
     reporter = Reporter(term)
-    api = open_target(common, window, api_id, stage, reporter)
+    window_read = not watch.watch and not request_ids
+    api = open_target(
+        common,
+        window,
+        api_id,
+        stage,
+        reporter,
+        # A labelled read reads every group, whatever --source shows.
+        window_read=window_read and (hold.enabled or reads_execution(window.sources)),
+    )
     options = RenderOptions(
         output=output,
         show_group=not no_group,
@@ -464,7 +473,14 @@ def requests(
     )
     term = terminal(common)
     reporter = Reporter(term)
-    api = open_target(common, window, api_id, stage, reporter)
+    api = open_target(
+        common,
+        window,
+        api_id,
+        stage,
+        reporter,
+        window_read=not watch.watch and reads_execution(window.sources),
+    )
     rows = RequestRows(
         Painter(term.color), Clock(window.tz), width=term.width, with_date=spans_days(window)
     )
@@ -633,7 +649,9 @@ def stats(
     """
     term = terminal(common)
     reporter = Reporter(term)
-    api = open_target(common, window, api_id, stage, reporter)
+    api = open_target(
+        common, window, api_id, stage, reporter, window_read=reads_execution(window.sources)
+    )
     with Progress(reporter.stats, term.err, enabled=term.err_tty, width=term.err_width):
         summary = api.stats(
             window.start,

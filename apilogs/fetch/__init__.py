@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from apilogs.aws import MAX_IN_FLIGHT, AwsContext
-from apilogs.cancel import CancelScope, StopSignal
+from apilogs.cancel import CancelScope, LateStop, StopSignal
 from apilogs.errors import GroupFailure, IncompleteRead
 from apilogs.fetch.filter import (
     DEFAULT_MAX_LAG_MS,
@@ -42,6 +42,7 @@ __all__ = [
     "WINDOW_POLICY",
     "FetchStats",
     "GroupQuery",
+    "HeadStart",
     "ReaderPool",
     "Released",
     "RetryPolicy",
@@ -260,6 +261,8 @@ class _Job:
     slices: _SliceBudget
     pool: ReaderPool
     policy: RetryPolicy
+    # A read begun on a guess (HeadStart): a group that does not exist is set here, not told.
+    missing: threading.Event | None = None
 
 
 def _start_reader(
@@ -317,6 +320,7 @@ def _reader(
         filter_pattern=job.filter_pattern,
         stop=channel.stop,
         policy=job.policy,
+        missing=job.missing,
     )
     first = True
     holding = False  # a place in the channel taken, no page put in it yet
@@ -379,6 +383,152 @@ def _counted(events: Iterator[RawEvent], stats: FetchStats) -> Iterator[RawEvent
     stats.groups_done += 1
 
 
+class _Fetch:
+    """The threads and shared budgets of one window read: its cancel scope, reader pool, slice
+    readers and read-ahead pages."""
+
+    def __init__(
+        self,
+        ctx: AwsContext,
+        stats: FetchStats,
+        policy: RetryPolicy,
+        filter_pattern: str | None,
+        stop: StopSignal | None,
+        groups: int,
+    ) -> None:
+        self.ctx = ctx
+        self.stats = stats
+        self.policy = policy
+        self.filter_pattern = filter_pattern
+        self.scope = CancelScope(stop)
+        self.pool = ReaderPool(self.scope, limit=groups + MAX_SLICE_READERS)
+        self.slices = _SliceBudget(MAX_SLICE_READERS)
+        self.shared = _ReadAhead(READ_AHEAD_PAGES)
+
+    def read(
+        self,
+        query: GroupQuery,
+        start_ms: int,
+        end_ms: int | None,
+        missing: threading.Event | None = None,
+    ) -> Iterator[RawEvent]:
+        """One group's events: its reader starts now, the stream is merged by the caller."""
+        channel = _PageChannel(
+            self.scope, self.stats, self.policy.notice_after_s, shared=self.shared
+        )
+        job = _Job(
+            self.ctx,
+            query,
+            self.stats,
+            self.filter_pattern,
+            self.slices,
+            self.pool,
+            self.policy,
+            missing,
+        )
+        _start_reader(job, start_ms, end_ms, channel, may_split=True)
+        self.stats.groups += 1
+        return _counted(channel.drain(), self.stats)
+
+
+# How long a head start waits to be taken over before it stops reading: a caller that asked for
+# one and then read nothing must not leave a reader waiting forever.
+HEAD_START_EXPIRES_S = 60.0
+
+
+class HeadStart:
+    """One group's window read, begun before the read that wants it is asked for.
+
+    The execution log's name follows from the API ID and stage, so it can be read while
+    discovery finds the other groups (a few round trips). `fetch_window` given a head start
+    for the same window, filter pattern, stats and policy takes its reader over, pages read
+    so far included; any other read stops it. A group that does not exist is not told here
+    (the read it was a guess for tells it, if it still wants the group)."""
+
+    def __init__(
+        self,
+        ctx: AwsContext,
+        query: GroupQuery,
+        start_ms: int,
+        end_ms: int | None,
+        stats: FetchStats,
+        *,
+        filter_pattern: str | None = None,
+        policy: RetryPolicy = WINDOW_POLICY,
+    ) -> None:
+        self.query = query
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.stats = stats
+        self.filter_pattern = filter_pattern
+        self.policy = policy
+        self._stop = LateStop()
+        self._missing = threading.Event()
+        self._lock = threading.Lock()
+        self._taken = False
+        self._fetch = _Fetch(ctx, stats, policy, filter_pattern, self._stop, groups=1)
+        self._stream = self._fetch.read(query, start_ms, end_ms, self._missing)
+        self._timer = threading.Timer(HEAD_START_EXPIRES_S, self.close)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _matches(
+        self,
+        queries: list[GroupQuery],
+        start_ms: int,
+        end_ms: int | None,
+        stats: FetchStats,
+        filter_pattern: str | None,
+        policy: RetryPolicy,
+    ) -> bool:
+        return (
+            self.query in queries
+            and (start_ms, end_ms, filter_pattern, policy)
+            == (self.start_ms, self.end_ms, self.filter_pattern, self.policy)
+            and stats is self.stats
+            and not self._missing.is_set()
+        )
+
+    def take(
+        self,
+        queries: list[GroupQuery],
+        start_ms: int,
+        end_ms: int | None,
+        stats: FetchStats,
+        filter_pattern: str | None,
+        policy: RetryPolicy,
+        stop: StopSignal | None,
+    ) -> tuple[_Fetch, Iterator[RawEvent]] | None:
+        """The read so far, for a fetch of `queries` that includes it; else None (and the
+        head start is stopped)."""
+        with self._lock:
+            fits = not self._taken and self._matches(
+                queries, start_ms, end_ms, stats, filter_pattern, policy
+            )
+            self._taken = True
+        self._timer.cancel()
+        if not fits:
+            self._stop_reading()
+            return None
+        self._stop.attach(stop)
+        self._fetch.pool.limit = len(queries) + MAX_SLICE_READERS
+        return self._fetch, self._stream
+
+    def close(self) -> None:
+        """Stop it unless a fetch took it over."""
+        with self._lock:
+            taken, self._taken = self._taken, True
+        self._timer.cancel()
+        if not taken:
+            self._stop_reading()
+
+    def _stop_reading(self) -> None:
+        # Not joined: a reader in a call ends with its answer, and the read that came instead
+        # must not wait for it.
+        self._fetch.scope.set()
+        self.stats.groups -= 1
+
+
 def fetch_window(
     ctx: AwsContext,
     queries: list[GroupQuery],
@@ -389,30 +539,33 @@ def fetch_window(
     filter_pattern: str | None = None,
     stop: StopSignal | None = None,
     policy: RetryPolicy = WINDOW_POLICY,
+    head: HeadStart | None = None,
 ) -> Iterator[RawEvent]:
     """Every event of every group in the window, merged by (timestamp, group, stream, event id).
 
     Ends early, without error, once `stop` is set. Closing the generator stops the readers.
     When a group could not be read to the end (its reads failed for longer than `policy`
-    allows), everything else is delivered first, then IncompleteRead says what is missing."""
-    scope = CancelScope(stop)
+    allows), everything else is delivered first, then IncompleteRead says what is missing.
+    `head`: a read of one of the groups begun earlier, taken over when it fits."""
     failures_before = len(stats.failures)
-    stats.groups += len(queries)
-    pool = ReaderPool(scope, limit=len(queries) + MAX_SLICE_READERS)
-    slices = _SliceBudget(MAX_SLICE_READERS)
-    shared = _ReadAhead(READ_AHEAD_PAGES)
+    taken = (
+        head.take(queries, start_ms, end_ms, stats, filter_pattern, policy, stop) if head else None
+    )
+    streams = []
+    if taken is not None:
+        fetch, stream = taken
+        streams.append(stream)
+    else:
+        fetch = _Fetch(ctx, stats, policy, filter_pattern, stop, len(queries))
     # Every group's first page at once: the merge needs all of them before its first line.
     ctx.logs_in_flight.at_least(min(MAX_IN_FLIGHT, len(queries)))
     try:
-        streams = []
         for query in queries:
-            channel = _PageChannel(scope, stats, policy.notice_after_s, shared=shared)
-            job = _Job(ctx, query, stats, filter_pattern, slices, pool, policy)
-            _start_reader(job, start_ms, end_ms, channel, may_split=True)
-            streams.append(_counted(channel.drain(), stats))
+            if taken is None or query != head.query:  # type: ignore[union-attr]
+                streams.append(fetch.read(query, start_ms, end_ms))
         yield from merge_sorted(streams)
     finally:
-        pool.close()
+        fetch.pool.close()
     failures = stats.failures[failures_before:]
     if failures and not (stop is not None and stop.is_set()):
         raise IncompleteRead(_merged(failures))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator
@@ -149,8 +150,10 @@ class _Pager:
         stop: StopSignal,
         policy: RetryPolicy,
         clock: Callable[[], float] = time.monotonic,
+        missing: threading.Event | None = None,
     ) -> None:
         self.ctx = ctx
+        self.missing = missing
         self.query = query
         self.stats = stats
         self.stop = stop
@@ -219,6 +222,9 @@ class _Pager:
             except botocore.exceptions.ClientError as exc:
                 if error_code(exc) == "ResourceNotFoundException":
                     self.gone = True
+                    if self.missing is not None:
+                        self.missing.set()
+                        return None
                     self.stats.gone_groups.add(group)
                     self.stats.notice(f"log group {group} does not exist: skipped")
                     return None
@@ -281,12 +287,15 @@ def read_window(
     filter_pattern: str | None = None,
     stream_names: list[str] | None = None,
     policy: RetryPolicy = WINDOW_POLICY,
+    missing: threading.Event | None = None,
 ) -> Generator[list[RawEvent], None, None]:
     """Every event of the group in [start_ms, end_ms], page by page, ascending.
 
     A group given up on (GaveUp) is recorded in `stats.failures` with how far it was read, and
-    its stream ends there; the caller decides what that means for the whole read."""
-    pager = _Pager(ctx, query, stats, stop, policy)
+    its stream ends there; the caller decides what that means for the whole read. A group that
+    does not exist is told in `stats` (skipped), or, with `missing` (a read on a guess), only
+    set there."""
+    pager = _Pager(ctx, query, stats, stop, policy, missing=missing)
     kwargs: dict[str, Any] = {"startTime": start_ms}
     if end_ms is not None:
         kwargs["endTime"] = end_ms
