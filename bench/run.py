@@ -1255,6 +1255,7 @@ def measure_follow(bench: Bench, interval: float | None) -> dict[str, Any]:
             for e in page.get("events", ()):
                 ingested[(group, e["logStreamName"], str(e["eventId"]))] = int(e["ingestionTime"])
     printed: dict[tuple[str, str, str], float] = {}
+    what: dict[tuple[str, str, str], str] = {}  # the line's source and kind, as printed
     duplicates = unexpected = late = bad = 0
     for at, line in lines:
         try:
@@ -1268,6 +1269,9 @@ def measure_follow(bench: Bench, interval: float | None) -> dict[str, Any]:
             duplicates += 1
             continue
         printed[key] = at
+        what[key] = f"{obj.get('source')} {obj.get('kind')}" + (
+            " (late)" if obj.get("late") else ""
+        )
         unexpected += key not in ingested
     first_line = lines[0][0] if lines else math.inf
     steady_from = max(spawned + args.follow_warmup, first_line)
@@ -1276,6 +1280,11 @@ def measure_follow(bench: Bench, interval: float | None) -> dict[str, Any]:
         k: t / 1000 for k, t in ingested.items() if steady_from <= t / 1000 <= steady_until
     }
     latencies = [printed[k] - t for k, t in population.items() if k in printed]
+    slow = Counter(
+        what[k]
+        for k, t in population.items()
+        if k in printed and printed[k] - t > TARGET_FOLLOW_LATENCY_S
+    )
     missing = len(population) - len(latencies)
     problems = []
     if proc.returncode not in (0, 130, -signal.SIGINT):
@@ -1309,6 +1318,8 @@ def measure_follow(bench: Bench, interval: float | None) -> dict[str, Any]:
             "p99": round(percentile(latencies, 0.99), 3),
             "max": round(max(latencies), 3) if latencies else math.nan,
             "over_2s": sum(1 for x in latencies if x > TARGET_FOLLOW_LATENCY_S),
+            # Which lines: "source kind", "(late)" when marked so.
+            "over_2s_lines": dict(slow.most_common()),
             "min": round(min(latencies), 3) if latencies else math.nan,
         },
         "missing": missing,
@@ -1546,9 +1557,10 @@ def print_aws(aws: dict[str, Any]) -> None:
             )
             over = lat.get("over_2s")
             if over:
+                which = ", ".join(f"{k} {n}" for k, n in lat.get("over_2s_lines", {}).items())
                 print(
-                    f"    {over} of {f['events_measured']} lines over {TARGET_FOLLOW_LATENCY_S:g} s"
-                    " (labelled: the Lambda lines of requests still running wait for them)"
+                    f"    {over} of {f['events_measured']} lines over {TARGET_FOLLOW_LATENCY_S:g} s:"
+                    f" {which}"
                 )
             for problem in f["problems"]:
                 print(f"    ! {problem}")
