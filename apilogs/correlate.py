@@ -452,6 +452,25 @@ class Correlator:
     def may_be_claimed(self, builder: _Builder) -> bool:
         """Whether an API Gateway line may still name this invocation-only builder: a request
         that sent to its function just before it started is still waiting for its answer."""
+        return next(self._waiting_callers(builder), None) is not None
+
+    def likely_caller(self, builder: _Builder) -> _Builder | None:
+        """Following, for lines that cannot wait until API Gateway names their invocation (it
+        does so once the function has answered): the request that most likely started this
+        invocation-only builder, the only one that called its function just before it began
+        and still waits for its answer. None when there is none, or more than one. A guess
+        for a label: nothing is joined."""
+        found: _Builder | None = None
+        for caller in self._waiting_callers(builder):
+            if found is None:
+                found = caller
+            elif caller is not found:
+                return None
+        return found
+
+    def _waiting_callers(self, builder: _Builder) -> Iterator[_Builder]:
+        """The requests still waiting for an answer that called one of the builder's functions
+        just before its invocation began, newest call first (a request may come twice)."""
         window = self.timing_window_ms
         for inv in builder.invocations.values():
             name = inv.function
@@ -473,8 +492,7 @@ class Correlator:
                     continue
                 rival = sender.root()
                 if not rival.closed and not self._has_invocation_of(rival, name):
-                    return True
-        return False
+                    yield rival
 
     # -- internals -----------------------------------------------------------------------------
 

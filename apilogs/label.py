@@ -22,7 +22,9 @@ Following (`in_order=False`), a line still waiting holds back the lines after it
 lines after it go out, and it is marked `late` when it goes. A quick request is answered within
 that, so its lines keep their order; in order, one slow request (a Lambda line is named only
 once the function has answered) would hold back every line after it, for every request, for as
-long as it runs."""
+long as it runs. Nor does a running function keep its own lines waiting that long: once a line
+has waited `guess_after_ms`, it goes labelled *probable* when one request alone may have
+started its invocation."""
 
 from __future__ import annotations
 
@@ -35,6 +37,7 @@ from apilogs.model import LogEvent, Role, per_event
 
 __all__ = [
     "DEFAULT_BLOCK_MS",
+    "DEFAULT_GUESS_AFTER_MS",
     "DEFAULT_HOLD_MS",
     "DEFAULT_MAX_HELD",
     "LabeledEvent",
@@ -49,6 +52,10 @@ DEFAULT_MAX_HELD = 100_000
 # Following: how far the stream may run past a line still waiting before the known lines after
 # it go out ahead of it. Most requests are answered sooner, so their lines keep their order.
 DEFAULT_BLOCK_MS = 500
+# Following: how long (wall clock) a line waits, after it was read, for API Gateway to name its
+# invocation before it goes with a probable label (see `Labeller`): a function that runs for
+# seconds must not keep its lines off the screen until it has answered.
+DEFAULT_GUESS_AFTER_MS = 500
 _NEVER = 2**62
 
 
@@ -76,7 +83,13 @@ class Labeller:
     until the stream is `block_ms` past it, or `block_ms` have gone by on the wall clock since
     it was read; then every line that is known goes out, and a
     held line returned after newer ones is `late`. A quick request's lines keep their order
-    (its answer is read in the same stretch); a slow one's do not hold up the stream."""
+    (its answer is read in the same stretch); a slow one's do not hold up the stream.
+
+    Following, a Lambda line still unnamed `guess_after_ms` after it was read (wall clock) goes
+    with a probable label when one request alone is waiting for an answer from its function
+    and called it just before the invocation began (`Correlator.likely_caller`): a function
+    that runs for seconds shows what it prints while it runs. Its later lines take the
+    confirmed ID once API Gateway logs it."""
 
     def __init__(
         self,
@@ -86,12 +99,14 @@ class Labeller:
         expect_calls: bool = True,
         in_order: bool = True,
         block_ms: int = DEFAULT_BLOCK_MS,
+        guess_after_ms: int = DEFAULT_GUESS_AFTER_MS,
     ) -> None:
         self.hold_ms = hold_ms
         self.max_held = max(1, max_held)
         self.expect_calls = expect_calls
         self.in_order = in_order
         self.block_ms = block_ms
+        self.guess_after_ms = guess_after_ms
         grace = max(DEFAULT_GRACE_MS, hold_ms)
         self.correlator = Correlator(grace_ms=grace, keep_events=False)
         # (event, slot, late, deadline, read): a line waits until the clock passes its deadline,
@@ -112,6 +127,7 @@ class Labeller:
         self._unblock_wall = _NEVER  # ... or when the wall clock passes this
         self._wall = 0  # the wall clock at the last `advance` (following): when lines are read
         self.released_unknown = 0  # lines let go without a label, though one may have come
+        self.guessed = 0  # following: lines of a running invocation let go with a probable label
         self.held_max = 0
 
     def add(self, event: LogEvent, *, late: bool = False) -> list[LabeledEvent]:
@@ -232,6 +248,8 @@ class Labeller:
             item = held.popleft()
             event, slot, late, deadline, read = item
             done = self._settled(event, slot, late)
+            if done is None and read + self.guess_after_ms <= self._wall:
+                done = self._guessed(slot, event, late)
             if done is None:
                 if deadline >= clock:
                     waiting.append(item)
@@ -298,6 +316,21 @@ class Labeller:
         if self.correlator.may_be_claimed(root):
             return None
         return LabeledEvent(event, late=late)
+
+    def _guessed(self, slot: Slot, event: LogEvent, late: bool) -> LabeledEvent | None:
+        """Following, a line whose block is over and whose invocation is still unnamed (API
+        Gateway names it once the function has answered, which may take up to 29 s): it goes
+        now, labelled probable, when one request alone may have started its invocation."""
+        builder = slot.builder
+        if builder is None:
+            return None
+        root = builder.root()
+        owner = root.probable_owner
+        caller = owner.root() if owner is not None else self.correlator.likely_caller(root)
+        if caller is None or caller.request_id is None:
+            return None
+        self.guessed += 1
+        return LabeledEvent(event, caller.request_id, probable=True, late=late)
 
     def _label(self, event: LogEvent, slot: Slot, late: bool) -> LabeledEvent:
         """The best label known now (the line goes out whatever it is)."""

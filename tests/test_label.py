@@ -246,3 +246,51 @@ def test_following_a_call_read_late_still_holds_the_invocation_it_may_have_start
         out += following.add(event, late=True)
     [labelled] = [o for o in out if o.event is a[start]]
     assert labelled.request_id == _rid(0) and not labelled.probable
+
+
+def test_following_a_running_function_shows_its_lines_with_a_probable_label() -> None:
+    # API Gateway names the invocation only once the function has answered: while it runs,
+    # its lines go half a second after they were read, with the ID of the one request that
+    # called it; the lines after the answer carry the confirmed ID.
+    lines = request_lines(RID1, LID1, 0)
+    start = next(i for i, e in enumerate(lines) if e.message.startswith("START"))
+    labeller = Labeller(in_order=False)
+    out = labeller.advance(1_000)
+    for event in lines[: start + 2]:  # the call, the START, a first print
+        out += labeller.add(event)
+    out += labeller.advance(1_100)
+    assert lines[start] not in [o.event for o in out]  # read 100 ms ago: may still be named
+    out += labeller.advance(1_600)
+    first = {o.event.message: o for o in out}
+    for event in lines[start : start + 2]:
+        assert first[event.message].request_id == RID1 and first[event.message].probable
+    assert labeller.guessed == 2
+    for event in lines[start + 2 :]:
+        out += labeller.add(event)
+    out += labeller.advance(1_700)
+    assert sorted(id(o.event) for o in out) == sorted(id(e) for e in lines)
+    rest = [o for o in out if any(o.event is e for e in lines[start + 2 :])]
+    assert all(o.request_id == RID1 and not o.probable for o in rest)
+
+
+def test_following_no_label_is_guessed_when_two_requests_may_have_called() -> None:
+    a = request_lines(RID1, LID1, 0, stream="s-a")
+    b = request_lines(RID2, LID2, 1, stream="s-b")  # calls the same function 1 ms later
+    events = by_time(a, b)
+    a_start = next(e for e in a if e.message.startswith("START"))
+    labeller = Labeller(in_order=False)
+    out = labeller.advance(1_000)
+    upto = events.index(a_start) + 1
+    for event in events[:upto]:
+        out += labeller.add(event)
+    out += labeller.advance(5_000)
+    assert a_start not in [o.event for o in out] and labeller.guessed == 0
+    for event in events[upto:]:
+        out += labeller.add(event)
+    out += labeller.advance(5_100)
+    owner = {id(e): RID1 for e in a} | {id(e): RID2 for e in b}
+    assert sorted(id(o.event) for o in out) == sorted(id(e) for e in events)
+    assert all(o.request_id == owner[id(o.event)] and not o.probable for o in out)
+    # A window read never guesses: it reads on to the answer.
+    window = list(label_events(events[:upto]))
+    assert not any(w.probable for w in window)

@@ -169,7 +169,9 @@ def get(
     the whole request. A Lambda's lines are held back until the execution or access log names
     their request (--hold-back, at most 30 s; --no-hold-back prints at once). With --watch,
     a held line holds back the lines after it for half a second at most; then the known ones
-    print ahead of it, and it is marked (late) when it prints.
+    print ahead of it, and it is marked (late) when it prints. A function still running prints
+    its lines half a second after they are read, with ~ and the ID of the one request that can
+    have called it.
 
     \b
     Examples:
