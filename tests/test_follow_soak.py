@@ -156,3 +156,44 @@ def test_the_look_back_grows_with_the_lag_and_shrinks_when_it_falls() -> None:
     # A clock far ahead must not move the polls past real events.
     state.admit([_raw(later + 3_600_000, later, "skew")], stats, later, short_start=None)
     assert state.poll_start(later) <= later - MIN_LOOKBACK_MS
+
+
+def test_the_lag_of_what_was_stored_before_following_counts_for_nothing() -> None:
+    # `demo serve --backfill 10m`, or a batch written late: events minutes old, ingested just
+    # before the follow began. The first poll finds them whatever their lag.
+    now = 10_000_000
+    state = FollowState(since_ms=0, max_lag_ms=120_000, live_from_ms=now)
+    stats = FetchStats()
+    backfill = [_raw(now - 283_000 + i, now - 5_000, f"b{i}") for i in range(3)]
+    assert len(state.admit(backfill, stats, now, short_start=None)) == 3
+    assert state.lookback_ms(now) == MIN_LOOKBACK_MS and stats.max_lag_ms == 0
+    # Ingested while following: its lag sizes the look-back, and is told.
+    state.admit([_raw(now - 19_000, now + 1_000, "live")], stats, now + 1_000, short_start=None)
+    assert state.lookback_ms(now + 1_000) == 42_000 and stats.max_lag_ms == 20_000
+
+
+def test_following_after_a_backfill_says_nothing_about_lag(endpoint: str, client) -> None:
+    logs = client("logs")
+    logs.create_log_group(logGroupName="/backfilled")
+    logs.create_log_stream(logGroupName="/backfilled", logStreamName="s")
+    now_ms = int(time.time() * 1000)
+    old = [{"timestamp": now_ms - 280_000 + i * 1000, "message": f"old {i}"} for i in range(20)]
+    logs.put_log_events(logGroupName="/backfilled", logStreamName="s", logEvents=old)
+    ctx = AwsContext(
+        session=boto3.Session(region_name="us-east-1"),
+        endpoint_url=endpoint,
+        logs_limiter=RateLimiter(0),
+    )
+    sources = (Source(Role.OTHER, "/backfilled", "us-east-1"),)
+    stats = FetchStats()
+    stop = threading.Event()
+    got = []
+    started = time.monotonic()
+    for batch in follow(
+        ctx, queries_for(sources), now_ms - 300_000, stats, interval_s=0.2, stop=stop
+    ):
+        got += [r.event.message for r in batch]
+        if len(got) >= 20 or time.monotonic() - started > 10:
+            stop.set()
+    assert got == [f"old {i}" for i in range(20)]
+    assert not any("late" in n for n in stats.notices), stats.notices

@@ -353,10 +353,15 @@ class FollowState:
     keys of the events it returned, for as long as any poll can return them again.
 
     Consistent by construction: every poll starts at or after `horizon_ms()`, and every key
-    with a timestamp at or after the horizon is remembered."""
+    with a timestamp at or after the horizon is remembered.
+
+    Only the lag of events ingested from `live_from_ms` on (the wall clock when following
+    began) counts: what was stored before, the first poll finds whatever its lag, so it must
+    neither widen the look-back nor be told (a backfill, minutes old, is not a slow service)."""
 
     since_ms: int
     max_lag_ms: int = DEFAULT_MAX_LAG_MS
+    live_from_ms: int = 0
     newest_ms: int = 0
     # (when seen, wall ms; lag ms): the largest lag of the recent past sizes the look-back.
     lags: deque[tuple[int, int]] = field(default_factory=deque)
@@ -407,7 +412,7 @@ class FollowState:
             if event.timestamp > self.newest_ms:
                 self.newest_ms = event.timestamp
             lag = event.ingestion_time - event.timestamp
-            if lag > 0:
+            if lag > 0 and event.ingestion_time >= self.live_from_ms:
                 if lag > stats.max_lag_ms:
                     stats.max_lag_ms = lag
                 if not self.lags or lag > self.lags[-1][1] or now_ms - self.lags[-1][0] > 1_000:
@@ -445,7 +450,7 @@ def follow_group(
 
     `read_until_ms` is the time the poll started: the group has been read up to it, and anything
     older that shows up later is a late event (ingestion lag), which is still emitted."""
-    state = FollowState(since_ms=since_ms, max_lag_ms=max_lag_ms)
+    state = FollowState(since_ms=since_ms, max_lag_ms=max_lag_ms, live_from_ms=int(clock() * 1000))
     pager = _Pager(ctx, query, stats, stop, policy)
     next_sweep = clock() + sweep_every_s
     warned_lag = False
