@@ -249,7 +249,7 @@ class Labeller:
             event, slot, late, deadline, read = item
             done = self._settled(event, slot, late)
             if done is None and read + self.guess_after_ms <= self._wall:
-                done = self._guessed(slot, event, late)
+                done = self._guessed(event, slot, late)
             if done is None:
                 if deadline >= clock:
                     waiting.append(item)
@@ -317,7 +317,7 @@ class Labeller:
             return None
         return LabeledEvent(event, late=late)
 
-    def _guessed(self, slot: Slot, event: LogEvent, late: bool) -> LabeledEvent | None:
+    def _guessed(self, event: LogEvent, slot: Slot, late: bool) -> LabeledEvent | None:
         """Following, a line whose block is over and whose invocation is still unnamed (API
         Gateway names it once the function has answered, which may take up to 29 s): it goes
         now, labelled probable, when one request alone may have started its invocation."""

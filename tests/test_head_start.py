@@ -54,6 +54,17 @@ def _gone(api_id: str, within_s: float = 3.0) -> bool:
     return not _head_threads(api_id)
 
 
+def _open_ahead(api_id: str, url: str, window: tuple[int, int], stats: FetchStats) -> apilogs.Api:
+    """A cold open told which window (and stats) its first read will be."""
+    return apilogs.open_api(
+        api_id,
+        "prod",
+        endpoint_url=url,
+        max_rps=0,
+        first_read=apilogs.FirstRead(*window, stats=stats),
+    )
+
+
 def test_the_execution_log_is_read_while_discovery_runs(client, endpoint) -> None:
     api_id, now = _api(client)
     execution = f"API-Gateway-Execution-Logs_{api_id}/prod"
@@ -63,8 +74,7 @@ def test_the_execution_log_is_read_while_discovery_runs(client, endpoint) -> Non
         expected = [(e.raw.group, e.message) for e in plain.events(*window)]
         proxy.reset()
         stats = FetchStats()
-        first = apilogs.FirstRead(*window, stats=stats)
-        api = apilogs.open_api(api_id, "prod", endpoint_url=proxy.url, max_rps=0, first_read=first)
+        api = _open_ahead(api_id, proxy.url, window, stats)
         opened = time.time()
         got = [(e.raw.group, e.message) for e in api.events(*window, stats=stats)]
         calls = proxy.stats(with_calls=True)["log"]
@@ -88,13 +98,7 @@ def test_labelled_lines_and_cli_output_are_the_same_with_the_head_start(client, 
         plain = apilogs.open_api(api_id, "prod", endpoint_url=proxy.url, max_rps=0)
         expected = [(e.event.message, e.request_id) for e in plain.labeled_events(*window)]
         stats = FetchStats()
-        api = apilogs.open_api(
-            api_id,
-            "prod",
-            endpoint_url=proxy.url,
-            max_rps=0,
-            first_read=apilogs.FirstRead(*window, stats=stats),
-        )
+        api = _open_ahead(api_id, proxy.url, window, stats)
         got = [(e.event.message, e.request_id) for e in api.labeled_events(*window, stats=stats)]
     assert got == expected and len(got) == 6
 
@@ -103,13 +107,7 @@ def test_a_read_of_another_window_stops_it(client, endpoint) -> None:
     api_id, now = _api(client)
     with aws_proxy(endpoint, SHAPE) as proxy:
         stats = FetchStats()
-        api = apilogs.open_api(
-            api_id,
-            "prod",
-            endpoint_url=proxy.url,
-            max_rps=0,
-            first_read=apilogs.FirstRead(now - 60_000, now, stats=stats),
-        )
+        api = _open_ahead(api_id, proxy.url, (now - 60_000, now), stats)
         # Another window: read from scratch, the guess dropped.
         got = [e.message for e in api.events(now - 7_500, now, stats=stats)]
     assert got == [
@@ -185,13 +183,7 @@ def test_stop_ends_a_taken_over_read(client, endpoint) -> None:
     stop = threading.Event()
     with aws_proxy(endpoint, AwsShape(rtt_ms=400, per_mb_ms=0, quota_rps=0)) as proxy:
         stats = FetchStats()
-        api = apilogs.open_api(
-            api_id,
-            "prod",
-            endpoint_url=proxy.url,
-            max_rps=0,
-            first_read=apilogs.FirstRead(now - 60_000, now, stats=stats),
-        )
+        api = _open_ahead(api_id, proxy.url, (now - 60_000, now), stats)
         # The Lambda group's read takes a 400 ms round trip: stopped before it can answer.
         threading.Timer(0.15, stop.set).start()
         started = time.monotonic()
@@ -237,13 +229,22 @@ def test_a_cold_get_reads_the_execution_log_during_discovery(client, endpoint) -
 def test_stats_by_logs_insights_stops_it(client, endpoint) -> None:
     api_id, now = _api(client)
     stats = FetchStats()
-    api = apilogs.open_api(
-        api_id,
-        "prod",
-        endpoint_url=endpoint,
-        max_rps=0,
-        first_read=apilogs.FirstRead(now - 60_000, now, stats=stats),
-    )
+    api = _open_ahead(api_id, endpoint, (now - 60_000, now), stats)
     api.stats(now - 60_000, now, engine="insights", stats=stats)
     assert _gone(api_id)
     assert stats.groups == 0  # the read begun ahead is not counted as one of the query's
+
+
+def test_a_read_after_it_expired_starts_afresh(client, endpoint, monkeypatch) -> None:
+    import apilogs.fetch
+
+    monkeypatch.setattr(apilogs.fetch, "HEAD_START_EXPIRES_S", 0.2)
+    api_id, now = _api(client)
+    stats = FetchStats()
+    api = _open_ahead(api_id, endpoint, (now - 60_000, now), stats)
+    time.sleep(0.5)  # nobody read: it stopped itself
+    assert _gone(api_id) and stats.groups == 0
+    got = [e.message for e in api.events(now - 60_000, now, stats=stats)]
+    assert len(got) == 6 and "from primes" in got
+    # Counted once: the progress line says 2 of 2 groups, not 2 of 1.
+    assert stats.groups == stats.groups_done == 2

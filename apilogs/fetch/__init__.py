@@ -500,13 +500,10 @@ class HeadStart:
         stop: StopSignal | None,
     ) -> tuple[_Fetch, Iterator[RawEvent]] | None:
         """The read so far, for a fetch of `queries` that includes it; else None (and the
-        head start is stopped)."""
-        with self._lock:
-            fits = not self._taken and self._matches(
-                queries, start_ms, end_ms, stats, filter_pattern, policy
-            )
-            self._taken = True
-        self._timer.cancel()
+        head start is stopped, if it was not already)."""
+        fits = self._matches(queries, start_ms, end_ms, stats, filter_pattern, policy)
+        if not self._claim():
+            return None  # stopped before (it expired)
         if not fits:
             self._stop_reading()
             return None
@@ -515,12 +512,17 @@ class HeadStart:
         return self._fetch, self._stream
 
     def close(self) -> None:
-        """Stop it unless a fetch took it over."""
-        with self._lock:
-            taken, self._taken = self._taken, True
-        self._timer.cancel()
-        if not taken:
+        """Stop it unless a fetch took it over (or it was stopped before)."""
+        if self._claim():
             self._stop_reading()
+
+    def _claim(self) -> bool:
+        """True for the first of `take`, `close` and the expiry only: what it was begun for is
+        decided once."""
+        with self._lock:
+            first, self._taken = not self._taken, True
+        self._timer.cancel()
+        return first
 
     def _stop_reading(self) -> None:
         # Not joined: a reader in a call ends with its answer, and the read that came instead
@@ -552,16 +554,18 @@ def fetch_window(
         head.take(queries, start_ms, end_ms, stats, filter_pattern, policy, stop) if head else None
     )
     streams = []
-    if taken is not None:
+    begun: GroupQuery | None = None  # the group whose read the head start began
+    if taken is not None and head is not None:
         fetch, stream = taken
         streams.append(stream)
+        begun = head.query
     else:
         fetch = _Fetch(ctx, stats, policy, filter_pattern, stop, len(queries))
     # Every group's first page at once: the merge needs all of them before its first line.
     ctx.logs_in_flight.at_least(min(MAX_IN_FLIGHT, len(queries)))
     try:
         for query in queries:
-            if taken is None or query != head.query:  # type: ignore[union-attr]
+            if query != begun:
                 streams.append(fetch.read(query, start_ms, end_ms))
         yield from merge_sorted(streams)
     finally:
