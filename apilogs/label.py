@@ -31,9 +31,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from apilogs.correlate import DEFAULT_GRACE_MS, Correlator, Slot
-from apilogs.model import LogEvent, Role, per_event
+from apilogs.model import Line, LineKind, LogEvent, Role, per_event
 
 __all__ = [
     "DEFAULT_BLOCK_MS",
@@ -57,6 +58,13 @@ DEFAULT_BLOCK_MS = 500
 # seconds must not keep its lines off the screen until it has answered.
 DEFAULT_GUESS_AFTER_MS = 500
 _NEVER = 2**62
+# Execution-log kinds the joins use even when the line carries only its request ID: the call
+# to an integration (joins by timing), API Gateway giving up on it, the request's last line.
+_JOINING_KINDS = frozenset(
+    {LineKind.APIGW_ENDPOINT_URI, LineKind.APIGW_TIMEOUT, LineKind.APIGW_COMPLETED}
+)
+# The slot of a line the correlator does not see (`_unseen`): nothing writes to it.
+_UNSEEN = Slot()
 
 
 @per_event
@@ -68,6 +76,10 @@ class LabeledEvent:
     request_id: str | None = None
     probable: bool = False  # the request was joined to this Lambda line by timing alone
     late: bool = False  # following: it arrived after later events were delivered
+
+
+# A line held: (event, slot, late, deadline, read). See `Labeller._held`.
+_Held = tuple[LogEvent, Slot, bool, int, int]
 
 
 class Labeller:
@@ -110,9 +122,10 @@ class Labeller:
         grace = max(DEFAULT_GRACE_MS, hold_ms)
         self.correlator = Correlator(grace_ms=grace, keep_events=False)
         # (event, slot, late, deadline, read): a line waits until the clock passes its deadline,
-        # the
-        # clock when it was read + hold_ms (following, lines read from the past wait too).
-        self._held: deque[tuple[LogEvent, Slot, bool, int, int]] = deque()
+        # the clock when it was read + hold_ms (following, lines read from the past wait too).
+        # In order, a line labelled when read waits as its LabeledEvent behind the first that
+        # is not; the head is never one.
+        self._held: deque[_Held | LabeledEvent] = deque()
         self._clock = 0
         self._newest = 0  # the newest event's timestamp: stream time, never the wall clock
         self._newest_then = 0  # `_newest` at the last `advance`, and the wall clock when it moved
@@ -121,6 +134,7 @@ class Labeller:
         # The correlator's version when the head was last found waiting: asked again only
         # once something changed, or its time is up.
         self._seen_version = -1
+        self._head_deadline = 0  # ... and that line's deadline
         # in_order=False: when the stream passes this, a line held now stops blocking the
         # lines after it, and what is held is looked at again.
         self._unblock_at = _NEVER
@@ -132,8 +146,54 @@ class Labeller:
 
     def add(self, event: LogEvent, *, late: bool = False) -> list[LabeledEvent]:
         """`late`: carried along to the labelled event (follow mode's flag)."""
-        slot = Slot()
-        self.correlator.add(event, slot)
+        if not self.in_order:
+            return self._add_following(event, late)
+        # A window's lines, in time order: this runs for every line, so the line labelled when
+        # read (most are: API Gateway's name their request) costs as little as can be.
+        line = event.line
+        raw = event.raw
+        own = line.request_id
+        role = raw.source.role
+        if role is Role.EXECUTION and own is not None and _unseen(line):
+            slot = _UNSEEN
+        else:
+            slot = Slot()
+            self.correlator.add(event, slot)
+        timestamp = raw.timestamp
+        if timestamp > self._clock:
+            self._clock = timestamp
+        if timestamp > self._newest:
+            self._newest = timestamp
+        held = self._held
+        if own and role is not Role.AUTHORIZER:
+            done = LabeledEvent(event, own, False, late)
+            if not held:
+                return [done]
+            held.append(done)  # goes out with the line it waits behind
+        else:
+            if not held:
+                settled = self._settled(event, slot, late)
+                if settled is not None:
+                    return [settled]
+            held.append((event, slot, late, self._clock + self.hold_ms, self._wall))
+        count = len(held)
+        if count > self.held_max:
+            self.held_max = count
+        if (
+            self.correlator.version == self._seen_version
+            and count <= self.max_held
+            and self._head_deadline >= self._clock
+        ):
+            return []  # nothing the line at the head waits for has changed
+        return self._release()
+
+    def _add_following(self, event: LogEvent, late: bool) -> list[LabeledEvent]:
+        line = event.line
+        if event.raw.source.role is Role.EXECUTION and line.request_id and _unseen(line):
+            slot = _UNSEEN
+        else:
+            slot = Slot()
+            self.correlator.add(event, slot)
         timestamp = event.raw.timestamp
         if timestamp > self._clock:
             self._clock = timestamp
@@ -141,11 +201,11 @@ class Labeller:
             self._newest = timestamp
         held = self._held
         out: list[LabeledEvent] | None = None
-        if held and not self.in_order and not self._blocks(held[-1]):
+        if held and not self._blocks(held[-1]):
             # No line held blocks this one any more: the older ones that can go first.
             out = self._release()
             held = self._held  # a new deque when lines stay behind
-        if not held or (not self.in_order and not self._blocks(held[-1])):
+        if not held or not self._blocks(held[-1]):
             own = event.line.request_id
             done: LabeledEvent | None
             if own and event.raw.source.role is not Role.AUTHORIZER:
@@ -184,7 +244,10 @@ class Labeller:
 
     def flush(self) -> list[LabeledEvent]:
         """Everything still held, labelled with what is known at the end of the input."""
-        out = [self._label(event, slot, late) for event, slot, late, _, _ in self._held]
+        out = [
+            item if isinstance(item, LabeledEvent) else self._label(item[0], item[1], item[2])
+            for item in self._held
+        ]
         self._held.clear()
         self.correlator.flush()
         return out
@@ -201,7 +264,7 @@ class Labeller:
             return []
         version = self.correlator.version
         clock = self._clock
-        deadline = held[0][3]
+        deadline = _waiting(held[0])[3]
         unordered = not self.in_order
         if (
             version == self._seen_version
@@ -215,15 +278,21 @@ class Labeller:
             return []  # nothing the head waits for has changed
         out: list[LabeledEvent] = []
         while held:
-            event, slot, late, deadline, _ = held[0]
+            item = held[0]
+            if isinstance(item, LabeledEvent):  # in order: labelled when read
+                held.popleft()
+                out.append(item)
+                continue
+            event, slot, late, deadline, _ = item
             done = self._settled(event, slot, late)
             if done is None:
                 if len(held) <= self.max_held and deadline >= clock:
                     self._seen_version = version
+                    self._head_deadline = deadline
                     if unordered:
                         if self._blocks(held[0]):
                             self._unblock_at = event.raw.timestamp + self.block_ms
-                            self._unblock_wall = held[0][4] + self.block_ms
+                            self._unblock_wall = _waiting(held[0])[4] + self.block_ms
                         else:
                             out += self._release_known(clock)
                     break
@@ -241,11 +310,11 @@ class Labeller:
         is up) and that no line still blocking comes before, in time order; the others stay, in
         theirs."""
         out: list[LabeledEvent] = []
-        waiting: deque[tuple[LogEvent, Slot, bool, int, int]] = deque()
+        waiting: deque[_Held | LabeledEvent] = deque()
         self._unblock_at = self._unblock_wall = _NEVER
         held = self._held
         while held:
-            item = held.popleft()
+            item = _waiting(held.popleft())
             event, slot, late, deadline, read = item
             done = self._settled(event, slot, late)
             if done is None and read + self.guess_after_ms <= self._wall:
@@ -267,12 +336,13 @@ class Labeller:
         self._held = waiting
         return out
 
-    def _blocks(self, item: tuple[LogEvent, Slot, bool, int, int]) -> bool:
+    def _blocks(self, item: _Held | LabeledEvent) -> bool:
         """A held line blocks the lines after it until the stream is `block_ms` past it, or
         `block_ms` have gone by on the wall clock since it was read."""
+        line = _waiting(item)
         return (
-            item[0].raw.timestamp >= self._newest - self.block_ms
-            and item[4] + self.block_ms > self._wall
+            line[0].raw.timestamp >= self._newest - self.block_ms
+            and line[4] + self.block_ms > self._wall
         )
 
     def _mark_late(self, out: list[LabeledEvent]) -> list[LabeledEvent]:
@@ -347,6 +417,25 @@ class Labeller:
         if owner is not None and owner.root().request_id is not None:
             return LabeledEvent(event, owner.root().request_id, probable=True, late=late)
         return LabeledEvent(event, late=late)
+
+
+def _unseen(line: Line) -> bool:
+    """An execution-log line that names its request (checked by the caller) and carries
+    nothing the joins use: most of them (`Method request headers: …`, `Endpoint request body
+    …`). The correlator need not see it: the lines around it give the request its span, and
+    its own prefix its label."""
+    return (
+        line.kind not in _JOINING_KINDS
+        and line.lambda_request_id is None
+        and line.trace_id is None
+        and line.extended_request_id is None
+    )
+
+
+def _waiting(item: _Held | LabeledEvent) -> _Held:
+    """A held line known to be waiting: the head (a labelled line goes as soon as it is the
+    head), or any line when following (`_add_following` holds every line as read)."""
+    return cast(_Held, item)
 
 
 def label_events(
