@@ -65,6 +65,21 @@ _ID_LESS_KINDS = frozenset(
 )
 
 
+# Enum members the per-event code uses, read from module names: on Python 3.11, reading
+# `Role.LAMBDA` from its class takes EnumType.__getattr__'s slow path (several times a global).
+_ACCESS_LINE = LineKind.ACCESS
+_APIGW_COMPLETED = LineKind.APIGW_COMPLETED
+_APIGW_ENDPOINT_URI = LineKind.APIGW_ENDPOINT_URI
+_APIGW_TIMEOUT = LineKind.APIGW_TIMEOUT
+_LAMBDA_INIT = LineKind.LAMBDA_INIT
+_LAMBDA_REPORT = LineKind.LAMBDA_REPORT
+_LAMBDA_START = LineKind.LAMBDA_START
+_ACCESS_ROLE = Role.ACCESS
+_AUTHORIZER = Role.AUTHORIZER
+_EXECUTION = Role.EXECUTION
+_LAMBDA = Role.LAMBDA
+
+
 def function_name_of(arn: str) -> str | None:
     """`arn:aws:lambda:{region}:{account}:function:{name}[:{qualifier}]` → name."""
     parts = arn.split(":")
@@ -280,7 +295,7 @@ class Correlator:
         kind = line.kind
         rid = line.request_id
         if (
-            role is Role.EXECUTION
+            role is _EXECUTION
             and rid is not None
             and kind not in _EXECUTION_JOINS
             and line.lambda_request_id is None
@@ -293,13 +308,11 @@ class Correlator:
                 if not fields or (not self.keep_events and "authorizer_request_id" not in fields):
                     return self._add_to_known(known, event, slot)
         lambda_id = line.lambda_request_id
-        is_lambda = role is Role.LAMBDA or role is Role.AUTHORIZER
+        is_lambda = role is _LAMBDA or role is _AUTHORIZER
         stream_key = (raw.group, raw.stream) if is_lambda else ("", "")
-        if is_lambda and not lambda_id and (kind is LineKind.LAMBDA_INIT or kind in _ID_LESS_KINDS):
+        if is_lambda and not lambda_id and (kind is _LAMBDA_INIT or kind in _ID_LESS_KINDS):
             lambda_id = self._open_by_stream.get(stream_key)
-            if lambda_id is None and (
-                kind is LineKind.LAMBDA_INIT or stream_key in self._pending_init
-            ):
+            if lambda_id is None and (kind is _LAMBDA_INIT or stream_key in self._pending_init):
                 # The init phase, and what the function prints while it runs, belongs to the
                 # invocation that follows in the stream.
                 self._hold_for_start(stream_key, event, slot)
@@ -320,7 +333,7 @@ class Correlator:
         if not ids:
             self.unattributed += 1
             return self._advance(raw.timestamp)
-        request_id = line.request_id if role is not Role.AUTHORIZER else None
+        request_id = line.request_id if role is not _AUTHORIZER else None
         # The common case first: one ID, of a request still open.
         found = self._by_id.get(ids[0]) if len(ids) == 1 else None
         late: _Builder | None = None
@@ -336,15 +349,13 @@ class Correlator:
                     late.ids.add(i)
                     self._recent[i] = late
         if is_lambda and lambda_id:
-            if kind is LineKind.LAMBDA_START:
+            if kind is _LAMBDA_START:
                 self._started(builder, event, lambda_id, stream_key)
-            elif (
-                kind is LineKind.LAMBDA_REPORT and self._open_by_stream.get(stream_key) == lambda_id
-            ):
+            elif kind is _LAMBDA_REPORT and self._open_by_stream.get(stream_key) == lambda_id:
                 del self._open_by_stream[stream_key]
-        elif role is Role.EXECUTION:
+        elif role is _EXECUTION:
             # `Endpoint request URI` and, a moment later, `Sending request to`: the call.
-            if kind is LineKind.APIGW_ENDPOINT_URI and fields:
+            if kind is _APIGW_ENDPOINT_URI and fields:
                 name = function_name_of(fields.get("function_arn") or "")
                 if name:
                     builder.sends.append((raw.timestamp, name))
@@ -354,7 +365,7 @@ class Correlator:
                         insort(sends, (raw.timestamp, builder), key=_send_ms)
                     else:
                         sends.append((raw.timestamp, builder))
-            elif kind is LineKind.APIGW_TIMEOUT:
+            elif kind is _APIGW_TIMEOUT:
                 # API Gateway gave up: no line of its own will ever name the invocation.
                 self._join_by_timing(builder.root())
         if self.track_updates:
@@ -384,7 +395,7 @@ class Correlator:
         timestamp = event.raw.timestamp
         if timestamp > builder.last_ms:
             builder.last_ms = timestamp
-        if kind is LineKind.APIGW_COMPLETED:
+        if kind is _APIGW_COMPLETED:
             builder.responded_ms = _latest(builder.responded_ms, timestamp)
         if self.track_updates:
             self._touch(builder)
@@ -712,14 +723,14 @@ class Correlator:
         if raw.timestamp > b.last_ms:
             b.last_ms = raw.timestamp
         role = raw.source.role
-        if line.request_id and not b.request_id and role is not Role.AUTHORIZER:
+        if line.request_id and not b.request_id and role is not _AUTHORIZER:
             b.request_id = line.request_id
             self.version += 1
         if line.extended_request_id and not b.extended_request_id:
             b.extended_request_id = line.extended_request_id
         if line.trace_id and not b.trace_id:
             b.trace_id = line.trace_id
-        if role is Role.LAMBDA or role is Role.AUTHORIZER:
+        if role is _LAMBDA or role is _AUTHORIZER:
             if not lambda_id:
                 return
             inv = b.invocations.get(lambda_id)
@@ -728,14 +739,14 @@ class Correlator:
             inv.role = role
             if inv.function is None:
                 inv.function = raw.source.function_name
-            if kind is LineKind.LAMBDA_START or inv.start_ms is None:
+            if kind is _LAMBDA_START or inv.start_ms is None:
                 inv.start_ms = (
                     raw.timestamp if inv.start_ms is None else min(inv.start_ms, raw.timestamp)
                 )
-            if kind is LineKind.LAMBDA_REPORT:
+            if kind is _LAMBDA_REPORT:
                 inv.end_ms = raw.timestamp
                 self.version += 1
-            if role is Role.AUTHORIZER:
+            if role is _AUTHORIZER:
                 b.authorizer_ids.add(lambda_id)
             if not fields:
                 return
@@ -744,14 +755,14 @@ class Correlator:
                 return
             # An error object's fields describe the request's failure too. An authorizer that
             # raises `Unauthorized` is how a Lambda authorizer says 401: kept apart.
-            prefix = "authorizer" if role is Role.AUTHORIZER else "lambda"
+            prefix = "authorizer" if role is _AUTHORIZER else "lambda"
             for key in ("error_type", "error_message", "error_cause", "timeout_s"):
                 if key in fields:
                     b.facts.setdefault(f"{prefix}_{key}", fields[key])
             return
-        if kind is LineKind.APIGW_COMPLETED or kind is LineKind.ACCESS:
+        if kind is _APIGW_COMPLETED or kind is _ACCESS_LINE:
             b.responded_ms = _latest(b.responded_ms, raw.timestamp)
-        elif kind is LineKind.APIGW_TIMEOUT:
+        elif kind is _APIGW_TIMEOUT:
             b.gave_up_ms = b.gave_up_ms or raw.timestamp
         if line.lambda_request_id and line.lambda_request_id not in b.invocations:
             b.invocations[line.lambda_request_id] = _InvocationFacts(line.lambda_request_id)
@@ -768,10 +779,10 @@ class Correlator:
         for key, value in fields.items():
             if value is None or value == "":
                 continue
-            if key == "status" and role is Role.EXECUTION and kind is not LineKind.APIGW_COMPLETED:
+            if key == "status" and role is _EXECUTION and kind is not _APIGW_COMPLETED:
                 continue
             # The access log's final word on status and latencies wins over intermediate lines.
-            if role is Role.ACCESS or key not in facts:
+            if role is _ACCESS_ROLE or key not in facts:
                 facts[key] = value
 
     def _advance(self, now_ms: int, force: bool = False) -> list[Request]:

@@ -58,6 +58,11 @@ DEFAULT_BLOCK_MS = 500
 # seconds must not keep its lines off the screen until it has answered.
 DEFAULT_GUESS_AFTER_MS = 500
 _NEVER = 2**62
+# Enum members the per-event code uses, read from module names: on Python 3.11, reading
+# `Role.LAMBDA` from its class takes EnumType.__getattr__'s slow path (several times a global).
+_AUTHORIZER = Role.AUTHORIZER
+_EXECUTION = Role.EXECUTION
+_LAMBDA = Role.LAMBDA
 # Execution-log kinds the joins use even when the line carries only its request ID: the call
 # to an integration (joins by timing), API Gateway giving up on it, the request's last line.
 _JOINING_KINDS = frozenset(
@@ -154,7 +159,7 @@ class Labeller:
         raw = event.raw
         own = line.request_id
         role = raw.source.role
-        if role is Role.EXECUTION and own is not None and _unseen(line):
+        if role is _EXECUTION and own is not None and _unseen(line):
             slot = _UNSEEN
         else:
             slot = Slot()
@@ -165,7 +170,7 @@ class Labeller:
         if timestamp > self._newest:
             self._newest = timestamp
         held = self._held
-        if own and role is not Role.AUTHORIZER:
+        if own and role is not _AUTHORIZER:
             done = LabeledEvent(event, own, False, late)
             if not held:
                 return [done]
@@ -189,7 +194,7 @@ class Labeller:
 
     def _add_following(self, event: LogEvent, late: bool) -> list[LabeledEvent]:
         line = event.line
-        if event.raw.source.role is Role.EXECUTION and line.request_id and _unseen(line):
+        if event.raw.source.role is _EXECUTION and line.request_id and _unseen(line):
             slot = _UNSEEN
         else:
             slot = Slot()
@@ -208,7 +213,7 @@ class Labeller:
         if not held or not self._blocks(held[-1]):
             own = event.line.request_id
             done: LabeledEvent | None
-            if own and event.raw.source.role is not Role.AUTHORIZER:
+            if own and event.raw.source.role is not _AUTHORIZER:
                 done = LabeledEvent(event, own, False, late)  # API Gateway's own line
             else:
                 done = self._settled(event, slot, late)
@@ -362,7 +367,7 @@ class Labeller:
         """The labelled event when its label is final, else None (it must wait)."""
         line = event.line
         role = event.raw.source.role
-        if line.request_id and role is not Role.AUTHORIZER:
+        if line.request_id and role is not _AUTHORIZER:
             return LabeledEvent(event, line.request_id, late=late)
         builder = slot.builder
         if builder is None:
@@ -379,7 +384,7 @@ class Labeller:
                     # with the request's X-Ray trace ID. Wait for it (within the hold).
                     return None
                 return LabeledEvent(event, owner.request_id, probable=True, late=late)
-        if role is not Role.LAMBDA and role is not Role.AUTHORIZER:
+        if role is not _LAMBDA and role is not _AUTHORIZER:
             return LabeledEvent(event, late=late)  # an access or other line without the ID
         if not self.expect_calls:
             return None
@@ -405,7 +410,7 @@ class Labeller:
     def _label(self, event: LogEvent, slot: Slot, late: bool) -> LabeledEvent:
         """The best label known now (the line goes out whatever it is)."""
         line = event.line
-        if line.request_id and event.raw.source.role is not Role.AUTHORIZER:
+        if line.request_id and event.raw.source.role is not _AUTHORIZER:
             return LabeledEvent(event, line.request_id, late=late)
         builder = slot.builder
         if builder is None:

@@ -59,6 +59,10 @@ _TIMED_OUT = re.compile(r"Task timed out after (\d{1,9}(?:\.\d{1,6})?) seconds")
 _WS_CLIENT = re.compile(r"Client \[UserAgent: (.*), SourceIp: ([^\]\s]*)\] is connecting")
 _WS_CONNECTION = re.compile(r"\[Connection Id: ([^\]\s]+)\]")
 
+# Enum members the per-event code uses, read from module names: on Python 3.11, reading
+# `Role.LAMBDA` from its class takes EnumType.__getattr__'s slow path (several times a global).
+_APIGW_OTHER = LineKind.APIGW_OTHER
+
 _Handler = Callable[[str, str], Line]
 
 _EXTENDED = "Extended Request Id: "
@@ -93,16 +97,16 @@ def _parse(message: str) -> Line:
     space = rest.find(" ")
     handler = _BY_FIRST_WORD.get(rest[:space] if space > 0 else rest)
     if handler is None:
-        return Line(LineKind.APIGW_OTHER, request_id=rid)
+        return Line(_APIGW_OTHER, request_id=rid)
     return handler(rid, rest)
 
 
 def _other(rid: str, **fields: Any) -> Line:
-    return Line(LineKind.APIGW_OTHER, request_id=rid, fields=fields) if fields else _plain(rid)
+    return Line(_APIGW_OTHER, request_id=rid, fields=fields) if fields else _plain(rid)
 
 
 def _plain(rid: str) -> Line:
-    return Line(LineKind.APIGW_OTHER, request_id=rid)
+    return Line(_APIGW_OTHER, request_id=rid)
 
 
 def _extended(rid: str, rest: str) -> Line:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from apilogs.label import LabeledEvent
-from apilogs.model import LogEvent, Role, Source
+from apilogs.model import LineKind, LogEvent, Role, Source
 from apilogs.render.expand import expand_json
 from apilogs.render.sanitize import sanitize
 from apilogs.render.spans import message_spans, paint_ansi
@@ -64,6 +64,10 @@ def label_for(source: Source) -> str:
 # json's own C encoder for strings: ASCII-only output, so C1 controls and bidi overrides never
 # reach a terminal raw even in JSON.
 _encode_str: Callable[[str], str] = json.encoder.encode_basestring_ascii
+
+
+# A kind's text for every event's JSON: `kind.value` is a Python-level property on 3.11.
+_KIND_TEXT = {kind: kind.value for kind in LineKind}
 
 
 def _json_str(value: str | None) -> str:
@@ -286,7 +290,7 @@ class EventFormatter:
             f'"event_id":{_json_str(raw.event_id)}{head[2]},"message":{_encode_str(raw.message)},'
             f'"request_id":{_json_str(request_id or line.request_id)},'
             f'"lambda_request_id":{_json_str(line.lambda_request_id)},'
-            f'"trace_id":{_json_str(line.trace_id)},"kind":"{line.kind.value}"'
+            f'"trace_id":{_json_str(line.trace_id)},"kind":"{_KIND_TEXT[line.kind]}"'
             + (',"probable":true' if probable else "")
             + (',"late":true}' if late else "}")
         )
