@@ -19,7 +19,7 @@ from botocore.exceptions import EndpointConnectionError
 
 import apilogs
 from apilogs.demo.traffic import Outcome
-from apilogs.model import RequestUpdate, UpdateKind
+from apilogs.model import LineKind, RequestUpdate, Role, UpdateKind
 from apilogs.render.requests import NO_TRACE_ID, NOT_SAMPLED
 from apilogs.stream import RequestFilter
 from apilogs.times import format_duration_ms
@@ -420,6 +420,71 @@ def test_the_stream_shows_every_line_and_enter_opens_its_request(traffic: Traffi
     run(scenario)
 
 
+def _lambda_line_of_a_request(
+    app: TuiApp, kind: LineKind, request_id: str | None = None
+) -> tuple[int, str]:
+    """The stream index of a Lambda line of this kind, of a request API Gateway named, and
+    that request's API Gateway ID."""
+    events_ = app.stream.lines_log.events
+    for request in app.store.requests.values():
+        if request.request_id is None or request_id not in (None, request.request_id):
+            continue
+        for event in request.events:
+            if event.raw.source.role is Role.LAMBDA and event.line.kind is kind:
+                return events_.index(event), request.request_id
+    raise AssertionError(f"no {kind} line of a named request in the stream")
+
+
+def test_c_in_the_stream_copies_the_lines_request_id(traffic: Traffic) -> None:
+    batches = _updates(traffic, seconds=20)
+
+    async def scenario() -> None:
+        app, feed = scripted_app(traffic)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            app.animation_level = "none"
+            feed.push(*batches)
+            await wait_for(pilot, lambda: app.batches_applied >= len(batches))
+            index, request_id = _lambda_line_of_a_request(app, LineKind.LAMBDA_PRINT)
+            # Another request opened first: the stream must not act on it.
+            other = next(k for k in app.store.requests if k != request_id)
+            app.requests.select(other)
+            await pilot.press("enter", "escape", "v")
+            await pilot.pause()
+            app.stream.move_to(index)
+            await pilot.press("c")
+            await pilot.pause()
+            # A print names no request: the API Gateway ID its request is grepped with.
+            assert app.clipboard == request_id
+            assert app.stream_shown
+            await wait_for(pilot, lambda: f"copied {request_id}" in screen_text(app), timeout=3)
+
+    run(scenario)
+
+
+def test_enter_on_a_cold_starts_init_line_opens_the_request_it_served(traffic: Traffic) -> None:
+    batches = _updates(traffic, seconds=20)
+
+    async def scenario() -> None:
+        app, feed = scripted_app(traffic)
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            app.animation_level = "none"
+            feed.push(*batches)
+            await wait_for(pilot, lambda: app.batches_applied >= len(batches))
+            await pilot.press("v")
+            await pilot.pause()
+            # INIT_START comes before the START of the invocation it prepares: nothing before
+            # it in its log stream names that invocation.
+            index, request_id = _lambda_line_of_a_request(app, LineKind.LAMBDA_INIT)
+            app.stream.move_to(index)
+            await pilot.press("enter")
+            await pilot.pause()
+            assert not app.stream_shown
+            assert app.requests.selected == request_id
+            assert "not in view" not in screen_text(app)
+
+    run(scenario)
+
+
 def test_the_cap_drops_the_oldest_and_says_so(traffic: Traffic) -> None:
     batches = _updates(traffic, seconds=120)
 
@@ -554,6 +619,40 @@ def test_x_reads_the_trace_and_shows_its_downstream_call(traffic: Traffic) -> No
             # Cached: X again reads nothing.
             await pilot.press("X")
             await pilot.pause()
+            assert feed.trace_reads == 1
+
+    run(scenario)
+
+
+def test_x_in_the_stream_reads_the_trace_of_the_lines_request(traffic: Traffic) -> None:
+    expected = traffic.forced["orders_exception"]  # sampled
+    api = apilogs.open_api(
+        traffic.app.rest_api_id, traffic.app.rest_stage, endpoint_url=traffic.url, max_rps=0
+    )
+    feed = TracingFeed(lambda requests, stop: api.traces(requests, stop=stop))
+
+    async def scenario() -> None:
+        app = replayed_window_app(traffic, feed)
+        async with app.run_test(size=SIZE) as pilot:
+            app.animation_level = "none"
+            await wait_for(pilot, lambda: app.state == "done", timeout=60)
+            # Another request opened first: X in the stream is about the selected line.
+            other = next(k for k in app.store.requests if k != expected.request_id)
+            app.requests.select(other)
+            await pilot.press("enter", "escape", "v")
+            await pilot.pause()
+            index, _ = _lambda_line_of_a_request(app, LineKind.LAMBDA_START, expected.request_id)
+            app.stream.move_to(index)
+            await pilot.press("X")
+            trace_id = expected.trace_id or ""
+            await wait_for(pilot, lambda: trace_id in app.trace_cache.traces)
+            await pilot.pause()
+            # Its request is opened, where the trace is told.
+            assert not app.stream_shown
+            assert app.requests.selected == expected.request_id
+            shown = app.detail.request
+            assert shown is not None and shown.request_id == expected.request_id
+            assert "X-Ray" in app.detail.plain_lines()
             assert feed.trace_reads == 1
 
     run(scenario)

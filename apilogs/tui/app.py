@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, tzinfo
 from typing import ClassVar
@@ -655,8 +655,13 @@ class TuiApp(App[None]):
     def action_copy(self) -> None:
         request_id: str | None = None
         if self.stream_shown:
-            event = self.stream.current_event()
-            if event is not None:
+            # The line's request, as the requests view would copy it: its API Gateway ID is
+            # what every other line of it is labelled and grepped with.
+            key = self._key_of(self.stream.selected_ids())
+            request = self.store.get(key) if key else None
+            if request is not None and request.request_id:
+                request_id = request.request_id
+            elif (event := self.stream.current_event()) is not None:
                 line = event.line
                 request_id = line.request_id or line.lambda_request_id or line.trace_id
         else:
@@ -683,7 +688,18 @@ class TuiApp(App[None]):
         self.refresh_header()
 
     def action_trace(self) -> None:
-        """X: read the shown request's X-Ray trace in a worker (once per trace ID)."""
+        """X: read the shown request's X-Ray trace in a worker (once per trace ID). In the
+        stream, the selected line's request: it is opened, for the trace shows in its story."""
+        if self.stream_shown:
+            ids = self.stream.selected_ids()
+            if not ids:
+                self.notify("select a line first: X reads its request's X-Ray trace", timeout=3)
+                return
+            key = self._key_of(ids)
+            if key is None:
+                self._not_in_view()
+                return
+            self._open_request(key)
         request = self.detail.request
         if request is None:
             self.notify("select a request first: its X-Ray trace is read on X", timeout=3)
@@ -795,17 +811,28 @@ class TuiApp(App[None]):
         self.detail.focus()
 
     def on_jump_to_request(self, message: JumpToRequest) -> None:
-        store = self.store
-        key = next(
-            (k for i in message.ids if (k := i if i in store.requests else store.by_id.get(i))),
-            None,
-        )
+        key = self._key_of(message.ids)
         if key is None:
-            self.notify(
-                "its request is not in view (no API Gateway line named it, or it was dropped)",
-                timeout=3,
-            )
+            self._not_in_view()
             return
+        self._open_request(key)
+
+    def _key_of(self, ids: Iterable[str]) -> str | None:
+        """The store's key for the request these IDs name (None: it is not in the store)."""
+        store = self.store
+        return next(
+            (k for i in ids if (k := i if i in store.requests else store.by_id.get(i))), None
+        )
+
+    def _not_in_view(self) -> None:
+        self.notify(
+            "its request is not in view (no API Gateway line named it, or it was dropped)",
+            timeout=3,
+        )
+
+    def _open_request(self, key: str) -> None:
+        """The requests view, with this request selected and its story in the detail pane."""
+        store = self.store
         self.switcher.current = "requests-view"
         if key not in self.requests.index:
             self.notify("the filter hides its request: shown in the detail pane", timeout=3)

@@ -219,29 +219,38 @@ class StreamView(TailView):
         return False
 
     def action_jump(self) -> None:
-        index = self._cursor_index()
-        if index is None:
-            return
-        ids = self.ids_of(index)
+        ids = self.selected_ids()
         if ids:
             self.post_message(JumpToRequest(ids))
 
-    def ids_of(self, index: int, look_back: int = 5_000) -> tuple[str, ...]:
+    def selected_ids(self) -> tuple[str, ...]:
+        """The IDs that name the request of the line under the cursor (none without one)."""
+        index = self._cursor_index()
+        return self.ids_of(index) if index is not None else ()
+
+    def ids_of(self, index: int, look: int = 5_000) -> tuple[str, ...]:
         """The IDs that name the request of events[index]. A Lambda line without one (a print,
         a traceback) belongs to the invocation open in its log stream: the nearest line before
-        it in the same stream that names one."""
+        it in the same stream that names one. An init phase (`INIT_START`, and what the
+        function prints while it initialises) belongs to the invocation that follows it: the
+        nearest line after it that names one (the correlator's rules)."""
         events_ = self.lines_log.events
         event = events_[index]
-        for i in range(index, max(-1, index - look_back), -1):
+        where = (event.raw.group, event.raw.stream)
+        for i in range(index, max(-1, index - look), -1):
             other = events_[i]
-            if i != index and (other.raw.group, other.raw.stream) != (
-                event.raw.group,
-                event.raw.stream,
-            ):
+            if i != index and (other.raw.group, other.raw.stream) != where:
                 continue
-            line = other.line
-            ids = tuple(i for i in (line.request_id, line.lambda_request_id, line.trace_id) if i)
+            ids = _ids(other)
             if ids:
+                return ids
+            if other.line.kind is LineKind.LAMBDA_INIT:
+                break  # in an init phase: its invocation starts later
+        # Also when no line before it names one: its START came before the lines in view, and
+        # its END and REPORT name the same invocation.
+        for i in range(index + 1, min(len(events_), index + look)):
+            other = events_[i]
+            if (other.raw.group, other.raw.stream) == where and (ids := _ids(other)):
                 return ids
         return ()
 
@@ -262,3 +271,8 @@ class StreamView(TailView):
 
 def plain(texts: Sequence[Text]) -> list[str]:
     return [t.plain for t in texts]
+
+
+def _ids(event: LogEvent) -> tuple[str, ...]:
+    line = event.line
+    return tuple(i for i in (line.request_id, line.lambda_request_id, line.trace_id) if i)
