@@ -244,6 +244,26 @@ def test_help_lists_every_key(traffic: Traffic) -> None:
     run(scenario)
 
 
+def test_help_on_a_small_terminal_covers_the_pane_below_it(traffic: Traffic) -> None:
+    async def scenario() -> None:
+        app, _feed = scripted_app(traffic)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("question_mark")
+            await pilot.pause()
+            rows = screen_text(app).splitlines()
+            # The help's own bottom border, then the footer: not the requests pane's border
+            # peeking out below it, a second line of ╰──╯.
+            assert [r for r in rows if r.startswith("╰")] == [rows[-2]]
+            assert "Quit" in rows[-1]
+            # What does not fit is a key away.
+            assert "Mouse:" not in screen_text(app)
+            await pilot.press("end")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen) and "Mouse:" in screen_text(app)
+
+    run(scenario)
+
+
 def _updates(traffic: Traffic, seconds: int = 40) -> list[Batch]:
     topology = topology_of(traffic)
     return batches_of(parsed_events(topology, simulate(traffic, seconds=seconds)), 200)

@@ -69,7 +69,8 @@ class HelpScreen(ModalScreen[None]):
         width: 96;
         max-width: 100%;
         height: auto;
-        max-height: 90%;
+        max-height: 100%;
+        margin: 1 0;
         border: round $accent;
         background: $surface;
         padding: 0 1;
