@@ -94,7 +94,11 @@ def test_the_real_tui_in_tmux(traffic: Traffic, pane: Pane) -> None:
     assert "Eratosthenes" in screen and "Requests" in screen and "CAUSE" in screen
 
     pane.keys("/")
+    # Typed before the bar has the focus, the text would go to the table as keys (s sorts,
+    # t switches the zone...): a person sees the bar first, and so does the test.
+    pane.wait_for(lambda t: "Enter keeps, Esc undoes" in t, "the filter bar")
     pane.type("status:502")
+    pane.wait_for(lambda t: "status:502" in t, "the typed filter")
     pane.keys("Enter")
     five_oh_two = sum(1 for t in truth if t.status == 502)
     screen = pane.wait_for(lambda t: "filter: status:502" in t, "the filter")
