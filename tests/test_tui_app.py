@@ -606,15 +606,20 @@ def test_times_switch_between_utc_and_local(
 # -- X-Ray traces, read on X ----------------------------------------------------------------------
 
 
-def test_x_reads_the_trace_and_shows_its_downstream_call(traffic: Traffic) -> None:
-    expected = traffic.forced["orders_exception"]  # sampled; DynamoDB throttled its PutItem
+def _tracing_app(traffic: Traffic) -> tuple[TuiApp, TracingFeed]:
+    """The window replayed, with X-Ray traces read from moto's server through the API."""
     api = apilogs.open_api(
         traffic.app.rest_api_id, traffic.app.rest_stage, endpoint_url=traffic.url, max_rps=0
     )
     feed = TracingFeed(lambda requests, stop: api.traces(requests, stop=stop))
+    return replayed_window_app(traffic, feed), feed
+
+
+def test_x_reads_the_trace_and_shows_its_downstream_call(traffic: Traffic) -> None:
+    expected = traffic.forced["orders_exception"]  # sampled; DynamoDB throttled its PutItem
+    app, feed = _tracing_app(traffic)
 
     async def scenario() -> None:
-        app = replayed_window_app(traffic, feed)
         async with app.run_test(size=SIZE) as pilot:
             app.animation_level = "none"
             await wait_for(pilot, lambda: app.state == "done", timeout=60)
@@ -646,13 +651,9 @@ def test_x_reads_the_trace_and_shows_its_downstream_call(traffic: Traffic) -> No
 
 def test_x_in_the_stream_reads_the_trace_of_the_lines_request(traffic: Traffic) -> None:
     expected = traffic.forced["orders_exception"]  # sampled
-    api = apilogs.open_api(
-        traffic.app.rest_api_id, traffic.app.rest_stage, endpoint_url=traffic.url, max_rps=0
-    )
-    feed = TracingFeed(lambda requests, stop: api.traces(requests, stop=stop))
+    app, feed = _tracing_app(traffic)
 
     async def scenario() -> None:
-        app = replayed_window_app(traffic, feed)
         async with app.run_test(size=SIZE) as pilot:
             app.animation_level = "none"
             await wait_for(pilot, lambda: app.state == "done", timeout=60)
