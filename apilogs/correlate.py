@@ -28,7 +28,7 @@ import itertools
 from bisect import bisect_right, insort
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from apilogs.model import (
@@ -909,7 +909,7 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
             for lid, i in guessed.invocations.items()
             if lid not in b.invocations
         ]
-    invocations = tuple(sorted(frozen, key=lambda i: i.start_ms or 0))
+    invocations = _named(tuple(sorted(frozen, key=lambda i: i.start_ms or 0)), b.sends)
     events = tuple(events_list)
     outcome, cause = explain(kinds, f, invocations)
     return Request(
@@ -938,6 +938,22 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
         probable_events=tuple(guessed.events) if guessed is not None else (),
         sampled=f.get("sampled") if isinstance(f.get("sampled"), bool) else None,
     )
+
+
+def _named(
+    invocations: tuple[Invocation, ...], sends: list[tuple[int, str]]
+) -> tuple[Invocation, ...]:
+    """An invocation no line of the function's own names (Lambda refused it with a 429: it
+    never ran) takes the function API Gateway called, when that call is the only one no other
+    invocation of the request answers."""
+    unnamed = [i for i in invocations if i.function is None]
+    if len(unnamed) != 1:
+        return invocations
+    left = {name for _, name in sends} - {i.function for i in invocations}
+    if len(left) != 1:
+        return invocations
+    [name] = left
+    return tuple(replace(i, function=name) if i is unnamed[0] else i for i in invocations)
 
 
 def _route_path(route_key: Any) -> str | None:

@@ -4,6 +4,7 @@ truth: every simulated request must come back once, with its status and its caus
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import boto3
@@ -11,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from apilogs.cli import cli
+from apilogs.demo.traffic import ROUTES_BY_KEY, SimulatedRequest, TrafficGenerator
 from apilogs.demo.traffic import Outcome as Simulated
-from apilogs.demo.traffic import SimulatedRequest, TrafficGenerator
 from tests.demo_data import Traffic
 
 EXPECTED_OUTCOME = {
@@ -87,6 +88,27 @@ def test_every_request_once_with_its_status_and_cause(traffic: Traffic) -> None:
             assert row["trace_id"] == expected.trace_id
     times = [row["timestamp"] for row in rows]
     assert times == sorted(times)
+
+
+def test_a_lambda_throttled_request_names_the_function_that_refused_it(traffic: Traffic) -> None:
+    # Lambda answered 429: the function never ran, so no line of its own names it. API
+    # Gateway's call does.
+    throttled = [t for t in traffic.rest() if t.outcome is Simulated.LAMBDA_THROTTLED]
+    assert throttled, "the seed must exercise a Lambda throttle"
+    code, out, err = run(traffic, "requests", "-o", "json")
+    assert code == 0, err
+    by_id = {row["request_id"]: row for row in map(json.loads, out.splitlines())}
+    for expected in throttled:
+        function = getattr(traffic.app, ROUTES_BY_KEY[expected.route].function).name
+        row = by_id[expected.request_id]
+        [integration] = [i for i in row["invocations"] if i["role"] == "lambda"]
+        assert integration["function"] == function, row
+    # The story's timeline says so too (it said `?`).
+    first = throttled[0]
+    code, out, err = run(traffic, "show", first.request_id)
+    assert code == 0, err
+    function = getattr(traffic.app, ROUTES_BY_KEY[first.route].function).name
+    assert re.search(rf"\+\d+ ms +lambda +{function}, [0-9a-f-]{{36}}\n", out), out
 
 
 def test_http_api_requests(traffic: Traffic) -> None:
