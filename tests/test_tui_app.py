@@ -16,6 +16,7 @@ from datetime import UTC
 
 import pytest
 from botocore.exceptions import EndpointConnectionError
+from textual.pilot import Pilot
 
 import apilogs
 from apilogs.demo.traffic import Outcome
@@ -455,7 +456,8 @@ def _lambda_line_of_a_request(
     raise AssertionError(f"no {kind} line of a named request in the stream")
 
 
-def test_c_in_the_stream_copies_the_lines_request_id(traffic: Traffic) -> None:
+def _run_loaded(traffic: Traffic, body: Callable[[TuiApp, Pilot[None]], Awaitable[None]]) -> None:
+    """`body` on an app that has taken 20 s of seeded traffic, notifications on."""
     batches = _updates(traffic, seconds=20)
 
     async def scenario() -> None:
@@ -464,45 +466,45 @@ def test_c_in_the_stream_copies_the_lines_request_id(traffic: Traffic) -> None:
             app.animation_level = "none"
             feed.push(*batches)
             await wait_for(pilot, lambda: app.batches_applied >= len(batches))
-            index, request_id = _lambda_line_of_a_request(app, LineKind.LAMBDA_PRINT)
-            # Another request opened first: the stream must not act on it.
-            other = next(k for k in app.store.requests if k != request_id)
-            app.requests.select(other)
-            await pilot.press("enter", "escape", "v")
-            await pilot.pause()
-            app.stream.move_to(index)
-            await pilot.press("c")
-            await pilot.pause()
-            # A print names no request: the API Gateway ID its request is grepped with.
-            assert app.clipboard == request_id
-            assert app.stream_shown
-            await wait_for(pilot, lambda: f"copied {request_id}" in screen_text(app), timeout=3)
+            await body(app, pilot)
 
     run(scenario)
+
+
+def test_c_in_the_stream_copies_the_lines_request_id(traffic: Traffic) -> None:
+    async def body(app: TuiApp, pilot: Pilot[None]) -> None:
+        index, request_id = _lambda_line_of_a_request(app, LineKind.LAMBDA_PRINT)
+        # Another request opened first: the stream must not act on it.
+        other = next(k for k in app.store.requests if k != request_id)
+        app.requests.select(other)
+        await pilot.press("enter", "escape", "v")
+        await pilot.pause()
+        app.stream.move_to(index)
+        await pilot.press("c")
+        await pilot.pause()
+        # A print names no request: the API Gateway ID its request is grepped with.
+        assert app.clipboard == request_id
+        assert app.stream_shown
+        await wait_for(pilot, lambda: f"copied {request_id}" in screen_text(app), timeout=3)
+
+    _run_loaded(traffic, body)
 
 
 def test_enter_on_a_cold_starts_init_line_opens_the_request_it_served(traffic: Traffic) -> None:
-    batches = _updates(traffic, seconds=20)
+    async def body(app: TuiApp, pilot: Pilot[None]) -> None:
+        await pilot.press("v")
+        await pilot.pause()
+        # INIT_START comes before the START of the invocation it prepares: nothing before
+        # it in its log stream names that invocation.
+        index, request_id = _lambda_line_of_a_request(app, LineKind.LAMBDA_INIT)
+        app.stream.move_to(index)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert not app.stream_shown
+        assert app.requests.selected == request_id
+        assert "not in view" not in screen_text(app)
 
-    async def scenario() -> None:
-        app, feed = scripted_app(traffic)
-        async with app.run_test(size=SIZE, notifications=True) as pilot:
-            app.animation_level = "none"
-            feed.push(*batches)
-            await wait_for(pilot, lambda: app.batches_applied >= len(batches))
-            await pilot.press("v")
-            await pilot.pause()
-            # INIT_START comes before the START of the invocation it prepares: nothing before
-            # it in its log stream names that invocation.
-            index, request_id = _lambda_line_of_a_request(app, LineKind.LAMBDA_INIT)
-            app.stream.move_to(index)
-            await pilot.press("enter")
-            await pilot.pause()
-            assert not app.stream_shown
-            assert app.requests.selected == request_id
-            assert "not in view" not in screen_text(app)
-
-    run(scenario)
+    _run_loaded(traffic, body)
 
 
 def test_the_cap_drops_the_oldest_and_says_so(traffic: Traffic) -> None:
