@@ -441,6 +441,51 @@ def test_the_stream_shows_every_line_and_enter_opens_its_request(traffic: Traffi
     run(scenario)
 
 
+def test_the_streams_cursor_rides_on_the_newest_line_while_it_follows(traffic: Traffic) -> None:
+    batches = _updates(traffic, seconds=60)
+    third = len(batches) // 3
+
+    async def scenario() -> None:
+        app, feed = scripted_app(traffic)
+        async with app.run_test(size=SIZE) as pilot:
+            app.animation_level = "none"
+            feed.push(*batches[:third])
+            await wait_for(pilot, lambda: app.batches_applied >= third)
+            await pilot.press("v", "G")
+            await pilot.pause()
+            stream = app.stream
+            assert stream.following
+            feed.push(*batches[third : 2 * third])
+            await wait_for(pilot, lambda: app.batches_applied >= 2 * third)
+            await pilot.pause()
+            # What c, X and Enter act on is the newest line, the one in sight.
+            newest = stream.lines_log.events[-1]
+            assert stream.current_event() is newest
+            assert stream.selected_ids() == stream.ids_of(len(stream.lines_log) - 1)
+            assert stream.following and "new ↓" not in screen_text(app)
+
+            # A line chosen above the newest stays chosen, and in sight, as more arrive.
+            await pilot.press("k", "k")
+            await pilot.pause()
+            chosen = stream.current_event()
+            assert chosen is not None and chosen is not newest
+            assert not stream.following
+            top = stream.scroll_offset.y
+            before = stream.lines_log.lines
+            feed.push(*batches[2 * third :])
+            await wait_for(pilot, lambda: app.batches_applied >= len(batches))
+            await pilot.pause()
+            assert stream.current_event() is chosen and stream.scroll_offset.y == top
+            arrived = stream.lines_log.lines - before
+            assert arrived > 0 and f"{arrived:,} new ↓" in screen_text(app)
+
+            await pilot.press("G")
+            await pilot.pause()
+            assert stream.following and stream.current_event() is stream.lines_log.events[-1]
+
+    run(scenario)
+
+
 def _lambda_line_of_a_request(
     app: TuiApp, kind: LineKind, request_id: str | None = None
 ) -> tuple[int, str]:

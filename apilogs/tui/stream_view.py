@@ -86,6 +86,10 @@ class StreamView(TailView):
             self.scroll_to_line(max(0, y - dropped_lines))
         if self.cursor is not None and self.cursor < self.lines_log.base_index:
             self.cursor = None
+        if self.following and self.cursor is not None and len(self.lines_log):
+            # A following view's cursor rides on the newest line, so what c, X and Enter act
+            # on is the line in sight, not one long scrolled away.
+            self.cursor = self.lines_log.base_index + len(self.lines_log) - 1
         set_virtual_size(self, Size(max(self._width, self.size.width), self.lines_log.lines))
         self.content_grew(added_lines)
         self.refresh()
@@ -178,7 +182,18 @@ class StreamView(TailView):
             self.scroll_to_line(first)
         elif first + count > top + height:
             self.scroll_to_line(first + count - height)
+        self._follow_on_last(index == len(self.lines_log) - 1)
         self.refresh()
+
+    def _follow_on_last(self, on_last: bool) -> None:
+        # The view follows only while its cursor is on the newest line: a line chosen above it
+        # stays where it is as new ones arrive (they are counted), and j onto the last resumes.
+        following = on_last and self.scroll_offset.y >= self.max_scroll_y
+        if following != self.following:
+            self.following = following
+            if following:
+                self.new_below = 0
+            self.update_subtitle()
 
     def action_cursor(self, step: int) -> None:
         index = self._cursor_index()
