@@ -6,6 +6,7 @@ percentile, one counter per distinct cause); `to_dict` is the JSON document."""
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -36,12 +37,19 @@ class CauseKey:
     detail: str
 
 
+# How long the Lambda ran on after API Gateway gave up: one request's own measure, so the
+# rows of timeouts group without it (one row for every timeout, not one per duration).
+_RAN_FOR = re.compile(r", (\d+(?:\.\d+)?) s in all$")
+
+
 def cause_key(request: Request) -> CauseKey:
     outcome = request.outcome
     if outcome in (Outcome.CLIENT_ERROR, Outcome.AUTH_DENIED, Outcome.THROTTLED):
         return CauseKey(outcome, str(request.status or "?"))
     if outcome is Outcome.UNHANDLED_EXCEPTION:
         return CauseKey(outcome, request.error_type or request.cause)
+    if outcome is Outcome.APIGW_TIMEOUT:
+        return CauseKey(outcome, _RAN_FOR.sub("", request.cause))
     return CauseKey(outcome, request.cause)
 
 
@@ -54,6 +62,12 @@ class CauseRow:
 
     @property
     def cause(self) -> str:
+        """The row's cause for people: its most common one; for timeouts that ran on for
+        different times, the range of those times."""
+        if len(self.causes) > 1:
+            spans = [float(m.group(1)) for c in self.causes if (m := _RAN_FOR.search(c))]
+            if len(spans) == len(self.causes):
+                return f"{self.key.detail}, {min(spans):.2f}–{max(spans):.2f} s in all"
         return self.causes.most_common(1)[0][0] if self.causes else self.key.detail
 
 

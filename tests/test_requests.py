@@ -14,6 +14,10 @@ from click.testing import CliRunner
 from apilogs.cli import cli
 from apilogs.demo.traffic import ROUTES_BY_KEY, SimulatedRequest, TrafficGenerator
 from apilogs.demo.traffic import Outcome as Simulated
+from apilogs.model import Outcome, Request
+from apilogs.render.requests import stats_lines
+from apilogs.render.style import Painter
+from apilogs.summary import WindowStats
 from tests.demo_data import Traffic
 
 EXPECTED_OUTCOME = {
@@ -201,6 +205,36 @@ def test_stats_add_up(traffic: Traffic) -> None:
     assert "eratosthenes-primes" in doc["lambda_duration_ms"]
     code, out, _ = run(traffic, "stats")
     assert f"{len(truth)} requests" in out and "Errors by cause" in out
+
+
+def _failed(rid: str, outcome: Outcome, cause: str, status: int = 504) -> Request:
+    return Request(rid, 0, 1_000, outcome, cause, status=status)
+
+
+def test_stats_give_every_integration_timeout_one_row_whatever_its_lambda_ran_for() -> None:
+    stats = WindowStats()
+    ran_on = "API Gateway integration timeout; the Lambda ran on, {:.2f} s in all"
+    for i, seconds in enumerate((30.82, 36.74, 31.5)):
+        stats.add(_failed(f"t{i}", Outcome.APIGW_TIMEOUT, ran_on.format(seconds)))
+    stats.add(_failed("g", Outcome.APIGW_TIMEOUT, "API Gateway integration timeout"))
+    error = "ClientError: An error occurred (ProvisionedThroughputExceededException) " * 3
+    stats.add(_failed("x", Outcome.UNHANDLED_EXCEPTION, error, 502))
+    rows = {(e["outcome"], e["count"]): e["cause"] for e in stats.to_dict()["errors"]}
+    assert rows == {
+        ("apigw_timeout", 3): (
+            "API Gateway integration timeout; the Lambda ran on, 30.82–36.74 s in all"
+        ),
+        ("apigw_timeout", 1): "API Gateway integration timeout",
+        ("unhandled_exception", 1): error,
+    }
+    lines = [line for line in stats_lines(stats, Painter(False)) if "e.g." in line]
+    # A cause too long for a line is cut and says so; the causes start in one column.
+    [cut] = [line for line in lines if "ClientError" in line]
+    shown = cut[cut.index("ClientError") :].split("…")[0]
+    assert "…" in cut and error.startswith(shown) and len(shown) < len(error)
+    assert len({line.index("e.g.") for line in lines}) == 1
+    assert len({line.index("API Gateway integration timeout") for line in lines[:2]}) == 1
+    assert any(line.endswith("the Lambda ran on, 30.82–36.74 s in all") for line in lines)
 
 
 def test_requests_watch_shows_each_new_request_once(traffic: Traffic) -> None:

@@ -231,6 +231,10 @@ class RequestRows:
         return ("  ".join(kept)).rstrip() + mark
 
 
+# A cause longer than this is cut, and shows … (an exception's message can be a paragraph).
+_CAUSE_WIDTH = 120
+
+
 class _Summary(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
@@ -281,14 +285,15 @@ def stats_lines(summary: _Summary, paint: Painter) -> Iterator[str]:
     elif errors:
         yield ""
         yield paint("Errors by cause", BOLD)
-        for row in errors:
+        # The cause goes last, where a long one has room: the columns before it stay aligned.
+        examples = [_cell(row["example_request_id"] or "-") for row in errors]
+        width = max(len(e) for e in examples)
+        for row, example in zip(errors, examples, strict=True):
             outcome = Outcome(row["outcome"])
-            text = _cell(row["cause"])[:60]
             color = OUTCOME_COLORS.get(outcome, RED)
-            example = _cell(row["example_request_id"] or "-")
             yield (
-                f"  {paint(str(row['count']).rjust(5), color, BOLD)}  {outcome!s:<26} {text}"
-                f"  e.g. {example}"
+                f"  {paint(str(row['count']).rjust(5), color, BOLD)}  {outcome!s:<26} "
+                f"e.g. {example.ljust(width)}  {cut(_cell(row['cause']), _CAUSE_WIDTH)}"
             )
     routes = doc["slowest_routes"]
     if routes:
