@@ -922,8 +922,12 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
         trace_id=b.trace_id,
         lambda_request_ids=tuple(i.lambda_request_id for i in invocations),
         method=f.get("method"),
-        path=f.get("path"),
-        route=f.get("resource_path") or _route_path(f.get("route")),
+        path=f.get("path") or f.get("request_path"),
+        route=(
+            f.get("resource_path")
+            or _route_path(f.get("route"))
+            or _route_template(f.get("request_path"), f.get("path_params"))
+        ),
         status=_int(f.get("status")),
         response_latency_ms=_int(f.get("response_latency_ms")),
         integration_latency_ms=_int(f.get("integration_latency_ms")),
@@ -962,6 +966,30 @@ def _route_path(route_key: Any) -> str | None:
         return None
     _method, sep, path = route_key.partition(" ")
     return path if sep and path.startswith("/") else route_key
+
+
+def _route_template(path: Any, params: Any) -> str | None:
+    """A REST API route's template from its execution log, for when no access line gives it:
+    the path the client asked for (`/primes/107`) with each path parameter's value put back
+    as its name (`{n=107}` → `/primes/{n}`); one whose value spans segments is greedy
+    (`/api/v1`, `{proxy=api/v1}` → `/{proxy+}`). None when the parameters were not logged."""
+    if not isinstance(path, str) or not isinstance(params, dict):
+        return None
+    segments = path.split("/")
+    taken: set[int] = set()
+    for name, value in params.items():
+        if not isinstance(value, str) or not value:
+            continue
+        parts = value.split("/")
+        # From the right: a parameter follows the literal segments that lead to it.
+        for at in range(len(segments) - len(parts), -1, -1):
+            span = range(at, at + len(parts))
+            if segments[at : at + len(parts)] == parts and not taken & set(span):
+                greedy = "+" if len(parts) > 1 else ""
+                segments[at : at + len(parts)] = [f"{{{name}{greedy}}}"]
+                taken = {i if i < at else i - len(parts) + 1 for i in taken} | {at}
+                break
+    return "/".join(segments)
 
 
 def _int(value: Any) -> int | None:

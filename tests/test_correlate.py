@@ -18,6 +18,12 @@ ACCESS_FORMAT = (
 )
 EXECUTION = Source(Role.EXECUTION, "API-Gateway-Execution-Logs_abc/prod", "us-east-1")
 ACCESS = Source(Role.ACCESS, "/access", "us-east-1", log_format=ACCESS_FORMAT)
+ACCESS_WITH_PATH = Source(
+    Role.ACCESS,
+    "/access",
+    "us-east-1",
+    log_format=ACCESS_FORMAT.replace("}", ',"path":"$context.path"}'),
+)
 PRIMES = Source(Role.LAMBDA, "/aws/lambda/primes", "us-east-1", function_name="primes")
 AUTH = Source(Role.AUTHORIZER, "/aws/lambda/auth", "us-east-1", function_name="auth")
 FN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:primes"
@@ -114,6 +120,43 @@ def test_one_request_joins_every_service_and_the_id_less_print() -> None:
     assert len(request.events) == 15
     inv = request.integration
     assert inv and inv.function == "primes" and inv.duration_ms == 30.5 and inv.max_memory_mb == 60
+
+
+@pytest.mark.parametrize(
+    ("path", "logged", "route"),
+    [
+        ("/primes/107", "{n=107}", "/primes/{n}"),
+        ("/api/v1", "{proxy=api/v1}", "/{proxy+}"),
+        ("/health", "{}", "/health"),
+        ("/users/7/orders/9", "{id=7, order=9}", "/users/{id}/orders/{order}"),
+        ("/primes/107", None, None),  # parameters not logged: the route is not known
+    ],
+)
+def test_without_an_access_log_the_route_comes_from_the_execution_log(
+    path: str, logged: str | None, route: str | None
+) -> None:
+    x = lambda s: f"({RID1}) {s}"  # noqa: E731
+    lines = [
+        ev(EXECUTION, 1, x(f"Starting execution for request: {RID1}")),
+        ev(EXECUTION, 1, x(f"HTTP Method: GET, Resource Path: {path}")),
+        *([ev(EXECUTION, 1, x(f"Method request path: {logged}"))] if logged else []),
+        ev(EXECUTION, 9, x("Method completed with status: 200")),
+    ]
+    [request] = list(correlate(lines))
+    assert (request.method, request.path, request.route) == ("GET", path, route)
+
+
+def test_the_access_logs_route_and_path_win_over_the_execution_logs() -> None:
+    x = lambda s: f"({RID1}) {s}"  # noqa: E731
+    access = f'{{"requestId":"{RID1}","status":"200","httpMethod":"GET","resourcePath":"/p/{{n}}"'
+    lines = [
+        ev(EXECUTION, 1, x("HTTP Method: GET, Resource Path: /p/5")),
+        ev(EXECUTION, 1, x("Method request path: {n=5}")),
+        ev(EXECUTION, 9, x("Method completed with status: 200")),
+        ev(ACCESS_WITH_PATH, 10, access + ',"path":"/prod/p/5"}'),
+    ]
+    [request] = list(correlate(lines))
+    assert (request.path, request.route) == ("/prod/p/5", "/p/{n}")
 
 
 def test_interleaved_requests_in_two_streams_stay_apart() -> None:

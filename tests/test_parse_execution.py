@@ -30,10 +30,30 @@ def test_starting_execution() -> None:
     assert got.request_id == RID
 
 
-def test_method_and_resource_path() -> None:
-    got = line("HTTP Method: POST, Resource Path: /pets/{petId}/toys")
+def test_method_and_the_path_the_client_asked_for() -> None:
+    # Despite its label, the "Resource Path" is the path sent (a `/{proxy+}` resource logs
+    # `/api/v1`, beside `Method request path: {proxy=api/v1}`), without the stage.
+    got = line("HTTP Method: POST, Resource Path: /pets/42/toys")
     assert got.kind is LineKind.APIGW_METHOD
-    assert dict(got.fields) == {"method": "POST", "resource_path": "/pets/{petId}/toys"}
+    assert dict(got.fields) == {"method": "POST", "request_path": "/pets/42/toys"}
+
+
+@pytest.mark.parametrize(
+    ("logged", "params"),
+    [
+        ("{n=107}", {"n": "107"}),
+        ("{}", {}),
+        ("{proxy=api/v1}", {"proxy": "api/v1"}),
+        ("{petId=42, toy=ball, x.y=a=b}", {"petId": "42", "toy": "ball", "x.y": "a=b"}),
+        ("{list=a, b}", {"list": "a, b"}),  # no name after the comma: still the value
+        ("{=5}", None),
+        ("n=107", None),
+    ],
+)
+def test_path_parameters(logged: str, params: dict[str, str] | None) -> None:
+    got = line(f"Method request path: {logged}")
+    assert got.request_id == RID
+    assert got.fields.get("path_params") == params
 
 
 @pytest.mark.parametrize("prefix", ["Endpoint request URI: ", "Sending request to "])

@@ -7,7 +7,11 @@ APIs. A line with that prefix yields `request_id` (when the ID has its shape, se
 
 `Line.fields` keys:
 
-- `method`, `resource_path` (the route's template): `HTTP Method: GET, Resource Path: /x`
+- `method`, `request_path`: `HTTP Method: GET, Resource Path: /primes/107`. Despite its
+  label, this is the path the client asked for, without the stage (a `/{proxy+}` resource
+  logs `/api/v1`), not the route's template
+- `path_params` (dict of str): `Method request path: {n=107}` (`{}`: none); with
+  `request_path` they give the route's template when no access line does
 - `route`: `WebSocket Request Route: [$connect]`
 - `function_arn`: the Lambda behind `Endpoint request URI: …` / `Sending request to …`
   (integration or authorizer); `uri` when the endpoint is not a Lambda function
@@ -80,6 +84,10 @@ _COMPLETED = "Method completed with status: "
 _INTEGRATION_ID = "AWS Integration Endpoint RequestId :"
 _XRAY = "X-ray Tracing ID :"
 _AUTHORIZER_RESULT = "Authorizer result body before parsing: "
+_PATH_PARAMS = "Method request path: "
+# A map's entries are `name=value`, joined by ", ": split only where a name follows.
+_PARAM_SPLIT = re.compile(r", (?=[A-Za-z0-9_.\-]+=)")
+_PARAM_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def parse_execution(message: str) -> Line:
@@ -133,8 +141,7 @@ def _http(rid: str, rest: str) -> Line:
     m = _HTTP_METHOD.match(rest)
     if m is None:
         return _plain(rid)
-    # The resource path is the route's template (`/primes/{n}`), not what the client sent.
-    fields = {"method": m.group(1), "resource_path": m.group(2)}
+    fields = {"method": m.group(1), "request_path": m.group(2)}
     return Line(LineKind.APIGW_METHOD, request_id=rid, fields=fields)
 
 
@@ -354,6 +361,9 @@ def _method(rid: str, rest: str) -> Line:
         status = _to_int(rest[len(_COMPLETED) :])
         fields = {"status": status} if status is not None else {}
         return Line(LineKind.APIGW_COMPLETED, request_id=rid, fields=fields)
+    if rest.startswith(_PATH_PARAMS):
+        params = _path_params(rest[len(_PATH_PARAMS) :])
+        return _other(rid, path_params=params) if params is not None else _plain(rid)
     if rest.startswith(("Method request headers: ", "Method response headers: ")):
         # The caller's (or the response's) X-Amzn-Trace-Id: the request's X-Ray root.
         trace = _trace_root(rest)
@@ -362,6 +372,24 @@ def _method(rid: str, rest: str) -> Line:
             fields = {"sampled": sampled} if sampled is not None else {}
             return Line(LineKind.APIGW_OTHER, request_id=rid, trace_id=trace, fields=fields)
     return _plain(rid)
+
+
+def _path_params(text: str) -> dict[str, str] | None:
+    """`{n=107}`, `{proxy=api/v1}`, `{a=1, b=2}`, `{}` (how API Gateway writes a Java map) →
+    the parameters; None when the text is not such a map."""
+    text = text.strip()
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    body = text[1:-1]
+    if not body:
+        return {}
+    params: dict[str, str] = {}
+    for part in _PARAM_SPLIT.split(body):
+        name, equals, value = part.partition("=")
+        if not equals or not _PARAM_NAME.fullmatch(name):
+            return None
+        params[name] = value
+    return params
 
 
 def _aws(rid: str, rest: str) -> Line:
