@@ -295,6 +295,20 @@ class Api:
     _pending: _Validation | None = field(default=None, repr=False)
     _ahead: _Ahead | None = field(default=None, repr=False)
 
+    def close(self) -> None:
+        """Stop the read begun at open for the first read (`FirstRead`) if no read took it
+        over: for a caller that will not read after all. (It stops by itself a minute later.)
+        The Api stays usable."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead.head.close()
+
+    def __enter__(self) -> Api:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def from_cache(self) -> bool:
         """The topology came from the cache and has not been checked yet."""

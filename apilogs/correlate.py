@@ -69,6 +69,7 @@ _ID_LESS_KINDS = frozenset(
 # `Role.LAMBDA` from its class takes EnumType.__getattr__'s slow path (several times a global).
 _ACCESS_LINE = LineKind.ACCESS
 _APIGW_COMPLETED = LineKind.APIGW_COMPLETED
+_APIGW_START = LineKind.APIGW_START
 _APIGW_ENDPOINT_URI = LineKind.APIGW_ENDPOINT_URI
 _APIGW_TIMEOUT = LineKind.APIGW_TIMEOUT
 _LAMBDA_INIT = LineKind.LAMBDA_INIT
@@ -146,6 +147,7 @@ class _Builder:
         "merged_into",
         "probable",
         "probable_owner",
+        "received_ms",
         "reported",
         "request_id",
         "responded_ms",
@@ -178,6 +180,8 @@ class _Builder:
         self.sends: list[tuple[int, str]] = []
         self.responded_ms: int | None = None
         self.gave_up_ms: int | None = None
+        # When API Gateway received the request: its first execution line.
+        self.received_ms: int | None = None
 
     def root(self) -> _Builder:
         """The builder this one was folded into (itself when it was not)."""
@@ -210,6 +214,7 @@ class _Builder:
         self.ids |= other.ids
         self.sends += other.sends
         self.responded_ms = _latest(self.responded_ms, other.responded_ms)
+        self.received_ms = _earliest(self.received_ms, other.received_ms)
         self.gave_up_ms = self.gave_up_ms or other.gave_up_ms
         self.last_ms = max(self.last_ms, other.last_ms)
         self.reported = self.reported or other.reported
@@ -219,6 +224,12 @@ def _latest(a: int | None, b: int | None) -> int | None:
     if a is None:
         return b
     return a if b is None else max(a, b)
+
+
+def _earliest(a: int | None, b: int | None) -> int | None:
+    if a is None:
+        return b
+    return a if b is None else min(a, b)
 
 
 def _send_ms(entry: tuple[int, Any]) -> int:
@@ -397,6 +408,8 @@ class Correlator:
             builder.last_ms = timestamp
         if kind is _APIGW_COMPLETED:
             builder.responded_ms = _latest(builder.responded_ms, timestamp)
+        elif kind is _APIGW_START:
+            builder.received_ms = _earliest(builder.received_ms, timestamp)
         if self.track_updates:
             self._touch(builder)
         if timestamp > self._clock:
@@ -762,6 +775,8 @@ class Correlator:
             return
         if kind is _APIGW_COMPLETED or kind is _ACCESS_LINE:
             b.responded_ms = _latest(b.responded_ms, raw.timestamp)
+        elif kind is _APIGW_START:
+            b.received_ms = _earliest(b.received_ms, raw.timestamp)
         elif kind is _APIGW_TIMEOUT:
             b.gave_up_ms = b.gave_up_ms or raw.timestamp
         if line.lambda_request_id and line.lambda_request_id not in b.invocations:
@@ -929,7 +944,7 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
             or _route_template(f.get("request_path"), f.get("path_params"))
         ),
         status=_int(f.get("status")),
-        response_latency_ms=_int(f.get("response_latency_ms")),
+        response_latency_ms=_response_latency(f, b),
         integration_latency_ms=_int(f.get("integration_latency_ms")),
         integration_status=_int(f.get("integration_status")),
         error_type=f.get("lambda_error_type") or f.get("error_type"),
@@ -966,6 +981,17 @@ def _route_path(route_key: Any) -> str | None:
         return None
     _method, sep, path = route_key.partition(" ")
     return path if sep and path.startswith("/") else route_key
+
+
+def _response_latency(f: dict[str, Any], b: _Builder) -> int | None:
+    """The access log's `responseLatency`; without one, the execution log's time from the
+    request's first line to "Method completed" (the same to a millisecond or two)."""
+    logged = _int(f.get("response_latency_ms"))
+    if logged is not None:
+        return logged
+    if b.received_ms is None or b.responded_ms is None or _APIGW_COMPLETED not in b.kinds:
+        return None
+    return max(0, b.responded_ms - b.received_ms)
 
 
 def _route_template(path: Any, params: Any) -> str | None:

@@ -25,8 +25,16 @@ def _window(traffic: Traffic) -> tuple[int, int]:
     return traffic.start_ms - 60_000, traffic.end_ms + 60_000
 
 
-def _reader_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name.startswith(("read ", "follow "))]
+def _reader_threads(within_s: float = 2.0) -> list[str]:
+    """The reader threads still alive `within_s` after a read ended. A reader may be inside
+    its last call when it is stopped (on a loaded machine moto takes a while to answer); it
+    must end once that call returns, not linger."""
+    deadline = time.monotonic() + within_s
+    while True:
+        names = [t.name for t in threading.enumerate() if t.name.startswith(("read ", "follow "))]
+        if not names or time.monotonic() > deadline:
+            return names
+        time.sleep(0.02)
 
 
 def test_open_api_describes_the_topology(traffic: Traffic) -> None:

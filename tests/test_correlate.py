@@ -144,11 +144,16 @@ def test_without_an_access_log_the_route_comes_from_the_execution_log(
     ]
     [request] = list(correlate(lines))
     assert (request.method, request.path, request.route) == ("GET", path, route)
+    # And the response latency: from the first line to "Method completed".
+    assert request.response_latency_ms == 8
 
 
-def test_the_access_logs_route_and_path_win_over_the_execution_logs() -> None:
+def test_the_access_logs_route_path_and_latency_win_over_the_execution_logs() -> None:
     x = lambda s: f"({RID1}) {s}"  # noqa: E731
-    access = f'{{"requestId":"{RID1}","status":"200","httpMethod":"GET","resourcePath":"/p/{{n}}"'
+    access = (
+        f'{{"requestId":"{RID1}","status":"200","httpMethod":"GET","resourcePath":"/p/{{n}}",'
+        '"responseLatency":"12"'
+    )
     lines = [
         ev(EXECUTION, 1, x("HTTP Method: GET, Resource Path: /p/5")),
         ev(EXECUTION, 1, x("Method request path: {n=5}")),
@@ -157,6 +162,7 @@ def test_the_access_logs_route_and_path_win_over_the_execution_logs() -> None:
     ]
     [request] = list(correlate(lines))
     assert (request.path, request.route) == ("/prod/p/5", "/p/{n}")
+    assert request.response_latency_ms == 12
 
 
 def test_interleaved_requests_in_two_streams_stay_apart() -> None:

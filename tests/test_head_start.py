@@ -226,6 +226,29 @@ def test_a_cold_get_reads_the_execution_log_during_discovery(client, endpoint) -
     assert outputs[0].count("\n") == 1 and outputs[1].count("\n") == 6
 
 
+def test_closing_the_api_stops_it_and_a_cli_error_before_the_read_does_too(
+    client, endpoint
+) -> None:
+    from click.testing import CliRunner
+
+    from apilogs.cli import cli
+
+    api_id, now = _api(client)
+    with aws_proxy(endpoint, SHAPE) as proxy:
+        with _open_ahead(api_id, proxy.url, (now - 60_000, now), FetchStats()) as api:
+            assert _head_threads(api_id)  # still reading: the proxy is slow
+        assert _gone(api_id, within_s=1.0)
+        assert api.topology.api_id == api_id  # closed, still usable
+        # A command that fails after discovery (an unknown --source) reads nothing: the read
+        # begun meanwhile must not run on in a process that goes on (a test, a notebook).
+        window = ["-s", str(now - 60_000), "-e", str(now), "--endpoint-url", proxy.url]
+        result = CliRunner().invoke(
+            cli, ["get", "-a", api_id, "-t", "prod", *window, "--source", "nothing-like-this"]
+        )
+    assert result.exit_code != 0 and "nothing-like-this" in result.stderr
+    assert _gone(api_id, within_s=1.0)
+
+
 def test_stats_by_logs_insights_stops_it(client, endpoint) -> None:
     api_id, now = _api(client)
     stats = FetchStats()

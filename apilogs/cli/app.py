@@ -282,13 +282,17 @@ def open_target(
     for finding in api.topology.findings:
         if finding.severity is not Severity.INFO or common.verbose:
             reporter.warn(finding.message)
-    # Bad --end or --source: said before any read. The selection's notices (a group that does
-    # not exist) reach the reporter through the read's stats.
-    api.window(window.start, window.end)
-    for option, value in (("--start", window.start), ("--end", window.end)):
-        if value:
-            _, note = parse_time_noted(value, tz=window.tz)
-            if note:
-                reporter.warn(f"{option}: {note}")
-    api.select(window.sources, window.log_groups)
+    try:
+        # Bad --end or --source: said before any read. The selection's notices (a group that
+        # does not exist) reach the reporter through the read's stats.
+        api.window(window.start, window.end)
+        for option, value in (("--start", window.start), ("--end", window.end)):
+            if value:
+                _, note = parse_time_noted(value, tz=window.tz)
+                if note:
+                    reporter.warn(f"{option}: {note}")
+        api.select(window.sources, window.log_groups)
+    except BaseException:
+        api.close()  # no read follows: the one begun during discovery stops now
+        raise
     return api
