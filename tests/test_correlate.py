@@ -148,6 +148,29 @@ def test_without_an_access_log_the_route_comes_from_the_execution_log(
     assert request.response_latency_ms == 8
 
 
+def test_the_usage_plan_check_gives_the_exact_template() -> None:
+    # As AWS logs a `/{resource+}` proxy resource: the parameter's value is one segment, so only
+    # the usage-plan check tells that the route is greedy.
+    x = lambda s: f"({RID1}) {s}"  # noqa: E731
+    lines = [
+        ev(
+            EXECUTION,
+            1,
+            x(
+                "API Key  authorized because method 'ANY /{resource+}' does not "
+                "require API Key. Request will not contribute to throttle or quota limits"
+            ),
+        ),
+        ev(EXECUTION, 1, x(f"Starting execution for request: {RID1}")),
+        ev(EXECUTION, 1, x("HTTP Method: GET, Resource Path: /user_info")),
+        ev(EXECUTION, 1, x("Method request path: {resource=user_info}")),
+        ev(EXECUTION, 37, x("Method completed with status: 200")),
+    ]
+    [request] = list(correlate(lines))
+    assert (request.method, request.path, request.route) == ("GET", "/user_info", "/{resource+}")
+    assert request.response_latency_ms == 36
+
+
 def test_the_access_logs_route_path_and_latency_win_over_the_execution_logs() -> None:
     x = lambda s: f"({RID1}) {s}"  # noqa: E731
     access = (

@@ -39,6 +39,25 @@ def test_method_and_the_path_the_client_asked_for() -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "API Key  authorized because method 'ANY /{resource+}' does not require API Key. "
+        "Request will not contribute to throttle or quota limits",
+        "API Key **********************************bMZHBg authorized because method "
+        "'ANY /{resource+}' requires API Key. Request will contribute to throttle and quota limits",
+    ],
+)
+def test_the_usage_plan_check_names_the_routes_template(text: str) -> None:
+    got = line(text)
+    assert got.request_id == RID
+    assert dict(got.fields) == {"resource_path": "/{resource+}"}
+
+
+def test_an_api_key_line_without_a_method_is_plain() -> None:
+    assert dict(line("API Key: **********bMZHBg").fields) == {}
+
+
+@pytest.mark.parametrize(
     ("logged", "params"),
     [
         ("{n=107}", {"n": "107"}),

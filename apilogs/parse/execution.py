@@ -10,8 +10,11 @@ APIs. A line with that prefix yields `request_id` (when the ID has its shape, se
 - `method`, `request_path`: `HTTP Method: GET, Resource Path: /primes/107`. Despite its
   label, this is the path the client asked for, without the stage (a `/{proxy+}` resource
   logs `/api/v1`), not the route's template
+- `resource_path` (the route's template, as the access log's `resourcePath`): the usage-plan
+  check, `API Key  authorized because method 'ANY /{resource+}' does not require API Key. …`
 - `path_params` (dict of str): `Method request path: {n=107}` (`{}`: none); with
-  `request_path` they give the route's template when no access line does
+  `request_path` they give the route's template when neither the access log nor the
+  usage-plan check does
 - `route`: `WebSocket Request Route: [$connect]`
 - `function_arn`: the Lambda behind `Endpoint request URI: …` / `Sending request to …`
   (integration or authorizer); `uri` when the endpoint is not a Lambda function
@@ -85,6 +88,9 @@ _INTEGRATION_ID = "AWS Integration Endpoint RequestId :"
 _XRAY = "X-ray Tracing ID :"
 _AUTHORIZER_RESULT = "Authorizer result body before parsing: "
 _PATH_PARAMS = "Method request path: "
+# The usage-plan check names the method as it is configured: its route's template, whether the
+# key was needed, given or refused (`… method 'GET /pets/{id}' requires API Key …`).
+_METHOD_CHECKED = re.compile(r"API Key\b.*? authorized because method '[A-Z]+ (/[^'\s]*)'")
 # A map's entries are `name=value`, joined by ", ": split only where a name follows.
 _PARAM_SPLIT = re.compile(r", (?=[A-Za-z0-9_.\-]+=)")
 _PARAM_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -442,6 +448,11 @@ def _throttle(rid: str, rest: str) -> Line:
     return _plain(rid)
 
 
+def _api_key(rid: str, rest: str) -> Line:
+    m = _METHOD_CHECKED.match(rest)
+    return _other(rid, resource_path=m.group(1)) if m else _plain(rid)
+
+
 def _to_int(text: str) -> int | None:
     text = text.strip()
     return int(text) if text.isascii() and text.isdigit() and len(text) < 10 else None
@@ -467,4 +478,5 @@ _BY_FIRST_WORD: dict[str, _Handler] = {
     "Unauthorized": _unauthorized,
     "The": _unauthorized,
     "Key": _throttle,
+    "API": _api_key,
 }
