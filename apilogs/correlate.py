@@ -943,7 +943,7 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
             or _route_path(f.get("route"))
             or _route_template(f.get("request_path"), f.get("path_params"))
         ),
-        status=_int(f.get("status")),
+        status=_int(f.get("status")) or _int(f.get("denied_status")),
         response_latency_ms=_response_latency(f, b),
         integration_latency_ms=_int(f.get("integration_latency_ms")),
         integration_status=_int(f.get("integration_status")),
@@ -1034,7 +1034,7 @@ def explain(
     kinds: set[LineKind], f: dict[str, Any], invocations: tuple[Invocation, ...]
 ) -> tuple[Outcome, str]:
     """The request's outcome and a one-line cause, from what its lines said. Pure."""
-    status = _int(f.get("status"))
+    status = _int(f.get("status")) or _int(f.get("denied_status"))
     causes = {f.get("error_cause"), f.get("lambda_error_cause")}
     lambda_status = {i.status for i in invocations}
     error = _error_text(f)

@@ -302,6 +302,20 @@ def test_authorizer_deny_without_integration() -> None:
     assert request.outcome is Outcome.AUTH_DENIED and request.status == 403
 
 
+def test_an_unauthorized_request_without_its_status_line_is_a_401() -> None:
+    # API Gateway logs no "Method completed" for an authorizer's 401; without the access log
+    # the deny's own line says which answer it was.
+    x = lambda s: f"({RID1}) {s}"  # noqa: E731
+    events = [
+        ev(EXECUTION, 0, x(f"Starting execution for request: {RID1}")),
+        ev(EXECUTION, 1, x(f"Starting authorizer: 62kj1f for request: {RID1}")),
+        ev(EXECUTION, 9, x(f"Unauthorized request: {RID1}")),
+    ]
+    [request] = list(correlate(events))
+    assert request.outcome is Outcome.AUTH_DENIED and request.status == 401
+    assert request.cause == "Authorizer denied (401)"
+
+
 def test_throttled_and_client_error() -> None:
     x = lambda s: f"({RID1}) {s}"  # noqa: E731
     throttled = [

@@ -341,13 +341,17 @@ def test_authorizer_allowed(text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
-    [f"Unauthorized request: {RID}", "The client is not authorized to perform this operation."],
+    ("text", "status"),
+    [
+        (f"Unauthorized request: {RID}", 401),
+        ("The client is not authorized to perform this operation.", 403),
+    ],
 )
-def test_unauthorized(text: str) -> None:
+def test_unauthorized(text: str, status: int) -> None:
     got = line(text)
     assert got.kind is LineKind.APIGW_UNAUTHORIZED
     assert got.fields["error_cause"] == "unauthorized"
+    assert got.fields["denied_status"] == status
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,8 @@ APIs. A line with that prefix yields `request_id` (when the ID has its shape, se
 - `integration_request_id`: an `AWS Integration Endpoint RequestId` / `x-amzn-RequestId` that is
   not a Lambda request ID (AWS service integrations); Lambda's go to `Line.lambda_request_id`
 - `authorizer_id`: `Starting authorizer: {id} for request: …`
+- `denied_status` (int): what an authorizer's deny answers, 401 (`Unauthorized request: …`) or
+  403 (`The client is not authorized …`)
 - `authorized` (bool): the authorizer's policy let the call through
 - `ip`, `user_agent`: WebSocket `$connect` (`Client [UserAgent: …, SourceIp: …] is connecting …`)
 - `connection_id`: WebSocket `… received message from client [Connection Id: …]`
@@ -434,10 +436,20 @@ def _authorized(rid: str, rest: str) -> Line:
 
 
 def _unauthorized(rid: str, rest: str) -> Line:
-    if rest.startswith(("Unauthorized request", "The client is not authorized")):
-        fields = {"error_cause": "unauthorized", "error_message": rest.rstrip()}
-        return Line(LineKind.APIGW_UNAUTHORIZED, request_id=rid, fields=fields)
-    return _plain(rid)
+    # What API Gateway answers: 401 when the authorizer said "Unauthorized" (or the identity
+    # source was missing), 403 for a policy that denies. A 401 logs no "Method completed".
+    if rest.startswith("Unauthorized request"):
+        status = 401
+    elif rest.startswith("The client is not authorized"):
+        status = 403
+    else:
+        return _plain(rid)
+    fields = {
+        "error_cause": "unauthorized",
+        "error_message": rest.rstrip(),
+        "denied_status": status,
+    }
+    return Line(LineKind.APIGW_UNAUTHORIZED, request_id=rid, fields=fields)
 
 
 def _throttle(rid: str, rest: str) -> Line:
