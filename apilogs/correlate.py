@@ -943,7 +943,7 @@ def build_request(b: _Builder, *, in_progress: bool = False) -> Request:
             or _route_path(f.get("route"))
             or _route_template(f.get("request_path"), f.get("path_params"))
         ),
-        status=_int(f.get("status")) or _int(f.get("denied_status")),
+        status=_status(f),
         response_latency_ms=_response_latency(f, b),
         integration_latency_ms=_int(f.get("integration_latency_ms")),
         integration_status=_int(f.get("integration_status")),
@@ -1002,20 +1002,29 @@ def _route_template(path: Any, params: Any) -> str | None:
     if not isinstance(path, str) or not isinstance(params, dict):
         return None
     segments = path.split("/")
-    taken: set[int] = set()
+    # Segment index → what stands there instead: a parameter's name, or None for the rest of
+    # the segments a greedy one spans.
+    put_back: dict[int, str | None] = {}
     for name, value in params.items():
         if not isinstance(value, str) or not value:
             continue
         parts = value.split("/")
+        n = len(parts)
         # From the right: a parameter follows the literal segments that lead to it.
-        for at in range(len(segments) - len(parts), -1, -1):
-            span = range(at, at + len(parts))
-            if segments[at : at + len(parts)] == parts and not taken & set(span):
-                greedy = "+" if len(parts) > 1 else ""
-                segments[at : at + len(parts)] = [f"{{{name}{greedy}}}"]
-                taken = {i if i < at else i - len(parts) + 1 for i in taken} | {at}
+        for at in range(len(segments) - n, -1, -1):
+            span = range(at, at + n)
+            if segments[at : at + n] == parts and not any(i in put_back for i in span):
+                put_back[at] = f"{{{name}+}}" if n > 1 else f"{{{name}}}"
+                put_back.update(dict.fromkeys(span[1:]))
                 break
-    return "/".join(segments)
+    shown = (put_back.get(i, s) for i, s in enumerate(segments))
+    return "/".join(s for s in shown if s is not None)
+
+
+def _status(f: dict[str, Any]) -> int | None:
+    """What API Gateway answered: as logged, or what an authorizer's deny answers (a 401 logs
+    no status of its own)."""
+    return _int(f.get("status")) or _int(f.get("denied_status"))
 
 
 def _int(value: Any) -> int | None:
@@ -1034,7 +1043,7 @@ def explain(
     kinds: set[LineKind], f: dict[str, Any], invocations: tuple[Invocation, ...]
 ) -> tuple[Outcome, str]:
     """The request's outcome and a one-line cause, from what its lines said. Pure."""
-    status = _int(f.get("status")) or _int(f.get("denied_status"))
+    status = _status(f)
     causes = {f.get("error_cause"), f.get("lambda_error_cause")}
     lambda_status = {i.status for i in invocations}
     error = _error_text(f)

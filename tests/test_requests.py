@@ -207,6 +207,33 @@ def test_stats_add_up(traffic: Traffic) -> None:
     assert f"{len(truth)} requests" in out and "Errors by cause" in out
 
 
+def test_without_the_access_log_requests_keep_their_route_latency_and_deny_status(
+    traffic: Traffic,
+) -> None:
+    # Execution logging on, access logging off (or not read): what the rows can still say.
+    only = ["--source", "execution", "--source", "lambda", "--source", "authorizer"]
+    code, out, err = run(traffic, "requests", "-o", "json", *only)
+    assert code == 0, err
+    rows = {d["request_id"]: d for d in map(json.loads, out.splitlines())}
+    # A stage's throttle (429) is written to the access log only.
+    truth = [t for t in traffic.rest() if t.outcome is not Simulated.STAGE_THROTTLED]
+    assert rows.keys() == {t.request_id for t in truth}
+    for t in truth:
+        row = rows[t.request_id]
+        method, template = t.route.split(" ", 1)
+        assert row["status"] == t.status, t
+        # An authorizer's deny comes before the execution log names the method, and a 401
+        # logs no "Method completed".
+        if t.status not in (401, 403):
+            assert (row["method"], row["route"]) == (method, template), t
+        if t.status != 401:
+            latency = row["response_latency_ms"]
+            assert latency is not None and abs(latency - (t.end_ms - t.start_ms)) <= 2, t
+    code, out, err = run(traffic, "stats", *only)
+    assert code == 0, err
+    assert "GET /primes/{n}" in out and "Authorizer denied (401)" in out
+
+
 def _failed(rid: str, outcome: Outcome, cause: str, status: int = 504) -> Request:
     return Request(rid, 0, 1_000, outcome, cause, status=status)
 

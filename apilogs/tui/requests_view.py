@@ -239,8 +239,7 @@ class RequestList(TailView):
                     self.refresh_lines(row + 1)
         if pos is not None and pos < len(self.index) - 1 and self.following:
             # The person is reading a row: it must not scroll away under them.
-            self.following = False
-            self.update_subtitle()
+            self.set_following(False)
         self.post_message(RequestHighlighted(key))
 
     def select_row(self, row: int) -> None:

@@ -182,18 +182,11 @@ class StreamView(TailView):
             self.scroll_to_line(first)
         elif first + count > top + height:
             self.scroll_to_line(first + count - height)
-        self._follow_on_last(index == len(self.lines_log) - 1)
-        self.refresh()
-
-    def _follow_on_last(self, on_last: bool) -> None:
         # The view follows only while its cursor is on the newest line: a line chosen above it
         # stays where it is as new ones arrive (they are counted), and j onto the last resumes.
-        following = on_last and self.scroll_offset.y >= self.max_scroll_y
-        if following != self.following:
-            self.following = following
-            if following:
-                self.new_below = 0
-            self.update_subtitle()
+        on_last = index == len(self.lines_log) - 1
+        self.set_following(on_last and self.scroll_offset.y >= self.max_scroll_y)
+        self.refresh()
 
     def action_cursor(self, step: int) -> None:
         index = self._cursor_index()

@@ -49,21 +49,22 @@ class TailView(ScrollView, can_focus=True):
         super().watch_scroll_y(old_value, new_value)
         at_end = new_value >= self.max_scroll_y
         if at_end != self.following or (at_end and self.new_below):
-            self.following = at_end
-            if at_end:
-                self.new_below = 0
-            self.update_subtitle()
+            self.set_following(at_end)
 
     def scroll_to_line(self, y: int) -> None:
         """Scroll at once (forced: the scrollbars may not be laid out yet), and know whether
         this is the bottom even when the offset did not change."""
         self.scroll_to(y=max(0, y), animate=False, immediate=True, force=True)
-        at_end = self.scroll_offset.y >= self.max_scroll_y
-        if at_end != self.following:
-            self.following = at_end
-            if at_end:
-                self.new_below = 0
-            self.update_subtitle()
+        self.set_following(self.scroll_offset.y >= self.max_scroll_y)
+
+    def set_following(self, following: bool) -> None:
+        """Follow new content (the count of what arrived below starts over) or stay put."""
+        if following == self.following and not (following and self.new_below):
+            return
+        self.following = following
+        if following:
+            self.new_below = 0
+        self.update_subtitle()
 
     def to_end(self) -> None:
         self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True, force=True)
@@ -77,10 +78,8 @@ class TailView(ScrollView, can_focus=True):
 
     def follow(self) -> None:
         """Jump to the newest and follow again."""
-        self.following = True
-        self.new_below = 0
         self.to_end()
-        self.update_subtitle()
+        self.set_following(True)
 
     def subtitle_text(self) -> Text:
         if not self.following and self.new_below:
