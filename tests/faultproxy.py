@@ -2,11 +2,21 @@
 
 Each request for a chosen operation (the X-Amz-Target header, e.g. Logs_20140328.FilterLogEvents)
 takes the next fault from a script — throttle, 5xx, a dropped connection, a slow answer — or is
-forwarded untouched. Every request is counted, so tests can assert what the client did."""
+forwarded untouched. Every request is counted, so tests can assert what the client did.
+
+Beyond the one operation, modes that reach every call of every service (API Gateway v1/v2,
+Lambda, STS, CloudWatch Logs, X-Ray), each answered in that service's own error shape:
+- `chaos(seed, ...)`: a random fault for every call (throttle, 5xx, drop, slow), seeded;
+- `deny`: services (`apigateway`) or operations (`lambda:GetFunctionConfiguration`) answered
+  with AccessDenied, as for a role that may read logs and nothing else;
+- `failing_groups`: every CloudWatch Logs call naming one of these groups fails (`group_fault`);
+- `hang`: accept every connection and never answer (until the proxy stops)."""
 
 from __future__ import annotations
 
 import http.client
+import json
+import random
 import re
 import socket
 import threading
@@ -17,12 +27,16 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
+from tests.awsproxy import operation_of
+
 THROTTLE = "throttle"
 SERVER_ERROR = "5xx"
 DROP = "drop"
 SLOW = "slow"
 BAD_UTF8 = "bad_utf8"  # forwarded, with a byte that is not UTF-8 put into the answer
 PASS = "pass"
+DENY = "deny"
+HANG = "hang"
 
 
 class FaultProxy:
@@ -35,6 +49,18 @@ class FaultProxy:
         self.every: str | None = None  # a fault for every matching request, after the script
         self.slow_seconds = 0.5
         self.counts: Counter[str] = Counter()
+        # Every call by `service:Operation` and what was done to it: `ops["logs:GetQueryResults"]`,
+        # `faults["throttle"]`.
+        self.ops: Counter[str] = Counter()
+        self.faults: Counter[str] = Counter()
+        self.deny: set[str] = set()
+        self.failing_groups: set[str] = set()
+        self.group_fault = SERVER_ERROR
+        self.hang = False
+        self._chaos: list[tuple[str, float]] = []
+        self._chaos_services: set[str] | None = None
+        self._random = random.Random(0)
+        self._stopped = threading.Event()
         # The bodies of the matching requests, in order: what the client asked.
         self.bodies: list[bytes] = []
         self.lock = threading.Lock()
@@ -50,8 +76,16 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 target_header = self.headers.get("X-Amz-Target", "")
-                fault = PASS
-                if target_header.endswith("." + proxy.operation):
+                operation = operation_of(self.command, self.path, self.headers, body)
+                fault = proxy._fault_for_any_call(operation, body)
+                if fault == HANG:
+                    proxy._stopped.wait(600)
+                    self.close_connection = True
+                    return
+                if fault == DENY:
+                    self._error(operation, 403, "AccessDeniedException", "not authorized")
+                    return
+                if fault == PASS and target_header.endswith("." + proxy.operation):
                     with proxy.lock:
                         proxy.counts["matched"] += 1
                         proxy.bodies.append(body)
@@ -66,10 +100,10 @@ class FaultProxy:
                     self.close_connection = True
                     return
                 if fault == THROTTLE:
-                    self._reply(400, b'{"__type":"ThrottlingException","message":"Rate exceeded"}')
+                    self._error(operation, 400, "ThrottlingException", "Rate exceeded")
                     return
                 if fault == SERVER_ERROR:
-                    self._reply(503, b'{"__type":"ServiceUnavailableException","message":"busy"}')
+                    self._error(operation, 503, "ServiceUnavailableException", "busy")
                     return
                 if fault == SLOW:
                     time.sleep(proxy.slow_seconds)
@@ -92,9 +126,38 @@ class FaultProxy:
                 self.wfile.write(data)
                 conn.close()
 
-            def _reply(self, status: int, body: bytes) -> None:
+            def _error(self, operation: str, status: int, code: str, message: str) -> None:
+                """An error in the shape the caller's protocol parses: XML for STS's query
+                protocol, JSON (with the error type in a header too) for the rest."""
+                service = operation.split(":", 1)[0]
+                if service == "sts":
+                    if code == "ThrottlingException":
+                        code = "Throttling"
+                    elif code == "AccessDeniedException":
+                        code = "AccessDenied"
+                    body = (
+                        "<ErrorResponse><Error><Type>Sender</Type>"
+                        f"<Code>{code}</Code><Message>{message}</Message></Error>"
+                        "<RequestId>fault</RequestId></ErrorResponse>"
+                    ).encode()
+                    self._reply(status, body, "text/xml", {})
+                    return
+                if service != "logs" and code == "ThrottlingException":
+                    status, code = 429, "TooManyRequestsException"
+                body = json.dumps({"__type": code, "message": message}).encode()
+                self._reply(status, body, "application/x-amz-json-1.1", {"x-amzn-ErrorType": code})
+
+            def _reply(
+                self,
+                status: int,
+                body: bytes,
+                content_type: str = "application/x-amz-json-1.1",
+                headers: dict[str, str] | None = None,
+            ) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Type", content_type)
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -109,10 +172,65 @@ class FaultProxy:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def chaos(
+        self,
+        seed: int,
+        *,
+        throttle: float = 0.4,
+        server_error: float = 0.05,
+        drop: float = 0.05,
+        slow: float = 0.05,
+        services: set[str] | None = None,
+    ) -> None:
+        """A random fault for every call of every service (or of `services`), from `seed`."""
+        self._random = random.Random(seed)
+        self._chaos = [
+            (THROTTLE, throttle),
+            (SERVER_ERROR, server_error),
+            (DROP, drop),
+            (SLOW, slow),
+        ]
+        self._chaos_services = services
+
+    def _fault_for_any_call(self, operation: str, body: bytes) -> str:
+        service = operation.split(":", 1)[0]
+        fault = PASS
+        if self.hang:
+            fault = HANG
+        elif service in self.deny or operation in self.deny:
+            fault = DENY
+        elif self.failing_groups and service == "logs" and self._names_failing_group(body):
+            fault = self.group_fault
+        elif self._chaos and (self._chaos_services is None or service in self._chaos_services):
+            with self.lock:
+                draw = self._random.random()
+            for name, share in self._chaos:
+                if draw < share:
+                    fault = name
+                    break
+                draw -= share
+        with self.lock:
+            self.ops[operation] += 1
+            self.faults[fault] += 1
+        return fault
+
+    def _names_failing_group(self, body: bytes) -> bool:
+        try:
+            asked = json.loads(body or b"{}")
+        except ValueError:
+            return False
+        names = {asked.get("logGroupName"), asked.get("logGroupIdentifier")}
+        names.update(asked.get("logGroupNames") or ())
+        names.update(asked.get("logGroupIdentifiers") or ())
+        return any(
+            str(name).rsplit(":log-group:", 1)[-1] in self.failing_groups for name in names if name
+        )
+
     def start(self) -> None:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def stop(self) -> None:
+        self._stopped.set()
         self.server.shutdown()
         self.server.server_close()
 
