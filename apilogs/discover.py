@@ -623,6 +623,7 @@ class _Discovery:
                 exists=True,
                 retention_days=found.get("retentionInDays"),
                 stored_bytes=found.get("storedBytes"),
+                log_class=found.get("logGroupClass"),
             )
 
     def missing_group_advice(self, source: Source) -> tuple[str, str | None]:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from apilogs.aws import AwsContext
 from apilogs.cancel import CancelScope, StopSignal
@@ -35,11 +36,24 @@ from apilogs.correlate import TIMING_WINDOW_MS, correlate, function_name_of
 from apilogs.errors import Cancelled, IncompleteRead, InvalidInput
 from apilogs.fetch import WINDOW_POLICY, FetchStats, RetryPolicy, fetch_window, queries_for
 from apilogs.fetch.auto import Engine
+from apilogs.fetch.classes import (
+    DELIVERY,
+    INFREQUENT_ACCESS,
+    ClassRefused,
+    delivery_notice,
+    insights_notice,
+    insights_pages,
+    learn,
+    query_class,
+)
 from apilogs.fetch.filter import GroupQuery, read_window
 from apilogs.ids import is_uuid
 from apilogs.merge import EventKey, event_key
 from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role, Source
 from apilogs.parse import parse_event
+
+if TYPE_CHECKING:
+    from apilogs.fetch.insights import InsightsUsage
 
 __all__ = ["MIN_PREFIX", "Lookup", "check_term", "filter_patterns", "find_requests"]
 
@@ -155,6 +169,8 @@ class _Search:
         self.scope = scope
         self.policy = policy
         self.found: dict[EventKey, LogEvent] = {}
+        # The short Logs Insights reads of Infrequent Access groups: summed, said once.
+        self.usage: InsightsUsage | None = None
 
     def _clip(self, start: int, end: int) -> tuple[int, int] | None:
         start = max(start, self.start_ms)
@@ -211,6 +227,8 @@ class _Search:
                 filter_pattern=pattern,
                 stop=self.scope,
                 policy=self.policy,
+                # What Logs Insights looks for in a group only it can read.
+                terms=[t for t in terms if _quoted(t) in pattern],
             )
 
     def read(
@@ -227,17 +245,7 @@ class _Search:
         if window is None:
             return []
         got: list[LogEvent] = []
-        for page in read_window(
-            self.ctx,
-            query,
-            window[0],
-            window[1],
-            self.stats,
-            filter_pattern=pattern,
-            stream_names=[stream] if stream else None,
-            stop=self.scope,
-            policy=self.policy,
-        ):
+        for page in self._pages(query, window[0], window[1], pattern, stream):
             for raw in page:
                 if pattern == _CALLS and not any(t in raw.message for t in _CALL_TEXTS):
                     continue
@@ -247,6 +255,50 @@ class _Search:
                     event = self.found[key] = parse_event(raw)
                 got.append(event)
         return got
+
+    def _pages(
+        self, query: GroupQuery, start: int, end: int, pattern: str | None, stream: str | None
+    ) -> Iterator[list[RawEvent]]:
+        """FilterLogEvents' pages; Logs Insights' for a group of the Infrequent Access class."""
+        log_class = query_class(query, self.stats)
+        if log_class == DELIVERY:
+            return
+        if log_class != INFREQUENT_ACCESS:
+            try:
+                yield from read_window(
+                    self.ctx,
+                    query,
+                    start,
+                    end,
+                    self.stats,
+                    filter_pattern=pattern,
+                    stream_names=[stream] if stream else None,
+                    stop=self.scope,
+                    policy=self.policy,
+                )
+                return
+            except ClassRefused as refused:
+                learn(self.stats, refused)
+                if refused.log_class != INFREQUENT_ACCESS:
+                    self.stats.notice(delivery_notice(query.group))
+                    return
+        self.stats.notice(insights_notice(query.group))
+        if self.usage is None:
+            from apilogs.fetch.insights import InsightsUsage
+
+            self.usage = InsightsUsage()
+        for page in insights_pages(
+            self.ctx,
+            query,
+            start,
+            end,
+            self.stats,
+            stop=self.scope,
+            terms=_CALL_TEXTS if pattern == _CALLS else (),
+            usage=self.usage,
+            counted=False,
+        ):
+            yield [e for e in page if stream is None or e.stream == stream]
 
     def requests(self) -> list[Request]:
         ordered = sorted(self.found.values(), key=lambda e: event_key(e.raw))

@@ -100,6 +100,9 @@ class Source:
     exists: bool | None = field(default=None, compare=False)
     retention_days: int | None = field(default=None, compare=False)
     stored_bytes: int | None = field(default=None, compare=False)
+    # `logGroupClass`: STANDARD, INFREQUENT_ACCESS or DELIVERY; it decides which engine can read
+    # the group (apilogs.fetch.classes).
+    log_class: str | None = field(default=None, compare=False)
     # The function's account when it is not the caller's: its logs cannot be read from here.
     foreign_account: str | None = None
 

@@ -23,6 +23,7 @@ from apilogs.fetch import (
     queries_for,
 )
 from apilogs.fetch.auto import Engine
+from apilogs.fetch.classes import DELIVERY, INFREQUENT_ACCESS, delivery_notice, unfollowable_notice
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
 from apilogs.merge import Released
 from apilogs.model import LogEvent, RawEvent, Request, Role, Source, Topology
@@ -100,6 +101,10 @@ def select_sources(
         for s in topology.sources
         if s.exists is False and (not wanted or chosen(s))
     ]
+    # Nothing can read a Delivery-class group: said, and the rest is read.
+    undeliverable = [s for s in readable if s.log_class == DELIVERY]
+    notices += list(dict.fromkeys(delivery_notice(s.log_group) for s in undeliverable))
+    readable = tuple(s for s in readable if s.log_class != DELIVERY)
     extra = tuple(
         Source(Role.OTHER, group, topology.region)
         for group in dict.fromkeys(extra_groups)
@@ -113,6 +118,7 @@ def select_sources(
         s
         for s in topology.readable_sources
         if s.function_name
+        and s.log_class != DELIVERY
         and (s.region, s.log_group) in chosen_groups
         and s not in sources
         and not any(
@@ -248,6 +254,22 @@ def read_events(
             yield event
 
 
+def _followable(sources: tuple[Source, ...], stats: FetchStats) -> tuple[Source, ...]:
+    """The sources that can be followed: not those of Infrequent Access groups (neither
+    FilterLogEvents nor Live Tail reads them), each said once."""
+    infrequent = [s.log_group for s in sources if s.log_class == INFREQUENT_ACCESS]
+    for group in dict.fromkeys(infrequent):
+        stats.notice(unfollowable_notice(group))
+    followable = tuple(s for s in sources if s.log_class != INFREQUENT_ACCESS)
+    if infrequent and not followable:
+        raise InvalidInput(
+            "nothing to follow: every log group chosen is Infrequent Access, which neither "
+            "FilterLogEvents nor Live Tail reads; drop --watch to read a window (Logs Insights)",
+            name="watch",
+        )
+    return followable
+
+
 def follow_events(
     ctx: AwsContext,
     sources: tuple[Source, ...],
@@ -266,6 +288,7 @@ def follow_events(
     `selection`: as for `read_events`."""
     if selection is not None:
         sources = selection.read
+    sources = _followable(sources, stats)
     batches: Iterator[list[Released]]
     if live:
         from apilogs.fetch.livetail import follow_live

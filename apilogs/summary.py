@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from apilogs.model import Outcome, Request, Role
-from apilogs.times import iso_utc
+from apilogs.times import iso_utc_or_none
 
 PERCENTILES = (50, 90, 99)
 
@@ -145,8 +145,8 @@ class WindowStats:
 
         return {
             "requests": self.requests,
-            "from": iso_utc(self.first_ms) if self.first_ms is not None else None,
-            "to": iso_utc(self.last_ms) if self.last_ms is not None else None,
+            "from": iso_utc_or_none(self.first_ms) if self.first_ms is not None else None,
+            "to": iso_utc_or_none(self.last_ms) if self.last_ms is not None else None,
             "by_status_class": dict(sorted(self.by_class.items())),
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "response_latency_ms": pcts(self.response),

@@ -19,10 +19,15 @@ from dateutil import parser as _dateutil_parser
 from apilogs.errors import InvalidInput
 
 __all__ = [
+    "MAX_MS",
+    "MIN_MS",
     "TimeArg",
     "TimeParseError",
     "format_duration_ms",
+    "invalid_time",
+    "is_valid_ms",
     "iso_utc",
+    "iso_utc_or_none",
     "parse_duration",
     "parse_time",
     "parse_time_noted",
@@ -344,7 +349,11 @@ def format_duration_ms(ms: float) -> str:
     Sub-10 ms values keep one decimal (warm Lambda durations live there). Rounding happens before
     the unit is picked, so 999.7 ms reads ``1.0 s``, not ``1000 ms``. Non-finite input gives
     ``?`` rather than an exception: this is for display only."""
-    if not math.isfinite(ms):
+    try:
+        finite = math.isfinite(ms)
+    except OverflowError:  # an int past any float: from a timestamp that is not a time
+        finite = False
+    if not finite:
         return "?"
     if ms < 0:
         return "-" + format_duration_ms(-ms)
@@ -372,10 +381,35 @@ def _utc_second(second: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(second))
 
 
-def iso_utc(ms: int) -> str:
-    """2024-01-01T00:00:00.000Z: epoch ms in ISO 8601 UTC with milliseconds."""
+# The times a datetime can hold (years 1 to 9999). An event's timestamp outside them comes from
+# a broken or hostile endpoint: it is shown as its number, never converted (which would raise).
+MIN_MS = -62_135_596_800_000  # 0001-01-01T00:00:00.000Z
+MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+def is_valid_ms(ms: int) -> bool:
+    return isinstance(ms, int) and MIN_MS <= ms <= MAX_MS
+
+
+def invalid_time(ms: object) -> str:
+    """What people see for a timestamp that is not a time: the number, marked."""
+    return f"invalid time {ms!r}"
+
+
+def iso_utc_or_none(ms: int) -> str | None:
+    """`iso_utc`, or None for a timestamp that is not a time (JSON's `time` is then null)."""
+    # Inline, not is_valid_ms(): this runs for every event of `get -o json`.
+    if not (isinstance(ms, int) and MIN_MS <= ms <= MAX_MS):
+        return None
     second, milli = divmod(ms, 1000)
     return f"{_utc_second(second)}{milli:03d}Z"
+
+
+def iso_utc(ms: int) -> str:
+    """2024-01-01T00:00:00.000Z: epoch ms in ISO 8601 UTC with milliseconds; `invalid time …`
+    for a timestamp outside the years 1 to 9999."""
+    text = iso_utc_or_none(ms)
+    return invalid_time(ms) if text is None else text
 
 
 # What the public API takes for a time: what the CLI takes, or epoch ms, or a datetime.

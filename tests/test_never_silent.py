@@ -1,6 +1,6 @@
 """When AWS keeps failing, apilogs says so — while following too — and never waits in silence:
 a window read ends non-zero naming what it could not read, a follow keeps trying and says when
-it recovers, and a broken answer is one clear line naming the group."""
+it recovers, and a broken answer (not UTF-8) is printed and said in one line naming the group."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def test_following_says_when_reads_fail_and_when_they_recover(endpoint, client) 
     assert not stats.failing
 
 
-def test_an_answer_that_is_not_utf8_is_one_line_naming_the_group(endpoint, api_id) -> None:
+def test_an_answer_that_is_not_utf8_is_printed_and_said_naming_the_group(endpoint, api_id) -> None:
     with fault_proxy(endpoint) as proxy:
         proxy.every = BAD_UTF8
         result = CliRunner().invoke(
@@ -182,10 +182,13 @@ def test_an_answer_that_is_not_utf8_is_one_line_naming_the_group(endpoint, api_i
                 "0",
             ],
         )
-    assert result.exit_code == 3
+    # The window is printed, the byte that is not UTF-8 as U+FFFD, and said on one line.
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.endswith("/aws/lambda/primes s \ufffdhello\n"), result.stdout
     assert result.stderr.count("\n") == 1, result.stderr
-    assert "CloudWatch Logs sent an unreadable answer for /aws/lambda/primes: not UTF-8" in (
-        result.stderr
+    assert (
+        "/aws/lambda/primes: 1 event held bytes that are not UTF-8 (1 byte shown as U+FFFD)"
+        in result.stderr
     )
 
 

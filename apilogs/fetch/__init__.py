@@ -15,12 +15,23 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 
 from apilogs.aws import MAX_IN_FLIGHT, AwsContext
 from apilogs.cancel import CancelScope, LateStop, StopSignal
 from apilogs.errors import GroupFailure, IncompleteRead
+from apilogs.fetch.classes import (
+    DELIVERY,
+    INFREQUENT_ACCESS,
+    ClassRefused,
+    delivery_notice,
+    insights_notice,
+    insights_pages,
+    learn,
+    pattern_notice,
+    query_class,
+)
 from apilogs.fetch.filter import (
     DEFAULT_MAX_LAG_MS,
     FOLLOW_POLICY,
@@ -263,6 +274,8 @@ class _Job:
     policy: RetryPolicy
     # A read begun on a guess (HeadStart): a group that does not exist is set here, not told.
     missing: threading.Event | None = None
+    # The literal strings `filter_pattern` stands for (see `fetch_window`).
+    terms: Sequence[str] | None = None
 
 
 def _start_reader(
@@ -311,17 +324,7 @@ def _reader(
     may_split: bool,
     skip: frozenset[tuple[str, str, str]],
 ) -> None:
-    pages = read_window(
-        job.ctx,
-        job.query,
-        start_ms,
-        end_ms,
-        job.stats,
-        filter_pattern=job.filter_pattern,
-        stop=channel.stop,
-        policy=job.policy,
-        missing=job.missing,
-    )
+    pages = _group_pages(job, start_ms, end_ms, channel.stop)
     first = True
     holding = False  # a place in the channel taken, no page put in it yet
     try:
@@ -336,7 +339,13 @@ def _reader(
             if skip and page and page[0].timestamp == start_ms:
                 # The events of the split point the first page already delivered.
                 page = [e for e in page if e.key not in skip]
-            if first and may_split and len(page) >= SPLIT_MIN_EVENTS:
+            if (
+                first
+                and may_split
+                and len(page) >= SPLIT_MIN_EVENTS
+                # Read through Insights: it splits its own range.
+                and job.query.group not in job.stats.log_classes
+            ):
                 split_at = page[-1].timestamp
                 last = end_ms if end_ms is not None else int(time.time() * 1000)
                 count = _slices_worth(start_ms, split_at, last)
@@ -377,6 +386,63 @@ def _reader(
         pages.close()
 
 
+def _group_pages(
+    job: _Job, start_ms: int, end_ms: int | None, stop: CancelScope
+) -> Generator[list[RawEvent], None, None]:
+    """A group's pages from FilterLogEvents; from Logs Insights when FilterLogEvents refuses
+    the group for its class (not known before: DescribeLogGroups was not allowed, say)."""
+    pages = read_window(
+        job.ctx,
+        job.query,
+        start_ms,
+        end_ms,
+        job.stats,
+        filter_pattern=job.filter_pattern,
+        stop=stop,
+        policy=job.policy,
+        missing=job.missing,
+    )
+    try:
+        yield from pages
+        return
+    except ClassRefused as refused:
+        learn(job.stats, refused)
+        if refused.log_class not in (INFREQUENT_ACCESS, DELIVERY):
+            job.stats.notice(
+                f"log group {job.query.group} is of log-group-class {refused.log_class}: "
+                "FilterLogEvents refuses it, skipped"
+            )
+            return
+        if not _insights_reads(job.query, job.stats, job.filter_pattern, job.terms):
+            return
+    finally:
+        pages.close()
+    yield from insights_pages(
+        job.ctx, job.query, start_ms, end_ms, job.stats, stop=stop, terms=job.terms or ()
+    )
+
+
+def _insights_reads(
+    query: GroupQuery,
+    stats: FetchStats,
+    filter_pattern: str | None,
+    terms: Sequence[str] | None,
+) -> bool | None:
+    """Whether the group is read through Logs Insights (True), FilterLogEvents (False), or
+    not at all (None, said in a notice)."""
+    log_class = query_class(query, stats)
+    if log_class == DELIVERY:
+        stats.notice(delivery_notice(query.group))
+        return None
+    if log_class != INFREQUENT_ACCESS:
+        return False
+    if filter_pattern and terms is None:
+        stats.notice(pattern_notice(query.group))
+        return None
+    stats.notice(insights_notice(query.group))
+    return True
+
+
 def _counted(events: Iterator[RawEvent], stats: FetchStats) -> Iterator[RawEvent]:
     """A group's stream that counts itself done for the progress line once exhausted."""
     yield from events
@@ -395,11 +461,13 @@ class _Fetch:
         filter_pattern: str | None,
         stop: StopSignal | None,
         groups: int,
+        terms: Sequence[str] | None = None,
     ) -> None:
         self.ctx = ctx
         self.stats = stats
         self.policy = policy
         self.filter_pattern = filter_pattern
+        self.terms = terms
         self.scope = CancelScope(stop)
         self.pool = ReaderPool(self.scope, limit=groups + MAX_SLICE_READERS)
         self.slices = _SliceBudget(MAX_SLICE_READERS)
@@ -425,6 +493,7 @@ class _Fetch:
             self.pool,
             self.policy,
             missing,
+            self.terms,
         )
         _start_reader(job, start_ms, end_ms, channel, may_split=True)
         self.stats.groups += 1
@@ -542,14 +611,27 @@ def fetch_window(
     stop: StopSignal | None = None,
     policy: RetryPolicy = WINDOW_POLICY,
     head: HeadStart | None = None,
+    terms: Sequence[str] | None = None,
 ) -> Iterator[RawEvent]:
     """Every event of every group in the window, merged by (timestamp, group, stream, event id).
 
     Ends early, without error, once `stop` is set. Closing the generator stops the readers.
     When a group could not be read to the end (its reads failed for longer than `policy`
     allows), everything else is delivered first, then IncompleteRead says what is missing.
-    `head`: a read of one of the groups begun earlier, taken over when it fits."""
+    `head`: a read of one of the groups begun earlier, taken over when it fits.
+
+    Groups of the Infrequent Access class (`apilogs.fetch.classes`) are read through Logs
+    Insights, merged into the same stream; Delivery-class groups are skipped; each said once.
+    Insights cannot apply `filter_pattern`: `terms`, the literal strings it stands for (any of
+    which a message holds), are what Insights looks for; without them such a group is skipped."""
     failures_before = len(stats.failures)
+    by_insights: list[GroupQuery] = []
+    by_filter: list[GroupQuery] = []
+    for query in queries:
+        reads = _insights_reads(query, stats, filter_pattern, terms)
+        if reads is not None:
+            (by_insights if reads else by_filter).append(query)
+    queries = by_filter
     taken = (
         head.take(queries, start_ms, end_ms, stats, filter_pattern, policy, stop) if head else None
     )
@@ -560,15 +642,25 @@ def fetch_window(
         streams.append(stream)
         begun = head.query
     else:
-        fetch = _Fetch(ctx, stats, policy, filter_pattern, stop, len(queries))
+        fetch = _Fetch(ctx, stats, policy, filter_pattern, stop, len(queries), terms)
     # Every group's first page at once: the merge needs all of them before its first line.
     ctx.logs_in_flight.at_least(min(MAX_IN_FLIGHT, len(queries)))
+    by_class: Iterator[RawEvent] | None = None
     try:
         for query in queries:
             if query != begun:
                 streams.append(fetch.read(query, start_ms, end_ms))
+        if by_insights:
+            from apilogs.fetch import insights
+
+            by_class = insights.read_window(
+                ctx, by_insights, start_ms, end_ms, stats, stop=stop, terms=terms or ()
+            )
+            streams.append(by_class)
         yield from merge_sorted(streams)
     finally:
+        if isinstance(by_class, Generator):
+            by_class.close()
         fetch.pool.close()
     failures = stats.failures[failures_before:]
     if failures and not (stop is not None and stop.is_set()):

@@ -37,10 +37,21 @@ from apilogs.aws import (
 from apilogs.cancel import StopSignal
 from apilogs.errors import GroupFailure, InvalidResponse
 from apilogs.fetch import pages
+from apilogs.fetch.classes import (
+    INFREQUENT_ACCESS,
+    ClassRefused,
+    delivery_notice,
+    refused_class,
+    unfollowable_notice,
+)
 from apilogs.fetch.stats import FetchStats
 from apilogs.model import RawEvent, Source
+from apilogs.times import MAX_MS, MIN_MS
 
-MAX_BACKOFF_S = 20.0
+# The shared limiter paces a throttled account (`slow_down`); this back-off only spaces one
+# call's retries. Longer, it mostly waits after the service is back: at 20 s, a read through
+# 55 % faults on every call took up to 60 s for 360 events (4 s: under 10 s).
+MAX_BACKOFF_S = 4.0
 FIRST_BACKOFF_S = 0.25
 
 
@@ -132,6 +143,124 @@ def _events(query: GroupQuery, page: dict[str, Any]) -> list[RawEvent]:
         )
         for e in page.get("events", ())
     ]
+
+
+def _checked(query: GroupQuery, events: list[RawEvent], stats: FetchStats) -> list[RawEvent]:
+    """`events`, with each timestamp or ingestion time that is not an int made one, and told.
+
+    A broken or hostile endpoint may send a number no date holds (years 1 to 9999), or not a
+    number: such an event is kept (the renderers show the number and JSON's `time` is null), and
+    said once per group, so that a line with no time is never a mystery."""
+    try:
+        for event in events:
+            stamp = event.timestamp
+            ingested = event.ingestion_time
+            if not (
+                type(stamp) is int
+                and type(ingested) is int
+                and MIN_MS <= stamp <= MAX_MS
+                and MIN_MS <= ingested <= MAX_MS
+            ):
+                break
+        else:
+            return events
+    except TypeError:
+        pass
+    out = []
+    odd = 0
+    example: object = None
+    for event in events:
+        stamp, ingested = _as_int(event.timestamp), _as_int(event.ingestion_time)
+        stamp_ok = type(event.timestamp) is int and MIN_MS <= stamp <= MAX_MS
+        ingested_ok = type(event.ingestion_time) is int and MIN_MS <= ingested <= MAX_MS
+        if not (stamp_ok and ingested_ok):
+            odd += 1
+            if example is None:
+                example = event.ingestion_time if stamp_ok else event.timestamp
+        if stamp is not event.timestamp or ingested is not event.ingestion_time:
+            event = RawEvent(
+                stamp,
+                ingested,
+                event.group,
+                event.stream,
+                event.event_id,
+                event.message,
+                event.source,
+            )
+        out.append(event)
+    if odd:
+        stats.notice(
+            f"{query.group}: CloudWatch Logs sent events whose timestamp or ingestion time is "
+            f"not a time (e.g. {str(example)[:40]}); they are shown with the number, and "
+            "`time` is null in JSON",
+            key=f"invalid-time:{query.group}",
+        )
+    return out
+
+
+def _as_int(value: object) -> int:
+    """An event's time as an int, whatever was sent: JSON's contract (`timestamp` is an int)
+    holds, and the merge can order it."""
+    if type(value) is int:
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:  # not a number, or more digits than int() reads
+            return 0
+    return 0
+
+
+def _told_replaced(
+    query: GroupQuery,
+    events: list[RawEvent],
+    replaced: dict[int, int] | None,
+    stats: FetchStats,
+    shown: list[RawEvent] | None = None,
+) -> None:
+    """Tell the events a page held with bytes that are not UTF-8 (replaced by U+FFFD when the
+    page was decoded). `shown`: the events of the page that are new (following re-reads what
+    it has shown): only those are told."""
+    if not replaced:
+        return
+    touched = [(events[i], n) for i, n in replaced.items() if 0 <= i < len(events)]
+    if shown is not None:
+        fresh = {id(e) for e in shown}
+        touched = [(e, n) for e, n in touched if id(e) in fresh]
+    if not touched:
+        return
+    count = len(touched)
+    replaced_bytes = sum(n for _, n in touched)
+    totals = stats.not_utf8.setdefault(query.group, [0, 0, 0])
+    totals[0] += 1
+    totals[1] += count
+    totals[2] += replaced_bytes
+    pages_told = totals[0]
+    if pages_told == 1:
+        stats.notice(
+            f"{query.group}: {_plural(count, 'event')} held bytes that are not UTF-8 "
+            f"({_plural(replaced_bytes, 'byte')} shown as U+FFFD); the rest of each is as sent",
+            once=False,
+        )
+    elif pages_told in (10, 100, 1_000) or pages_told % 10_000 == 0:
+        # Every page of a broken endpoint may be so: said as it goes on, not once a page.
+        _tell_not_utf8_totals(query, stats, "so far")
+
+
+def _tell_not_utf8_totals(query: GroupQuery, stats: FetchStats, when: str) -> None:
+    pages_told, count, replaced_bytes = stats.not_utf8.get(query.group, (0, 0, 0))
+    if pages_told > 1:
+        stats.notice(
+            f"{query.group}: {when} {pages_told} pages held bytes that are not UTF-8: "
+            f"{_plural(count, 'event')}, {_plural(replaced_bytes, 'byte')} shown as U+FFFD",
+            once=False,
+        )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
 
 
 def _reason(exc: BaseException) -> str:
@@ -228,6 +357,10 @@ class _Pager:
                     self.stats.gone_groups.add(group)
                     self.stats.notice(f"log group {group} does not exist: skipped")
                     return None
+                refused = refused_class(exc)
+                if refused is not None:
+                    # The class is fixed: no retry can change the answer.
+                    raise ClassRefused(group, refused) from None
                 if error_code(exc) in EXPIRED_CODES and self.policy.retry_expired_credentials:
                     reason = "your AWS credentials expired: refresh them (e.g. aws sso login)"
                 elif not is_transient(exc):
@@ -294,7 +427,7 @@ def read_window(
     A group given up on (GaveUp) is recorded in `stats.failures` with how far it was read, and
     its stream ends there; the caller decides what that means for the whole read. A group that
     does not exist is told in `stats` (skipped), or, with `missing` (a read on a guess), only
-    set there."""
+    set there. A group refused for its log class raises ClassRefused (before any page)."""
     pager = _Pager(ctx, query, stats, stop, policy, missing=missing)
     kwargs: dict[str, Any] = {"startTime": start_ms}
     if end_ms is not None:
@@ -305,33 +438,38 @@ def read_window(
         kwargs["logStreamNames"] = stream_names[:100]
     seen_tokens: set[str] = set()
     read_until: int | None = None
-    while True:
-        try:
-            page = pager.call(**kwargs)
-        except GaveUp as exc:
-            stats.fail(GroupFailure(query.group, exc.reason, exc.failing_for_s, read_until))
-            return
-        if page is None:
-            return
-        events = _events(query, page)
-        token = page.get("nextToken")
-        # The parsed response is as large as the events again: let it go before waiting.
-        del page
-        if events:
-            read_until = events[-1].timestamp
-            stats.events += len(events)
-            yield events
-            del events
-        if not token:
-            return
-        if token in seen_tokens:
-            stats.notice(
-                f"{query.group}: the server returned the same page token twice; "
-                "stopped reading this group here, later events of the window may be missing"
-            )
-            return
-        seen_tokens.add(token)
-        kwargs["nextToken"] = token
+    try:
+        while True:
+            try:
+                page = pager.call(**kwargs)
+            except GaveUp as exc:
+                stats.fail(GroupFailure(query.group, exc.reason, exc.failing_for_s, read_until))
+                return
+            if page is None:
+                return
+            events = _checked(query, _events(query, page), stats)
+            _told_replaced(query, events, page.get(pages.REPLACED_KEY), stats)
+            token = page.get("nextToken")
+            # The parsed response is as large as the events again: let it go before waiting.
+            del page
+            if events:
+                read_until = events[-1].timestamp
+                stats.events += len(events)
+                yield events
+                del events
+            if not token:
+                return
+            if token in seen_tokens:
+                stats.notice(
+                    f"{query.group}: the server returned the same page token twice; "
+                    "stopped reading this group here, later events of the window may be missing"
+                )
+                return
+            seen_tokens.add(token)
+            kwargs["nextToken"] = token
+    finally:
+        # The first page was told as it came; a group with more says the whole of it.
+        _tell_not_utf8_totals(query, stats, "in all,")
 
 
 # --- follow mode ------------------------------------------------------------------------------
@@ -449,7 +587,9 @@ def follow_group(
     """Poll the group until `stop`; `emit(query, new_events, read_until_ms)` after every poll.
 
     `read_until_ms` is the time the poll started: the group has been read up to it, and anything
-    older that shows up later is a late event (ingestion lag), which is still emitted."""
+    older that shows up later is a late event (ingestion lag), which is still emitted. A group
+    refused for its log class is said once, then reported read up to every poll's start, with
+    no call: it must not hold the other groups back."""
     state = FollowState(since_ms=since_ms, max_lag_ms=max_lag_ms, live_from_ms=int(clock() * 1000))
     pager = _Pager(ctx, query, stats, stop, policy)
     next_sweep = clock() + sweep_every_s
@@ -466,16 +606,27 @@ def follow_group(
         read_until = -1
         late_before = stats.late_beyond_lookback
         while not stop.is_set():
-            page = pager.call(**kwargs)
+            try:
+                page = pager.call(**kwargs)
+            except ClassRefused as refused:
+                stats.log_classes[query.group] = refused.log_class
+                stats.notice(
+                    unfollowable_notice(query.group)
+                    if refused.log_class == INFREQUENT_ACCESS
+                    else delivery_notice(query.group)
+                )
+                _caught_up(query, emit, stop, interval_s, clock)
+                return
             if page is None:
                 break
-            events = _events(query, page)
+            events = _checked(query, _events(query, page), stats)
             token = page.get("nextToken")
             if token and events:
                 # More pages follow, ascending: only what is older than this page's newest event
                 # has certainly been read.
                 read_until = max(read_until, events[-1].timestamp - 1)
             fresh = state.admit(events, stats, started_ms, short_start=short_start)
+            _told_replaced(query, events, page.get(pages.REPLACED_KEY), stats, fresh)
             if fresh:
                 stats.events += len(fresh)
                 emit(query, fresh, read_until)
@@ -512,3 +663,18 @@ def follow_group(
         # group that does not exist yet may appear (first invocation): keep polling, slower.
         period = interval_s * (5 if pager.gone else 1)
         stop.wait(max(0.0, started + period - clock()))
+
+
+def _caught_up(
+    query: GroupQuery,
+    emit: Callable[[GroupQuery, list[RawEvent], int], None],
+    stop: StopSignal,
+    interval_s: float,
+    clock: Callable[[], float],
+) -> None:
+    """A group that cannot be read: said read up to now at every poll, so that the merge never
+    holds the other groups' events back waiting for it."""
+    while True:
+        emit(query, [], int(clock() * 1000) - 1)
+        if stop.wait(interval_s):
+            return

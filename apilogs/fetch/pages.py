@@ -11,17 +11,31 @@ into its result.
 
 Anything unusual is left to botocore untouched: an error status, another protocol, a body
 orjson will not decode (a lone surrogate, which the standard library accepts), events that are
-not a list of objects."""
+not a list of objects, a timestamp that is not a 64-bit integer (orjson would make it a float;
+the standard library keeps the number sent).
+
+A page that is not UTF-8 (a broken or hostile endpoint) would make botocore raise and end the
+read: it is decoded here instead, each byte that is not UTF-8 becoming U+FFFD, and the page
+says which events were touched under `REPLACED_KEY` (event index → bytes replaced), for the
+reader to tell the user. Nothing is dropped."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import orjson
 
-__all__ = ["FILTER_PAGE_EVENT", "decode_filter_page", "install"]
+__all__ = ["FILTER_PAGE_EVENT", "REPLACED_KEY", "decode_filter_page", "install"]
 
 FILTER_PAGE_EVENT = "before-parse.cloudwatch-logs.FilterLogEvents"
+# Not a name of the API's: botocore merges it into the page it returns.
+REPLACED_KEY = "apilogs:replacedBytes"
+_REPLACEMENT = "\ufffd"
+# What `surrogateescape` makes of a byte that is not UTF-8.
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 def decode_filter_page(
@@ -43,15 +57,90 @@ def decode_filter_page(
     try:
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
+        if isinstance(body, bytes):
+            _decode_leniently(body, response_dict, customized_response_dict)
         return
     if not isinstance(doc, dict):
         return
     events = doc.get("events")
-    if not isinstance(events, list) or not all(type(e) is dict for e in events):
+    if not isinstance(events, list) or not all(
+        type(e) is dict
+        and type(e.get("timestamp")) is int
+        and type(e.get("ingestionTime", 0)) is int
+        for e in events
+    ):
         return
     del doc["events"]
     customized_response_dict["events"] = events
     response_dict["body"] = orjson.dumps(doc)
+
+
+def _decode_leniently(
+    body: bytes, response_dict: dict[str, Any], customized_response_dict: dict[str, Any]
+) -> None:
+    """A body that is not UTF-8: its events with every such byte as U+FFFD. A body that is
+    UTF-8 (orjson refused it for another reason) is left to botocore."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return
+    # Each byte that is not UTF-8 becomes one lone surrogate here, and can only sit inside a
+    # JSON string (anywhere else the body is not JSON at all). A `\\udcff` escape would give
+    # the same character once parsed: each such byte is swapped for a character the text holds
+    # in no form, so that the events it lands in are known exactly.
+    text = body.decode("utf-8", "surrogateescape")
+    marker = _unused_char(text)
+    try:
+        doc = json.loads(_ESCAPED_BYTE.sub(marker, text))
+    except ValueError:
+        # Not JSON either: botocore says so, with the bytes as readable text.
+        response_dict["body"] = _ESCAPED_BYTE.sub(_REPLACEMENT, text).encode()
+        return
+    replaced: dict[int, int] = {}
+    if isinstance(doc, dict) and isinstance(doc.get("events"), list):
+        for index, event in enumerate(doc["events"]):
+            count = _count_in(event, marker)
+            if count:
+                replaced[index] = count
+    doc = _replace_in(doc, marker)
+    if isinstance(doc, dict) and isinstance(doc.get("events"), list):
+        customized_response_dict["events"] = doc.pop("events")
+        customized_response_dict[REPLACED_KEY] = replaced
+    # ensure_ascii: the rest (a token, the searched streams) may hold a lone surrogate.
+    response_dict["body"] = json.dumps(doc).encode()
+
+
+def _unused_char(text: str) -> str:
+    """A private-use character `text` holds neither as itself nor as a JSON escape."""
+    # Sets, not a search per candidate: a hostile page may hold many private-use characters.
+    used = set(text)
+    used.update(chr(int(code, 16)) for code in _JSON_ESCAPE.findall(text))
+    code = 0xE000
+    while chr(code) in used:
+        code += 1
+    return chr(code)
+
+
+def _count_in(value: Any, marker: str) -> int:
+    if isinstance(value, str):
+        return value.count(marker)
+    if isinstance(value, dict):
+        return sum(_count_in(k, marker) + _count_in(v, marker) for k, v in value.items())
+    if isinstance(value, list):
+        return sum(_count_in(v, marker) for v in value)
+    return 0
+
+
+def _replace_in(value: Any, marker: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(marker, _REPLACEMENT) if marker in value else value
+    if isinstance(value, dict):
+        return {_replace_in(k, marker): _replace_in(v, marker) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_replace_in(v, marker) for v in value]
+    return value
 
 
 def install(client: Any) -> None:

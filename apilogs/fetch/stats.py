@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from apilogs.aws import RateLimiter
@@ -33,26 +34,53 @@ class FetchStats:
     failures: list[GroupFailure] = field(default_factory=list)
     # groups a read found not to exist (deleted since discovery)
     gone_groups: set[str] = field(default_factory=set)
+    # group → its class, learned from FilterLogEvents refusing it (apilogs.fetch.classes)
+    log_classes: dict[str, str] = field(default_factory=dict)
     limiter: RateLimiter | None = None
     # group → (failing since, monotonic s; what the last attempt got)
     failing: dict[str, tuple[float, str]] = field(default_factory=dict)
     # group → when its call in flight was sent (monotonic s), and whether its slowness was told
     in_flight: dict[str, tuple[float, bool]] = field(default_factory=dict)
+    # group → [pages, events, bytes] that were not UTF-8 (shown with U+FFFD)
+    not_utf8: dict[str, list[int]] = field(default_factory=dict)
     _fresh: deque[str] = field(default_factory=deque, repr=False)
+    _keys: set[str] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _listener: Callable[[str], None] | None = field(default=None, repr=False)
 
     @property
     def throttles(self) -> int:
         """Throttled reads so far, each counted once (retried by the reader: never lost)."""
         return self.limiter.throttles if self.limiter else 0
 
-    def notice(self, text: str, *, once: bool = True) -> None:
-        """Something the user must be told. `once`: the same text is told only the first time."""
+    def notice(self, text: str, *, once: bool = True, key: str | None = None) -> None:
+        """Something the user must be told. `once`: the same text is told only the first time;
+        `key`: only the first text with this key is told (the text may differ, e.g. a count)."""
         with self._lock:
-            if once and text in self.notices:
+            if key is not None:
+                if key in self._keys:
+                    return
+                self._keys.add(key)
+            elif once and text in self.notices:
                 return
             self.notices.append(text)
-            self._fresh.append(text)
+            listener = self._listener
+            if listener is None:
+                self._fresh.append(text)
+        if listener is not None:
+            listener(text)
+
+    def listen(self, listener: Callable[[str], None] | None) -> None:
+        """Tell each notice to `listener` as it is raised, from whichever thread raised it,
+        instead of keeping it for `take_notices`: a front end that prints notices says them
+        while they happen, even while its own thread waits on a read or a pipe."""
+        with self._lock:
+            self._listener = listener
+            fresh = list(self._fresh)
+            self._fresh.clear()
+        if listener is not None:
+            for text in fresh:
+                listener(text)
 
     def take_notices(self) -> list[str]:
         """The notices not taken before, oldest first."""

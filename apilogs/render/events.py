@@ -27,7 +27,8 @@ from apilogs.render.style import (
     Painter,
     palette_color,
 )
-from apilogs.times import iso_utc
+from apilogs.times import invalid_time, is_valid_ms, iso_utc_or_none
+from apilogs.times import iso_utc as iso_utc  # tests and older callers import it from here
 
 ROLE_COLORS = {Role.EXECUTION: CYAN, Role.ACCESS: BRIGHT_YELLOW, Role.OTHER: DIM}
 
@@ -74,30 +75,46 @@ def _json_str(value: str | None) -> str:
     return "null" if value is None else _encode_str(value)
 
 
+def _json_time(ms: int) -> str:
+    text = iso_utc_or_none(ms)
+    return "null" if text is None else f'"{text}"'
+
+
 class Clock:
-    """Formats epoch ms in the chosen zone; caches the zone offset per hour (DST-safe enough)."""
+    """Formats epoch ms in the chosen zone. A timestamp that is not a time (a broken or hostile
+    endpoint's) is shown as its number: one such event must not end the stream."""
 
     def __init__(self, tz: tzinfo | None) -> None:
         self.tz = tz
 
+    def _moment(self, ms: int) -> datetime | None:
+        if not is_valid_ms(ms):
+            return None
+        try:
+            moment = datetime.fromtimestamp(ms / 1000, self.tz or UTC)
+            # Local time of the first or last day a datetime holds can fall outside it.
+            return moment.astimezone() if self.tz is None else moment
+        except (OverflowError, OSError, ValueError):
+            return None
+
     def full(self, ms: int) -> str:
-        moment = datetime.fromtimestamp(ms / 1000, self.tz or UTC)
-        if self.tz is None:
-            moment = moment.astimezone()
+        moment = self._moment(ms)
+        if moment is None:
+            return invalid_time(ms)
         text = moment.isoformat(timespec="milliseconds")
         return text.replace("+00:00", "Z") if moment.utcoffset() == timedelta(0) else text
 
     def short(self, ms: int) -> str:
-        moment = datetime.fromtimestamp(ms / 1000, self.tz or UTC)
-        if self.tz is None:
-            moment = moment.astimezone()
+        moment = self._moment(ms)
+        if moment is None:
+            return invalid_time(ms)
         return moment.strftime("%H:%M:%S.") + f"{ms % 1000:03d}"
 
     def dated(self, ms: int) -> str:
         """`2026-11-30 12:00:00.000`: for windows that span more than a day."""
-        moment = datetime.fromtimestamp(ms / 1000, self.tz or UTC)
-        if self.tz is None:
-            moment = moment.astimezone()
+        moment = self._moment(ms)
+        if moment is None:
+            return invalid_time(ms)
         return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
 
 
@@ -115,7 +132,8 @@ def event_to_dict(
     line = event.line
     doc: dict[str, Any] = {
         "timestamp": raw.timestamp,
-        "time": iso_utc(raw.timestamp),
+        # null for a timestamp that is not a time: `timestamp` keeps the number sent.
+        "time": iso_utc_or_none(raw.timestamp),
         "ingestion_time": raw.ingestion_time,
         "group": raw.group,
         "stream": raw.stream,
@@ -285,7 +303,7 @@ class EventFormatter:
             )
             self._json_heads[(raw.group, id(source))] = head
         return (
-            f'{{"timestamp":{raw.timestamp},"time":"{iso_utc(raw.timestamp)}",'
+            f'{{"timestamp":{raw.timestamp},"time":{_json_time(raw.timestamp)},'
             f'"ingestion_time":{raw.ingestion_time}{head[1]},"stream":{_json_str(raw.stream)},'
             f'"event_id":{_json_str(raw.event_id)}{head[2]},"message":{_encode_str(raw.message)},'
             f'"request_id":{_json_str(request_id or line.request_id)},'

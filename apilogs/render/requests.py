@@ -12,7 +12,7 @@ from apilogs.render.sanitize import sanitize
 from apilogs.render.style import BOLD, BRIGHT_RED, CYAN, DIM, GREEN, RED, YELLOW, Painter
 from apilogs.render.table import Column, Narrow, cut, fit, join
 from apilogs.summary import PERCENTILES
-from apilogs.times import format_duration_ms, iso_utc
+from apilogs.times import format_duration_ms, is_valid_ms, iso_utc_or_none
 
 OUTCOME_COLORS = {
     Outcome.OK: GREEN,
@@ -78,7 +78,7 @@ def request_to_dict(
     `with_trace` (`--traces`): a `trace` key, the request's X-Ray trace or null."""
     integration = request.integration
     doc: dict[str, Any] = {
-        "time": iso_utc(request.start_ms),
+        "time": iso_utc_or_none(request.start_ms),
         "timestamp": request.start_ms,
         "end_timestamp": request.end_ms,
         "request_id": request.request_id,
@@ -190,11 +190,13 @@ class RequestRows:
         lambda_ms = _ms(integration.duration_ms if integration else None)
         if request.cold_start:
             lambda_ms += "*"
-        when = (
-            self.clock.dated(request.start_ms)
-            if self.with_date
-            else self.clock.short(request.start_ms)
-        )
+        if not is_valid_ms(request.start_ms):
+            # Fits the narrowest time column; the number is in `-o json` and `show`.
+            when = "invalid time"
+        elif self.with_date:
+            when = self.clock.dated(request.start_ms)
+        else:
+            when = self.clock.short(request.start_ms)
         return [
             when,
             _cell(request.method or "-"),

@@ -19,7 +19,7 @@ from apilogs.render.expand import expand_json
 from apilogs.render.sanitize import sanitize
 from apilogs.render.spans import RICH_STYLES, message_spans, status_style
 from apilogs.render.style import palette_color
-from apilogs.times import format_duration_ms
+from apilogs.times import format_duration_ms, invalid_time, is_valid_ms
 
 COLD_MARK = "❄"
 IN_PROGRESS_MARK = "…"
@@ -95,18 +95,29 @@ class TimeFormat:
         return moment if self.tz is not None else moment.astimezone()
 
     def short(self, ms: int) -> str:
+        if not is_valid_ms(ms):
+            # A broken or hostile endpoint's timestamp: no date holds it. Fits the column.
+            return "invalid time"
         second = ms // 1000
         head = self._cache.get(second)
         if head is None:
             pattern = "%m-%d %H:%M:%S." if self.with_date else "%H:%M:%S."
-            head = self.moment(ms).strftime(pattern)
+            try:
+                head = self.moment(ms).strftime(pattern)
+            except (OverflowError, OSError, ValueError):  # local time past year 1 or 9999
+                return "invalid time"
             if len(self._cache) > 4096:
                 self._cache.clear()
             self._cache[second] = head
         return f"{head}{ms % 1000:03d}"
 
     def full(self, ms: int) -> str:
-        moment = self.moment(ms)
+        try:
+            moment = self.moment(ms) if is_valid_ms(ms) else None
+        except (OverflowError, OSError, ValueError):
+            moment = None
+        if moment is None:
+            return invalid_time(ms)
         text = moment.isoformat(timespec="milliseconds")
         return text.replace("+00:00", "Z") if moment.utcoffset() == timedelta(0) else text
 
