@@ -25,13 +25,22 @@ from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
 
 import boto3
 
-from apilogs.aws import DEFAULT_LOGS_RPS, AwsContext, describe_aws_error, make_context
+from apilogs.aws import (
+    CALL_POLICY,
+    DEFAULT_LOGS_RPS,
+    AwsContext,
+    CallPolicy,
+    CallTrouble,
+    describe_aws_error,
+    make_context,
+)
 from apilogs.cancel import StopSignal
 from apilogs.correlate import Correlator, correlate
 from apilogs.errors import (
     AmbiguousRequestId,
     ApilogsError,
     Cancelled,
+    IncompleteRead,
     InvalidInput,
     RequestNotFound,
 )
@@ -203,6 +212,8 @@ def open_api(
     cache: bool | None = None,
     refresh: bool = False,
     first_read: FirstRead | None = None,
+    call_policy: CallPolicy = CALL_POLICY,
+    on_trouble: Callable[[CallTrouble], None] | None = None,
 ) -> Api:
     """Find every log group of an API (its ID, or its name when unambiguous) and stage.
 
@@ -214,7 +225,10 @@ def open_api(
     one round trip while the first reads already run, and discovered again before anything is
     delivered if it changed; default: on, unless APILOGS_CACHE=off. `refresh`: discover now
     (and cache the result). `first_read`: the window the first read will be (`FirstRead`):
-    when the API is discovered now, its execution log is read meanwhile."""
+    when the API is discovered now, its execution log is read meanwhile. `call_policy`: how
+    long every call but the readers' pages is retried; `on_trouble` is told of each call that
+    keeps failing while it is retried (`CallTrouble`). A discovery that cannot read the API's
+    configuration infers what it can (`Topology.inferred`, never cached)."""
     from apilogs import cache as topology_cache
     from apilogs.discover import discover
 
@@ -222,7 +236,13 @@ def open_api(
         cache = topology_cache.enabled()
 
     context = make_context(
-        profile=profile, region=region, endpoint_url=endpoint_url, max_rps=max_rps, session=session
+        profile=profile,
+        region=region,
+        endpoint_url=endpoint_url,
+        max_rps=max_rps,
+        session=session,
+        call_policy=call_policy,
+        on_trouble=on_trouble,
     )
     key = topology_cache.cache_key(
         profile or context.session.profile_name, context.region, endpoint_url, api_id, stage
@@ -235,13 +255,16 @@ def open_api(
             api._pending = _Validation(key, api_id, stage, fingerprint, context, topology)
             return api
     ahead = _head_start(context, api_id, stage, first_read, tz) if first_read else None
+    scan_window = (
+        resolve_window(first_read.start, first_read.end, tz=tz) if first_read is not None else None
+    )
     try:
-        topology, fingerprint = discover(context, api_id, stage)
+        topology, fingerprint = discover(context, api_id, stage, scan_window)
     except BaseException:
         if ahead is not None:
             ahead.head.close()
         raise
-    if cache:
+    if cache and not topology.inferred:
         topology_cache.store(key, topology, fingerprint)
     return Api(context, topology, tz=tz, _ahead=ahead)
 
@@ -266,12 +289,16 @@ class _Validation:
         self.fingerprint = fingerprint
         self._done = threading.Event()
         self._now: Fingerprint | None = None
+        self._unanswered = False
 
         def check() -> None:
             try:
                 self._now = read_fingerprint(context, topology)
             except Exception:
-                self._now = None
+                # AWS would not answer (denied, or still failing after the call policy's
+                # retries): nothing says the cached topology is wrong, and discovering again
+                # would meet the same trouble.
+                self._unanswered = True
             finally:
                 self._done.set()
 
@@ -279,7 +306,7 @@ class _Validation:
 
     def still_true(self) -> bool:
         self._done.wait()
-        return self._now == self.fingerprint
+        return self._unanswered or self._now == self.fingerprint
 
 
 @dataclass
@@ -327,7 +354,10 @@ class Api:
         from apilogs.discover import discover
 
         topology, fingerprint = discover(self.context, pending.api_ref, pending.stage)
-        topology_cache.store(pending.key, topology, fingerprint)
+        if not topology.inferred:
+            topology_cache.store(pending.key, topology, fingerprint)
+        else:
+            topology_cache.forget(pending.key)
         self.topology = topology
         self._selections.clear()
         return True

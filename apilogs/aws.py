@@ -5,6 +5,7 @@ Also the translation of botocore's exceptions into apilogs's typed errors."""
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -185,6 +186,155 @@ class Slots:
             self._cond.notify()
 
 
+@dataclass(frozen=True, slots=True)
+class CallPolicy:
+    """How every AWS call but the readers' pages (which retry in `apilogs.fetch`, through the
+    shared limiter) survives a busy account: discovery, Lambda configurations, log group
+    descriptions, Insights, Live Tail's set-up, X-Ray. Throttling, 5xx, dropped connections and
+    calls with no answer are tried again with jittered back-off until `give_up_after_s` (the
+    run's `--fail-after`); a call failing longer than `say_after_s` is said while it waits."""
+
+    give_up_after_s: float = 60.0
+    first_delay_s: float = 0.2
+    max_delay_s: float = 4.0
+    say_after_s: float = 3.0
+    # A call with no answer for this long is sent again (and said): a hung endpoint is noticed
+    # in seconds, not after botocore's 60. API Gateway, Lambda and describe calls answer in
+    # well under a second even when AWS is busy.
+    read_timeout_s: float = 10.0
+    # A connection refused is tried this often: a wrong --endpoint-url must fail fast.
+    refused_attempts: int = 2
+
+
+CALL_POLICY = CallPolicy()
+
+
+@dataclass(frozen=True, slots=True)
+class CallTrouble:
+    """A call that keeps failing and is being tried again: what a front end says while it waits."""
+
+    service: str
+    operation: str
+    reason: str
+    failing_for_s: float
+    attempts: int
+    give_up_after_s: float
+
+    def describe(self) -> str:
+        call = f"{self.service} {self.operation}"
+        if self.reason.startswith("no answer"):
+            what = f"{call}: {self.reason}"
+        else:
+            what = (
+                f"AWS keeps failing {call} ({self.reason}; {self.attempts} attempts in "
+                f"{self.failing_for_s:.{0 if self.failing_for_s >= 10 else 1}f} s)"
+            )
+        return f"{what}: trying again, for up to {self.give_up_after_s:.0f} s"
+
+
+def call_trouble_reason(response: Any, caught: BaseException | None) -> str | None:
+    """Why an attempt is worth another (a throttle, a 5xx, a broken or silent connection), or
+    None when it succeeded or failed for good (denied, not found, bad input)."""
+    if caught is not None:
+        if isinstance(caught, botocore.exceptions.ReadTimeoutError):
+            return "no answer"
+        if isinstance(caught, botocore.exceptions.EndpointConnectionError):
+            return "connection refused"
+        if isinstance(caught, TRANSIENT_EXCEPTIONS):
+            return "connection dropped"
+        return None
+    if not response:
+        return None
+    parsed = response[1] if isinstance(response, tuple) and len(response) > 1 else {}
+    if not isinstance(parsed, dict):
+        return None
+    code = str((parsed.get("Error") or {}).get("Code") or "")
+    status = (parsed.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    if code in THROTTLING_CODES:
+        return "throttled"
+    if code in TRANSIENT_CODES or (isinstance(status, int) and status >= 500):
+        return code or f"HTTP {status}"
+    return None
+
+
+class PersistentCalls:
+    """botocore's `needs-retry` hook for one client: it decides every retry (the client's own
+    retries are off), so one policy holds for every service and every call, paginators too."""
+
+    def __init__(
+        self,
+        policy: CallPolicy,
+        report: Callable[[CallTrouble], None] | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.policy = policy
+        self.report = report
+        self._clock = clock
+        self._jitter = jitter
+
+    def __call__(
+        self,
+        attempts: int,
+        response: Any = None,
+        caught_exception: BaseException | None = None,
+        operation: Any = None,
+        request_dict: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> float | None:
+        reason = call_trouble_reason(response, caught_exception)
+        if reason is None:
+            return None
+        policy = self.policy
+        if reason == "connection refused" and attempts >= policy.refused_attempts:
+            return None
+        now = self._clock()
+        context = (request_dict or {}).setdefault("context", {})
+        if "apilogs_first_failure" not in context:
+            # The first attempt began a read timeout before it failed, when it timed out.
+            context["apilogs_first_failure"] = now - (
+                policy.read_timeout_s if reason == "no answer" else 0.0
+            )
+        failing_for = now - float(context["apilogs_first_failure"])
+        # Full jitter: callers throttled together must not come back together.
+        ceiling = min(policy.max_delay_s, policy.first_delay_s * 2 ** (attempts - 1))
+        delay = ceiling / 2 + self._jitter() * ceiling / 2
+        if failing_for + delay > policy.give_up_after_s:
+            return None
+        # A short --fail-after is still said before the call is given up on.
+        say_after = min(policy.say_after_s, policy.give_up_after_s / 2)
+        if reason == "no answer" or failing_for + delay >= say_after:
+            self._say(context, operation, reason, failing_for, attempts)
+        return float(delay)
+
+    def _say(
+        self,
+        context: dict[str, Any],
+        operation: Any,
+        reason: str,
+        failing_for: float,
+        attempts: int,
+    ) -> None:
+        """Once a call: a call that keeps failing is told while it waits, not at the end."""
+        if self.report is None or context.get("apilogs_said"):
+            return
+        context["apilogs_said"] = True
+        service_model = getattr(operation, "service_model", None)
+        if reason == "no answer":
+            reason = f"no answer within {self.policy.read_timeout_s:.0f} s"
+        self.report(
+            CallTrouble(
+                str(getattr(service_model, "service_name", "") or "aws"),
+                str(getattr(operation, "name", "") or "?"),
+                reason,
+                failing_for,
+                attempts,
+                self.policy.give_up_after_s,
+            )
+        )
+
+
 @dataclass
 class AwsContext:
     """What every stage needs to reach AWS: one session, cached clients, the shared limiter."""
@@ -199,6 +349,9 @@ class AwsContext:
     logs_in_flight: Slots = field(default_factory=lambda: Slots(4), repr=False)
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    # Every call but the readers' pages: retried under this policy, troubles told to `on_trouble`.
+    call_policy: CallPolicy = CALL_POLICY
+    on_trouble: Callable[[CallTrouble], None] | None = field(default=None, repr=False)
     _clients: dict[tuple[str, str, bool], Any] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -212,8 +365,8 @@ class AwsContext:
     def client(self, service: str, region: str | None = None) -> Any:
         """A client for `service` in `region` (default: the session's), made once, shared.
 
-        Its retries are botocore's, configured as the user configured botocore
-        (AWS_MAX_ATTEMPTS, AWS_RETRY_MODE, the config file)."""
+        Its retries are `call_policy`'s (`PersistentCalls`), not botocore's: a busy account must
+        not end a run because one discovery call was throttled three times."""
         return self._client(service, region, reader=False)
 
     def reader_client(self, region: str | None = None) -> Any:
@@ -233,17 +386,29 @@ class AwsContext:
                     "read_timeout": self.read_timeout,
                     "max_pool_connections": 32,
                     "user_agent_extra": "apilogs",
+                    "retries": {"mode": "standard", "total_max_attempts": 1},
                 }
-                if reader:
-                    options["retries"] = {"total_max_attempts": 1}
+                if not reader:
+                    options["read_timeout"] = min(
+                        self.read_timeout, self.call_policy.read_timeout_s
+                    )
                 found = self.session.client(
                     service,
                     region_name=region,
                     endpoint_url=self.endpoint_url,
                     config=Config(**options),
                 )
+                if not reader:
+                    found.meta.events.register_first(
+                        "needs-retry", PersistentCalls(self.call_policy, self._tell_trouble)
+                    )
                 self._clients[key] = found
             return found
+
+    def _tell_trouble(self, trouble: CallTrouble) -> None:
+        # Read when told: a front end may set `on_trouble` after the clients were made.
+        if self.on_trouble is not None:
+            self.on_trouble(trouble)
 
 
 def make_context(
@@ -253,6 +418,8 @@ def make_context(
     endpoint_url: str | None = None,
     max_rps: float = DEFAULT_LOGS_RPS,
     session: boto3.Session | None = None,
+    call_policy: CallPolicy = CALL_POLICY,
+    on_trouble: Callable[[CallTrouble], None] | None = None,
 ) -> AwsContext:
     """Build the run's session. boto3 itself honours AWS_ENDPOINT_URL(_<SERVICE>) when
     `endpoint_url` is None, and the standard credential chain."""
@@ -264,7 +431,13 @@ def make_context(
             session = boto3.Session(profile_name=profile, region_name=region)
         except botocore.exceptions.ProfileNotFound:
             raise ProfileNotFound(profile or "") from None
-    return AwsContext(session=session, endpoint_url=endpoint_url, logs_limiter=RateLimiter(max_rps))
+    return AwsContext(
+        session=session,
+        endpoint_url=endpoint_url,
+        logs_limiter=RateLimiter(max_rps),
+        call_policy=call_policy,
+        on_trouble=on_trouble,
+    )
 
 
 def error_code(exc: BaseException) -> str:

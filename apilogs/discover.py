@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -14,9 +15,19 @@ from typing import Any
 
 import botocore.exceptions
 
-from apilogs.aws import AwsContext, error_code
+from apilogs.aws import AwsContext, describe_aws_error, error_code
 from apilogs.cache import Fingerprint
-from apilogs.errors import AmbiguousApi, ApiNotFound, StageNotFound, StageRequired
+from apilogs.errors import (
+    AccessDenied,
+    AmbiguousApi,
+    ApilogsError,
+    ApiNotFound,
+    AwsServiceError,
+    AwsThrottled,
+    EndpointUnreachable,
+    StageNotFound,
+    StageRequired,
+)
 from apilogs.model import ApiKind, Finding, Role, Severity, Source, Topology
 
 _LAMBDA_PATH = re.compile(r":lambda:path/[^/]+/functions/(?P<arn>.+?)/invocations$")
@@ -73,6 +84,19 @@ RECOMMENDED_ACCESS_FORMAT_V2 = json.dumps(
 )
 _NOT_FOUND = frozenset({"NotFoundException", "ResourceNotFoundException"})
 _DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+# What an execution log says when API Gateway calls a Lambda function (an integration, or an
+# authorizer after "Starting authorizer"): how a role that may not read the API's configuration
+# still finds its functions.
+_CALLED_FUNCTION = re.compile(
+    r"^\((?P<request>[^)\s]+)\) Endpoint request URI: https://lambda\.[^/\s]+/[^/\s]+/"
+    r"functions/(?P<arn>arn:[^/\s]+)/invocations"
+)
+_AUTHORIZER_START = re.compile(r"^\((?P<request>[^)\s]+)\) Starting authorizer:")
+CALLED_FUNCTIONS_PATTERN = '?"Endpoint request URI" ?"Starting authorizer"'
+# How much of the execution log is read to find the functions: pages, and the look-back when
+# the caller names no window.
+FUNCTION_SCAN_PAGES = 5
+FUNCTION_SCAN_LOOKBACK_MS = 3_600_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,13 +179,85 @@ _DENIED_MARK = object()  # a lookup we were not allowed to make
 _MISSING_MARK = object()  # a lookup of something that does not exist
 
 
+class _Failed:
+    """A lookup that failed for good (denied) or after every retry (throttled, 5xx, no answer):
+    what it would have found is unknown, and the rest of discovery goes on."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: ApilogsError) -> None:
+        self.error = error
+
+
+class _Unreadable(Exception):
+    """The API's configuration cannot be read: its topology is to be inferred. `kind`: what
+    the lookups that did answer allow (None: not known)."""
+
+    def __init__(self, error: ApilogsError, kind: ApiKind | None, name: str | None = None) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.kind = kind
+        self.name = name
+
+
+# Failures discovery works around: each lookup's answer is then unknown. Credentials, a region
+# or an endpoint that refuses connections fail every call alike, and still end the run.
+_TOLERATED = (AccessDenied, AwsThrottled, AwsServiceError, EndpointUnreachable)
+
+
+def _as_failure(exc: Exception) -> _Failed | None:
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        return None
+    typed = describe_aws_error(exc)
+    return _Failed(typed) if isinstance(typed, _TOLERATED) else None
+
+
+def _attempt(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`call(...)`, the missing mark when AWS says there is no such thing, or `_Failed`."""
+    try:
+        return call(*args, **kwargs)
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) in _NOT_FOUND | {"BadRequestException"}:
+            return _MISSING_MARK
+        failed = _as_failure(exc)
+        if failed is None:
+            raise
+        return failed
+    except botocore.exceptions.BotoCoreError as exc:
+        failed = _as_failure(exc)
+        if failed is None:
+            raise
+        return failed
+
+
+def _found(result: Any) -> bool:
+    return result is not _MISSING_MARK and not isinstance(result, _Failed)
+
+
+def _reason(failed: _Failed) -> str:
+    error = failed.error
+    if isinstance(error, AccessDenied):
+        return f"access denied: {error.action}"
+    if isinstance(error, AwsThrottled):
+        return "throttled"
+    if isinstance(error, AwsServiceError):
+        return error.code or "AWS error"
+    return error.message
+
+
 class _Discovery:
     """The calls of one discovery. Independent calls go out at once (a thread pool, each call
     asked for once and shared): discovery takes two or three round trips, not thirty. Warnings
     are made in the calling thread, in a fixed order, so the findings read the same each run."""
 
-    def __init__(self, ctx: AwsContext, pool: ThreadPoolExecutor) -> None:
+    def __init__(
+        self,
+        ctx: AwsContext,
+        pool: ThreadPoolExecutor,
+        scan_window: tuple[int, int | None] | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.scan_window = scan_window
         self.region = ctx.region
         self.findings: list[Finding] = []
         self.pool = pool
@@ -192,17 +288,20 @@ class _Discovery:
         v1 = self.ctx.client("apigateway")
         v2 = self.ctx.client("apigatewayv2")
         # Both kinds asked at once: an ID is one or the other.
-        rest = self.soon(
-            ("rest_api", ref), _missing_if_not_found, v1.get_rest_api, {"restApiId": ref}
-        )
-        other = self.soon(("v2_api", ref), _missing_if_not_found, v2.get_api, {"ApiId": ref})
+        rest = self.soon(("rest_api", ref), lambda: _attempt(v1.get_rest_api, restApiId=ref))
+        other = self.soon(("v2_api", ref), lambda: _attempt(v2.get_api, ApiId=ref))
         found = rest.result()
-        if found is not _MISSING_MARK:
+        if _found(found):
             return ApiKind.REST, found
         api = other.result()
-        if api is not _MISSING_MARK:
+        if _found(api):
             kind = ApiKind.WEBSOCKET if api.get("ProtocolType") == "WEBSOCKET" else ApiKind.HTTP
             return kind, api
+        if isinstance(found, _Failed):
+            # REST could not answer; HTTP/WebSocket said no such API, or could not answer.
+            raise _Unreadable(found.error, ApiKind.REST if api is _MISSING_MARK else None)
+        if isinstance(api, _Failed):
+            raise _Unreadable(api.error, None)
         # Not an ID: try it as a name.
         candidates: list[tuple[ApiKind, dict[str, Any]]] = []
         all_v2 = self.pool.submit(lambda: list(_pages(v2, "get_apis", "Items")))
@@ -234,9 +333,7 @@ class _Discovery:
         v1 = self.ctx.client("apigateway")
         self.soon(
             ("rest_stage", api_id, stage),
-            _missing_if_not_found,
-            v1.get_stage,
-            {"restApiId": api_id, "stageName": stage},
+            lambda: _attempt(v1.get_stage, restApiId=api_id, stageName=stage),
         )
         self.soon(("resources", api_id), self._resources, api_id)
         self.soon(("authorizers", api_id), self._authorizers, api_id)
@@ -247,27 +344,34 @@ class _Discovery:
             execution_log_group(api_id, stage),
         )
 
-    def _resources(self, api_id: str) -> list[dict[str, Any]]:
+    def _resources(self, api_id: str) -> Any:
         v1 = self.ctx.client("apigateway")
-        return list(_pages(v1, "get_resources", "items", 500, restApiId=api_id, embed=["methods"]))
+        return _attempt(
+            lambda: list(
+                _pages(v1, "get_resources", "items", 500, restApiId=api_id, embed=["methods"])
+            )
+        )
 
-    def _authorizers(self, api_id: str) -> list[dict[str, Any]]:
+    def _authorizers(self, api_id: str) -> Any:
         v1 = self.ctx.client("apigateway")
-        return list(_pages(v1, "get_authorizers", "items", restApiId=api_id))
+        return _attempt(lambda: list(_pages(v1, "get_authorizers", "items", restApiId=api_id)))
 
-    def rest_stage(self, api_id: str, stage: str) -> dict[str, Any]:
+    def rest_stage(self, api_id: str, stage: str, api_name: str | None = None) -> dict[str, Any]:
         self.start_rest(api_id, stage)
         v1 = self.ctx.client("apigateway")
         result = self.now(("rest_stage", api_id, stage), lambda: None)
+        if isinstance(result, _Failed):
+            raise _Unreadable(result.error, ApiKind.REST, api_name)
         if result is not _MISSING_MARK:
             found: dict[str, Any] = result
             return found
-        names = [s.get("stageName", "") for s in v1.get_stages(restApiId=api_id).get("item", [])]
-        raise _unknown_stage(stage, api_id, names)
+        listed = _attempt(v1.get_stages, restApiId=api_id)
+        items = listed.get("item", []) if _found(listed) else []
+        raise _unknown_stage(stage, api_id, [s.get("stageName", "") for s in items])
 
     def discover_rest(self, api: dict[str, Any], stage_name: str) -> Topology:
         api_id = api["id"]
-        stage = self.rest_stage(api_id, stage_name)
+        stage = self.rest_stage(api_id, stage_name, api.get("name"))
         self.stage_facts = (stage.get("deploymentId"), str(stage.get("lastUpdatedDate")))
         variables = dict(stage.get("variables") or {})
         settings = stage.get("methodSettings") or {}
@@ -308,7 +412,16 @@ class _Discovery:
 
         usages: dict[tuple[Role, str, str], _Usage] = {}
         authorizer_routes: dict[str, list[str]] = {}
-        for resource in self.now(("resources", api_id), self._resources, api_id):
+        resources = self.now(("resources", api_id), self._resources, api_id)
+        authorizers = self.now(("authorizers", api_id), self._authorizers, api_id)
+        unread = next((r for r in (resources, authorizers) if isinstance(r, _Failed)), None)
+        if unread is not None:
+            self.functions_from_execution_log(
+                usages, api_id, stage_name, f"its routes could not be read ({_reason(unread)})"
+            )
+            resources = resources if _found(resources) else []
+            authorizers = authorizers if _found(authorizers) else []
+        for resource in resources:
             path = resource.get("path", "/")
             for method_name, method in (resource.get("resourceMethods") or {}).items():
                 route = f"{method_name} {path}"
@@ -319,7 +432,7 @@ class _Discovery:
                 if integration.get("type") not in {"AWS", "AWS_PROXY"} or ":lambda:" not in uri:
                     continue
                 self.use_function(usages, Role.LAMBDA, uri, variables, route)
-        for authorizer in self.now(("authorizers", api_id), self._authorizers, api_id):
+        for authorizer in authorizers:
             uri = authorizer.get("authorizerUri") or ""
             if not uri:
                 continue  # COGNITO_USER_POOLS authorizers run no Lambda
@@ -348,23 +461,23 @@ class _Discovery:
     def discover_v2(self, kind: ApiKind, api: dict[str, Any], stage_name: str) -> Topology:
         v2 = self.ctx.client("apigatewayv2")
         api_id = api["ApiId"]
-        routes_f = self.pool.submit(lambda: list(_pages(v2, "get_routes", "Items", ApiId=api_id)))
+        routes_f = self.pool.submit(
+            _attempt, lambda: list(_pages(v2, "get_routes", "Items", ApiId=api_id))
+        )
         integrations_f = self.pool.submit(
-            lambda: list(_pages(v2, "get_integrations", "Items", ApiId=api_id))
+            _attempt, lambda: list(_pages(v2, "get_integrations", "Items", ApiId=api_id))
         )
         if kind is ApiKind.WEBSOCKET:
             group = execution_log_group(api_id, stage_name)
             self.soon(("group", self.region, group), self._describe, self.region, group)
-        try:
-            stage = v2.get_stage(ApiId=api_id, StageName=stage_name)
-            self.stage_facts = (stage.get("DeploymentId"), str(stage.get("LastUpdatedDate")))
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) not in _NOT_FOUND:
-                raise
-            names = [
-                s.get("StageName", "") for s in _pages(v2, "get_stages", "Items", ApiId=api_id)
-            ]
-            raise _unknown_stage(stage_name, api_id, names) from None
+        stage = _attempt(v2.get_stage, ApiId=api_id, StageName=stage_name)
+        if isinstance(stage, _Failed):
+            raise _Unreadable(stage.error, kind, api.get("Name"))
+        if stage is _MISSING_MARK:
+            listed = _attempt(lambda: list(_pages(v2, "get_stages", "Items", ApiId=api_id)))
+            names = [s.get("StageName", "") for s in listed] if _found(listed) else []
+            raise _unknown_stage(stage_name, api_id, names)
+        self.stage_facts = (stage.get("DeploymentId"), str(stage.get("LastUpdatedDate")))
         variables = dict(stage.get("StageVariables") or {})
         sources: list[Source] = []
         level: str | None = None
@@ -390,15 +503,29 @@ class _Discovery:
         )
         routes_by_target: dict[str, list[str]] = {}
         authorizer_routes: dict[str, list[str]] = {}
-        for route in routes_f.result():
+        usages: dict[tuple[Role, str, str], _Usage] = {}
+        routes, integrations = routes_f.result(), integrations_f.result()
+        unread = next((r for r in (routes, integrations) if isinstance(r, _Failed)), None)
+        if unread is not None:
+            why = f"its routes could not be read ({_reason(unread)})"
+            if kind is ApiKind.WEBSOCKET:
+                self.functions_from_execution_log(usages, api_id, stage_name, why)
+            else:
+                self.warn(
+                    f"{why}: the Lambda functions of HTTP API {api_id} are unknown (an HTTP "
+                    "API has no execution log to name them); pass their groups with --log-group",
+                    "grant apigateway:GET",
+                )
+            routes = routes if _found(routes) else []
+            integrations = integrations if _found(integrations) else []
+        for route in routes:
             key = route.get("RouteKey", "")
             target = str(route.get("Target") or "")
             if target.startswith("integrations/"):
                 routes_by_target.setdefault(target.split("/", 1)[1], []).append(key)
             if route.get("AuthorizerId"):
                 authorizer_routes.setdefault(route["AuthorizerId"], []).append(key)
-        usages: dict[tuple[Role, str, str], _Usage] = {}
-        for integration in integrations_f.result():
+        for integration in integrations:
             uri = integration.get("IntegrationUri") or ""
             if integration.get("IntegrationSubtype") or ":lambda:" not in uri:
                 continue  # AWS service integrations and HTTP proxies have no Lambda log
@@ -407,14 +534,24 @@ class _Discovery:
         # Only authorizers that a route uses can leave logs; reading them one by one (at once)
         # also works where GetAuthorizers is not offered (moto).
         asked = {
-            a: self.pool.submit(v2.get_authorizer, ApiId=api_id, AuthorizerId=a)
+            a: self.pool.submit(_attempt, v2.get_authorizer, ApiId=api_id, AuthorizerId=a)
             for a in authorizer_routes
         }
-        for authorizer_id, routes in authorizer_routes.items():
+        for authorizer_id, used_by in authorizer_routes.items():
             authorizer = asked[authorizer_id].result()
+            if isinstance(authorizer, _Failed):
+                self.warn(
+                    f"authorizer {authorizer_id} could not be read ({_reason(authorizer)}): "
+                    "its Lambda function's log is not read; pass it with --log-group",
+                    None,
+                    Severity.INFO,
+                )
+                continue
+            if not _found(authorizer):
+                continue
             uri = authorizer.get("AuthorizerUri") or ""
             if uri:  # JWT authorizers run no Lambda
-                self.use_function(usages, Role.AUTHORIZER, uri, variables, *routes)
+                self.use_function(usages, Role.AUTHORIZER, uri, variables, *used_by)
         sources.extend(self.function_sources(usages))
         return Topology(
             api_id=api_id,
@@ -433,6 +570,121 @@ class _Discovery:
             stage_variables=tuple(sorted(variables.items())),
             deployment_id=stage.get("DeploymentId"),
         )
+
+    # -- when the configuration cannot be read -------------------------------------------------
+
+    def inferred(self, failure: _Unreadable, api_ref: str, stage_name: str) -> Topology:
+        """What can be read without the API's configuration: the execution log (its name
+        follows from the ID and stage) and every Lambda function it names. One finding says
+        what was assumed and which permission would show the rest."""
+        sources: list[Source] = []
+        usages: dict[tuple[Role, str, str], _Usage] = {}
+        named = ""
+        if failure.kind is not ApiKind.HTTP:
+            group = execution_log_group(api_ref, stage_name)
+            sources.append(Source(Role.EXECUTION, group, self.region))
+            names = self.functions_from_execution_log(usages, api_ref, stage_name, None)
+            named = (
+                f" and the Lambda functions it names ({', '.join(names)})"
+                if names
+                else " (it names no Lambda function in the window scanned)"
+            )
+            assumed = f"read its execution log {group}{named}"
+        else:
+            assumed = "nothing of it can be read but what --log-group names"
+        error = failure.error
+        grant = (
+            f"grant {error.action} to see the rest"
+            if isinstance(error, AccessDenied)
+            else "retry later to see the rest"
+        )
+        self.findings.insert(
+            0,
+            Finding(
+                Severity.WARNING,
+                f"could not read the configuration of API {api_ref} ({_reason(_Failed(error))}): "
+                f"assumed {assumed}; its access log and any other group are unknown, pass them "
+                f"with --log-group ({grant})",
+                None,
+            ),
+        )
+        sources.extend(self.function_sources(usages))
+        kind = failure.kind or ApiKind.REST
+        return Topology(
+            api_id=api_ref,
+            api_name=failure.name or api_ref,
+            kind=kind,
+            stage=stage_name,
+            region=self.region,
+            sources=tuple(self.with_group_facts(sources)),
+            findings=tuple(self.findings),
+            account_id=self.account_id(),
+            inferred=True,
+        )
+
+    def functions_from_execution_log(
+        self,
+        usages: dict[tuple[Role, str, str], _Usage],
+        api_id: str,
+        stage: str,
+        why: str | None,
+    ) -> list[str]:
+        """Every Lambda function the execution log says API Gateway called (an authorizer's
+        URI follows "Starting authorizer" in its request), added to `usages`; their names. A
+        few pages of the caller's window (or the last hour) are read, under the shared limiter."""
+        group = execution_log_group(api_id, stage)
+        now_ms = int(time.time() * 1000)
+        start, end = self.scan_window or (now_ms - FUNCTION_SCAN_LOOKBACK_MS, None)
+        logs = self.ctx.client("logs")
+        asked: dict[str, Any] = {
+            "logGroupName": group,
+            "startTime": start,
+            "endTime": end if end is not None else now_ms,
+            "filterPattern": CALLED_FUNCTIONS_PATTERN,
+        }
+        authorizing: set[str] = set()
+        names: list[str] = []
+        problem: str | None = None
+        for _ in range(FUNCTION_SCAN_PAGES):
+            self.ctx.logs_limiter.acquire()
+            page = _attempt(logs.filter_log_events, **asked)
+            if not _found(page):
+                problem = _reason(page) if isinstance(page, _Failed) else "the group does not exist"
+                break
+            for event in page.get("events", []):
+                message = str(event.get("message", ""))
+                if _AUTHORIZER_START.match(message):
+                    authorizing.add(message[1 : message.index(")")])
+                    continue
+                call = _CALLED_FUNCTION.match(message)
+                if call is None:
+                    continue
+                role = Role.LAMBDA
+                if call.group("request") in authorizing:
+                    authorizing.discard(call.group("request"))
+                    role = Role.AUTHORIZER
+                ref, _ = function_from_uri(call.group("arn"), self.region, {})
+                if ref is None:
+                    continue
+                usage = usages.setdefault((role, ref.region, ref.arn), _Usage(ref, role))
+                if ref.name not in names:
+                    names.append(ref.name)
+                del usage
+            token = page.get("nextToken")
+            if not token:
+                break
+            asked["nextToken"] = token
+        if why is not None:
+            found = f"the Lambda functions its execution log names: {', '.join(names)}"
+            if not names:
+                found = "no Lambda function (its execution log names none in the window scanned)"
+            if problem:
+                found = f"no Lambda function (its execution log could not be read: {problem})"
+            self.warn(
+                f"{why}: assumed {found}; pass any other group with --log-group",
+                "grant apigateway:GET",
+            )
+        return names
 
     # -- the access log fixes: commands to paste as they are ------------------------------------
 
@@ -564,15 +816,10 @@ class _Discovery:
 
     def _function_config(self, ref: FunctionRef) -> Any:
         client = self.ctx.client("lambda", ref.region)
-        try:
-            return client.get_function_configuration(FunctionName=ref.name)
-        except botocore.exceptions.ClientError as exc:
-            code = error_code(exc)
-            if code in _NOT_FOUND:
-                return _MISSING_MARK
-            if code in _DENIED:
-                return _DENIED_MARK
-            raise
+        found = _attempt(client.get_function_configuration, FunctionName=ref.name)
+        if isinstance(found, _Failed) and isinstance(found.error, AccessDenied):
+            return _DENIED_MARK
+        return found
 
     def function_config(self, ref: FunctionRef) -> dict[str, Any] | None:
         found = self.now(("config", ref.region, ref.name), self._function_config, ref)
@@ -592,11 +839,18 @@ class _Discovery:
                 Severity.INFO,
             )
             return None
+        if isinstance(found, _Failed):
+            self.warn(
+                f"could not read the configuration of {ref.name} ({_reason(found)}): assuming "
+                f"its log group is /aws/lambda/{ref.name}",
+                None,
+            )
+            return None
         config: dict[str, Any] = found
         return config
 
     def with_group_facts(self, sources: list[Source]) -> Iterator[Source]:
-        """Check each log group once (all at once): does it exist, its retention and size."""
+        """Check each log group once (all at once): does it exist, its retention, size, class."""
         for source in sources:
             if not source.foreign_account:
                 asked = ("group", source.region, source.log_group)
@@ -651,15 +905,17 @@ class _Discovery:
 
     def _describe(self, region: str, name: str) -> Any:
         logs = self.ctx.client("logs", region)
-        try:
+
+        def find() -> Any:
             for group in _pages(logs, "describe_log_groups", "logGroups", logGroupNamePrefix=name):
                 if group.get("logGroupName") == name:
                     return group
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) in _DENIED:
-                return _DENIED_MARK
-            raise
-        return None
+            return None
+
+        found = _attempt(find)
+        if isinstance(found, _Failed) and isinstance(found.error, AccessDenied):
+            return _DENIED_MARK
+        return None if found is _MISSING_MARK else found
 
     def describe_group(self, region: str, name: str) -> dict[str, Any] | bool | None:
         """The group's description; None if it does not exist; False if we may not look."""
@@ -671,13 +927,20 @@ class _Discovery:
                 Severity.INFO,
             )
             return False
+        if isinstance(found, _Failed):
+            self.warn(
+                f"could not describe log group {name} ({_reason(found)}): reading it anyway",
+                None,
+                Severity.INFO,
+            )
+            return False
         result: dict[str, Any] | None = found
         return result
 
     def _caller_account(self) -> str | None:
         try:
             return str(self.ctx.client("sts").get_caller_identity()["Account"])
-        except botocore.exceptions.ClientError:
+        except Exception:
             return None  # not knowing the account only weakens the foreign check
 
     def account_id(self) -> str | None:
@@ -710,46 +973,48 @@ def discover_topology(ctx: AwsContext, api_ref: str, stage: str | None) -> Topol
     return discover(ctx, api_ref, stage)[0]
 
 
-def discover(ctx: AwsContext, api_ref: str, stage: str | None) -> tuple[Topology, Fingerprint]:
+def discover(
+    ctx: AwsContext,
+    api_ref: str,
+    stage: str | None,
+    scan_window: tuple[int, int | None] | None = None,
+) -> tuple[Topology, Fingerprint]:
     """Find every log group of `api_ref` (an ID or a name) on `stage`, and what the topology
     was discovered from (for the cache).
 
     HTTP APIs default to the `$default` stage when no stage is given. The calls go out in
     two or three waves: the API, its stage, resources and authorizers, the caller's account and
     the execution log group at once; then every function's configuration and every log group's
-    description at once."""
-    region = ctx.region
+    description at once.
+
+    A lookup that AWS denies or keeps failing (after `ctx.call_policy`'s retries) does not end
+    it: what it would have found is unknown and said in a finding, and when the API's own
+    configuration cannot be read, the topology is inferred (`Topology.inferred`): the execution
+    log from the ID and stage, and the functions that log names in `scan_window` (default: the
+    last hour)."""
     with ThreadPoolExecutor(max_workers=16, thread_name_prefix="discover") as pool:
-        discovery = _Discovery(ctx, pool)
+        discovery = _Discovery(ctx, pool, scan_window)
         try:
             if stage:
                 discovery.start_rest(api_ref, stage)
-            kind, api = discovery.resolve_api(api_ref)
-            if kind is ApiKind.REST:
+            try:
+                kind, api = discovery.resolve_api(api_ref)
+                if kind is ApiKind.REST:
+                    if not stage:
+                        listed = _attempt(ctx.client("apigateway").get_stages, restApiId=api["id"])
+                        if isinstance(listed, _Failed):
+                            raise listed.error
+                        names = [s.get("stageName", "") for s in listed.get("item", [])]
+                        raise StageRequired(api["id"], names)
+                    topology = discovery.discover_rest(api, stage)
+                else:
+                    topology = discovery.discover_v2(kind, api, stage or "$default")
+            except _Unreadable as failure:
                 if not stage:
-                    names = [
-                        s.get("stageName", "")
-                        for s in ctx.client("apigateway")
-                        .get_stages(restApiId=api["id"])
-                        .get("item", [])
-                    ]
-                    raise StageRequired(api["id"], names)
-                topology = discovery.discover_rest(api, stage)
-            else:
-                topology = discovery.discover_v2(kind, api, stage or "$default")
+                    raise failure.error from None
+                topology = discovery.inferred(failure, api_ref, stage)
             return topology, discovery.fingerprint(topology)
         finally:
             # Guesses nobody needed must not keep the caller waiting.
             for future in discovery._futures.values():
                 future.cancel()
-    _ = region  # the region is checked (NoRegion) before any call
-
-
-def _missing_if_not_found(call: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
-    """`call(**kwargs)`, or the missing mark when the service says there is no such thing."""
-    try:
-        return call(**kwargs)
-    except botocore.exceptions.ClientError as exc:
-        if error_code(exc) in _NOT_FOUND | {"BadRequestException"}:
-            return _MISSING_MARK
-        raise

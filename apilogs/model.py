@@ -140,6 +140,10 @@ class Topology:
     access_log_format: str | None = None
     stage_variables: tuple[tuple[str, str], ...] = ()
     deployment_id: str | None = None
+    # Discovery could not read the API's configuration (denied, or AWS kept failing): the
+    # sources were inferred (the execution log from the ID and stage, the functions it names),
+    # and a finding says what was assumed. Never cached: the next run tries again.
+    inferred: bool = False
 
     @property
     def readable_sources(self) -> tuple[Source, ...]:

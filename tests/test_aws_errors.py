@@ -29,15 +29,18 @@ def ctx() -> AwsContext:
 
 
 def test_access_denied_names_the_missing_action(ctx: AwsContext) -> None:
-    with Stubber(ctx.client("apigateway")) as stub:
-        stub.add_client_error(
-            "get_rest_api",
-            service_error_code="AccessDeniedException",
-            service_message="User: arn:aws:iam::1:user/dev is not authorized",
-            http_status_code=403,
-        )
+    """With no stage to infer a topology from (tests/test_storm.py shows the inference), a
+    denied API lookup is the error, naming the action."""
+    with Stubber(ctx.client("apigateway")) as v1, Stubber(ctx.client("apigatewayv2")) as v2:
+        for stub, operation in ((v1, "get_rest_api"), (v2, "get_api")):
+            stub.add_client_error(
+                operation,
+                service_error_code="AccessDeniedException",
+                service_message="User: arn:aws:iam::1:user/dev is not authorized",
+                http_status_code=403,
+            )
         with pytest.raises(Exception) as caught:
-            discover_topology(ctx, "abc123", "prod")
+            discover_topology(ctx, "abc123", None)
     error = describe_aws_error(caught.value)
     assert error is not None and exit_status(error) is ExitStatus.AWS
     assert str(error).startswith(

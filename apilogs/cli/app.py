@@ -8,6 +8,7 @@ import gc
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import click
 
 from apilogs.api import Api, FirstRead, open_api
-from apilogs.aws import describe_aws_error
+from apilogs.aws import CallPolicy, CallTrouble, describe_aws_error
 from apilogs.cli.options import (
     CONTEXT_SETTINGS,
     CommonOptions,
@@ -28,6 +29,7 @@ from apilogs.errors import ApilogsError
 from apilogs.fetch import FetchStats
 from apilogs.model import Severity
 from apilogs.render.env import Terminal
+from apilogs.render.progress import CLEAR
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import Painter
 from apilogs.times import parse_time_noted
@@ -187,19 +189,44 @@ class Reporter:
 
     term: Terminal
     stats: FetchStats = field(default_factory=FetchStats)
+    # Warnings come from the calling thread and from discovery's and readers' threads alike.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _deferred: ApilogsError | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # Said while it happens, on any stderr: not when the main thread next looks.
+        self.stats.listen(self.warn)
 
     def warn(self, message: str) -> None:
         paint = Painter(self.term.err_color)
         text = sanitize(message, keep_newlines=False)
-        self.term.err.write(f"{paint('apilogs: warning:', '33', '1')} {text}\n")
-        self.term.err.flush()
+        # On a terminal, the progress line may stand where this line starts: clear it first.
+        clear = CLEAR if self.term.err_tty else ""
+        with self._lock:
+            self.term.err.write(f"{clear}{paint('apilogs: warning:', '33', '1')} {text}\n")
+            self.term.err.flush()
+
+    def defer(self, error: ApilogsError) -> None:
+        """An error to raise once what was read has been shown (`raise_deferred`)."""
+        self._deferred = error
+
+    def raise_deferred(self) -> None:
+        error, self._deferred = self._deferred, None
+        if error is not None:
+            raise error
+
+    def trouble(self, trouble: CallTrouble) -> None:
+        """An AWS call that keeps failing, said while it is retried."""
+        self.warn(trouble.describe())
 
     def warn_info(self, message: str) -> None:
         """Something done, for stderr (stdout stays the command's output)."""
         paint = Painter(self.term.err_color)
         text = sanitize(message, keep_newlines=False)
-        self.term.err.write(f"{paint('apilogs:', '2')} {text}\n")
-        self.term.err.flush()
+        clear = CLEAR if self.term.err_tty else ""
+        with self._lock:
+            self.term.err.write(f"{clear}{paint('apilogs:', '2')} {text}\n")
+            self.term.err.flush()
 
     def notices(self) -> None:
         """The notices the readers raised since the last call, as they happen."""
@@ -278,6 +305,8 @@ def open_target(
         tz=window.tz,
         refresh=common.refresh,
         first_read=first_read,
+        call_policy=CallPolicy(give_up_after_s=window.window_fail_after_s),
+        on_trouble=reporter.trouble,
     )
     for finding in api.topology.findings:
         if finding.severity is not Severity.INFO or common.verbose:

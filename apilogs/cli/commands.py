@@ -97,7 +97,7 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
     One row per source: role (execution, access, lambda, authorizer), log group, function and
     qualifier, the routes that use it, whether the group exists, its retention and size. Then
     every problem found (logging off, no access log, a group that does not exist) with the
-    command that fixes it. Exits 0 when at least one log group exists, 1 otherwise.
+    command that fixes it. Exits 0 when at least one log group exists or may (unknown), 1 otherwise.
 
     \b
     Examples:
@@ -114,6 +114,7 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
         profile=common.profile,
         region=common.region,
         endpoint_url=common.endpoint_url,
+        on_trouble=Reporter(term).trouble,
     )
     if output == "json":
         term.out.write(topology_json(api.topology) + "\n")
@@ -121,7 +122,8 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
         for line in topology_lines(api.topology, Painter(term.color), term.width):
             term.out.write(line + "\n")
     term.out.flush()
-    if not any(s.exists for s in api.topology.sources):
+    # Unknown (not allowed to look, or AWS would not say) is worth reading: not "nothing".
+    if not api.topology.readable_sources:
         raise SystemExit(1)
 
 

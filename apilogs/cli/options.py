@@ -368,8 +368,10 @@ def window_options(func: F) -> F:
                 "--fail-after",
                 type=DurationParam(minimum_s=1),
                 metavar="DURATION",
-                help="Give up (exit 3) once AWS has failed every read of a group this long. "
-                "Default: 60s for a window; in --watch mode, never (it keeps trying and says so).",
+                help="Give up (exit 3) once AWS has failed every read of a group this long; "
+                "every other call (discovery, Insights, X-Ray) is retried this long too, then "
+                "marked unknown. Default: 60s; in --watch mode reads never give up (they keep "
+                "trying and say so).",
             ),
             click.option(
                 "--engine",

@@ -6,7 +6,9 @@ import sys
 
 import click
 
-from apilogs.cli.commands import command
+from apilogs.aws import CallPolicy
+from apilogs.cli.app import Reporter, fail_line
+from apilogs.cli.commands import command, terminal
 from apilogs.cli.options import (
     CommonOptions,
     MatchOptions,
@@ -82,7 +84,11 @@ def tui(
         max_rps=window.max_rps,
         tz=window.tz,
         refresh=common.refresh,
+        call_policy=CallPolicy(give_up_after_s=window.window_fail_after_s),
+        on_trouble=Reporter(terminal(common)).trouble,
     )
+    # Once the screen is the TUI's, stderr is not: its reads say their troubles in the header.
+    api.context.on_trouble = None
     notices = [
         f.message
         for f in api.topology.findings

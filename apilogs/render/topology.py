@@ -26,6 +26,7 @@ def topology_to_dict(topology: Topology) -> dict[str, Any]:
         "access_log_format": topology.access_log_format,
         "stage_variables": dict(topology.stage_variables),
         "deployment_id": topology.deployment_id,
+        "inferred": topology.inferred,
         "sources": [_source_to_dict(s) for s in topology.sources],
         "findings": [
             {"severity": str(f.severity), "message": f.message, "fix": f.fix}
@@ -105,6 +106,11 @@ def topology_lines(topology: Topology, paint: Painter, width: int | None = None)
         facts.append("access log on")
     if facts:
         yield paint(", ".join(facts), DIM)
+    if topology.inferred:
+        yield paint(
+            "inferred: the API's configuration could not be read (see the first warning below)",
+            YELLOW,
+        )
     yield ""
     rows = [("ROLE", "LOG GROUP", "FUNCTION", "ROUTES", "EXISTS", "RETENTION", "STORED")]
     for src in topology.sources:
