@@ -547,11 +547,17 @@ class Api:
             if first is None:
                 return
             filtering = narrowed or bool(patterns) or bool(excluded)
-            for event in itertools.chain((first,), events):
-                ready = labeller.add(event)
-                if ready:
-                    # Runs for every line: no generator made for it when nothing is filtered.
-                    yield from out(ready) if filtering else ready
+            try:
+                for event in itertools.chain((first,), events):
+                    ready = labeller.add(event)
+                    if ready:
+                        # Runs for every line: no generator made for it when nothing is filtered.
+                        yield from out(ready) if filtering else ready
+            except (Exception, KeyboardInterrupt):
+                # A group given up on (IncompleteRead), another error, Ctrl-C: the lines read
+                # and held for their label are delivered all the same, before the error.
+                yield from out(labeller.flush())
+                raise
             yield from out(labeller.flush())
             _say_unlabelled(labeller, stats, 0)
 
@@ -687,18 +693,23 @@ class Api:
                 stats.notice(notice)
             return found
         summary = WindowStats()
-        for request in self.requests(
-            start,
-            end,
-            where=where,
-            sources=sources,
-            log_groups=log_groups,
-            filter_pattern=filter_pattern,
-            fail_after_s=fail_after_s,
-            stop=stop,
-            stats=stats,
-        ):
-            summary.add(request)
+        try:
+            for request in self.requests(
+                start,
+                end,
+                where=where,
+                sources=sources,
+                log_groups=log_groups,
+                filter_pattern=filter_pattern,
+                fail_after_s=fail_after_s,
+                stop=stop,
+                stats=stats,
+            ):
+                summary.add(request)
+        except IncompleteRead as exc:
+            # The other groups were read to the end: their sums still hold, and go with the error.
+            exc.partial = summary
+            raise
         if stop is not None and stop.is_set():
             raise Cancelled()
         return summary

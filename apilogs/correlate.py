@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from apilogs.errors import IncompleteRead
 from apilogs.model import (
     Invocation,
     LineKind,
@@ -1152,12 +1153,27 @@ def correlate(events: Iterable[LogEvent], grace_ms: int = DEFAULT_GRACE_MS) -> I
             sequence += 1
         latest[key] = request
 
-    for event in events:
-        for request in correlator.add(event):
+    try:
+        for event in events:
+            for request in correlator.add(event):
+                keep(request)
+            horizon = event.raw.timestamp - hold_ms
+            while buffer and buffer[0][0] < horizon:
+                yield latest.pop(heapq.heappop(buffer)[2])
+    except IncompleteRead:
+        # Raised once every other group's events were delivered: the requests are as whole
+        # as they will get, so all of them go out before the error.
+        for request in correlator.flush():
             keep(request)
-        horizon = event.raw.timestamp - hold_ms
-        while buffer and buffer[0][0] < horizon:
+        while buffer:
             yield latest.pop(heapq.heappop(buffer)[2])
+        raise
+    except (Exception, KeyboardInterrupt):
+        # Stopped midway: the requests already closed go out; those still open may lack lines
+        # that were never read, and are not told as if complete.
+        while buffer:
+            yield latest.pop(heapq.heappop(buffer)[2])
+        raise
     for request in correlator.flush():
         keep(request)
     while buffer:

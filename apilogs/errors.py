@@ -237,6 +237,9 @@ class IncompleteRead(AwsAccessError):
 
     def __init__(self, failures: Sequence[GroupFailure]) -> None:
         self.failures = tuple(failures)
+        # What was made of the events that were read (`Api.stats`'s summary), so a caller can
+        # show it with the error rather than lose it; None when the raiser kept nothing.
+        self.partial: object | None = None
         groups = ", ".join(f.group for f in self.failures)
         super().__init__(f"could not read {len(self.failures)} log group(s) to the end: {groups}")
 

@@ -185,19 +185,26 @@ class _Search:
         is a term or starts with one (a prefix found inside other text is not the ID)."""
         new_ids: set[str] = set()
         for raws in self._passes(terms):
-            for raw in raws:
-                message = raw.message
-                if not any(t in message for t in terms):
-                    continue  # an emulator that ignored the pattern
-                key = event_key(raw)
-                event = self.found.get(key)
-                if event is None:
-                    event = parse_event(raw)
-                ids = _ids_of(event)
-                if prefixes and not any(i.startswith(t) for i in ids for t in terms):
-                    continue
-                self.found[key] = event
-                new_ids |= ids
+            try:
+                for raw in raws:
+                    message = raw.message
+                    if not any(t in message for t in terms):
+                        continue  # an emulator that ignored the pattern
+                    key = event_key(raw)
+                    event = self.found.get(key)
+                    if event is None:
+                        event = parse_event(raw)
+                    ids = _ids_of(event)
+                    if prefixes and not any(i.startswith(t) for i in ids for t in terms):
+                        continue
+                    self.found[key] = event
+                    new_ids |= ids
+            except IncompleteRead as exc:
+                # Every other group was read to the end (the error comes last): the lookup goes
+                # on without the groups given up on, which would only fail again, and says
+                # what is missing once it has shown what it found (`find_requests`).
+                failed = {f.group for f in exc.failures}
+                self.queries = [q for q in self.queries if q.group not in failed]
         return new_ids
 
     def _passes(self, terms: list[str]) -> Iterator[Iterable[RawEvent]]:
@@ -328,6 +335,7 @@ def find_requests(
     if not terms:
         return Lookup()
     scope = CancelScope(stop)
+    failures_before = len(stats.failures)
     search = _Search(ctx, queries_for(sources), start_ms, end_ms, stats, scope, policy, engine)
     known = search.by_terms(terms, prefixes=True)
     asked = set(terms)
@@ -352,12 +360,16 @@ def find_requests(
         known |= nearby
     if scope.is_set():
         raise Cancelled()
-    failures_before = len(stats.failures)
     _invocation_lines(search, streams_read)
     if len(stats.failures) > failures_before:
-        raise IncompleteRead(stats.failures[failures_before:])
+        error = IncompleteRead(stats.failures[failures_before:])
+        # What the other groups hold of the requests is still theirs to see, before the error.
+        error.partial = _answer(terms, search.requests())
+        raise error
     if scope.is_set():
         raise Cancelled()
+    if search.usage is not None and search.usage.queries:
+        stats.notice(search.usage.summary())
     return _answer(terms, search.requests())
 
 

@@ -174,7 +174,11 @@ def fail_line(message: str, code: int) -> None:
 
 
 def exit_quietly(code: int) -> None:
-    # Point stdout at devnull so the interpreter's final flush cannot raise again.
+    # Ctrl-C: what was written but is still buffered goes out first. A closed pipe: that
+    # flush fails, and stdout then points at devnull so the interpreter's final flush cannot
+    # raise again.
+    with contextlib.suppress(OSError, ValueError):
+        sys.stdout.flush()
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -263,8 +267,6 @@ class Reporter:
                 self.warn(f"no {what} matched among {stats.events:,} events read")
             else:
                 self.warn(f"no {what} in this window (widen it with --start, e.g. --start 1h)")
-        if shown == 0 and exit_if_none and not stats.failures:
-            raise SystemExit(ExitStatus.NOT_FOUND)
         if shown == 0 and exit_if_none and not stats.failures:
             raise SystemExit(ExitStatus.NOT_FOUND)
 

@@ -3,11 +3,12 @@ core's API (`apilogs.api`) and a renderer; nothing here fetches, joins or sums b
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -35,9 +36,9 @@ from apilogs.cli.options import (
     window_options,
 )
 from apilogs.cli.pager import show_lines
-from apilogs.errors import AmbiguousRequestId, InvalidInput, RequestNotFound
+from apilogs.errors import AmbiguousRequestId, IncompleteRead, InvalidInput, RequestNotFound
 from apilogs.label import LabeledEvent
-from apilogs.lookup import check_term
+from apilogs.lookup import Lookup, check_term
 from apilogs.model import ApiKind, Request, Source, Trace, UpdateKind
 from apilogs.render.env import Terminal
 from apilogs.render.events import Clock, EventFormatter, RenderOptions
@@ -55,7 +56,11 @@ from apilogs.render.requests import (
 )
 from apilogs.render.style import Painter
 from apilogs.stream import RequestFilter
+from apilogs.summary import WindowStats
 from apilogs.xray import TraceReport
+
+if TYPE_CHECKING:
+    from apilogs.fetch.insights import InsightsSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -282,17 +287,24 @@ def find_reporting(
     progress = Progress(
         reporter.stats, term.err, enabled=term.err_tty and not term.out_tty, width=term.err_width
     )
-    with progress:
-        found = api.lookup(
-            request_ids,
-            window.start,
-            window.end,
-            sources=window.sources,
-            log_groups=window.log_groups,
-            engine=window.engine,
-            fail_after_s=window.window_fail_after_s,
-            stats=reporter.stats,
-        )
+    try:
+        with progress:
+            found = api.lookup(
+                request_ids,
+                window.start,
+                window.end,
+                sources=window.sources,
+                log_groups=window.log_groups,
+                engine=window.engine,
+                fail_after_s=window.window_fail_after_s,
+                stats=reporter.stats,
+            )
+    except IncompleteRead as exc:
+        if not isinstance(exc.partial, Lookup) or not exc.partial.requests:
+            raise
+        # A group given up on: what the others hold is shown, then the error names the group.
+        reporter.defer(exc)
+        found = exc.partial
     if found.ambiguous:
         raise AmbiguousRequestId(*found.ambiguous[0])
     if not found.requests:
@@ -331,6 +343,7 @@ def _get_requests(
         term.out.write(fmt(LabeledEvent(event, owner, probable)) + "\n")
         shown += 1
     term.out.flush()
+    reporter.raise_deferred()
     reporter.finish(max(shown, 1))
 
 
@@ -408,20 +421,31 @@ def write_batched(
     first_at = 0.0
     count = 0
     clock = time.monotonic
-    for line in lines:
-        if not pending:
-            first_at = clock()
-        pending.append(line)
-        count += 1
-        if len(pending) >= batch or clock() - first_at >= delay_s:
+
+    def drain() -> None:
+        nonlocal pending
+        if pending:
             pending.append("")
             out.write("\n".join(pending))
-            out.flush()
             pending = []
-    if pending:
-        pending.append("")
-        out.write("\n".join(pending))
-    out.flush()
+        out.flush()
+
+    try:
+        for line in lines:
+            if not pending:
+                first_at = clock()
+            pending.append(line)
+            count += 1
+            if len(pending) >= batch or clock() - first_at >= delay_s:
+                drain()
+    except BaseException:
+        # A group given up on, an error, Ctrl-C: the lines read before it are output too, and
+        # before the error line. A write that fails now (a closed pipe) must not hide why the
+        # run ended.
+        with contextlib.suppress(OSError, ValueError):
+            drain()
+        raise
+    drain()
     return count
 
 
@@ -531,6 +555,8 @@ def requests(
                 out.flush()
         out.flush()
     except BaseException:
+        with contextlib.suppress(OSError, ValueError):
+            out.flush()  # the rows read before the error, ahead of its line
         reporter.notices()
         raise
     reporter.finish(shown, "requests", filter_pattern=window.filter_pattern, exit_if_none=True)
@@ -550,9 +576,9 @@ def _with_traces(
     asked = lacking = 0
     said: set[str] = set()
 
-    def done() -> list[tuple[Request, Trace | None]]:
+    def done(*, read_traces: bool = traces) -> list[tuple[Request, Trace | None]]:
         nonlocal asked, lacking
-        if not traces:
+        if not read_traces:
             return [(r, None) for r in batch]
         report = api.traces(batch)
         asked += sum(1 for r in batch if r.trace_id)
@@ -564,11 +590,27 @@ def _with_traces(
         return [(r, report.get(r.trace_id)) for r in batch]
 
     size = TRACE_BATCH if traces else 1
-    for request in requests_found:
-        batch.append(request)
-        if len(batch) >= size:
-            yield done()
-            batch = []
+    try:
+        for request in requests_found:
+            batch.append(request)
+            if len(batch) >= size:
+                yield done()
+                batch = []
+    except KeyboardInterrupt:
+        # The user wants out now: the rows read are printed, without waiting for X-Ray.
+        if batch:
+            yield done(read_traces=False)
+        raise
+    except Exception:
+        # A group given up on (or another error): the rows read so far are printed before
+        # the error line, with their traces where X-Ray answers.
+        if batch:
+            try:
+                rows = done()
+            except Exception:
+                rows = done(read_traces=False)
+            yield rows
+        raise
     if batch:
         yield done()
     if lacking:
@@ -656,26 +698,37 @@ def stats(
     api = open_target(
         common, window, api_id, stage, reporter, window_read=reads_execution(window.sources)
     )
-    with Progress(reporter.stats, term.err, enabled=term.err_tty, width=term.err_width):
-        summary = api.stats(
-            window.start,
-            window.end,
-            sources=window.sources,
-            log_groups=window.log_groups,
-            filter_pattern=window.filter_pattern,
-            engine=window.engine,
-            fail_after_s=window.window_fail_after_s,
-            stats=reporter.stats,
-        )
+    try:
+        with Progress(reporter.stats, term.err, enabled=term.err_tty, width=term.err_width):
+            summary = api.stats(
+                window.start,
+                window.end,
+                sources=window.sources,
+                log_groups=window.log_groups,
+                filter_pattern=window.filter_pattern,
+                engine=window.engine,
+                fail_after_s=window.window_fail_after_s,
+                stats=reporter.stats,
+            )
+    except IncompleteRead as exc:
+        # The groups that were read still sum up: printed, then the error names what is missing.
+        if isinstance(exc.partial, WindowStats):
+            _print_stats(term, exc.partial, output)
+        reporter.notices()
+        raise
+    _print_stats(term, summary, output)
+    reporter.finish(
+        summary.requests, "requests", filter_pattern=window.filter_pattern, exit_if_none=True
+    )
+
+
+def _print_stats(term: Terminal, summary: WindowStats | InsightsSummary, output: str) -> None:
     if output == "json":
         term.out.write(json.dumps(summary.to_dict(), indent=2) + "\n")
     else:
         for line in stats_lines(summary, Painter(term.color)):
             term.out.write(line + "\n")
     term.out.flush()
-    reporter.finish(
-        summary.requests, "requests", filter_pattern=window.filter_pattern, exit_if_none=True
-    )
 
 
 # --- show ---------------------------------------------------------------------------------------
@@ -765,6 +818,7 @@ def show(
             doc = request_to_dict(request, with_events=True, trace=trace, with_trace=traces)
             term.out.write(json.dumps(doc) + "\n")
         term.out.flush()
+        reporter.raise_deferred()
         return
     lines: list[str] = []
     for index, request in enumerate(found):
@@ -774,6 +828,7 @@ def show(
         notes = _trace_notes(request, report)
         lines.extend(story_lines(request, formatter, paint, trace=trace, trace_notes=notes))
     show_lines(term, lines, pager=not no_pager)
+    reporter.raise_deferred()
 
 
 def _export_or_link(
