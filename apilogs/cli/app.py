@@ -24,7 +24,7 @@ from apilogs.cli.options import (
     group_common_options,
     remember_group_options,
 )
-from apilogs.cli.status import ExitStatus, describe, exit_status
+from apilogs.cli.status import ExitStatus, describe, exit_status, unexpected_message
 from apilogs.errors import ApilogsError
 from apilogs.fetch import FetchStats
 from apilogs.model import Severity
@@ -152,10 +152,7 @@ def run_reporting_errors(common: CommonOptions, action: Callable[[], Any]) -> An
             raise
         error = describe_aws_error(exc)
         if error is None:
-            fail_line(
-                f"unexpected {type(exc).__name__}: {exc} (run with --debug for details)",
-                ExitStatus.NOT_FOUND,
-            )
+            fail_line(unexpected_message(exc), ExitStatus.INTERNAL)
             return None
         fail(error)
     return None

@@ -8,6 +8,7 @@ One table: every command follows it (README, "Exit codes").
 | 1 | nothing found: no such API, stage, request, or nothing matched |
 | 2 | usage: a bad option or value |
 | 3 | AWS unreachable, denied, or failing: credentials, permissions, endpoint, throttling |
+| 70 | internal error: a bug in apilogs (sysexits' EX_SOFTWARE); --debug shows the traceback |
 | 130 | interrupted (Ctrl-C) |
 """
 
@@ -39,21 +40,32 @@ class ExitStatus(IntEnum):
     NOT_FOUND = 1
     USAGE = 2
     AWS = 3
+    INTERNAL = 70
     INTERRUPTED = 130
 
 
 def exit_status(error: ApilogsError) -> ExitStatus:
+    from apilogs.fetch.insights import InsightsError
     from apilogs.render.lnav import LnavFormatConflict, NoLnavHome
 
     if isinstance(error, InvalidInput | LnavFormatConflict | NoLnavHome):
         return ExitStatus.USAGE
     if isinstance(error, NotFound):
         return ExitStatus.NOT_FOUND
-    if isinstance(error, AwsAccessError):
+    if isinstance(error, AwsAccessError | InsightsError):
         return ExitStatus.AWS
     if isinstance(error, Cancelled):
         return ExitStatus.INTERRUPTED
-    return ExitStatus.NOT_FOUND
+    # An error class this table does not know is a gap in apilogs, not "nothing found".
+    return ExitStatus.INTERNAL
+
+
+def unexpected_message(exc: BaseException) -> str:
+    """The line for an exception apilogs did not expect: it is apilogs's bug, not the user's."""
+    return (
+        f"unexpected {type(exc).__name__}: {exc} (a bug in apilogs: run again with --debug "
+        "for the traceback, and please report it)"
+    )
 
 
 # Core option names → the CLI's spelling.

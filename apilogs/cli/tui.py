@@ -22,6 +22,7 @@ from apilogs.cli.options import (
     watch_options_following,
     window_options,
 )
+from apilogs.cli.status import ExitStatus
 from apilogs.errors import InvalidInput
 from apilogs.model import Severity
 
@@ -111,7 +112,7 @@ def tui(
         live=watch.live,
         engine=window.engine,
     )
-    run_tui(
+    code = run_tui(
         ApiFeed(api, plan),
         api.topology,
         selection.sources,
@@ -126,6 +127,17 @@ def tui(
             notices=tuple(notices),
         ),
     )
+    _crashed_if(code)
+
+
+def _crashed_if(code: int) -> None:
+    """A TUI that stopped on its own exception is a bug, whatever Textual's code for it."""
+    if code:
+        fail_line(
+            "the TUI stopped on an unexpected error (a bug in apilogs: the traceback is above; "
+            "please report it)",
+            ExitStatus.INTERNAL,
+        )
 
 
 def _now_ms() -> int:
@@ -142,4 +154,4 @@ def run_demo_tui(api: object, start_ms: int) -> None:
 
     assert isinstance(api, Api)
     feed = ApiFeed(api, ReadPlan(start=start_ms, follow=True, interval_s=0.5))
-    run_tui(feed, api.topology, api.select().sources, AppOptions(start_ms=start_ms))
+    _crashed_if(run_tui(feed, api.topology, api.select().sources, AppOptions(start_ms=start_ms)))

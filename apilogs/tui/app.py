@@ -855,11 +855,14 @@ def describe_error(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__}: {exc}"
 
 
-def run_tui(feed: Feed, topology: Topology, sources: Sequence[Source], options: TuiOptions) -> None:
-    """Run the TUI until the user quits; the read is stopped and its thread ended."""
+def run_tui(feed: Feed, topology: Topology, sources: Sequence[Source], options: TuiOptions) -> int:
+    """Run the TUI until the user quits; the read is stopped and its thread ended. Returns
+    Textual's return code: non-zero when the app stopped on an exception of its own (Textual
+    has printed the traceback by then)."""
     app = TuiApp(feed, topology, sources, options)
     try:
         app.run()
     finally:
         app.stop_event.set()
         app.reader_done.wait(2.0)
+    return app.return_code or 0
