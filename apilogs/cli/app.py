@@ -24,6 +24,7 @@ from apilogs.cli.options import (
     group_common_options,
     remember_group_options,
 )
+from apilogs.cli.redact import RedactingFormatter
 from apilogs.cli.status import ExitStatus, describe, exit_status, unexpected_message
 from apilogs.errors import ApilogsError
 from apilogs.fetch import FetchStats
@@ -133,9 +134,9 @@ def cli(ctx: click.Context, /, **common: Any) -> None:
 def run_reporting_errors(common: CommonOptions, action: Callable[[], Any]) -> Any:
     """Turn every failure into one line on stderr and an exit code; tracebacks only with --debug."""
     if common.debug:
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+        log_to_stderr(logging.DEBUG, logging.BASIC_FORMAT)
     elif common.verbose:
-        logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="apilogs: %(message)s")
+        log_to_stderr(logging.INFO, "apilogs: %(message)s")
     try:
         return action()
     except KeyboardInterrupt:
@@ -156,6 +157,14 @@ def run_reporting_errors(common: CommonOptions, action: Callable[[], Any]) -> An
             return None
         fail(error)
     return None
+
+
+def log_to_stderr(level: int, fmt: str) -> None:
+    """The log on stderr, every record's text with its credentials masked: botocore's debug
+    log prints each request's session token and signature."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(RedactingFormatter(fmt))
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def fail(error: ApilogsError) -> None:
