@@ -346,6 +346,6 @@ def test_show_traces_export_writes_the_trace_into_the_report(
     assert doc["trace"]["trace_id"] == expected.trace_id
     assert any(s["operation"] == "PutItem" for s in doc["trace"]["spans"])
     # Without --traces the report has no trace, as before.
-    code, _, err = run(traffic, "show", expected.request_id, "--export", str(as_json))
+    code, _, err = run(traffic, "show", expected.request_id, "--export", str(as_json), "--force")
     assert code == 0, err
     assert "trace" not in json.loads(as_json.read_text())

@@ -35,6 +35,7 @@ from apilogs.cli.options import (
     watch_options,
     window_options,
 )
+from apilogs.cli.outfile import check_output_file, write_output_file
 from apilogs.cli.pager import show_lines
 from apilogs.errors import AmbiguousRequestId, IncompleteRead, InvalidInput, RequestNotFound
 from apilogs.label import LabeledEvent
@@ -748,9 +749,15 @@ def _print_stats(term: Terminal, summary: WindowStats | InsightsSummary, output:
 @click.option(
     "--export",
     "export_path",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(dir_okay=False),
     metavar="FILE",
-    help="Write the story to FILE for a bug report instead: Markdown (.md) or JSON (.json).",
+    help="Write the story to FILE for a bug report instead: Markdown (.md) or JSON (.json). "
+    "FILE must not exist yet (see --force); a symbolic link or a special file is refused.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --export: replace FILE if it exists (a regular file only, never a link's target).",
 )
 @click.option(
     "--export-format",
@@ -773,6 +780,7 @@ def show(
     no_pager: bool,
     export_path: str | None,
     export_format: str | None,
+    force: bool,
     link: bool,
     traces: bool,
     common: CommonOptions,
@@ -796,8 +804,13 @@ def show(
     check_term(request_id)  # before discovery: junk is refused at once, offline too
     from apilogs.render.export import export_format_for
 
-    # A file name that says no format fails before any read.
+    # A file name that says no format, or a file that must not be written, fails before any
+    # read.
     chosen_format = export_format_for(export_path, export_format) if export_path else None
+    if force and not export_path:
+        raise click.UsageError("--force replaces the file of --export: give --export FILE")
+    if export_path:
+        check_output_file(export_path, force=force)
     term = terminal(common)
     reporter = Reporter(term)
     api = open_target(common, window, api_id, stage, reporter)
@@ -809,7 +822,10 @@ def show(
     paint = Painter(term.color)
     sources = api.select(window.sources, window.log_groups).sources
     if export_path or link:
-        _export_or_link(found, sources, export_path, chosen_format, link, window, reporter, report)
+        _export_or_link(
+            found, sources, export_path, chosen_format, force, link, window, reporter, report
+        )
+        reporter.raise_deferred()
         return
     formatter = EventFormatter(RenderOptions(output="short", tz=window.tz), paint, sources)
     if output == "json":
@@ -836,13 +852,12 @@ def _export_or_link(
     sources: tuple[Source, ...],
     export_path: str | None,
     fmt: ExportFormat | None,
+    force: bool,
     link: bool,
     window: WindowOptions,
     reporter: Reporter,
     report: TraceReport | None,
 ) -> None:
-    from pathlib import Path
-
     from apilogs.console import request_links
     from apilogs.render.export import export_request
 
@@ -855,7 +870,7 @@ def _export_or_link(
     if export_path and fmt:
         trace = report.get(request.trace_id) if report is not None else None
         text = export_request(request, fmt, tz=window.tz, traces=(trace,) if trace else ())
-        Path(export_path).write_text(text, encoding="utf-8")
+        write_output_file(export_path, text, force=force)
         reporter.warn_info(f"wrote {export_path} ({fmt})")
     if link:
         out = reporter.term.out
