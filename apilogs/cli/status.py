@@ -45,14 +45,13 @@ class ExitStatus(IntEnum):
 
 
 def exit_status(error: ApilogsError) -> ExitStatus:
-    from apilogs.fetch.insights import InsightsError
     from apilogs.render.lnav import LnavFormatConflict, NoLnavHome
 
     if isinstance(error, InvalidInput | LnavFormatConflict | NoLnavHome):
         return ExitStatus.USAGE
     if isinstance(error, NotFound):
         return ExitStatus.NOT_FOUND
-    if isinstance(error, AwsAccessError | InsightsError):
+    if isinstance(error, AwsAccessError):
         return ExitStatus.AWS
     if isinstance(error, Cancelled):
         return ExitStatus.INTERRUPTED

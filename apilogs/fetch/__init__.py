@@ -114,7 +114,9 @@ class ReaderPool:
             return sum(1 for t in self._threads if t.is_alive())
 
 
-class _Failed:
+class _ReaderFailed:
+    """A reader thread's error, carried to the consumer through its inbox to be raised there."""
+
     __slots__ = ("error",)
 
     def __init__(self, error: BaseException) -> None:
@@ -223,7 +225,7 @@ class _PageChannel:
                 self._taken()
             if item is _DONE:
                 return
-            if isinstance(item, _Failed):
+            if isinstance(item, _ReaderFailed):
                 raise item.error
             if isinstance(item, _Split):
                 for channel in item.channels:
@@ -381,7 +383,7 @@ def _reader(
     except BaseException as exc:  # handed to the consumer, which raises it in its own thread
         if holding:
             channel.unused()
-        channel.items.put(_Failed(exc))
+        channel.items.put(_ReaderFailed(exc))
     finally:
         pages.close()
 
@@ -701,7 +703,7 @@ def follow(
     `policy.notice_after_s`; with `policy.give_up_after_s` set, IncompleteRead ends the follow."""
     scope = CancelScope(stop)
     stats.groups += len(queries)
-    inbox: queue.Queue[tuple[str, list[RawEvent], int] | _Failed] = queue.Queue()
+    inbox: queue.Queue[tuple[str, list[RawEvent], int] | _ReaderFailed] = queue.Queue()
     merge = WatermarkMerge(max_hold_ms=max_hold_ms)
     for query in queries:
         merge.register(query.group)
@@ -741,9 +743,9 @@ def follow(
             )
         except GaveUp as exc:
             failure = GroupFailure(exc.group, exc.reason, exc.failing_for_s, None)
-            inbox.put(_Failed(IncompleteRead([failure])))
+            inbox.put(_ReaderFailed(IncompleteRead([failure])))
         except BaseException as exc:
-            inbox.put(_Failed(exc))
+            inbox.put(_ReaderFailed(exc))
 
     pool = ReaderPool(scope, limit=len(queries))
     read_until: dict[str, int] = {}
@@ -756,7 +758,7 @@ def follow(
             except queue.Empty:
                 item = None
             while item is not None:
-                if isinstance(item, _Failed):
+                if isinstance(item, _ReaderFailed):
                     raise item.error
                 group, events, until = item
                 until = max(until, read_until.get(group, -1))

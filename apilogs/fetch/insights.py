@@ -45,7 +45,7 @@ import botocore.exceptions
 
 from apilogs.aws import AwsContext, error_code, is_throttle
 from apilogs.cancel import CancelScope, StopSignal
-from apilogs.errors import ApilogsError
+from apilogs.errors import AwsAccessError
 from apilogs.fetch.filter import GroupQuery
 from apilogs.fetch.filter import read_window as filter_read_window
 from apilogs.fetch.stats import FetchStats
@@ -101,9 +101,9 @@ _CONNECTION_ERRORS = (
 )
 
 
-class InsightsError(ApilogsError):
+class InsightsError(AwsAccessError):
     """A Logs Insights query failed in a way retrying cannot fix (Failed, malformed, cancelled
-    by someone else)."""
+    by someone else): AWS failing, like the family's other errors (exit 3)."""
 
 
 @dataclass(frozen=True, slots=True)

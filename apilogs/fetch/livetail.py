@@ -271,12 +271,14 @@ class _Refused(Exception):
 
 
 @dataclass(slots=True)
-class _Failed:
+class _SessionFailed:
+    """A Live Tail session's error, carried to the consumer through the inbox."""
+
     error: BaseException
 
 
 _Push = tuple[str, list[RawEvent], int]
-_Inbox = queue.Queue[_Push | _Failed]
+_Inbox = queue.Queue[_Push | _SessionFailed]
 
 
 class _Session:
@@ -360,7 +362,7 @@ class _Session:
             target()
         except BaseException as exc:
             if not self.halt.is_set():
-                self.inbox.put(_Failed(exc))
+                self.inbox.put(_SessionFailed(exc))
             self.halt.set()
 
     def close_stream(self) -> None:
@@ -733,11 +735,11 @@ def follow_live(
             session.start()
         while not halt.is_set():
             try:
-                item: _Push | _Failed | None = inbox.get(timeout=0.25)
+                item: _Push | _SessionFailed | None = inbox.get(timeout=0.25)
             except queue.Empty:
                 item = None
             while item is not None:
-                if isinstance(item, _Failed):
+                if isinstance(item, _SessionFailed):
                     raise item.error
                 key, events, mark = item
                 merge.push(key, events, mark)
