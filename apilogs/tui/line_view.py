@@ -8,26 +8,26 @@ from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from apilogs.tui.tail_view import set_virtual_size
+from apilogs.tui.tail_view import move_keys, set_virtual_size
 
 
 class LineView(ScrollView, can_focus=True):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "scroll_down", "Down", show=False),
-        Binding("k,up", "scroll_up", "Up", show=False),
-        Binding("h,left", "scroll_left", "Left", show=False),
-        Binding("l,right", "scroll_right", "Right", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("g,home", "scroll_home", "Top", show=False),
-        Binding("G,end", "scroll_end", "Bottom", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = move_keys(
+        "scroll_down",
+        "scroll_up",
+        "page_down",
+        "page_up",
+        "scroll_home",
+        "scroll_end",
+        sideways=True,
+        ends=("Top", "Bottom"),
+    )
     DEFAULT_CSS = """
     LineView {
         border: round $panel-lighten-2;
@@ -55,12 +55,18 @@ class LineView(ScrollView, can_focus=True):
         y = self.scroll_offset.y
         self._lines = lines
         self._visual_width = -1
-        self._layout()
+        laying_out = self._layout()
         if keep_scroll:
-            self.scroll_to(y=min(y, self.max_scroll_y), animate=False, immediate=True, force=True)
+            self._keep_y(y)
+            if laying_out:
+                # Until then the end may be off by a scrollbar that comes or goes.
+                self.call_after_refresh(self._keep_y, y)
         else:
             self.scroll_to(0, 0, animate=False, immediate=True, force=True)
         self.refresh()
+
+    def _keep_y(self, y: float) -> None:
+        self.scroll_to(y=min(y, self.max_scroll_y), animate=False, immediate=True, force=True)
 
     def set_wrap(self, wrap: bool) -> None:
         self.wrap = wrap
@@ -71,10 +77,11 @@ class LineView(ScrollView, can_focus=True):
     def _content_width(self) -> int:
         return max(1, self.scrollable_content_region.width)
 
-    def _layout(self) -> None:
+    def _layout(self) -> bool:
+        """Lay the lines out for the width; True when the screen's layout is due as well."""
         width = self._content_width()
         if width == self._visual_width:
-            return
+            return False
         self._visual_width = width
         self._cache.clear()
         if self.wrap:
@@ -89,11 +96,10 @@ class LineView(ScrollView, can_focus=True):
                 wrapped.overflow = "fold"
                 visual.extend(wrapped.wrap(console, width))
             self._visual = visual
-            set_virtual_size(self, Size(width, len(visual)))
-        else:
-            self._visual = self._lines
-            longest = max((cell_len(line.plain) for line in self._lines), default=0)
-            set_virtual_size(self, Size(max(width, longest), len(self._lines)))
+            return set_virtual_size(self, Size(width, len(visual)))
+        self._visual = self._lines
+        longest = max((cell_len(line.plain) for line in self._lines), default=0)
+        return set_virtual_size(self, Size(max(width, longest), len(self._lines)))
 
     def on_resize(self) -> None:
         self._layout()

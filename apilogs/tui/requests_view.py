@@ -7,6 +7,7 @@ import bisect
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
@@ -16,20 +17,15 @@ from textual.strip import Strip
 from apilogs.model import Request
 from apilogs.tui.messages import RequestChosen, RequestHighlighted
 from apilogs.tui.store import Change, Entry, RequestIndex, RequestStore, Sort, sort_entry
-from apilogs.tui.tail_view import TailView, set_virtual_size
-from apilogs.tui.text import Columns, TimeFormat, header_row, request_row
+from apilogs.tui.tail_view import TailView, move_keys
+from apilogs.tui.text import Columns, TimeFormat, cell, header_row, request_row
 
 
 class RequestList(TailView):
     """Shows `store`'s requests that `keep` keeps, in the index's order."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "cursor(1)", "Down", show=False),
-        Binding("k,up", "cursor(-1)", "Up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("g,home", "first", "First", show=False),
-        Binding("G,end", "last", "Last/follow", show=False),
+        *move_keys("cursor(1)", "cursor(-1)", "page(1)", "page(-1)", "first", "last"),
         Binding("enter", "choose", "Open", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"request-list--cursor", "request-list--header"}
@@ -74,7 +70,7 @@ class RequestList(TailView):
         return len(self.index)
 
     def _resize_virtual(self) -> None:
-        set_virtual_size(self, Size(self.size.width, len(self.index) + 1))
+        self.resize_content(Size(self.size.width, len(self.index) + 1))
 
     def apply(self, change: Change) -> None:
         """Show what one store update did: rows appear, change in place, or go."""
@@ -151,6 +147,18 @@ class RequestList(TailView):
         self._cache.clear()
         self._header = None
         self.refresh()
+
+    def show_counts(self, total: int, sort: Sort, filter_text: str) -> None:
+        """The title: how many rows of the `total` requests, their order, the filter."""
+        title = Text(no_wrap=True, end="")
+        title.append("Requests", "bold")
+        shown = len(self.index)
+        title.append(f" · {shown:,}" + (f" of {total:,}" if shown != total else ""))
+        title.append(f" · by {sort}" + (" (slowest first)" if sort is Sort.LATENCY else ""))
+        if filter_text:
+            title.append(" · filter: ")
+            title.append(cell(filter_text), "bold yellow")
+        self.show_title(title)
 
     def _top_key(self) -> str | None:
         return self.index.key_at(self.scroll_offset.y)

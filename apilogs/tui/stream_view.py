@@ -19,7 +19,7 @@ from apilogs.model import LineKind, LogEvent
 from apilogs.render.spans import ERROR_KINDS
 from apilogs.tui.messages import JumpToRequest
 from apilogs.tui.store import EventLog
-from apilogs.tui.tail_view import TailView, set_virtual_size
+from apilogs.tui.tail_view import TailView, move_keys
 from apilogs.tui.text import TimeFormat, event_lines, fit_label_width, shorten_ids
 
 _FINAL = (LineKind.ACCESS, LineKind.APIGW_COMPLETED)
@@ -36,14 +36,9 @@ def is_error_line(event: LogEvent) -> bool:
 
 class StreamView(TailView):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("j,down", "cursor(1)", "Down", show=False),
-        Binding("k,up", "cursor(-1)", "Up", show=False),
-        Binding("h,left", "scroll_left", "Left", show=False),
-        Binding("l,right", "scroll_right", "Right", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("g,home", "first", "First", show=False),
-        Binding("G,end", "last", "Last/follow", show=False),
+        *move_keys(
+            "cursor(1)", "cursor(-1)", "page(1)", "page(-1)", "first", "last", sideways=True
+        ),
         Binding("enter", "jump", "Its request", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"stream-view--cursor"}
@@ -90,9 +85,15 @@ class StreamView(TailView):
             # A following view's cursor rides on the newest line, so what c, X and Enter act
             # on is the line in sight, not one long scrolled away.
             self.cursor = self.lines_log.base_index + len(self.lines_log) - 1
-        set_virtual_size(self, Size(max(self._width, self.size.width), self.lines_log.lines))
+        self.resize_content(Size(max(self._width, self.size.width), self.lines_log.lines))
         self.content_grew(added_lines)
         self.refresh()
+
+    def show_counts(self) -> None:
+        title = Text(no_wrap=True, end="")
+        title.append("Stream", "bold")
+        title.append(f" · {self.lines_log.lines:,} lines, every group merged")
+        self.show_title(title)
 
     def set_highlights(self, extra: Sequence[re.Pattern[str]]) -> None:
         self.extra_highlights = tuple(extra)
@@ -136,7 +137,7 @@ class StreamView(TailView):
             widest = max(s.cell_length for s in strips)
             if widest > self._width:
                 self._width = widest
-                set_virtual_size(self, Size(widest, self.lines_log.lines))
+                self.resize_content(Size(widest, self.lines_log.lines))
             self._cache[absolute] = strips
         return strips
 
