@@ -51,16 +51,8 @@ ENV = {
     "AWS_CONFIG_FILE": os.devnull,
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
 }
-SERVER_CODE = """
-import os, sys, time
-from apilogs.demo.server import start_server
-parent = os.getppid()
-server = start_server(host="127.0.0.1", port=0)
-print(server.url, flush=True)
-while os.getppid() == parent:
-    time.sleep(0.5)
-server.stop()
-"""
+# moto's server in a process of its own (run.py's too): it prints its URL, exits with its parent.
+MOTO_SERVER = BENCH_DIR / "child" / "moto_server.py"
 ROW = re.compile(r"│\d\d:\d\d:\d\d\.\d{3}  ")
 
 
@@ -85,7 +77,7 @@ def pct(values: list[float], p: float) -> float:
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-c", SERVER_CODE], stdout=subprocess.PIPE, text=True, env=child_env()
+        [sys.executable, str(MOTO_SERVER)], stdout=subprocess.PIPE, text=True, env=child_env()
     )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
