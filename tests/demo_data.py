@@ -18,22 +18,22 @@ import pytest
 
 from apilogs.demo.sample import SampleApp, deploy_sample
 from apilogs.demo.server import EmbeddedServer
-from apilogs.demo.traffic import FailureRates, Outcome, SimulatedRequest, TrafficGenerator
+from apilogs.demo.traffic import FailureRates, Scenario, SimulatedRequest, TrafficGenerator
 from apilogs.demo.writer import LogWriter, SegmentWriter
 
 # name → (route, outcome, X-Ray sampled): the requests placed in the traffic on purpose.
-FORCED: dict[str, tuple[str, Outcome, bool | None]] = {
-    "ok": ("GET /primes", Outcome.OK, True),
-    "not_found": ("GET /primes/{n}", Outcome.NOT_FOUND, None),
-    "bad_request": ("POST /orders", Outcome.BAD_REQUEST, None),
-    "auth_denied": ("GET /primes", Outcome.AUTH_DENIED, None),
-    "auth_unauthorized": ("GET /primes", Outcome.AUTH_UNAUTHORIZED, None),
-    "unhandled_exception": ("GET /primes", Outcome.UNHANDLED_EXCEPTION, None),
-    "orders_exception": ("POST /orders", Outcome.UNHANDLED_EXCEPTION, True),
-    "out_of_memory": ("GET /primes", Outcome.OUT_OF_MEMORY, None),
-    "lambda_timeout": ("GET /primes", Outcome.LAMBDA_TIMEOUT, None),
-    "apigw_timeout_xray": ("GET /reports", Outcome.INTEGRATION_TIMEOUT, True),
-    "apigw_timeout_no_xray": ("GET /reports", Outcome.INTEGRATION_TIMEOUT, False),
+FORCED: dict[str, tuple[str, Scenario, bool | None]] = {
+    "ok": ("GET /primes", Scenario.OK, True),
+    "not_found": ("GET /primes/{n}", Scenario.NOT_FOUND, None),
+    "bad_request": ("POST /orders", Scenario.BAD_REQUEST, None),
+    "auth_denied": ("GET /primes", Scenario.AUTH_DENIED, None),
+    "auth_unauthorized": ("GET /primes", Scenario.AUTH_UNAUTHORIZED, None),
+    "unhandled_exception": ("GET /primes", Scenario.UNHANDLED_EXCEPTION, None),
+    "orders_exception": ("POST /orders", Scenario.UNHANDLED_EXCEPTION, True),
+    "out_of_memory": ("GET /primes", Scenario.OUT_OF_MEMORY, None),
+    "lambda_timeout": ("GET /primes", Scenario.LAMBDA_TIMEOUT, None),
+    "apigw_timeout_xray": ("GET /reports", Scenario.INTEGRATION_TIMEOUT, True),
+    "apigw_timeout_no_xray": ("GET /reports", Scenario.INTEGRATION_TIMEOUT, False),
 }
 
 

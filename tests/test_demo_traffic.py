@@ -15,7 +15,7 @@ from apilogs.demo.traffic import (
     ROUTES_BY_KEY,
     FailureRates,
     LogRecord,
-    Outcome,
+    Scenario,
     SimulatedRequest,
     TrafficGenerator,
     render_access_log,
@@ -119,8 +119,8 @@ def test_consecutive_windows_continue_one_history() -> None:
 
 def test_every_outcome_happens_over_a_long_enough_window(traffic: list[SimulatedRequest]) -> None:
     seen = Counter(r.outcome for r in traffic)
-    assert set(seen) == set(Outcome)
-    assert seen[Outcome.OK] > len(traffic) / 2
+    assert set(seen) == set(Scenario)
+    assert seen[Scenario.OK] > len(traffic) / 2
 
 
 def test_default_rates_are_low() -> None:
@@ -131,62 +131,62 @@ def test_default_rates_are_low() -> None:
 
 # (route, outcome, status, a line the failure must leave, the group it is in)
 SIGNATURES = [
-    ("GET /primes", Outcome.OK, 200, "Successfully completed execution", "execution"),
-    ("GET /primes", Outcome.SLOW, 200, "Method completed with status: 200", "execution"),
-    ("GET /primes/{n}", Outcome.NOT_FOUND, 404, "Method completed with status: 404", "execution"),
-    ("POST /orders", Outcome.BAD_REQUEST, 400, '"level":"WARN"', "lambda"),
-    ("GET /health", Outcome.STAGE_THROTTLED, 429, '"status":"429"', "access"),
-    ("GET /primes", Outcome.AUTH_UNAUTHORIZED, 401, "Unauthorized request: ", "execution"),
+    ("GET /primes", Scenario.OK, 200, "Successfully completed execution", "execution"),
+    ("GET /primes", Scenario.SLOW, 200, "Method completed with status: 200", "execution"),
+    ("GET /primes/{n}", Scenario.NOT_FOUND, 404, "Method completed with status: 404", "execution"),
+    ("POST /orders", Scenario.BAD_REQUEST, 400, '"level":"WARN"', "lambda"),
+    ("GET /health", Scenario.STAGE_THROTTLED, 429, '"status":"429"', "access"),
+    ("GET /primes", Scenario.AUTH_UNAUTHORIZED, 401, "Unauthorized request: ", "execution"),
     (
         "GET /primes",
-        Outcome.AUTH_DENIED,
+        Scenario.AUTH_DENIED,
         403,
         "The client is not authorized to perform this operation.",
         "execution",
     ),
     (
         "GET /reports",
-        Outcome.LAMBDA_THROTTLED,
+        Scenario.LAMBDA_THROTTLED,
         500,
         "Lambda invocation failed with status: 429. Lambda request id: ",
         "execution",
     ),
     (
         "GET /primes",
-        Outcome.UNHANDLED_EXCEPTION,
+        Scenario.UNHANDLED_EXCEPTION,
         502,
         "Lambda execution failed with status 200 due to customer function error: ",
         "execution",
     ),
-    ("GET /primes", Outcome.LAMBDA_TIMEOUT, 502, "Task timed out after 3.00 seconds", "lambda"),
+    ("GET /primes", Scenario.LAMBDA_TIMEOUT, 502, "Task timed out after 3.00 seconds", "lambda"),
     (
         "GET /primes",
-        Outcome.OUT_OF_MEMORY,
+        Scenario.OUT_OF_MEMORY,
         502,
         "Error: Runtime exited with error: signal: killed",
         "lambda",
     ),
     (
         "GET /reports",
-        Outcome.MALFORMED_RESPONSE,
+        Scenario.MALFORMED_RESPONSE,
         502,
         "Execution failed due to configuration error: Malformed Lambda proxy response",
         "execution",
     ),
     (
         "GET /reports",
-        Outcome.INTEGRATION_TIMEOUT,
+        Scenario.INTEGRATION_TIMEOUT,
         504,
         "Execution failed due to a timeout error",
         "execution",
     ),
-    ("GET /hello", Outcome.UNHANDLED_EXCEPTION, 500, "\tERROR\tInvoke Error \t", "lambda"),
+    ("GET /hello", Scenario.UNHANDLED_EXCEPTION, 500, "\tERROR\tInvoke Error \t", "lambda"),
 ]
 
 
 @pytest.mark.parametrize(("route", "outcome", "status", "line", "where"), SIGNATURES)
 def test_each_failure_leaves_its_lines(
-    route: str, outcome: Outcome, status: int, line: str, where: str
+    route: str, outcome: Scenario, status: int, line: str, where: str
 ) -> None:
     request = TrafficGenerator(APP, seed=1).simulate_one(T0, route=route, outcome=outcome)
     assert request.status == status
@@ -199,18 +199,18 @@ def test_each_failure_leaves_its_lines(
     if ROUTES_BY_KEY[route].api == "rest":
         assert f"Method completed with status: {status}" in "".join(
             r.message for r in request.records
-        ) or outcome in (Outcome.STAGE_THROTTLED, Outcome.AUTH_UNAUTHORIZED)
+        ) or outcome in (Scenario.STAGE_THROTTLED, Scenario.AUTH_UNAUTHORIZED)
         assert access_line(request)["status"] == str(status)
 
 
 def test_an_outcome_a_route_cannot_have_is_refused() -> None:
     with pytest.raises(ValueError, match="cannot happen"):
-        TrafficGenerator(APP).simulate_one(T0, route="GET /health", outcome=Outcome.AUTH_DENIED)
+        TrafficGenerator(APP).simulate_one(T0, route="GET /health", outcome=Scenario.AUTH_DENIED)
 
 
 def test_unhandled_exception_is_one_multiline_event_without_request_id() -> None:
     request = TrafficGenerator(APP, seed=2).simulate_one(
-        T0, route="GET /primes", outcome=Outcome.UNHANDLED_EXCEPTION
+        T0, route="GET /primes", outcome=Scenario.UNHANDLED_EXCEPTION
     )
     [error] = [r for r in request.records if r.message.startswith("[ERROR] ValueError: ")]
     assert '\nTraceback (most recent call last):\n  File "/var/task/app.py"' in error.message
@@ -222,8 +222,8 @@ def test_unhandled_exception_is_one_multiline_event_without_request_id() -> None
 
 def test_lambda_timeout_and_out_of_memory_report_their_status() -> None:
     generator = TrafficGenerator(APP, seed=2)
-    timeout = generator.simulate_one(T0, route="GET /primes", outcome=Outcome.LAMBDA_TIMEOUT)
-    oom = generator.simulate_one(T0 + MINUTE, route="GET /primes", outcome=Outcome.OUT_OF_MEMORY)
+    timeout = generator.simulate_one(T0, route="GET /primes", outcome=Scenario.LAMBDA_TIMEOUT)
+    oom = generator.simulate_one(T0 + MINUTE, route="GET /primes", outcome=Scenario.OUT_OF_MEMORY)
     [report] = [
         r.message
         for r in timeout.records
@@ -250,7 +250,7 @@ def test_integration_timeout_outlives_the_request() -> None:
         request = generator.simulate_one(
             T0 + (0 if sampled else MINUTE),
             route="GET /reports",
-            outcome=Outcome.INTEGRATION_TIMEOUT,
+            outcome=Scenario.INTEGRATION_TIMEOUT,
             sampled=sampled,
         )
         assert request.sampled is sampled and request.status == 504
@@ -272,7 +272,7 @@ def test_sampled_requests_carry_their_segment_documents() -> None:
     function segment (Initialization on a cold start, Invocation with the downstream calls,
     Overhead), linked by parent IDs, on the same clock as the lines."""
     request = TrafficGenerator(APP, seed=3).simulate_one(
-        T0, route="POST /orders", outcome=Outcome.UNHANDLED_EXCEPTION, sampled=True
+        T0, route="POST /orders", outcome=Scenario.UNHANDLED_EXCEPTION, sampled=True
     )
     docs = [json.loads(d) for d in request.segments]
     by_origin = {d["origin"]: d for d in docs}
@@ -295,14 +295,14 @@ def test_sampled_requests_carry_their_segment_documents() -> None:
     assert request.start_ms - 1 <= start <= request.start_ms + 1
     assert gateway["end_time"] * 1000 <= request.end_ms + 1
     unsampled = TrafficGenerator(APP, seed=3).simulate_one(
-        T0, route="POST /orders", outcome=Outcome.OK, sampled=False
+        T0, route="POST /orders", outcome=Scenario.OK, sampled=False
     )
     assert unsampled.segments == ()
 
 
 def test_lambda_throttle_id_appears_in_no_lambda_log() -> None:
     request = TrafficGenerator(APP, seed=2).simulate_one(
-        T0, route="POST /orders", outcome=Outcome.LAMBDA_THROTTLED
+        T0, route="POST /orders", outcome=Scenario.LAMBDA_THROTTLED
     )
     assert request.lambda_request_id
     assert not [r for r in request.records if r.group in LAMBDA_GROUPS]
@@ -311,14 +311,14 @@ def test_lambda_throttle_id_appears_in_no_lambda_log() -> None:
 
 def test_stage_throttle_writes_only_an_access_line() -> None:
     request = TrafficGenerator(APP, seed=2).simulate_one(
-        T0, route="GET /health", outcome=Outcome.STAGE_THROTTLED
+        T0, route="GET /health", outcome=Scenario.STAGE_THROTTLED
     )
     assert [r.group for r in request.records] == [APP.access_log_group]
 
 
 def test_denied_requests_run_the_authorizer_but_not_the_integration() -> None:
     request = TrafficGenerator(APP, seed=2).simulate_one(
-        T0, route="GET /primes", outcome=Outcome.AUTH_DENIED
+        T0, route="GET /primes", outcome=Scenario.AUTH_DENIED
     )
     groups = {r.group for r in request.records}
     assert APP.authorizer.log_group in groups
@@ -361,7 +361,7 @@ def test_access_lines_follow_the_stage_format(traffic: list[SimulatedRequest]) -
         assert access["extendedRequestId"] == request.extended_request_id
         assert access["xrayTraceId"] == request.trace_id
         assert access["status"] == str(request.status)
-        if request.lambda_request_id and request.outcome is not Outcome.INTEGRATION_TIMEOUT:
+        if request.lambda_request_id and request.outcome is not Scenario.INTEGRATION_TIMEOUT:
             assert access["integrationRequestId"] == request.lambda_request_id
 
 
@@ -394,11 +394,11 @@ def test_latencies_contain_the_lambda_run(traffic: list[SimulatedRequest]) -> No
     checked = 0
     for request in traffic:
         if request.api_id != APP.rest_api_id or request.outcome in (
-            Outcome.STAGE_THROTTLED,
-            Outcome.LAMBDA_THROTTLED,
-            Outcome.INTEGRATION_TIMEOUT,
-            Outcome.AUTH_DENIED,
-            Outcome.AUTH_UNAUTHORIZED,
+            Scenario.STAGE_THROTTLED,
+            Scenario.LAMBDA_THROTTLED,
+            Scenario.INTEGRATION_TIMEOUT,
+            Scenario.AUTH_DENIED,
+            Scenario.AUTH_UNAUTHORIZED,
         ):
             continue
         access = access_line(request)
@@ -500,7 +500,7 @@ def test_cold_start_opens_a_new_stream_with_init(traffic: list[SimulatedRequest]
 
 def test_cold_starts_are_a_minority(traffic: list[SimulatedRequest]) -> None:
     invoked = [
-        r for r in traffic if r.lambda_request_id and r.outcome is not Outcome.LAMBDA_THROTTLED
+        r for r in traffic if r.lambda_request_id and r.outcome is not Scenario.LAMBDA_THROTTLED
     ]
     cold = sum(r.cold_start for r in invoked)
     assert 0 < cold < 0.1 * len(invoked)

@@ -24,7 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar, Self
 
 import boto3
 from botocore.config import Config
@@ -68,31 +68,51 @@ def batches(records: list[LogRecord]) -> Iterable[list[LogRecord]]:
         yield batch
 
 
-class LogWriter:
+class _ServiceWriter:
+    """What the writers share: a client of their service, given or made by `connect`."""
+
+    SERVICE: ClassVar[str]
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    @classmethod
+    def connect(
+        cls, session: boto3.Session, endpoint_url: str | None, region: str = "us-east-1"
+    ) -> Self:
+        """A writer with its own client."""
+        return cls(
+            session.client(
+                cls.SERVICE, region_name=region, endpoint_url=endpoint_url, config=cls._config()
+            )
+        )
+
+    @classmethod
+    def _config(cls) -> Config | None:
+        return None
+
+
+class LogWriter(_ServiceWriter):
     """Writes records to their group and stream, creating streams on first sight.
 
     Each call groups its records by stream and writes each stream in time order, so callers that
     must keep a stream ordered across calls only pass records once they are due (see
     `LiveTraffic`)."""
 
+    SERVICE = "logs"
+
     def __init__(self, logs_client: Any) -> None:
-        self._client = logs_client
+        super().__init__(logs_client)
         self._streams: set[tuple[str, str]] = set()
         self.events_written = 0
         self.events_rejected = 0
         self.put_calls = 0
 
     @classmethod
-    def connect(
-        cls, session: boto3.Session, endpoint_url: str | None, region: str = "us-east-1"
-    ) -> LogWriter:
-        """A writer with its own client. The events are built here, well-formed, so botocore's
-        parameter validation (about a third of the client's time on a 10,000-event batch) is
-        left out."""
-        config = Config(parameter_validation=False)
-        return cls(
-            session.client("logs", region_name=region, endpoint_url=endpoint_url, config=config)
-        )
+    def _config(cls) -> Config | None:
+        """The events are built here, well-formed, so botocore's parameter validation (about a
+        third of the client's time on a 10,000-event batch) is left out."""
+        return Config(parameter_validation=False)
 
     def write(self, records: Iterable[LogRecord]) -> int:
         """Write the records; return how many CloudWatch Logs accepted."""
@@ -134,19 +154,15 @@ class LogWriter:
         self._streams.add((group, stream))
 
 
-class SegmentWriter:
+class SegmentWriter(_ServiceWriter):
     """Sends X-Ray segment documents with PutTraceSegments, as the X-Ray daemon would."""
 
+    SERVICE = "xray"
+
     def __init__(self, xray_client: Any) -> None:
-        self._client = xray_client
+        super().__init__(xray_client)
         self.segments_written = 0
         self.segments_rejected = 0
-
-    @classmethod
-    def connect(
-        cls, session: boto3.Session, endpoint_url: str | None, region: str = "us-east-1"
-    ) -> SegmentWriter:
-        return cls(session.client("xray", region_name=region, endpoint_url=endpoint_url))
 
     def write(self, documents: Iterable[str]) -> int:
         docs = list(documents)
