@@ -42,6 +42,7 @@ from apilogs.model import (
     TraceSpan,
     UpdateKind,
 )
+from apilogs.spec import ReadSpec
 from apilogs.stream import RequestFilter
 from apilogs.summary import WindowStats
 from apilogs.xray import TraceReport
@@ -68,6 +69,7 @@ __all__ = [
     "NotFound",
     "Outcome",
     "RawEvent",
+    "ReadSpec",
     "Request",
     "RequestFilter",
     "RequestNotFound",

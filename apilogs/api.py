@@ -5,23 +5,23 @@
     for request in api.requests(start="1h"):
         print(request.request_id, request.status, request.cause)
 
-The CLI, the TUI and users' scripts all stand on this. Times take what the CLI takes ("1h",
-"1h ago", ISO 8601, epoch s/ms as text) or ints (epoch ms) or datetimes. `stop` is a
-`threading.Event`: once set, iterators end and `find`/`stats` raise `Cancelled` within a second,
-with every thread they started joined. Errors are the typed errors of `apilogs.errors`."""
+The CLI, the TUI and users' scripts all stand on this. Every read takes what to read as one
+value, a `ReadSpec` (`apilogs.spec`), or as its fields in keyword arguments (`ReadOptions`).
+Times take what the CLI takes ("1h", "1h ago", ISO 8601, epoch s/ms as text) or ints (epoch ms)
+or datetimes. `stop` is a `threading.Event`: once set, iterators end and `find`/`stats` raise
+`Cancelled` within a second, with every thread they started joined. Errors are the typed errors
+of `apilogs.errors`."""
 
 from __future__ import annotations
 
 import functools
 import itertools
-import re
-import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Generator, Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import tzinfo
-from typing import TYPE_CHECKING, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, NamedTuple, ParamSpec, TypeVar, Unpack
 
 import boto3
 
@@ -44,48 +44,41 @@ from apilogs.errors import (
     InvalidInput,
     RequestNotFound,
 )
-from apilogs.fetch import FOLLOW_POLICY, WINDOW_POLICY, FetchStats, HeadStart, RetryPolicy
-from apilogs.fetch.auto import Engine, choose_engine
-from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
+from apilogs.fetch import FetchStats
+from apilogs.fetch.engines import ENGINES, EngineName, WindowEngine, window_engine
+from apilogs.known import FirstRead, KnownTopology, find_topology
 from apilogs.label import DEFAULT_HOLD_MS, DEFAULT_MAX_HELD, LabeledEvent, Labeller
 from apilogs.lookup import Lookup, find_requests
 from apilogs.model import LogEvent, Request, RequestUpdate, Role, Source, Topology, UpdateKind
-from apilogs.stream import (
-    EventQuery,
-    RequestFilter,
-    Selection,
-    follow_events,
-    keep,
-    read_events,
-    select_sources,
-)
+from apilogs.spec import ReadOptions, ReadSpec
+from apilogs.stream import RequestFilter, Selection, follow_events, read_events
 from apilogs.summary import WindowStats
-
-if TYPE_CHECKING:
-    from apilogs.cache import Fingerprint
-    from apilogs.fetch.insights import InsightsSummary
-from apilogs.times import TimeArg, resolve_window
+from apilogs.times import TimeArg
 from apilogs.xray import TraceReport, fetch_traces
 
+if TYPE_CHECKING:
+    from apilogs.fetch.insights import InsightsSummary
+
 __all__ = [
+    "ENGINES",
     "Api",
+    "EngineName",
     "FirstRead",
     "FollowBatch",
     "FollowedEvent",
     "LabeledEvent",
     "Lookup",
     "MatchingUpdates",
+    "ReadSpec",
     "TraceReport",
+    "WindowStep",
     "lines_of",
     "open_api",
+    "window_steps",
 ]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-# How a window is read: FilterLogEvents, Logs Insights, or the one that suits the window.
-EngineName = Literal["filter", "insights", "auto"]
-ENGINES: tuple[EngineName, ...] = ("filter", "insights", "auto")
 
 # While following, a request whose last line is this far behind the wall clock is closed: its
 # lines arrive within a second or two of each other, the access line last.
@@ -141,61 +134,14 @@ class FollowBatch:
     now_ms: int = 0
 
 
-# A REST API's ID: what API Gateway makes (anything else is a name, or another kind's ID).
-_REST_API_ID = re.compile(r"[a-z0-9]{10}")
+class WindowStep(NamedTuple):
+    """One step of a window read with its request updates (`Api.window_updates`): the events
+    kept, each with its `late` flag (never late in a window), the updates every event read
+    caused, and the time of the last event read (None before the first)."""
 
-
-@dataclass(frozen=True)
-class FirstRead:
-    """The window read an Api will be asked for first, told to `open_api` so that the read of
-    the execution log can begin while discovery runs: its name follows from the API ID and
-    stage, the other groups take a few round trips to find.
-
-    A window read of the same `start`, `end`, `filter_pattern`, `fail_after_s` and `stats`
-    (the very object) that covers the execution log takes the pages read so far over; the
-    window is then as resolved when the API was opened. Any other read stops it, and so does
-    a minute without a read. Pages read ahead are counted in `stats` whether taken or not."""
-
-    start: TimeArg = "5m"
-    end: TimeArg | None = None
-    filter_pattern: str | None = None
-    fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0
-    stats: FetchStats = field(default_factory=FetchStats)
-
-
-@dataclass
-class _Ahead:
-    """A FirstRead under way: its arguments, its window as resolved, its reader."""
-
-    read: FirstRead
-    window: tuple[int, int | None]
-    head: HeadStart
-
-
-def _head_start(
-    context: AwsContext, api_id: str, stage: str | None, read: FirstRead, tz: tzinfo | None
-) -> _Ahead | None:
-    """The execution log's read, begun on a guess: `api_id` is a REST API's ID (an HTTP API
-    has no execution log, and its group is then found missing, quietly)."""
-    from apilogs.discover import execution_log_group
-    from apilogs.fetch import GroupQuery
-
-    # The window is checked before discovery: a bad time fails first, as it would anyway.
-    window = resolve_window(read.start, read.end, tz=tz)
-    if not stage or not _REST_API_ID.fullmatch(api_id):
-        return None
-    group = execution_log_group(api_id, stage)
-    query = GroupQuery(group, context.region, (Source(Role.EXECUTION, group, context.region),))
-    head = HeadStart(
-        context,
-        query,
-        window[0],
-        window[1],
-        read.stats,
-        filter_pattern=read.filter_pattern or None,
-        policy=_window_policy(read.fail_after_s),
-    )
-    return _Ahead(read, window, head)
+    events: tuple[tuple[LogEvent, bool], ...]
+    updates: tuple[RequestUpdate, ...]
+    now_ms: int | None
 
 
 @_typed
@@ -230,10 +176,6 @@ def open_api(
     keeps failing while it is retried (`CallTrouble`). A discovery that cannot read the API's
     configuration infers what it can (`Topology.inferred`, never cached)."""
     from apilogs import cache as topology_cache
-    from apilogs.discover import discover
-
-    if cache is None:
-        cache = topology_cache.enabled()
 
     context = make_context(
         profile=profile,
@@ -244,91 +186,47 @@ def open_api(
         call_policy=call_policy,
         on_trouble=on_trouble,
     )
-    key = topology_cache.cache_key(
-        profile or context.session.profile_name, context.region, endpoint_url, api_id, stage
+    known = find_topology(
+        context,
+        api_id,
+        stage,
+        endpoint_url=endpoint_url,
+        profile=profile,
+        cache=topology_cache.enabled() if cache is None else cache,
+        refresh=refresh,
+        first_read=first_read,
+        tz=tz,
     )
-    if cache and not refresh:
-        hit = topology_cache.load(key)
-        if hit is not None:
-            topology, fingerprint = hit
-            api = Api(context, topology, tz=tz)
-            api._pending = _Validation(key, api_id, stage, fingerprint, context, topology)
-            return api
-    ahead = _head_start(context, api_id, stage, first_read, tz) if first_read else None
-    scan_window = (
-        resolve_window(first_read.start, first_read.end, tz=tz) if first_read is not None else None
-    )
-    try:
-        topology, fingerprint = discover(context, api_id, stage, scan_window)
-    except BaseException:
-        if ahead is not None:
-            ahead.head.close()
-        raise
-    if cache and not topology.inferred:
-        topology_cache.store(key, topology, fingerprint)
-    return Api(context, topology, tz=tz, _ahead=ahead)
+    return Api(context, known.topology, tz, known=known)
 
 
-class _Validation:
-    """A cached topology's check, running while the first reads go out."""
+class Api:
+    """An API and stage whose logs can be read. Made by `open_api`.
+
+    Every read takes a `ReadSpec` first, or `start`, `end` and `ReadSpec`'s other fields as
+    keyword arguments (`ReadOptions`)."""
 
     def __init__(
         self,
-        key: str,
-        api_ref: str,
-        stage: str | None,
-        fingerprint: Fingerprint,
         context: AwsContext,
         topology: Topology,
+        tz: tzinfo | None = None,
+        *,
+        known: KnownTopology | None = None,
     ) -> None:
-        from apilogs.cache import read_fingerprint
+        self.context = context
+        self.tz = tz
+        self._known = known if known is not None else KnownTopology(context, topology, tz)
 
-        self.key = key
-        self.api_ref = api_ref
-        self.stage = stage
-        self.fingerprint = fingerprint
-        self._done = threading.Event()
-        self._now: Fingerprint | None = None
-        self._unanswered = False
-
-        def check() -> None:
-            try:
-                self._now = read_fingerprint(context, topology)
-            except Exception:
-                # AWS would not answer (denied, or still failing after the call policy's
-                # retries): nothing says the cached topology is wrong, and discovering again
-                # would meet the same trouble.
-                self._unanswered = True
-            finally:
-                self._done.set()
-
-        threading.Thread(target=check, name="topology check", daemon=True).start()
-
-    def still_true(self) -> bool:
-        self._done.wait()
-        return self._unanswered or self._now == self.fingerprint
-
-
-@dataclass
-class Api:
-    """An API and stage whose logs can be read. Made by `open_api`."""
-
-    context: AwsContext
-    topology: Topology
-    tz: tzinfo | None = None
-    _selections: dict[tuple[tuple[str, ...], tuple[str, ...]], Selection] = field(
-        default_factory=dict, repr=False
-    )
-    _pending: _Validation | None = field(default=None, repr=False)
-    _ahead: _Ahead | None = field(default=None, repr=False)
+    @property
+    def topology(self) -> Topology:
+        return self._known.topology
 
     def close(self) -> None:
         """Stop the read begun at open for the first read (`FirstRead`) if no read took it
         over: for a caller that will not read after all. (It stops by itself a minute later.)
         The Api stays usable."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None:
-            ahead.head.close()
+        self._known.close()
 
     def __enter__(self) -> Api:
         return self
@@ -339,106 +237,74 @@ class Api:
     @property
     def from_cache(self) -> bool:
         """The topology came from the cache and has not been checked yet."""
-        return self._pending is not None
+        return self._known.from_cache
 
     def settle(self) -> bool:
         """Wait for a cached topology's check; discover again if it is stale. True when the
         topology changed (then `topology` is the new one)."""
-        pending = self._pending
-        if pending is None:
-            return False
-        self._pending = None
-        if pending.still_true():
-            return False
-        from apilogs import cache as topology_cache
-        from apilogs.discover import discover
-
-        topology, fingerprint = discover(self.context, pending.api_ref, pending.stage)
-        if not topology.inferred:
-            topology_cache.store(pending.key, topology, fingerprint)
-        else:
-            topology_cache.forget(pending.key)
-        self.topology = topology
-        self._selections.clear()
-        return True
-
-    def _forget_if_gone(self, stats: FetchStats, key: str | None) -> None:
-        """A group the cached topology named is gone: the next run discovers again."""
-        if key and stats.gone_groups:
-            from apilogs import cache as topology_cache
-
-            topology_cache.forget(key)
+        return self._known.settle()
 
     # -- what to read ------------------------------------------------------------------------
 
     def select(self, sources: Iterable[str] = (), log_groups: Iterable[str] = ()) -> Selection:
         """The sources a read covers: `sources` narrows (execution, access, lambda, authorizer,
         a function name), `log_groups` adds. Groups that do not exist are in `notices`."""
-        key = (tuple(sources), tuple(log_groups))
-        found = self._selections.get(key)
-        if found is None:
-            found = self._selections[key] = select_sources(self.topology, *key)
-        return found
+        return self._known.select(sources, log_groups)
 
     def window(self, start: TimeArg, end: TimeArg | None = None) -> tuple[int, int | None]:
-        ahead = self._ahead
-        if ahead is not None and (start, end) == (ahead.read.start, ahead.read.end):
-            return ahead.window  # the first read's window, as it was resolved when it began
-        return resolve_window(start, end, tz=self.tz)
+        return self._known.window(start, end)
 
-    def _head_for(self, stats: FetchStats) -> HeadStart | None:
-        """The read begun at open (`FirstRead`), offered to the first read only; the fetch
-        takes it over if it fits and stops it if not."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is None:
-            return None
-        if ahead.read.stats is not stats:
-            ahead.head.close()
-            return None
-        return ahead.head
-
-    def _query(
+    def spec(
         self,
-        start: TimeArg,
-        end: TimeArg | None,
-        filter_pattern: str | None,
-        grep: Iterable[str | re.Pattern[str]],
-        exclude: Iterable[str | re.Pattern[str]],
-    ) -> EventQuery:
-        start_ms, end_ms = self.window(start, end)
-        return EventQuery(
-            start_ms,
-            end_ms,
-            filter_pattern or None,
-            grep=_patterns(grep),
-            exclude=_patterns(exclude),
-        )
+        start: TimeArg | ReadSpec = "5m",
+        end: TimeArg | None = None,
+        **options: Unpack[ReadOptions],
+    ) -> ReadSpec:
+        """The read asked for, its window resolved (a bad time or regex raises InvalidInput
+        here, before any read)."""
+        if isinstance(start, ReadSpec):
+            if end is not None or options:
+                raise TypeError("give a ReadSpec or its fields as arguments, not both")
+            return self._known.resolve(start)
+        return self._known.resolve(ReadSpec.build(start, end, **options))
 
-    def _sources(
-        self, sources: Iterable[str], log_groups: Iterable[str], stats: FetchStats
-    ) -> tuple[Source, ...]:
-        selection = self.select(sources, log_groups)
+    def _shown(self, spec: ReadSpec, stats: FetchStats) -> Selection:
+        """The sources the read shows; their notices go to `stats`."""
+        selection = self.select(spec.sources, spec.log_groups)
         for notice in selection.notices:
             stats.notice(notice)
-        return selection.sources
+        return selection
+
+    def _engine(
+        self, spec: ReadSpec, sources: tuple[Source, ...], stats: FetchStats
+    ) -> WindowEngine:
+        return window_engine(
+            spec.engine,
+            sources,
+            spec.start_ms,
+            spec.end_ms,
+            spec.filter_pattern,
+            stats,
+            rps=self.context.logs_limiter.configured,
+        )
+
+    def _expect_calls(self, sources: Iterable[Source]) -> bool:
+        """Whether API Gateway's `Sending request to` lines are read: REST and WebSocket
+        execution logs at INFO write one before every Lambda call."""
+        level = (self.topology.logging_level or "").upper()
+        return level == "INFO" and any(s.role is Role.EXECUTION for s in sources)
 
     # -- window reads --------------------------------------------------------------------------
 
     def events(
         self,
-        start: TimeArg = "5m",
+        start: TimeArg | ReadSpec = "5m",
         end: TimeArg | None = None,
         *,
-        sources: Iterable[str] = (),
-        log_groups: Iterable[str] = (),
-        filter_pattern: str | None = None,
-        grep: Iterable[str | re.Pattern[str]] = (),
-        exclude: Iterable[str | re.Pattern[str]] = (),
         parse: bool = True,
-        engine: EngineName = "filter",
-        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
+        **options: Unpack[ReadOptions],
     ) -> Iterator[LogEvent]:
         """Every event of the window, from every group, merged in time order, each once.
 
@@ -449,46 +315,37 @@ class Api:
         A group whose reads all fail for `fail_after_s` is given up on: IncompleteRead, raised
         after every other event was delivered, says which and how far it was read."""
         stats = stats if stats is not None else FetchStats()
-        query = self._query(start, end, filter_pattern, grep, exclude)
+        spec = self.spec(start, end, **options)
         read_stats = stats
 
         def read() -> Iterator[LogEvent]:
-            selection = self.select(sources, log_groups)
-            for notice in selection.notices:
-                read_stats.notice(notice)
+            selection = self._shown(spec, read_stats)
             return read_events(
                 self.context,
                 selection.sources,
-                query,
+                spec,
                 read_stats,
                 # A shared log group: its other functions' lines are told apart by the parser
                 # (the stream name is enough, but a line must be parsed to be dropped cheaply).
                 parse=parse or bool(selection.companions),
                 stop=stop,
-                policy=_window_policy(fail_after_s),
-                engine=self.engine_for(engine, selection.read, query, read_stats),
+                engine=self._engine(spec, selection.read, read_stats),
                 selection=selection,
-                head=self._head_for(read_stats),
+                head=self._known.head_for(read_stats),
             )
 
-        return _typed_stream(self._checked(read, stats))
+        return _typed_stream(self._known.checked(read, stats))
 
     def labeled_events(
         self,
-        start: TimeArg = "5m",
+        start: TimeArg | ReadSpec = "5m",
         end: TimeArg | None = None,
         *,
-        sources: Iterable[str] = (),
-        log_groups: Iterable[str] = (),
-        filter_pattern: str | None = None,
-        grep: Iterable[str | re.Pattern[str]] = (),
-        exclude: Iterable[str | re.Pattern[str]] = (),
         hold_ms: int = DEFAULT_HOLD_MS,
         max_held: int = DEFAULT_MAX_HELD,
-        engine: EngineName = "filter",
-        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
+        **options: Unpack[ReadOptions],
     ) -> Iterator[LabeledEvent]:
         """`events`, each with its request's API Gateway request ID (`LabeledEvent`): a Lambda
         line is held back until the execution or access log names its invocation, at most
@@ -499,54 +356,42 @@ class Api:
         `grep`/`exclude` apply to the lines returned; a server-side `filter_pattern` to every
         read (a line the pattern drops cannot lend its ID to the others)."""
         stats = stats if stats is not None else FetchStats()
-        query = self._query(start, end, filter_pattern, (), ())
+        spec = self.spec(start, end, **options)
+        every_line = spec.without_line_filters()
         # Checked now, so a wrong --source fails before any read.
-        for notice in self.select(sources, log_groups).notices:
-            stats.notice(notice)
-        patterns = _patterns(grep)
-        excluded = _patterns(exclude)
+        self._shown(spec, stats)
 
         def read() -> Iterator[LogEvent]:
-            everything = self.select((), log_groups)
+            everything = self.select((), spec.log_groups)
             return read_events(
                 self.context,
                 everything.sources,
-                query,
+                every_line,
                 stats,
                 stop=stop,
-                policy=_window_policy(fail_after_s),
-                engine=self.engine_for(engine, everything.sources, query, stats),
-                head=self._head_for(stats),
+                engine=self._engine(every_line, everything.sources, stats),
+                head=self._known.head_for(stats),
             )
 
         def labeled() -> Iterator[LabeledEvent]:
-            events = self._checked(read, stats)
+            events = self._known.checked(read, stats)
             first = next(events, None)
             # After the first event the topology is settled (a cached one checked): what is
             # shown is chosen from the topology that holds.
-            shown = self.select(sources, log_groups)
-            everything = self.select((), log_groups)
-            wanted = frozenset(shown.sources)
-            narrowed = set(everything.sources) != wanted or bool(shown.companions)
-            labeller = Labeller(
-                hold_ms, max_held, expect_calls=self._expect_calls(everything.sources)
-            )
+            everything = self.select((), spec.log_groups).sources
+            shows = self.select(spec.sources, spec.log_groups).narrowing(everything)
+            labeller = Labeller(hold_ms, max_held, expect_calls=self._expect_calls(everything))
 
             def out(batch: list[LabeledEvent]) -> Iterator[LabeledEvent]:
                 for item in batch:
-                    event = item.event
-                    if narrowed and (event.raw.source not in wanted or not shown.keeps(event)):
+                    if shows is not None and not shows(item.event):
                         continue
-                    message = event.raw.message
-                    if patterns and not any(p.search(message) for p in patterns):
-                        continue
-                    if excluded and any(p.search(message) for p in excluded):
-                        continue
-                    yield item
+                    if spec.keeps(item.event):
+                        yield item
 
             if first is None:
                 return
-            filtering = narrowed or bool(patterns) or bool(excluded)
+            filtering = shows is not None or spec.filters_lines
             try:
                 for event in itertools.chain((first,), events):
                     ready = labeller.add(event)
@@ -563,106 +408,63 @@ class Api:
 
         return _typed_stream(labeled())
 
-    def _checked(
-        self, read: Callable[[], Iterator[LogEvent]], stats: FetchStats
-    ) -> Iterator[LogEvent]:
-        """A read of a cached topology: the reads start at once, and nothing is delivered
-        before the topology's check says it still holds (else: read again, rediscovered)."""
-        pending = self._pending
-        stream = read()
-        if pending is not None:
-            first = next(stream, None)
-            if self.settle():
-                if hasattr(stream, "close"):
-                    stream.close()
-                stats.notice("the cached topology was out of date: discovered the API again")
-                stream = read()
-            elif first is not None:
-                yield first
-        yield from stream
-        self._forget_if_gone(stats, pending.key if pending else None)
-
-    def engine_for(
-        self, engine: EngineName, sources: tuple[Source, ...], query: EventQuery, stats: FetchStats
-    ) -> Engine:
-        """The engine that reads this window; "auto" decides here and says why (a notice)
-        when it picks Logs Insights."""
-        if engine == "filter":
-            return "filter"
-        if engine == "insights":
-            if query.filter_pattern:
-                raise InvalidInput(
-                    "a filter pattern is applied by FilterLogEvents: Logs Insights cannot; "
-                    "use a regex (grep) with the insights engine",
-                    name="engine",
-                )
-            return "insights"
-        if engine != "auto":
-            raise InvalidInput(
-                f"unknown engine {engine!r}: filter, insights or auto", name="engine"
-            )
-        if query.filter_pattern:
-            return "filter"
-        end_ms = query.end_ms if query.end_ms is not None else int(time.time() * 1000)
-        choice = choose_engine(
-            sources, query.start_ms, end_ms, rps=self.context.logs_limiter.configured
-        )
-        if choice.engine == "insights":
-            stats.notice(choice.reason)
-        return choice.engine
-
-    def _expect_calls(self, sources: Iterable[Source]) -> bool:
-        """Whether API Gateway's `Sending request to` lines are read: REST and WebSocket
-        execution logs at INFO write one before every Lambda call."""
-        level = (self.topology.logging_level or "").upper()
-        return level == "INFO" and any(s.role is Role.EXECUTION for s in sources)
-
     def requests(
         self,
-        start: TimeArg = "5m",
+        start: TimeArg | ReadSpec = "5m",
         end: TimeArg | None = None,
         *,
         where: RequestFilter | None = None,
-        sources: Iterable[str] = (),
-        log_groups: Iterable[str] = (),
-        filter_pattern: str | None = None,
-        engine: EngineName = "filter",
-        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
+        **options: Unpack[ReadOptions],
     ) -> Iterator[Request]:
         """The window's requests, each with every line it left, in the order they started.
 
         `where` keeps only matching requests (default: every request API Gateway saw; Lambda
-        invocations no API Gateway line claimed are left out)."""
+        invocations no API Gateway line claimed are left out). `grep`/`exclude` narrow lines,
+        not requests: every line is read."""
         wanted = where if where is not None else RequestFilter()
-        events = self.events(
-            start,
-            end,
-            sources=sources,
-            log_groups=log_groups,
-            filter_pattern=filter_pattern,
-            engine=engine,
-            fail_after_s=fail_after_s,
-            stop=stop,
-            stats=stats,
-        )
+        spec = self.spec(start, end, **options).without_line_filters()
+        events = self.events(spec, stop=stop, stats=stats)
         return (request for request in correlate(events) if wanted(request))
+
+    def window_updates(
+        self,
+        start: TimeArg | ReadSpec = "5m",
+        end: TimeArg | None = None,
+        *,
+        stop: StopSignal | None = None,
+        stats: FetchStats | None = None,
+        **options: Unpack[ReadOptions],
+    ) -> Iterator[WindowStep]:
+        """The window's events with the request updates they cause as they stream, the shape
+        `follow` gives (NEW at a request's first line, UPDATED, CLOSED; the last step closes
+        every one): for a view that shows a request before the window is read. `grep` and
+        `exclude` narrow the events, not what is joined (`window_steps`)."""
+        spec = self.spec(start, end, **options)
+        events = self.events(spec.without_line_filters(), stop=stop, stats=stats)
+        steps = window_steps(events, keep=spec.keeps if spec.filters_lines else None)
+
+        def closing() -> Iterator[WindowStep]:
+            try:
+                yield from steps
+            finally:
+                # Ends the read's threads now, not when the generators are collected.
+                steps.close()
+                events.close()  # type: ignore[attr-defined]
+
+        return closing()
 
     @_typed
     def stats(
         self,
-        start: TimeArg = "5m",
+        start: TimeArg | ReadSpec = "5m",
         end: TimeArg | None = None,
         *,
         where: RequestFilter | None = None,
-        sources: Iterable[str] = (),
-        log_groups: Iterable[str] = (),
-        filter_pattern: str | None = None,
-        engine: EngineName = "filter",
-        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
+        **options: Unpack[ReadOptions],
     ) -> WindowStats | InsightsSummary:
         """The numbers `apilogs stats` prints, as data (`to_dict()` is the JSON document).
 
@@ -670,12 +472,13 @@ class Api:
         requests are access log lines, and errors by cause, which need every request's lines
         joined, are left out."""
         stats = stats if stats is not None else FetchStats()
-        query = self._query(start, end, filter_pattern, (), ())
-        if engine != "filter":
-            self.settle()
-        chosen = self._sources(sources, log_groups, stats)
-        if self.engine_for(engine, chosen, query, stats) == "insights":
-            head = self._head_for(stats)  # a FilterLogEvents read begun for nothing
+        spec = self.spec(start, end, **options)
+        if spec.engine != "filter":
+            self.settle()  # the choice weighs the groups' sizes: the topology that holds
+        chosen = self._shown(spec, stats).sources
+        engine = self._engine(spec, chosen, stats)
+        if engine.summarizes:
+            head = self._known.head_for(stats)  # a FilterLogEvents read begun for nothing
             if head is not None:
                 head.close()
             if where is not None and where != RequestFilter():
@@ -683,10 +486,8 @@ class Api:
                     "Logs Insights sums the whole window: a request filter needs the filter engine",
                     name="engine",
                 )
-            from apilogs.fetch.insights import stats_window
-
-            end_ms = query.end_ms if query.end_ms is not None else int(time.time() * 1000)
-            found = stats_window(self.context, chosen, query.start_ms, end_ms, stats, stop=stop)
+            end_ms = spec.end_ms if spec.end_ms is not None else int(time.time() * 1000)
+            found = engine.summarize(self.context, chosen, spec.start_ms, end_ms, stats, stop=stop)
             if found is None:
                 raise Cancelled()
             for notice in found.notices:
@@ -695,15 +496,7 @@ class Api:
         summary = WindowStats()
         try:
             for request in self.requests(
-                start,
-                end,
-                where=where,
-                sources=sources,
-                log_groups=log_groups,
-                filter_pattern=filter_pattern,
-                fail_after_s=fail_after_s,
-                stop=stop,
-                stats=stats,
+                replace(spec, engine="filter"), where=where, stop=stop, stats=stats
             ):
                 summary.add(request)
         except IncompleteRead as exc:
@@ -718,15 +511,12 @@ class Api:
     def lookup(
         self,
         ids: str | Iterable[str],
-        start: TimeArg = "1h",
+        start: TimeArg | ReadSpec = "1h",
         end: TimeArg | None = None,
         *,
-        sources: Iterable[str] = (),
-        log_groups: Iterable[str] = (),
-        engine: EngineName = "filter",
-        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
+        **options: Unpack[ReadOptions],
     ) -> Lookup:
         """The requests carrying any of `ids` (API Gateway, Lambda, X-Ray or extended request
         IDs, or a unique prefix of at least 8 characters of one), each with every line of every
@@ -736,35 +526,31 @@ class Api:
         IDs are looked up in every group of the API (plus `log_groups`); `sources` narrows the
         lines each request carries (its outcome and cause still come from all of them). Text
         that cannot be an ID raises InvalidInput at once. `engine` scans the window for the IDs
-        (as for `events`: Logs Insights suits windows of hours or days)."""
+        (as for `events`: Logs Insights suits windows of hours or days); the other filters do
+        not apply."""
         self.settle()
         wanted = [ids] if isinstance(ids, str) else list(ids)
         stats = stats if stats is not None else FetchStats()
-        start_ms, end_ms = self.window(start, end)
-        shown = self.select(sources, log_groups)
-        for notice in shown.notices:
-            stats.notice(notice)
-        everywhere = self.select((), log_groups).sources
+        spec = replace(self.spec(start, end, **options), filter_pattern=None)
+        shown = self._shown(spec, stats)
+        everywhere = self.select((), spec.log_groups).sources
         found = find_requests(
             self.context,
             everywhere,
             wanted,
-            start_ms,
-            end_ms,
+            spec.start_ms,
+            spec.end_ms,
             stats,
             stop=stop,
-            policy=_window_policy(fail_after_s),
-            engine=self.engine_for(engine, everywhere, EventQuery(start_ms, end_ms, None), stats),
+            policy=spec.window_policy(),
+            engine=self._engine(spec, everywhere, stats),
         )
-        wanted_sources = frozenset(shown.sources)
-        if set(everywhere) == wanted_sources and not shown.companions:
+        shows = shown.narrowing(everywhere)
+        if shows is None:
             return found
 
         def narrowed(request: Request) -> Request:
-            kept = tuple(
-                e for e in request.events if e.raw.source in wanted_sources and shown.keeps(e)
-            )
-            return replace(request, events=kept)
+            return replace(request, events=tuple(filter(shows, request.events)))
 
         return replace(
             found,
@@ -776,37 +562,24 @@ class Api:
     def find(
         self,
         ids: str | Iterable[str],
-        start: TimeArg = "1h",
+        start: TimeArg | ReadSpec = "1h",
         end: TimeArg | None = None,
         *,
-        sources: Iterable[str] = (),
-        log_groups: Iterable[str] = (),
-        fail_after_s: float = WINDOW_POLICY.give_up_after_s or 60.0,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
         must_exist: bool = False,
-        engine: EngineName = "filter",
+        **options: Unpack[ReadOptions],
     ) -> list[Request]:
         """`lookup`'s requests. An ID prefix that matches several requests raises
         AmbiguousRequestId; `must_exist`: raise RequestNotFound instead of returning an empty
         list."""
         wanted = [ids] if isinstance(ids, str) else list(ids)
-        found = self.lookup(
-            wanted,
-            start,
-            end,
-            sources=sources,
-            log_groups=log_groups,
-            engine=engine,
-            fail_after_s=fail_after_s,
-            stop=stop,
-            stats=stats,
-        )
+        spec = self.spec(start, end, **options)
+        found = self.lookup(wanted, spec, stop=stop, stats=stats)
         if found.ambiguous:
             raise AmbiguousRequestId(*found.ambiguous[0])
         if not found.requests and must_exist:
-            start_ms, end_ms = self.window(start, end)
-            raise RequestNotFound(wanted, start_ms, end_ms)
+            raise RequestNotFound(wanted, spec.start_ms, spec.end_ms)
         return list(found.requests)
 
     # -- X-Ray ---------------------------------------------------------------------------------
@@ -844,32 +617,26 @@ class Api:
 
     def follow(
         self,
-        start: TimeArg = "5m",
+        start: TimeArg | ReadSpec = "5m",
         *,
-        sources: Iterable[str] = (),
-        log_groups: Iterable[str] = (),
-        filter_pattern: str | None = None,
-        grep: Iterable[str | re.Pattern[str]] = (),
-        exclude: Iterable[str | re.Pattern[str]] = (),
         correlate: bool = True,
-        live: bool = False,
         label: bool = False,
         hold_ms: int = DEFAULT_HOLD_MS,
         max_held: int = DEFAULT_MAX_HELD,
-        interval: float = 1.0,
-        max_lag_ms: int = DEFAULT_MAX_LAG_MS,
-        fail_after_s: float | None = None,
+        interval: float | None = None,
         close_after_ms: int = CLOSE_AFTER_MS,
         clock: Callable[[], float] = time.time,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
+        **options: Unpack[ReadOptions],
     ) -> Iterator[FollowBatch]:
         """Follow every group from `start` until `stop`: new events in time order, and (with
         `correlate`) the request updates they cause. A batch comes at least every quarter
         second (empty when nothing happened). `live`: through Live Tail sessions instead of
         polling (groups it is refused for are polled, with a notice; sampled updates are said
         and their gaps read). `fail_after_s`: end with IncompleteRead once a group's reads
-        have all failed this long (default: keep trying, and say so).
+        have all failed this long (default: keep trying, and say so). `interval`: the
+        spec's `interval_s`, seconds between polls of each group.
 
         `label`: each event carries its request's API Gateway request ID, as `labeled_events`
         gives it: an event is held back (at most `hold_ms` past its time on `clock`, and
@@ -879,43 +646,29 @@ class Api:
         delivered ahead of it, and it is `late` when it comes."""
         self.settle()
         stats = stats if stats is not None else FetchStats()
-        query = self._query(start, None, filter_pattern, grep, exclude)
-        shown = self.select(sources, log_groups)
-        for notice in shown.notices:
-            stats.notice(notice)
-        selection = self.select((), log_groups) if label else shown
+        if interval is not None:
+            options["interval_s"] = interval
+        spec = replace(self.spec(start, **options), end=None)
+        shown = self._shown(spec, stats)
+        selection = self.select((), spec.log_groups) if label else shown
         chosen = selection.sources
-        wanted = frozenset(shown.sources)
-        narrowed = label and (set(chosen) != wanted or bool(shown.companions))
+        shows = shown.narrowing(chosen) if label else None
         labeller = (
             Labeller(hold_ms, max_held, expect_calls=self._expect_calls(chosen), in_order=False)
             if label
             else None
         )
-        policy = (
-            FOLLOW_POLICY
-            if fail_after_s is None
-            else RetryPolicy(
-                give_up_after_s=fail_after_s,
-                notice_after_s=min(FOLLOW_POLICY.notice_after_s, fail_after_s / 2),
-            )
-        )
         correlator = Correlator(track_updates=True) if correlate else None
-        filtering = bool(query.grep or query.exclude)
-        unfiltered = EventQuery(query.start_ms, None, query.filter_pattern)
+        filtering = spec.filters_lines
 
         def batches() -> Iterator[FollowBatch]:
             told = 0
             for batch in follow_events(
                 self.context,
                 chosen,
-                unfiltered,
+                spec.without_line_filters(),
                 stats,
-                interval_s=interval,
                 stop=stop,
-                policy=policy,
-                max_lag_ms=max_lag_ms,
-                live=live,
                 selection=None if label else selection,
             ):
                 now_ms = int(clock() * 1000)
@@ -929,7 +682,7 @@ class Api:
                     events = tuple(
                         FollowedEvent(event, late)
                         for event, late in batch
-                        if not filtering or keep(event, query)
+                        if not filtering or spec.keeps(event)
                     )
                     yield FollowBatch(events, updates, now_ms)
                     continue
@@ -941,11 +694,8 @@ class Api:
                 events = tuple(
                     FollowedEvent(item.event, item.late, item.request_id, item.probable)
                     for item in ready
-                    if (
-                        not narrowed
-                        or (item.event.raw.source in wanted and shown.keeps(item.event))
-                    )
-                    and (not filtering or keep(item.event, query))
+                    if (shows is None or shows(item.event))
+                    and (not filtering or spec.keeps(item.event))
                 )
                 yield FollowBatch(events, updates, now_ms)
 
@@ -953,19 +703,15 @@ class Api:
 
     def follow_requests(
         self,
-        start: TimeArg = "5m",
+        start: TimeArg | ReadSpec = "5m",
         *,
         where: RequestFilter | None = None,
-        sources: Iterable[str] = (),
-        log_groups: Iterable[str] = (),
-        filter_pattern: str | None = None,
-        live: bool = False,
-        interval: float = 1.0,
-        fail_after_s: float | None = None,
+        interval: float | None = None,
         close_after_ms: int = CLOSE_AFTER_MS,
         clock: Callable[[], float] = time.time,
         stop: StopSignal | None = None,
         stats: FetchStats | None = None,
+        **options: Unpack[ReadOptions],
     ) -> Iterator[RequestUpdate]:
         """Requests as they happen: NEW when one first matches `where`, UPDATED as lines join
         it (also after it closed, when a line arrives late), CLOSED when it is complete."""
@@ -974,20 +720,47 @@ class Api:
         def updates() -> Iterator[RequestUpdate]:
             for batch in self.follow(
                 start,
-                sources=sources,
-                log_groups=log_groups,
-                filter_pattern=filter_pattern,
-                live=live,
                 interval=interval,
-                fail_after_s=fail_after_s,
                 close_after_ms=close_after_ms,
                 clock=clock,
                 stop=stop,
                 stats=stats,
+                **options,
             ):
                 yield from matching(batch.updates)
 
         return updates()
+
+
+def window_steps(
+    events: Iterable[LogEvent],
+    *,
+    keep: Callable[[LogEvent], bool] | None = None,
+    every_s: float = 0.1,
+    max_events: int = 5_000,
+    clock: Callable[[], float] = time.monotonic,
+) -> Generator[WindowStep, None, None]:
+    """A window's events (time order) → steps: the first event at once (the first row should
+    not wait), then at most every `every_s` or `max_events`. Requests are joined as the events
+    stream (NEW at their first line, UPDATED, CLOSED), from every event; `keep` chooses the
+    events a step carries. The last step closes every request."""
+    correlator = Correlator(track_updates=True)
+    pending: list[tuple[LogEvent, bool]] = []
+    sent_at = 0.0
+    last_ms: int | None = None
+    first = True
+    for event in events:
+        correlator.add(event)
+        last_ms = event.raw.timestamp
+        if keep is None or keep(event):
+            pending.append((event, False))
+        if first or len(pending) >= max_events or clock() - sent_at >= every_s:
+            first = False
+            yield WindowStep(tuple(pending), tuple(correlator.updates()), last_ms)
+            pending = []
+            sent_at = clock()
+    correlator.flush()
+    yield WindowStep(tuple(pending), tuple(correlator.updates()), last_ms)
 
 
 class MatchingUpdates:
@@ -1032,27 +805,6 @@ def _say_unlabelled(labeller: Labeller, stats: FetchStats, told: int) -> int:
         )
         return count
     return told
-
-
-def _window_policy(fail_after_s: float) -> RetryPolicy:
-    # Said before it is given up on.
-    return RetryPolicy(
-        give_up_after_s=fail_after_s,
-        notice_after_s=min(WINDOW_POLICY.notice_after_s, fail_after_s / 2),
-    )
-
-
-def _patterns(values: Iterable[str | re.Pattern[str]]) -> tuple[re.Pattern[str], ...]:
-    compiled = []
-    for value in values:
-        if isinstance(value, re.Pattern):
-            compiled.append(value)
-            continue
-        try:
-            compiled.append(re.compile(value))
-        except re.error as exc:
-            raise InvalidInput(f"bad regex {value!r}: {exc}", name="grep") from None
-    return tuple(compiled)
 
 
 def lines_of(requests: Iterable[Request]) -> list[LogEvent]:

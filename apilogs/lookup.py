@@ -34,8 +34,7 @@ from apilogs.aws import AwsContext
 from apilogs.cancel import CancelScope, StopSignal
 from apilogs.correlate import TIMING_WINDOW_MS, correlate, function_name_of
 from apilogs.errors import Cancelled, IncompleteRead, InvalidInput
-from apilogs.fetch import WINDOW_POLICY, FetchStats, RetryPolicy, fetch_window, queries_for
-from apilogs.fetch.auto import Engine
+from apilogs.fetch import WINDOW_POLICY, FetchStats, RetryPolicy, queries_for
 from apilogs.fetch.classes import (
     DELIVERY,
     INFREQUENT_ACCESS,
@@ -46,6 +45,7 @@ from apilogs.fetch.classes import (
     learn,
     query_class,
 )
+from apilogs.fetch.engines import FILTER, MAX_PATTERN_CHARS, WindowEngine, filter_patterns
 from apilogs.fetch.filter import GroupQuery, read_window
 from apilogs.ids import is_uuid
 from apilogs.merge import EventKey, event_key
@@ -55,7 +55,14 @@ from apilogs.parse import parse_event
 if TYPE_CHECKING:
     from apilogs.fetch.insights import InsightsUsage
 
-__all__ = ["MIN_PREFIX", "Lookup", "check_term", "filter_patterns", "find_requests"]
+__all__ = [
+    "MAX_PATTERN_CHARS",
+    "MIN_PREFIX",
+    "Lookup",
+    "check_term",
+    "filter_patterns",
+    "find_requests",
+]
 
 MAX_ROUNDS = 6
 # Passes of step 4 (each may bring requests whose calls need the same again).
@@ -64,8 +71,6 @@ MAX_NEIGHBOURHOOD_PASSES = 3
 STREAM_SLACK_MS = 1_000
 # An init phase lasts at most 10 s: a cold start's INIT_START is at most this long before START.
 INIT_SLACK_MS = 10_000
-# CloudWatch Logs refuses longer filter patterns.
-MAX_PATTERN_CHARS = 1024
 # The shortest prefix of an ID that is looked up.
 MIN_PREFIX = 8
 
@@ -109,31 +114,6 @@ def check_term(term: str) -> str:
     )
 
 
-def filter_patterns(terms: Iterable[str]) -> list[str]:
-    """CloudWatch filter patterns that match a message holding any of the terms, each within
-    CloudWatch's length limit: `"a"` for one term, `?"a" ?"b"` for several."""
-    quoted = [_quoted(t) for t in dict.fromkeys(terms)]
-    if len(quoted) == 1:
-        return quoted
-    patterns: list[str] = []
-    current: list[str] = []
-    size = 0
-    for q in quoted:
-        piece = len(q) + 2  # "?" and a space
-        if current and size + piece > MAX_PATTERN_CHARS:
-            patterns.append(" ".join(current))
-            current, size = [], 0
-        current.append("?" + q)
-        size += piece
-    if current:
-        patterns.append(" ".join(current) if len(current) > 1 else current[0][1:])
-    return patterns
-
-
-def _quoted(term: str) -> str:
-    return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _ids_of(event: LogEvent) -> set[str]:
     line = event.line
     found = {
@@ -158,7 +138,7 @@ class _Search:
         stats: FetchStats,
         scope: CancelScope,
         policy: RetryPolicy,
-        engine: Engine = "filter",
+        engine: WindowEngine = FILTER,
     ) -> None:
         self.ctx = ctx
         self.engine = engine
@@ -208,35 +188,17 @@ class _Search:
         return new_ids
 
     def _passes(self, terms: list[str]) -> Iterator[Iterable[RawEvent]]:
-        """The whole-window reads for `terms`: FilterLogEvents with `?"a" ?"b"` patterns (as
-        many as the pattern length limit needs), or one Logs Insights scan (`filter @message
-        like …`), server-side, for windows too long to page through."""
-        if self.engine == "insights":
-            from apilogs.fetch import insights
-
-            yield insights.read_window(
-                self.ctx,
-                self.queries,
-                self.start_ms,
-                self.end_ms,
-                self.stats,
-                stop=self.scope,
-                terms=terms,
-            )
-            return
-        for pattern in filter_patterns(terms):
-            yield fetch_window(
-                self.ctx,
-                self.queries,
-                self.start_ms,
-                self.end_ms,
-                self.stats,
-                filter_pattern=pattern,
-                stop=self.scope,
-                policy=self.policy,
-                # What Logs Insights looks for in a group only it can read.
-                terms=[t for t in terms if _quoted(t) in pattern],
-            )
+        """The whole-window reads for `terms`, as the engine finds them."""
+        return self.engine.search(
+            self.ctx,
+            self.queries,
+            self.start_ms,
+            self.end_ms,
+            self.stats,
+            terms,
+            stop=self.scope,
+            policy=self.policy,
+        )
 
     def read(
         self,
@@ -322,7 +284,7 @@ def find_requests(
     *,
     stop: StopSignal | None = None,
     policy: RetryPolicy = WINDOW_POLICY,
-    engine: Engine = "filter",
+    engine: WindowEngine = FILTER,
 ) -> Lookup:
     """The requests that carry any of `ids` (or a unique prefix of one), each with every line
     of every group. Raises InvalidInput for a term that cannot be an ID (before any read), and

@@ -6,41 +6,20 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from apilogs.aws import AwsContext
 from apilogs.cancel import StopSignal
 from apilogs.errors import InvalidInput, NothingToRead, UnknownSource
-from apilogs.fetch import (
-    FOLLOW_POLICY,
-    WINDOW_POLICY,
-    FetchStats,
-    HeadStart,
-    RetryPolicy,
-    fetch_window,
-    follow,
-    queries_for,
-)
-from apilogs.fetch.auto import Engine
+from apilogs.fetch import FetchStats, HeadStart, queries_for
 from apilogs.fetch.classes import DELIVERY, INFREQUENT_ACCESS, delivery_notice, unfollowable_notice
-from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
-from apilogs.merge import Released
-from apilogs.model import LogEvent, RawEvent, Request, Role, Source, Topology
+from apilogs.fetch.engines import FILTER, WindowEngine, follower
+from apilogs.model import LogEvent, Request, Role, Source, Topology
 from apilogs.parse import parse_event
+from apilogs.spec import ReadSpec
 
 ROLE_NAMES = {str(r) for r in Role if r is not Role.OTHER}
-
-
-@dataclass(frozen=True, slots=True)
-class EventQuery:
-    """What to read and what to keep."""
-
-    start_ms: int
-    end_ms: int | None = None
-    filter_pattern: str | None = None
-    grep: tuple[re.Pattern[str], ...] = ()
-    exclude: tuple[re.Pattern[str], ...] = ()
 
 
 @dataclass
@@ -74,6 +53,15 @@ class Selection:
             for s in self.sources
             if s.log_group == source.log_group and s.function_name
         )
+
+    def narrowing(self, read: Iterable[Source]) -> Callable[[LogEvent], bool] | None:
+        """For a read of the sources `read` (every group of the API, to tell which request a
+        line belongs to) that shows only this selection's: whether an event is one shown.
+        None when every event read is."""
+        wanted = frozenset(self.sources)
+        if set(read) == wanted and not self.companions:
+            return None
+        return lambda event: event.raw.source in wanted and self.keeps(event)
 
     @property
     def _shared(self) -> frozenset[str]:
@@ -193,64 +181,45 @@ class RequestFilter:
         return any(fnmatch.fnmatchcase(p, self.path_glob) for p in candidates)
 
 
-def keep(event: LogEvent, query: EventQuery) -> bool:
-    message = event.raw.message
-    if query.grep and not any(p.search(message) for p in query.grep):
-        return False
-    return not any(p.search(message) for p in query.exclude)
-
-
 def read_events(
     ctx: AwsContext,
     sources: tuple[Source, ...],
-    query: EventQuery,
+    spec: ReadSpec,
     stats: FetchStats,
     *,
     parse: bool = True,
     stop: StopSignal | None = None,
-    policy: RetryPolicy = WINDOW_POLICY,
-    engine: Engine = "filter",
+    engine: WindowEngine = FILTER,
     selection: Selection | None = None,
     head: HeadStart | None = None,
 ) -> Iterator[LogEvent]:
-    """Every event of the window, merged, parsed and filtered, as a stream.
+    """Every event of the (resolved) spec's window, merged, parsed and filtered, as a stream.
 
-    `engine`: FilterLogEvents (`filter`) or Logs Insights (`insights`, which cannot apply a
-    CloudWatch filter pattern). `parse=False` skips the parsers for consumers that only print
-    the message (plain lines into a pipe): the events carry the UNPARSED line. `selection`: read
-    its sources with their companions, keep what it keeps (`sources` is then ignored). `head`:
-    a read of one group begun earlier (`fetch.HeadStart`), taken over when it fits."""
-    filtering = bool(query.grep or query.exclude)
+    `engine`: what reads it (`apilogs.fetch.engines`). `parse=False` skips the parsers for
+    consumers that only print the message (plain lines into a pipe): the events carry the
+    UNPARSED line. `selection`: read its sources with their companions, keep what it keeps
+    (`sources` is then ignored). `head`: a read of one group begun earlier
+    (`fetch.HeadStart`), taken over when it fits."""
+    filtering = spec.filters_lines
     narrowing = selection is not None and bool(selection.companions)
     if selection is not None:
         sources = selection.read
-    raws: Iterator[RawEvent]
-    if engine == "insights":
-        from apilogs.fetch import insights
-
-        if head is not None:
-            head.close()
-
-        raws = insights.read_window(
-            ctx, queries_for(sources), query.start_ms, query.end_ms, stats, stop=stop
-        )
-    else:
-        raws = fetch_window(
-            ctx,
-            queries_for(sources),
-            query.start_ms,
-            query.end_ms,
-            stats,
-            filter_pattern=query.filter_pattern,
-            stop=stop,
-            policy=policy,
-            head=head,
-        )
+    raws = engine.read(
+        ctx,
+        queries_for(sources),
+        spec.start_ms,
+        spec.end_ms,
+        stats,
+        filter_pattern=spec.filter_pattern,
+        stop=stop,
+        policy=spec.window_policy(),
+        head=head,
+    )
     for raw in raws:
         event = parse_event(raw) if parse else LogEvent(raw)
         if narrowing and not selection.keeps(event):  # type: ignore[union-attr]
             continue
-        if not filtering or keep(event, query):
+        if not filtering or spec.keeps(event):
             yield event
 
 
@@ -273,54 +242,36 @@ def _followable(sources: tuple[Source, ...], stats: FetchStats) -> tuple[Source,
 def follow_events(
     ctx: AwsContext,
     sources: tuple[Source, ...],
-    query: EventQuery,
+    spec: ReadSpec,
     stats: FetchStats,
     *,
-    interval_s: float = 1.0,
     stop: StopSignal | None = None,
-    policy: RetryPolicy = FOLLOW_POLICY,
-    max_lag_ms: int = DEFAULT_MAX_LAG_MS,
-    live: bool = False,
     selection: Selection | None = None,
 ) -> Iterator[list[tuple[LogEvent, bool]]]:
-    """Batches of (event, late) in time order, polling until `stop` — or, with `live`, through
-    Live Tail sessions (groups Live Tail is refused for are polled, with a notice).
+    """Batches of (event, late) in time order from the (resolved) spec's start until `stop`,
+    polling or, with `spec.live`, through Live Tail sessions (`apilogs.fetch.engines`).
     `selection`: as for `read_events`."""
     if selection is not None:
         sources = selection.read
     sources = _followable(sources, stats)
-    batches: Iterator[list[Released]]
-    if live:
-        from apilogs.fetch.livetail import follow_live
-
-        batches = follow_live(
-            ctx,
-            queries_for(sources),
-            query.start_ms,
-            stats,
-            stop=stop,
-            filter_pattern=query.filter_pattern,
-            interval_s=interval_s,
-        )
-    else:
-        batches = follow(
-            ctx,
-            queries_for(sources),
-            query.start_ms,
-            stats,
-            interval_s=interval_s,
-            filter_pattern=query.filter_pattern,
-            stop=stop,
-            policy=policy,
-            max_lag_ms=max_lag_ms,
-        )
+    batches = follower(spec.live).batches(
+        ctx,
+        queries_for(sources),
+        spec.start_ms,
+        stats,
+        filter_pattern=spec.filter_pattern,
+        interval_s=spec.interval_s,
+        stop=stop,
+        policy=spec.follow_policy(),
+        max_lag_ms=spec.max_lag_ms,
+    )
     for batch in batches:
         kept = []
         for released in batch:
             event = parse_event(released.event)
             if selection is not None and not selection.keeps(event):
                 continue
-            if keep(event, query):
+            if spec.keeps(event):
                 kept.append((event, released.late))
         # Empty batches too: they are the heartbeat consumers use to close idle requests.
         yield kept

@@ -13,7 +13,8 @@ from apilogs.aws import AwsContext, RateLimiter
 from apilogs.fetch import FetchStats
 from apilogs.merge import event_key
 from apilogs.model import Role, Source
-from apilogs.stream import EventQuery, follow_events
+from apilogs.spec import ReadSpec
+from apilogs.stream import follow_events
 
 GROUPS = ("/aws/lambda/a", "/aws/lambda/b", "/access/c")
 
@@ -37,7 +38,7 @@ def test_every_event_exactly_once_under_bursts_new_streams_and_lag(endpoint: str
 
     def consume() -> None:
         for batch in follow_events(
-            ctx, sources, EventQuery(start_ms=start_ms), stats, interval_s=0.05, stop=stop
+            ctx, sources, ReadSpec(start=start_ms, interval_s=0.05), stats, stop=stop
         ):
             seen.extend(batch)
 

@@ -33,6 +33,7 @@ from apilogs.render.env import Terminal
 from apilogs.render.progress import CLEAR
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import Painter
+from apilogs.spec import ReadSpec
 from apilogs.times import parse_time_noted
 
 
@@ -282,28 +283,27 @@ def reads_execution(sources: tuple[str, ...]) -> bool:
     return not sources or "execution" in sources
 
 
-def open_target(
+def open_for(
     common: CommonOptions,
-    window: WindowOptions,
     api_id: str,
     stage: str | None,
-    reporter: Reporter,
-    *,
-    window_read: bool = False,
+    on_trouble: Callable[[CallTrouble], None],
+    window: WindowOptions | None = None,
+    spec: ReadSpec | None = None,
+    first_read: FirstRead | None = None,
 ) -> Api:
-    """Discover the API; tell what is missing in its logging setup. `window_read`: the command
-    reads `window` next, the execution log among the groups, so that read may begin while
-    discovery runs."""
-    first_read = None
-    if window_read and window.engine != "insights":
-        first_read = FirstRead(
-            window.start,
-            window.end,
-            window.filter_pattern,
-            window.window_fail_after_s,
-            reporter.stats,
+    """`open_api` with the command's options. Without `window` (a command that reads no
+    window) the library's defaults hold for the rest."""
+    if window is None or spec is None:
+        return open_api(
+            api_id,
+            stage,
+            profile=common.profile,
+            region=common.region,
+            endpoint_url=common.endpoint_url,
+            on_trouble=on_trouble,
         )
-    api = open_api(
+    return open_api(
         api_id,
         stage,
         profile=common.profile,
@@ -313,22 +313,41 @@ def open_target(
         tz=window.tz,
         refresh=common.refresh,
         first_read=first_read,
-        call_policy=CallPolicy(give_up_after_s=window.window_fail_after_s),
-        on_trouble=reporter.trouble,
+        call_policy=CallPolicy(give_up_after_s=spec.window_fail_after_s),
+        on_trouble=on_trouble,
     )
+
+
+def open_target(
+    common: CommonOptions,
+    window: WindowOptions,
+    spec: ReadSpec,
+    api_id: str,
+    stage: str | None,
+    reporter: Reporter,
+    *,
+    window_read: bool = False,
+) -> Api:
+    """Discover the API; tell what is missing in its logging setup. `window_read`: the command
+    reads `spec` next, the execution log among the groups, so that read may begin while
+    discovery runs."""
+    first_read = None
+    if window_read and spec.engine != "insights":
+        first_read = FirstRead.of(spec, reporter.stats)
+    api = open_for(common, api_id, stage, reporter.trouble, window, spec, first_read)
     for finding in api.topology.findings:
         if finding.severity is not Severity.INFO or common.verbose:
             reporter.warn(finding.message)
     try:
         # Bad --end or --source: said before any read. The selection's notices (a group that
         # does not exist) reach the reporter through the read's stats.
-        api.window(window.start, window.end)
+        api.window(spec.start, spec.end)
         for option, value in (("--start", window.start), ("--end", window.end)):
             if value:
                 _, note = parse_time_noted(value, tz=window.tz)
                 if note:
                     reporter.warn(f"{option}: {note}")
-        api.select(window.sources, window.log_groups)
+        api.select(spec.sources, spec.log_groups)
     except BaseException:
         api.close()  # no read follows: the one begun during discovery stops now
         raise

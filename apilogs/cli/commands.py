@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from apilogs.api import Api, MatchingUpdates, lines_of
-from apilogs.cli.app import Reporter, cli, open_target, reads_execution, run_reporting_errors
+from apilogs.cli.app import (
+    Reporter,
+    cli,
+    open_for,
+    open_target,
+    reads_execution,
+    run_reporting_errors,
+)
 from apilogs.cli.options import (
     CONTEXT_SETTINGS,
     CommonOptions,
@@ -56,6 +63,7 @@ from apilogs.render.requests import (
     untraced_note,
 )
 from apilogs.render.style import Painter
+from apilogs.spec import ReadSpec
 from apilogs.stream import RequestFilter
 from apilogs.summary import WindowStats
 from apilogs.xray import TraceReport
@@ -110,18 +118,10 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
       apilogs groups --api-id xyz123 --stage prod
       apilogs groups --api-id my-api-name --stage prod -o json | jq '.sources[].log_group'
     """
-    from apilogs.api import open_api
     from apilogs.render.topology import topology_json, topology_lines
 
     term = terminal(common)
-    api = open_api(
-        api_id,
-        stage,
-        profile=common.profile,
-        region=common.region,
-        endpoint_url=common.endpoint_url,
-        on_trouble=Reporter(term).trouble,
-    )
+    api = open_for(common, api_id, stage, Reporter(term).trouble)
     if output == "json":
         term.out.write(topology_json(api.topology) + "\n")
     else:
@@ -197,9 +197,11 @@ def get(
     term = terminal(common)
     reporter = Reporter(term)
     window_read = not watch.watch and not request_ids
+    spec = window.spec(match, watch)
     api = open_target(
         common,
         window,
+        spec,
         api_id,
         stage,
         reporter,
@@ -225,43 +227,20 @@ def get(
     formatter = EventFormatter(options, paint, sources)
     fmt = formatter.format
     if request_ids:
-        _get_requests(api, window, match, request_ids, formatter.format_labeled, reporter)
+        _get_requests(api, spec, request_ids, formatter.format_labeled, reporter)
         return
     if watch.watch:
-        shown = _follow_lines(api, window, match, watch, hold, formatter, reporter)
+        shown = _follow_lines(api, spec, hold, formatter, reporter)
         reporter.finish(shown, filter_pattern=window.filter_pattern)
         return
     lines: Iterator[str]
     if hold.enabled:
-        labeled = api.labeled_events(
-            window.start,
-            window.end,
-            sources=window.sources,
-            log_groups=window.log_groups,
-            filter_pattern=window.filter_pattern,
-            grep=match.grep,
-            exclude=match.exclude,
-            hold_ms=hold.hold_ms,
-            engine=window.engine,
-            fail_after_s=window.window_fail_after_s,
-            stats=reporter.stats,
-        )
+        labeled = api.labeled_events(spec, hold_ms=hold.hold_ms, stats=reporter.stats)
         lines = map(formatter.format_labeled, labeled)
     else:
         # Plain lines without colour print the message only: the parsers would be wasted work.
-        events = api.events(
-            window.start,
-            window.end,
-            sources=window.sources,
-            log_groups=window.log_groups,
-            filter_pattern=window.filter_pattern,
-            grep=match.grep,
-            exclude=match.exclude,
-            parse=output == "json" or paint.enabled,
-            engine=window.engine,
-            fail_after_s=window.window_fail_after_s,
-            stats=reporter.stats,
-        )
+        parse = output == "json" or paint.enabled
+        events = api.events(spec, parse=parse, stats=reporter.stats)
         lines = (fmt(e, False) for e in events)
     reporter.notices()
     progress = Progress(
@@ -280,7 +259,7 @@ def get(
 
 
 def find_reporting(
-    api: Api, window: WindowOptions, request_ids: tuple[str, ...], reporter: Reporter
+    api: Api, spec: ReadSpec, request_ids: tuple[str, ...], reporter: Reporter
 ) -> list[Request]:
     """Look the IDs up; say on stderr which prefix stood for which ID and which IDs were not
     found. An ambiguous prefix is an error listing the candidates; nothing found at all, too."""
@@ -290,16 +269,7 @@ def find_reporting(
     )
     try:
         with progress:
-            found = api.lookup(
-                request_ids,
-                window.start,
-                window.end,
-                sources=window.sources,
-                log_groups=window.log_groups,
-                engine=window.engine,
-                fail_after_s=window.window_fail_after_s,
-                stats=reporter.stats,
-            )
+            found = api.lookup(request_ids, spec, stats=reporter.stats)
     except IncompleteRead as exc:
         if not isinstance(exc.partial, Lookup) or not exc.partial.requests:
             raise
@@ -309,7 +279,7 @@ def find_reporting(
     if found.ambiguous:
         raise AmbiguousRequestId(*found.ambiguous[0])
     if not found.requests:
-        start_ms, end_ms = api.window(window.start, window.end)
+        start_ms, end_ms = api.window(spec.start, spec.end)
         raise RequestNotFound(found.not_found or request_ids, start_ms, end_ms)
     for prefix, full in found.resolved:
         reporter.warn(f"{prefix} is {full}")
@@ -320,14 +290,13 @@ def find_reporting(
 
 def _get_requests(
     api: Api,
-    window: WindowOptions,
-    match: MatchOptions,
+    spec: ReadSpec,
     request_ids: tuple[str, ...],
     fmt: Callable[[LabeledEvent], str],
     reporter: Reporter,
 ) -> None:
     term = reporter.term
-    found = find_reporting(api, window, request_ids, reporter)
+    found = find_reporting(api, spec, request_ids, reporter)
     owners: dict[int, tuple[str | None, bool]] = {}
     for request in found:
         guessed = {id(e) for e in request.probable_events}
@@ -335,10 +304,7 @@ def _get_requests(
             owners.setdefault(id(event), (request.request_id, id(event) in guessed))
     shown = 0
     for event in lines_of(found):
-        message = event.raw.message
-        if match.grep and not any(p.search(message) for p in match.grep):
-            continue
-        if any(p.search(message) for p in match.exclude):
+        if not spec.keeps(event):
             continue
         owner, probable = owners.get(id(event), (None, False))
         term.out.write(fmt(LabeledEvent(event, owner, probable)) + "\n")
@@ -350,15 +316,13 @@ def _get_requests(
 
 def _follow_lines(
     api: Api,
-    window: WindowOptions,
-    match: MatchOptions,
-    watch: WatchOptions,
+    spec: ReadSpec,
     hold: HoldOptions,
     formatter: EventFormatter,
     reporter: Reporter,
 ) -> int:
     try:
-        return _print_follow(api, window, match, watch, hold, formatter, reporter)
+        return _print_follow(api, spec, hold, formatter, reporter)
     except BaseException:
         reporter.notices()
         raise
@@ -366,9 +330,7 @@ def _follow_lines(
 
 def _print_follow(
     api: Api,
-    window: WindowOptions,
-    match: MatchOptions,
-    watch: WatchOptions,
+    spec: ReadSpec,
     hold: HoldOptions,
     formatter: EventFormatter,
     reporter: Reporter,
@@ -376,20 +338,7 @@ def _print_follow(
     out = reporter.term.out
     shown = 0
     for batch in api.follow(
-        window.start,
-        sources=window.sources,
-        log_groups=window.log_groups,
-        filter_pattern=window.filter_pattern,
-        grep=match.grep,
-        exclude=match.exclude,
-        correlate=False,
-        live=watch.live,
-        label=hold.enabled,
-        hold_ms=hold.hold_ms,
-        interval=watch.interval_s,
-        max_lag_ms=watch.max_lag_ms,
-        fail_after_s=window.fail_after_s,
-        stats=reporter.stats,
+        spec, correlate=False, label=hold.enabled, hold_ms=hold.hold_ms, stats=reporter.stats
     ):
         if batch.events:
             if hold.enabled:
@@ -502,9 +451,11 @@ def requests(
     )
     term = terminal(common)
     reporter = Reporter(term)
+    spec = window.spec(watch=watch)
     api = open_target(
         common,
         window,
+        spec,
         api_id,
         stage,
         reporter,
@@ -519,23 +470,13 @@ def requests(
         out.write(rows.header() + "\n")
     if watch.watch:
         try:
-            shown = _follow_rows(api, window, watch, wanted, rows, output, reporter)
+            shown = _follow_rows(api, spec, wanted, rows, output, reporter)
         except BaseException:
             reporter.notices()
             raise
         reporter.finish(shown, "requests", filter_pattern=window.filter_pattern)
         return
-    requests_found = api.requests(
-        window.start,
-        window.end,
-        where=wanted,
-        sources=window.sources,
-        log_groups=window.log_groups,
-        filter_pattern=window.filter_pattern,
-        engine=window.engine,
-        fail_after_s=window.window_fail_after_s,
-        stats=reporter.stats,
-    )
+    requests_found = api.requests(spec, where=wanted, stats=reporter.stats)
     reporter.notices()
     progress = Progress(
         reporter.stats, term.err, enabled=term.err_tty and not term.out_tty, width=term.err_width
@@ -623,8 +564,7 @@ def _with_traces(
 
 def _follow_rows(
     api: Api,
-    window: WindowOptions,
-    watch: WatchOptions,
+    spec: ReadSpec,
     wanted: RequestFilter,
     rows: RequestRows,
     output: str,
@@ -636,17 +576,7 @@ def _follow_rows(
     shown = 0
     printed: dict[str, str] = {}
     matching = MatchingUpdates(wanted)
-    for batch in api.follow(
-        window.start,
-        sources=window.sources,
-        log_groups=window.log_groups,
-        filter_pattern=window.filter_pattern,
-        live=watch.live,
-        interval=watch.interval_s,
-        max_lag_ms=watch.max_lag_ms,
-        fail_after_s=window.fail_after_s,
-        stats=reporter.stats,
-    ):
+    for batch in api.follow(spec, stats=reporter.stats):
         for update in matching(batch.updates):
             request = update.request
             if update.kind is UpdateKind.NEW:
@@ -696,21 +626,13 @@ def stats(
     """
     term = terminal(common)
     reporter = Reporter(term)
+    spec = window.spec()
     api = open_target(
-        common, window, api_id, stage, reporter, window_read=reads_execution(window.sources)
+        common, window, spec, api_id, stage, reporter, window_read=reads_execution(spec.sources)
     )
     try:
         with Progress(reporter.stats, term.err, enabled=term.err_tty, width=term.err_width):
-            summary = api.stats(
-                window.start,
-                window.end,
-                sources=window.sources,
-                log_groups=window.log_groups,
-                filter_pattern=window.filter_pattern,
-                engine=window.engine,
-                fail_after_s=window.window_fail_after_s,
-                stats=reporter.stats,
-            )
+            summary = api.stats(spec, stats=reporter.stats)
     except IncompleteRead as exc:
         # The groups that were read still sum up: printed, then the error names what is missing.
         if isinstance(exc.partial, WindowStats):
@@ -813,8 +735,9 @@ def show(
         check_output_file(export_path, force=force)
     term = terminal(common)
     reporter = Reporter(term)
-    api = open_target(common, window, api_id, stage, reporter)
-    found = find_reporting(api, window, (request_id,), reporter)
+    spec = window.spec()
+    api = open_target(common, window, spec, api_id, stage, reporter)
+    found = find_reporting(api, spec, (request_id,), reporter)
     report = api.traces(found) if traces else None
     for notice in report.notices if report is not None else ():
         reporter.warn(notice)

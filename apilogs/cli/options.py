@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,12 +15,13 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from apilogs.api import ENGINES, EngineName
 from apilogs.cli import complete
 from apilogs.cli.config import Config, config_path, load_config
 from apilogs.cli.params import ENDPOINT_URL, NON_EMPTY, REGEX, STATUS, TIME, DurationParam
 from apilogs.errors import InvalidInput
+from apilogs.fetch.engines import ENGINES, EngineName
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
+from apilogs.spec import ReadSpec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -300,9 +301,27 @@ class WindowOptions:
     def tz(self) -> tzinfo | None:
         return UTC if self.utc else None
 
-    @property
-    def window_fail_after_s(self) -> float:
-        return self.fail_after_s if self.fail_after_s is not None else 60.0
+    def spec(
+        self, match: MatchOptions | None = None, watch: WatchOptions | None = None
+    ) -> ReadSpec:
+        """What the command reads: the one place the options become a `ReadSpec`. `match`:
+        its lines' filters; `watch`: how it follows."""
+        spec = ReadSpec(
+            self.start,
+            self.end,
+            self.filter_pattern,
+            self.fail_after_s,
+            self.sources,
+            self.log_groups,
+            match.grep if match is not None else (),
+            match.exclude if match is not None else (),
+            self.engine,
+        )
+        if watch is None:
+            return spec
+        return replace(
+            spec, interval_s=watch.interval_s, max_lag_ms=watch.max_lag_ms, live=watch.live
+        )
 
 
 def window_options(func: F) -> F:
@@ -685,7 +704,9 @@ traces_option = click.option(
 
 
 @dataclass
-class TuiOptions:
+class TuiCommandOptions:
+    """`apilogs tui`'s own flags (the app's options are `apilogs.tui.TuiOptions`)."""
+
     no_watch: bool
     max_requests: int
     filter_text: str
@@ -724,6 +745,6 @@ def tui_options(func: F) -> F:
     def wrapper(
         *args: Any, no_watch: bool, max_requests: int, filter_text: str, **kwargs: Any
     ) -> Any:
-        return func(*args, tui=TuiOptions(no_watch, max_requests, filter_text), **kwargs)
+        return func(*args, tui=TuiCommandOptions(no_watch, max_requests, filter_text), **kwargs)
 
     return wrapper  # type: ignore[return-value]

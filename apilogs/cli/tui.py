@@ -6,13 +6,12 @@ import sys
 
 import click
 
-from apilogs.aws import CallPolicy
-from apilogs.cli.app import Reporter, fail_line
+from apilogs.cli.app import Reporter, fail_line, open_for
 from apilogs.cli.commands import command, terminal
 from apilogs.cli.options import (
     CommonOptions,
     MatchOptions,
-    TuiOptions,
+    TuiCommandOptions,
     WatchOptions,
     WindowOptions,
     match_options,
@@ -39,7 +38,7 @@ def tui(
     window: WindowOptions,
     watch: WatchOptions,
     match: MatchOptions,
-    tui: TuiOptions,
+    tui: TuiCommandOptions,
     common: CommonOptions,
 ) -> None:
     """Browse requests as they arrive: filter to the failing ones, open one, read its story.
@@ -57,7 +56,6 @@ def tui(
       apilogs tui -a xyz123 -t prod -s 1h --no-watch --filter status:5xx
       apilogs tui -a xyz123 -t prod -s 2024-05-01T10:00Z -e 2024-05-01T10:30Z
     """
-    from apilogs.api import open_api
     from apilogs.tui import ApiFeed, ReadPlan, run_tui
     from apilogs.tui import TuiOptions as AppOptions
     from apilogs.tui.query import QueryError, parse_query
@@ -76,18 +74,8 @@ def tui(
         raise InvalidInput(
             "apilogs tui needs a terminal; for a pipe use `apilogs requests` or `apilogs get`"
         )
-    api = open_api(
-        api_id,
-        stage,
-        profile=common.profile,
-        region=common.region,
-        endpoint_url=common.endpoint_url,
-        max_rps=window.max_rps,
-        tz=window.tz,
-        refresh=common.refresh,
-        call_policy=CallPolicy(give_up_after_s=window.window_fail_after_s),
-        on_trouble=Reporter(terminal(common)).trouble,
-    )
+    spec = window.spec(match, watch)
+    api = open_for(common, api_id, stage, Reporter(terminal(common)).trouble, window, spec)
     # Once the screen is the TUI's, stderr is not: its reads say their troubles in the header.
     api.context.on_trouble = None
     notices = [
@@ -95,23 +83,10 @@ def tui(
         for f in api.topology.findings
         if f.severity is not Severity.INFO or common.verbose
     ]
-    start_ms, end_ms = api.window(window.start, window.end)
-    selection = api.select(window.sources, window.log_groups)
-    plan = ReadPlan(
-        start=start_ms,
-        end=end_ms,
-        follow=follow,
-        sources=window.sources,
-        log_groups=window.log_groups,
-        filter_pattern=window.filter_pattern,
-        grep=match.grep,
-        exclude=match.exclude,
-        interval_s=watch.interval_s,
-        max_lag_ms=watch.max_lag_ms,
-        fail_after_s=window.fail_after_s,
-        live=watch.live,
-        engine=window.engine,
-    )
+    resolved = api.spec(spec)
+    start_ms, end_ms = resolved.start_ms, resolved.end_ms
+    selection = api.select(spec.sources, spec.log_groups)
+    plan = ReadPlan(**resolved.as_fields(), follow=follow)
     code = run_tui(
         ApiFeed(api, plan),
         api.topology,

@@ -1,23 +1,20 @@
 """Where the TUI's data comes from: one read of the core's API turned into batches of (events,
 request updates), the same shape whether it follows live (`Api.follow`) or reads a fixed window
-(`Api.events` joined by the core's `Correlator` as it streams, so a request shows up at its first
+(`Api.window_updates`: requests joined as the events stream, so a request shows up at its first
 line, not once the window is read). Runs in a thread; no Textual here."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from apilogs.api import Api, EngineName
-from apilogs.correlate import Correlator
+from apilogs.api import Api, window_steps
 from apilogs.fetch import FetchStats
-from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
 from apilogs.model import LogEvent, Request, RequestUpdate
-from apilogs.times import TimeArg
+from apilogs.spec import ReadSpec
 from apilogs.xray import TraceReport
 
 __all__ = ["ApiFeed", "Batch", "Feed", "ReadPlan", "TraceReader", "trace_reader", "window_batches"]
@@ -34,22 +31,10 @@ class Batch:
 
 
 @dataclass(frozen=True, slots=True)
-class ReadPlan:
-    """What to read: the options `apilogs get` would take, and whether to follow."""
+class ReadPlan(ReadSpec):
+    """What to read (the options `apilogs get` would take), and whether to follow."""
 
-    start: TimeArg = "5m"
-    end: TimeArg | None = None
     follow: bool = True
-    sources: tuple[str, ...] = ()
-    log_groups: tuple[str, ...] = ()
-    filter_pattern: str | None = None
-    grep: tuple[re.Pattern[str], ...] = ()
-    exclude: tuple[re.Pattern[str], ...] = ()
-    interval_s: float = 1.0
-    max_lag_ms: int | None = None
-    fail_after_s: float | None = None  # None: 60 s for a window, never when following
-    live: bool = False  # follow through Live Tail instead of polling
-    engine: EngineName = "filter"  # for a window: filter, insights or auto
 
 
 class Feed(Protocol):
@@ -72,21 +57,6 @@ def trace_reader(feed: Feed) -> TraceReader | None:
     return reader if callable(reader) else None
 
 
-def _keeper(
-    grep: tuple[re.Pattern[str], ...], exclude: tuple[re.Pattern[str], ...]
-) -> Callable[[LogEvent], bool] | None:
-    if not grep and not exclude:
-        return None
-
-    def keep(event: LogEvent) -> bool:
-        message = event.raw.message
-        if grep and not any(p.search(message) for p in grep):
-            return False
-        return not any(p.search(message) for p in exclude)
-
-    return keep
-
-
 def window_batches(
     events: Iterable[LogEvent],
     *,
@@ -95,26 +65,11 @@ def window_batches(
     max_events: int = 5_000,
     clock: Callable[[], float] = time.monotonic,
 ) -> Generator[Batch, None, None]:
-    """A window's events (time order) → batches: the first event at once (the first row should
-    not wait), then at most every `every_s` or `max_events`. Requests are joined as the events
-    stream (NEW at their first line, UPDATED, CLOSED); the last batch closes every one."""
-    correlator = Correlator(track_updates=True)
-    pending: list[tuple[LogEvent, bool]] = []
-    sent_at = 0.0
-    last_ms: int | None = None
-    first = True
-    for event in events:
-        correlator.add(event)
-        last_ms = event.raw.timestamp
-        if keep is None or keep(event):
-            pending.append((event, False))
-        if first or len(pending) >= max_events or clock() - sent_at >= every_s:
-            first = False
-            yield Batch(tuple(pending), tuple(correlator.updates()), last_ms)
-            pending = []
-            sent_at = clock()
-    correlator.flush()
-    yield Batch(tuple(pending), tuple(correlator.updates()), last_ms)
+    """A window's events as batches (`apilogs.api.window_steps`)."""
+    for step in window_steps(
+        events, keep=keep, every_s=every_s, max_events=max_events, clock=clock
+    ):
+        yield Batch(*step)
 
 
 class ApiFeed:
@@ -133,50 +88,20 @@ class ApiFeed:
     def run(self, stop: threading.Event, emit: Callable[[Batch], None]) -> None:
         plan = self.plan
         if plan.follow:
-            for followed in self.api.follow(
-                plan.start,
-                sources=plan.sources,
-                log_groups=plan.log_groups,
-                filter_pattern=plan.filter_pattern,
-                grep=plan.grep,
-                exclude=plan.exclude,
-                interval=plan.interval_s,
-                live=plan.live,
-                fail_after_s=plan.fail_after_s,
-                stop=stop,
-                stats=self.stats,
-                max_lag_ms=plan.max_lag_ms if plan.max_lag_ms is not None else DEFAULT_MAX_LAG_MS,
-            ):
+            for followed in self.api.follow(plan, stop=stop, stats=self.stats):
                 if stop.is_set():
                     return
-                emit(
-                    Batch(
-                        tuple((f.event, f.late) for f in followed.events),
-                        followed.updates,
-                        followed.now_ms,
-                    )
-                )
+                events = tuple((f.event, f.late) for f in followed.events)
+                emit(Batch(events, followed.updates, followed.now_ms))
             return
-        events = self.api.events(
-            plan.start,
-            plan.end,
-            sources=plan.sources,
-            log_groups=plan.log_groups,
-            filter_pattern=plan.filter_pattern,
-            engine=plan.engine,
-            fail_after_s=plan.fail_after_s if plan.fail_after_s is not None else 60.0,
-            stop=stop,
-            stats=self.stats,
-        )
-        batches = window_batches(events, keep=_keeper(plan.grep, plan.exclude))
+        steps = self.api.window_updates(plan, stop=stop, stats=self.stats)
         try:
-            for batch in batches:
+            for step in steps:
                 if stop.is_set():
                     return
-                emit(batch)
+                emit(Batch(*step))
         finally:
             # Ends the read's threads now, not when the generators are collected.
-            batches.close()
-            close = getattr(events, "close", None)
+            close = getattr(steps, "close", None)
             if close is not None:
                 close()

@@ -1,0 +1,383 @@
+"""The engines that read CloudWatch Logs, each behind one small interface, chosen once.
+
+A window is read by FilterLogEvents (`FILTER`) or Logs Insights (`INSIGHTS`), named by the user
+(`filter`, `insights`) or chosen by the window (`auto`, `apilogs.fetch.auto`): `window_engine`
+is the one place that name is looked at. Following polls FilterLogEvents (`POLLING`) or holds
+Live Tail sessions (`LIVE_TAIL`): `follower` picks one."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from apilogs.aws import AwsContext
+from apilogs.cancel import StopSignal
+from apilogs.errors import InvalidInput
+from apilogs.fetch import (
+    FOLLOW_POLICY,
+    WINDOW_POLICY,
+    FetchStats,
+    HeadStart,
+    RetryPolicy,
+    fetch_window,
+    follow,
+)
+from apilogs.fetch.auto import choose_engine
+from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS, GroupQuery
+from apilogs.merge import Released
+from apilogs.model import RawEvent, Source
+
+if TYPE_CHECKING:
+    from apilogs.fetch.insights import InsightsSummary
+
+__all__ = [
+    "ENGINES",
+    "FILTER",
+    "INSIGHTS",
+    "LIVE_TAIL",
+    "MAX_PATTERN_CHARS",
+    "POLLING",
+    "EngineName",
+    "Follower",
+    "WindowEngine",
+    "filter_patterns",
+    "follower",
+    "quoted",
+    "window_engine",
+]
+
+# What the user may ask for: FilterLogEvents, Logs Insights, or the one that suits the window.
+EngineName = Literal["filter", "insights", "auto"]
+ENGINES: tuple[EngineName, ...] = ("filter", "insights", "auto")
+
+# CloudWatch Logs refuses longer filter patterns.
+MAX_PATTERN_CHARS = 1024
+
+
+class WindowEngine(Protocol):
+    """What reads a window of some groups."""
+
+    # Whether it sums a window itself (`summarize`), instead of every line being read.
+    summarizes: bool
+
+    def read(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        start_ms: int,
+        end_ms: int | None,
+        stats: FetchStats,
+        *,
+        filter_pattern: str | None = None,
+        stop: StopSignal | None = None,
+        policy: RetryPolicy = WINDOW_POLICY,
+        head: HeadStart | None = None,
+    ) -> Iterator[RawEvent]:
+        """Every event of the window, merged in time order. `head`: a read begun earlier,
+        taken over when it fits, else stopped."""
+        ...
+
+    def search(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        start_ms: int,
+        end_ms: int | None,
+        stats: FetchStats,
+        terms: list[str],
+        *,
+        stop: StopSignal | None = None,
+        policy: RetryPolicy = WINDOW_POLICY,
+    ) -> Iterator[Iterable[RawEvent]]:
+        """The reads that find the events holding any of `terms` (each a stream in time
+        order; what comes back may hold more, and is checked by the caller)."""
+        ...
+
+    def summarize(
+        self,
+        ctx: AwsContext,
+        sources: Sequence[Source],
+        start_ms: int,
+        end_ms: int,
+        stats: FetchStats,
+        *,
+        stop: StopSignal | None = None,
+    ) -> InsightsSummary | None:
+        """The window's sums, when `summarizes`; None once `stop` is set."""
+        ...
+
+
+class _Filter:
+    """FilterLogEvents: exact and free, paged at the account's read rate."""
+
+    summarizes = False
+
+    def read(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        start_ms: int,
+        end_ms: int | None,
+        stats: FetchStats,
+        *,
+        filter_pattern: str | None = None,
+        stop: StopSignal | None = None,
+        policy: RetryPolicy = WINDOW_POLICY,
+        head: HeadStart | None = None,
+    ) -> Iterator[RawEvent]:
+        return fetch_window(
+            ctx,
+            queries,
+            start_ms,
+            end_ms,
+            stats,
+            filter_pattern=filter_pattern,
+            stop=stop,
+            policy=policy,
+            head=head,
+        )
+
+    def search(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        start_ms: int,
+        end_ms: int | None,
+        stats: FetchStats,
+        terms: list[str],
+        *,
+        stop: StopSignal | None = None,
+        policy: RetryPolicy = WINDOW_POLICY,
+    ) -> Iterator[Iterable[RawEvent]]:
+        # `?"a" ?"b"` patterns, as many as the pattern length limit needs.
+        for pattern in filter_patterns(terms):
+            yield fetch_window(
+                ctx,
+                queries,
+                start_ms,
+                end_ms,
+                stats,
+                filter_pattern=pattern,
+                stop=stop,
+                policy=policy,
+                # What Logs Insights looks for in a group only it can read.
+                terms=[t for t in terms if quoted(t) in pattern],
+            )
+
+    def summarize(
+        self,
+        ctx: AwsContext,
+        sources: Sequence[Source],
+        start_ms: int,
+        end_ms: int,
+        stats: FetchStats,
+        *,
+        stop: StopSignal | None = None,
+    ) -> InsightsSummary | None:
+        raise NotImplementedError("FilterLogEvents reads the lines: they are summed by the caller")
+
+
+class _Insights:
+    """Logs Insights: scans the window server-side, for long windows; no filter pattern."""
+
+    summarizes = True
+
+    def read(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        start_ms: int,
+        end_ms: int | None,
+        stats: FetchStats,
+        *,
+        filter_pattern: str | None = None,
+        stop: StopSignal | None = None,
+        policy: RetryPolicy = WINDOW_POLICY,
+        head: HeadStart | None = None,
+    ) -> Iterator[RawEvent]:
+        from apilogs.fetch import insights
+
+        if head is not None:
+            head.close()  # a FilterLogEvents read begun for nothing
+        return insights.read_window(ctx, queries, start_ms, end_ms, stats, stop=stop)
+
+    def search(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        start_ms: int,
+        end_ms: int | None,
+        stats: FetchStats,
+        terms: list[str],
+        *,
+        stop: StopSignal | None = None,
+        policy: RetryPolicy = WINDOW_POLICY,
+    ) -> Iterator[Iterable[RawEvent]]:
+        from apilogs.fetch import insights
+
+        # One scan, `filter @message like …`.
+        yield insights.read_window(ctx, queries, start_ms, end_ms, stats, stop=stop, terms=terms)
+
+    def summarize(
+        self,
+        ctx: AwsContext,
+        sources: Sequence[Source],
+        start_ms: int,
+        end_ms: int,
+        stats: FetchStats,
+        *,
+        stop: StopSignal | None = None,
+    ) -> InsightsSummary | None:
+        from apilogs.fetch.insights import stats_window
+
+        return stats_window(ctx, sources, start_ms, end_ms, stats, stop=stop)
+
+
+FILTER: WindowEngine = _Filter()
+INSIGHTS: WindowEngine = _Insights()
+
+
+def window_engine(
+    name: EngineName,
+    sources: Sequence[Source],
+    start_ms: int,
+    end_ms: int | None,
+    filter_pattern: str | None,
+    stats: FetchStats,
+    *,
+    rps: float,
+) -> WindowEngine:
+    """The engine `name` stands for, for this window of these sources. "auto" decides here and
+    says why (a notice) when it picks Logs Insights; a filter pattern keeps FilterLogEvents."""
+    if name == "filter":
+        return FILTER
+    if name == "insights":
+        if filter_pattern:
+            raise InvalidInput(
+                "a filter pattern is applied by FilterLogEvents: Logs Insights cannot; "
+                "use a regex (grep) with the insights engine",
+                name="engine",
+            )
+        return INSIGHTS
+    if name != "auto":
+        raise InvalidInput(f"unknown engine {name!r}: filter, insights or auto", name="engine")
+    if filter_pattern:
+        return FILTER
+    end = end_ms if end_ms is not None else int(time.time() * 1000)
+    choice = choose_engine(sources, start_ms, end, rps=rps)
+    if choice.engine == "insights":
+        stats.notice(choice.reason)
+        return INSIGHTS
+    return FILTER
+
+
+class Follower(Protocol):
+    """What follows some groups from `since_ms` until `stop`: batches in time order, and an
+    empty one at least every quarter second (the heartbeat consumers close requests by)."""
+
+    def batches(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        since_ms: int,
+        stats: FetchStats,
+        *,
+        filter_pattern: str | None = None,
+        interval_s: float = 1.0,
+        stop: StopSignal | None = None,
+        policy: RetryPolicy = FOLLOW_POLICY,
+        max_lag_ms: int = DEFAULT_MAX_LAG_MS,
+    ) -> Iterator[list[Released]]: ...
+
+
+class _Polling:
+    """FilterLogEvents, polled with overlap and deduplicated."""
+
+    def batches(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        since_ms: int,
+        stats: FetchStats,
+        *,
+        filter_pattern: str | None = None,
+        interval_s: float = 1.0,
+        stop: StopSignal | None = None,
+        policy: RetryPolicy = FOLLOW_POLICY,
+        max_lag_ms: int = DEFAULT_MAX_LAG_MS,
+    ) -> Iterator[list[Released]]:
+        return follow(
+            ctx,
+            queries,
+            since_ms,
+            stats,
+            interval_s=interval_s,
+            filter_pattern=filter_pattern,
+            stop=stop,
+            policy=policy,
+            max_lag_ms=max_lag_ms,
+        )
+
+
+class _LiveTail:
+    """Live Tail sessions (no read quota); groups it is refused for are polled, with a notice.
+    It keeps its own sessions going: `policy` and `max_lag_ms` are the polling's."""
+
+    def batches(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        since_ms: int,
+        stats: FetchStats,
+        *,
+        filter_pattern: str | None = None,
+        interval_s: float = 1.0,
+        stop: StopSignal | None = None,
+        policy: RetryPolicy = FOLLOW_POLICY,
+        max_lag_ms: int = DEFAULT_MAX_LAG_MS,
+    ) -> Iterator[list[Released]]:
+        from apilogs.fetch.livetail import follow_live
+
+        return follow_live(
+            ctx,
+            queries,
+            since_ms,
+            stats,
+            stop=stop,
+            filter_pattern=filter_pattern,
+            interval_s=interval_s,
+        )
+
+
+POLLING: Follower = _Polling()
+LIVE_TAIL: Follower = _LiveTail()
+
+
+def follower(live: bool) -> Follower:
+    return LIVE_TAIL if live else POLLING
+
+
+def filter_patterns(terms: Iterable[str]) -> list[str]:
+    """CloudWatch filter patterns that match a message holding any of the terms, each within
+    CloudWatch's length limit: `"a"` for one term, `?"a" ?"b"` for several."""
+    quoted_terms = [quoted(t) for t in dict.fromkeys(terms)]
+    if len(quoted_terms) == 1:
+        return quoted_terms
+    patterns: list[str] = []
+    current: list[str] = []
+    size = 0
+    for q in quoted_terms:
+        piece = len(q) + 2  # "?" and a space
+        if current and size + piece > MAX_PATTERN_CHARS:
+            patterns.append(" ".join(current))
+            current, size = [], 0
+        current.append("?" + q)
+        size += piece
+    if current:
+        patterns.append(" ".join(current) if len(current) > 1 else current[0][1:])
+    return patterns
+
+
+def quoted(term: str) -> str:
+    return '"' + term.replace("\\", "\\\\").replace('"', '\\"') + '"'
