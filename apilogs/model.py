@@ -335,6 +335,10 @@ class Request:
     probable_events: tuple[LogEvent, ...] = ()
     # X-Ray's sampling decision, when a logged trace header says it (None: not known).
     sampled: bool | None = None
+    # API Gateway gave up on the integration and its Lambda ran on to its end: how long that
+    # Lambda ran in all, in ms (the cause says it in seconds, for people; a summary groups such
+    # timeouts by this number rather than by their words). None otherwise.
+    ran_on_ms: float | None = None
 
     @property
     def integration(self) -> Invocation | None:

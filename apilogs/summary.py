@@ -6,12 +6,12 @@ percentile, one counter per distinct cause); `to_dict` is the JSON document."""
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from apilogs.diagnosis import LAMBDA_RAN_ON, ran_on_cause
 from apilogs.model import Outcome, Request, Role
 from apilogs.times import iso_utc_or_none
 
@@ -37,19 +37,16 @@ class CauseKey:
     detail: str
 
 
-# How long the Lambda ran on after API Gateway gave up: one request's own measure, so the
-# rows of timeouts group without it (one row for every timeout, not one per duration).
-_RAN_FOR = re.compile(r", (\d+(?:\.\d+)?) s in all$")
-
-
 def cause_key(request: Request) -> CauseKey:
     outcome = request.outcome
     if outcome in (Outcome.CLIENT_ERROR, Outcome.AUTH_DENIED, Outcome.THROTTLED):
         return CauseKey(outcome, str(request.status or "?"))
     if outcome is Outcome.UNHANDLED_EXCEPTION:
         return CauseKey(outcome, request.error_type or request.cause)
-    if outcome is Outcome.APIGW_TIMEOUT:
-        return CauseKey(outcome, _RAN_FOR.sub("", request.cause))
+    if outcome is Outcome.APIGW_TIMEOUT and request.ran_on_ms is not None:
+        # How long the Lambda ran on is one request's own measure: the timeouts that ran on
+        # make one row, not one per duration.
+        return CauseKey(outcome, LAMBDA_RAN_ON)
     return CauseKey(outcome, request.cause)
 
 
@@ -59,15 +56,26 @@ class CauseRow:
     count: int = 0
     example_request_id: str | None = None
     causes: Counter[str] = field(default_factory=Counter)
+    # The shortest and the longest run of the row's Lambdas that ran on after API Gateway gave
+    # up (`Request.ran_on_ms`): every request of a row keyed on that has one.
+    ran_on_ms: tuple[float, float] | None = None
+
+    def add(self, request: Request) -> None:
+        self.count += 1
+        self.causes[request.cause] += 1
+        if self.example_request_id is None:
+            self.example_request_id = request.request_id or ",".join(request.lambda_request_ids)
+        ran_on = request.ran_on_ms
+        if ran_on is not None:
+            low, high = self.ran_on_ms or (ran_on, ran_on)
+            self.ran_on_ms = (min(low, ran_on), max(high, ran_on))
 
     @property
     def cause(self) -> str:
         """The row's cause for people: its most common one; for timeouts that ran on for
         different times, the range of those times."""
-        if len(self.causes) > 1:
-            spans = [float(m.group(1)) for c in self.causes if (m := _RAN_FOR.search(c))]
-            if len(spans) == len(self.causes):
-                return f"{self.key.detail}, {min(spans):.2f}–{max(spans):.2f} s in all"
+        if len(self.causes) > 1 and self.ran_on_ms is not None:
+            return ran_on_cause(*self.ran_on_ms)
         return self.causes.most_common(1)[0][0] if self.causes else self.key.detail
 
 
@@ -115,10 +123,7 @@ class WindowStats:
             row = self.errors.get(key)
             if row is None:
                 row = self.errors[key] = CauseRow(key)
-            row.count += 1
-            row.causes[request.cause] += 1
-            if row.example_request_id is None:
-                row.example_request_id = request.request_id or ",".join(request.lambda_request_ids)
+            row.add(request)
 
     @staticmethod
     def route_of(request: Request) -> str:

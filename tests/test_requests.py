@@ -234,15 +234,18 @@ def test_without_the_access_log_requests_keep_their_route_latency_and_deny_statu
     assert "GET /primes/{n}" in out and "Authorizer denied (401)" in out
 
 
-def _failed(rid: str, outcome: Outcome, cause: str, status: int = 504) -> Request:
-    return Request(rid, 0, 1_000, outcome, cause, status=status)
+def _failed(
+    rid: str, outcome: Outcome, cause: str, status: int = 504, ran_on_ms: float | None = None
+) -> Request:
+    return Request(rid, 0, 1_000, outcome, cause, status=status, ran_on_ms=ran_on_ms)
 
 
 def test_stats_give_every_integration_timeout_one_row_whatever_its_lambda_ran_for() -> None:
     stats = WindowStats()
     ran_on = "API Gateway integration timeout; the Lambda ran on, {:.2f} s in all"
     for i, seconds in enumerate((30.82, 36.74, 31.5)):
-        stats.add(_failed(f"t{i}", Outcome.APIGW_TIMEOUT, ran_on.format(seconds)))
+        cause = ran_on.format(seconds)
+        stats.add(_failed(f"t{i}", Outcome.APIGW_TIMEOUT, cause, ran_on_ms=seconds * 1000))
     stats.add(_failed("g", Outcome.APIGW_TIMEOUT, "API Gateway integration timeout"))
     error = "ClientError: An error occurred (ProvisionedThroughputExceededException) " * 3
     stats.add(_failed("x", Outcome.UNHANDLED_EXCEPTION, error, 502))

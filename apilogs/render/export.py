@@ -21,11 +21,12 @@ from pathlib import PurePath
 from typing import Literal, get_args
 
 from apilogs.errors import InvalidInput
-from apilogs.model import Request, Role, Trace
+from apilogs.model import Request, Trace
 from apilogs.render.events import Clock, EventFormatter, RenderOptions
-from apilogs.render.requests import _phases, request_to_dict
+from apilogs.render.requests import request_to_dict
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import Painter
+from apilogs.story import Story, tell
 from apilogs.times import format_duration_ms
 
 __all__ = [
@@ -128,21 +129,20 @@ def _offset(delta_ms: float) -> str:
 
 
 def _markdown(request: Request, tz: tzinfo | None, traces: Sequence[Trace]) -> Iterator[str]:
-    clock = Clock(tz)
-    title = f"{request.method or '?'} {request.path or request.route or '?'}"
-    yield f"# {md_code(title)} → {request.status or '?'}"
+    # The traces have a section of their own: the timeline is the lines' alone.
+    story = tell(request)
+    yield f"# {md_code(story.title)} → {request.status or '?'}"
     yield ""
     yield f"**{md_code(request.cause)}**"
     yield ""
-    yield from _facts(request, clock)
+    yield from _facts(story, Clock(tz))
     yield ""
     yield "## Timeline"
     yield ""
-    phases = list(_phases(request))
-    width = max(len(phase) for phase, *_ in phases)
+    width = max(len(moment.name) for moment in story.timeline)
     yield from md_fence(
-        f"{_offset(at - request.start_ms)}  {phase:<{width}}  {sanitize(detail, keep_newlines=False)}"
-        for phase, at, detail, _ in phases
+        f"{_offset(m.at_ms - request.start_ms)}  {m.name:<{width}}  {sanitize(m.text, keep_newlines=False)}"
+        for m in story.timeline
     )
     yield ""
     yield f"## Lines ({len(request.events)})"
@@ -168,9 +168,11 @@ def _markdown(request: Request, tz: tzinfo | None, traces: Sequence[Trace]) -> I
         yield "_Still in progress when exported: more lines may have been written since._"
 
 
-def _facts(request: Request, clock: Clock) -> Iterator[str]:
+def _facts(story: Story, clock: Clock) -> Iterator[str]:
     def fact(label: str, value: str) -> str:
         return f"- **{label}:** {value}"
+
+    request = story.request
 
     duration = format_duration_ms(request.end_ms - request.start_ms)
     yield fact("when", f"{md_code(clock.full(request.start_ms))} ({duration} until its last line)")
@@ -181,33 +183,14 @@ def _facts(request: Request, clock: Clock) -> Iterator[str]:
     yield fact("outcome", md_code(request.outcome))
     if request.route and request.route != request.path:
         yield fact("route", md_code(request.route))
-    yield fact(
-        "latency",
-        f"response {_ms(request.response_latency_ms)}, "
-        f"integration {_ms(request.integration_latency_ms)}",
-    )
-    for invocation in request.invocations:
-        parts = [md_code(invocation.function or "?")]
-        if invocation.duration_ms is not None:
-            parts.append(format_duration_ms(invocation.duration_ms))
-        if invocation.max_memory_mb is not None:
-            parts.append(f"{invocation.max_memory_mb}/{invocation.memory_mb or '?'} MB")
-        if invocation.init_ms is not None:
-            parts.append(f"cold start (init {format_duration_ms(invocation.init_ms)})")
-        if invocation.status:
-            parts.append(f"status {md_code(invocation.status)}")
-        label = "authorizer" if invocation.role is Role.AUTHORIZER else "lambda"
-        yield fact(label, ", ".join(parts))
-    if request.error_type or request.error_message:
-        error = ": ".join(x for x in (request.error_type, request.error_message) if x)
-        yield fact("error", md_code(error))
-    for label, value in (
-        ("request id", request.request_id),
-        ("extended request id", request.extended_request_id),
-        ("trace id", request.trace_id),
-    ):
-        if value:
-            yield fact(label, md_code(value))
+    yield fact("latency", ", ".join(f"{name} {value}" for name, value in story.latencies))
+    for invocation in story.invocations:
+        words = invocation.words(md_code, cold_start="cold start (init {})")
+        yield fact(invocation.role, ", ".join(words))
+    if story.error:
+        yield fact("error", md_code(story.error))
+    for named in story.ids:
+        yield fact(named.name, md_code(named.value))
     if request.lambda_request_ids:
         yield fact("lambda request ids", ", ".join(md_code(i) for i in request.lambda_request_ids))
 

@@ -6,11 +6,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
-from apilogs.model import Outcome, Request, Role, SpanKind, Trace, TraceSpan
+from apilogs.model import Outcome, Request, SpanKind, Trace, TraceSpan
 from apilogs.render.events import EventFormatter, event_to_dict
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import BOLD, BRIGHT_RED, CYAN, DIM, GREEN, RED, YELLOW, Painter
 from apilogs.render.table import Column, Narrow, cut, fit, join
+from apilogs.story import (
+    NO_TRACE_FOUND,
+    NO_TRACE_ID,
+    NOT_SAMPLED,
+    Tone,
+    span_flags,
+    span_label,
+    span_text,
+    tell,
+    untraced_note,
+)
 from apilogs.summary import PERCENTILES
 from apilogs.times import format_duration_ms, is_valid_ms, iso_utc_or_none
 
@@ -21,6 +32,27 @@ OUTCOME_COLORS = {
     Outcome.THROTTLED: YELLOW,
     Outcome.UNKNOWN: DIM,
 }
+TONE_COLORS = {Tone.FAULT: RED, Tone.WARNING: YELLOW}
+
+# The story's words about X-Ray are apilogs.story's; they are here too for the modules that
+# have always imported them from here.
+__all__ = [
+    "NOT_SAMPLED",
+    "NO_TRACE_FOUND",
+    "NO_TRACE_ID",
+    "OUTCOME_COLORS",
+    "RequestRows",
+    "request_to_dict",
+    "span_flags",
+    "span_label",
+    "span_text",
+    "span_to_dict",
+    "stats_lines",
+    "story_lines",
+    "trace_call_lines",
+    "trace_to_dict",
+    "untraced_note",
+]
 
 
 def _ms(value: float | None) -> str:
@@ -306,64 +338,6 @@ def stats_lines(summary: _Summary, paint: Painter) -> Iterator[str]:
             yield f"  {p90}  {_cell(route['route'])}  ({route['count']} requests)"
 
 
-def span_label(span: TraceSpan) -> str:
-    """What a span is, for people: `DynamoDB PutItem orders`, `API Gateway erat0s7hen/prod`."""
-    kind = span.kind
-    if kind is SpanKind.API_GATEWAY:
-        return f"API Gateway {span.name}"
-    if kind is SpanKind.LAMBDA:
-        return f"Lambda service {span.name}"
-    if kind is SpanKind.FUNCTION:
-        return f"function {span.name}"
-    if kind is SpanKind.AWS_CALL or kind is SpanKind.HTTP_CALL:
-        return " ".join(x for x in (span.name, span.operation, span.resource) if x)
-    return span.name
-
-
-def span_flags(span: TraceSpan) -> str:
-    flags = [
-        name
-        for name, on in (("fault", span.fault), ("error", span.error), ("throttle", span.throttle))
-        if on
-    ]
-    if span.status is not None and (span.status >= 400 or flags):
-        flags.append(str(span.status))
-    if span.retries:
-        flags.append(f"{span.retries} retries")
-    if span.end_ms is None:
-        flags.append("in progress")
-    text = ", ".join(flags)
-    if span.cause:
-        text = f"{text}: {span.cause}" if text else span.cause
-    return text
-
-
-def span_text(span: TraceSpan) -> str:
-    """One line for a span: its label, duration and flags (indented by depth by callers)."""
-    parts = [span_label(span)]
-    if span.duration_ms is not None:
-        parts.append(format_duration_ms(span.duration_ms))
-    flags = span_flags(span)
-    if flags:
-        parts.append(f"({flags})")
-    return " ".join(parts)
-
-
-# What a story says when a request's trace cannot be shown: `show --traces` and the TUI.
-NO_TRACE_ID = "no trace ID in the lines: X-Ray tracing is off for this stage"
-NOT_SAMPLED = "not sampled by X-Ray (its trace header says Sampled=0): no trace"
-NO_TRACE_FOUND = "no trace found: not sampled by X-Ray, not yet ingested, or expired"
-
-
-def untraced_note(request: Request) -> str | None:
-    """Why the request has no trace to ask X-Ray for (None: it may have one)."""
-    if request.trace_id is None:
-        return NO_TRACE_ID
-    if request.sampled is False:
-        return NOT_SAMPLED
-    return None
-
-
 def trace_call_lines(trace: Trace, paint: Painter) -> Iterator[str]:
     """`requests --traces`: the downstream calls of a trace (and a failed Initialization),
     one indented line each: what the row cannot say."""
@@ -387,99 +361,32 @@ def story_lines(
 ) -> Iterator[str]:
     """`apilogs show`: the header, a timeline of phases (with the X-Ray trace's segments and
     downstream calls when given, on the same clock), then every line."""
+    story = tell(request, trace=trace, trace_notes=trace_notes)
     color = OUTCOME_COLORS.get(request.outcome, BRIGHT_RED)
-    title = f"{request.method or '?'} {request.route or request.path or '?'}"
-    if request.path and request.route and request.path != request.route:
-        title += f" ({request.path})"
     status = str(request.status or "?")
-    yield f"{paint(_cell(title), BOLD)}  →  {paint(status, color, BOLD)}  {paint(_cell(request.cause), color)}"
+    yield f"{paint(_cell(story.route_title), BOLD)}  →  {paint(status, color, BOLD)}  {paint(_cell(request.cause), color)}"
     yield f"  when        {formatter.clock.full(request.start_ms)}"
-    yield f"  latency     response {_ms(request.response_latency_ms)}, integration {_ms(request.integration_latency_ms)}"
-    for label, value in (
-        ("request id", request.request_id),
-        ("extended id", request.extended_request_id),
-        ("trace id", request.trace_id),
-    ):
-        if value:
-            yield f"  {label:<11} {_cell(value)}"
-    if request.error_type or request.error_message:
-        error = ": ".join(_cell(x) for x in (request.error_type, request.error_message) if x)
-        yield f"  error       {paint(error, RED)}"
-    for invocation in request.invocations:
+    yield f"  latency     {', '.join(f'{name} {value}' for name, value in story.latencies)}"
+    for named in story.ids:
+        yield f"  {named.short_name:<11} {_cell(named.value)}"
+    if story.error:
+        yield f"  error       {paint(_cell(story.error), RED)}"
+    for invocation in story.invocations:
         if invocation.probable:
-            yield (
-                f"  {paint('probable', YELLOW)}    {_cell(invocation.lambda_request_id)} is joined "
-                "by timing only: it started right after API Gateway called "
-                f"{_cell(invocation.function or 'the function')}, and no ID links it to another "
-                "request"
-            )
-    for note in trace_notes:
+            yield f"  {paint('probable', YELLOW)}    {_cell(invocation.probable_note)}"
+    for note in story.notes:
         yield f"  x-ray       {_cell(note)}"
     yield ""
     yield paint("Timeline", BOLD)
     start = request.start_ms
-    phases = list(_phases(request))
-    if trace is not None:
-        for span in trace.spans:
-            tint = RED if span.fault else YELLOW if (span.error or span.throttle) else None
-            phases.append(
-                ("x-ray", round(span.start_ms), "  " * span.depth + span_text(span), tint)
-            )
-        phases.sort(key=lambda p: p[1])
-    for phase, at, detail, tint in phases:
-        delta = at - start
+    for moment in story.traced_timeline:
+        delta = moment.at_ms - start
         offset = (f"+{delta} ms" if delta >= 0 else f"{delta} ms").rjust(10)
-        text = _cell(detail)
-        if tint:
-            text = paint(text, tint)
-        yield f"  {paint(offset, DIM)}  {paint(phase.ljust(12), CYAN)} {text}"
+        text = _cell(moment.text)
+        if moment.tone is not None:
+            text = paint(text, TONE_COLORS[moment.tone])
+        yield f"  {paint(offset, DIM)}  {paint(moment.name.ljust(12), CYAN)} {text}"
     yield ""
     yield paint(f"Lines ({len(request.events)})", BOLD)
     for event in request.events:
         yield formatter.format(event, False)
-
-
-def _phases(request: Request) -> Iterable[tuple[str, int, str, str | None]]:
-    phases: list[tuple[str, int, str, str | None]] = [
-        (
-            "received",
-            request.start_ms,
-            f"{request.method or ''} {request.path or request.route or ''}".strip(),
-            None,
-        )
-    ]
-    for invocation in request.invocations:
-        name = "authorizer" if invocation.role is Role.AUTHORIZER else "lambda"
-        details = [invocation.function or "?", invocation.lambda_request_id]
-        if invocation.probable:
-            details.append("probable: joined by timing, no ID links it")
-        if invocation.duration_ms is not None:
-            details.append(f"{format_duration_ms(invocation.duration_ms)}")
-        if invocation.max_memory_mb is not None:
-            details.append(f"{invocation.max_memory_mb}/{invocation.memory_mb} MB")
-        if invocation.init_ms is not None:
-            details.append(f"cold start, init {format_duration_ms(invocation.init_ms)}")
-        if invocation.status:
-            details.append(f"status {invocation.status}")
-        phases.append((name, invocation.start_ms or request.start_ms, ", ".join(details), None))
-        if invocation.end_ms:
-            end = invocation.function or ""
-            if request.gave_up_ms is not None and invocation.end_ms > request.gave_up_ms:
-                ran_on = format_duration_ms(invocation.end_ms - request.gave_up_ms)
-                end += f", {ran_on} after API Gateway gave up"
-            phases.append((f"{name} end", invocation.end_ms, end, None))
-    if request.gave_up_ms is not None:
-        waited = ""
-        if request.integration_latency_ms is not None:
-            waited = f" after {format_duration_ms(request.integration_latency_ms)}"
-        phases.append(
-            (
-                "gave up",
-                request.gave_up_ms,
-                f"API Gateway stopped waiting for the integration{waited}",
-                None,
-            )
-        )
-    responded = request.responded_ms if request.responded_ms is not None else request.end_ms
-    phases.append(("responded", responded, f"{request.status or '?'} — {request.cause}", None))
-    return sorted(phases, key=lambda p: p[1])

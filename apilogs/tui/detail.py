@@ -10,19 +10,18 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from apilogs.model import Request, Role, Source, Trace
-from apilogs.tui.explain import explain
+from apilogs.story import tell
 from apilogs.tui.line_view import LineView
 from apilogs.tui.text import (
     TimeFormat,
     cell,
-    duration,
     event_lines,
     label_width_for,
     outcome_style,
     status_rich_style,
 )
 from apilogs.tui.traces import TraceCache, xray_lines
-from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, PhaseSource, phases_of, waterfall_lines
+from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, PhaseSource, waterfall_lines
 
 HINT = (
     # Short enough for an 80-column terminal.
@@ -45,9 +44,15 @@ def story(
     """The detail pane's lines for `request` (pure: tests read it without a screen). `trace`:
     its X-Ray trace once read (its calls listed; its spans come in through `phase_sources`),
     or `trace_note`: why there is none, or that it is being read."""
+    told = tell(
+        request,
+        trace=trace,
+        trace_notes=() if trace_note is None else (trace_note,),
+        phase_sources=phase_sources,
+    )
     lines: list[Text] = []
     title = Text(no_wrap=True, end="")
-    title.append(cell(f"{request.method or '?'} {request.path or request.route or '?'}"), "bold")
+    title.append(cell(told.title), "bold")
     title.append("  →  ")
     if request.status is not None:
         title.append(str(request.status), status_rich_style(request.status))
@@ -61,53 +66,31 @@ def story(
     if request.in_progress:
         title.append("   (still receiving lines)", "dim")
     lines.append(title)
-    meaning = explain(request.outcome)
-    if meaning:
+    if told.explanation:
         # Said in full, whatever the wrap setting: wrapped under its label.
-        pieces = textwrap.wrap(meaning, max(20, width - 18))
+        pieces = textwrap.wrap(told.explanation, max(20, width - 18))
         lines.append(_field("why", pieces[0], "italic"))
         lines.extend(_field("", piece, "italic") for piece in pieces[1:])
-    if request.error_type or request.error_message:
-        error = ": ".join(cell(x) for x in (request.error_type, request.error_message) if x)
-        lines.append(_field("error", error, "bright_red"))
+    if told.error:
+        lines.append(_field("error", cell(told.error), "bright_red"))
     lines.append(_field("when", f"{fmt.full(request.start_ms)}  ({fmt.zone_name})"))
     if request.route:
         lines.append(_field("route", cell(request.route)))
-    lines.append(
-        _field(
-            "latency",
-            f"response {duration(request.response_latency_ms)} · integration "
-            f"{duration(request.integration_latency_ms)}",
-        )
-    )
-    for label, value in (
-        ("request id", request.request_id),
-        ("extended id", request.extended_request_id),
-        ("trace id", request.trace_id),
-    ):
-        if value:
-            lines.append(_field(label, cell(value), "bold"))
-    for inv in request.invocations:
-        role = "authorizer" if inv.role is Role.AUTHORIZER else "lambda"
-        facts = [cell(inv.function or "?")]
-        if inv.duration_ms is not None:
-            facts.append(duration(inv.duration_ms))
-        if inv.max_memory_mb is not None:
-            facts.append(f"{inv.max_memory_mb}/{inv.memory_mb or '?'} MB")
-        if inv.init_ms is not None:
-            facts.append(f"cold start, init {duration(inv.init_ms)}")
-        if inv.status:
-            facts.append(f"status {cell(inv.status)}")
-        line = _field(f"{role} id", cell(inv.lambda_request_id), "bold")
-        line.append(f"  {' · '.join(facts)}", "dim")
+    latency = " · ".join(f"{name} {value}" for name, value in told.latencies)
+    lines.append(_field("latency", latency))
+    for named in told.ids:
+        lines.append(_field(named.short_name, cell(named.value), "bold"))
+    for inv in told.invocations:
+        line = _field(f"{inv.role} id", cell(inv.lambda_request_id), "bold")
+        line.append(f"  {' · '.join(inv.words(cell))}", "dim")
         lines.append(line)
-    xray = xray_lines(trace, trace_note)
+    xray = xray_lines(told.trace, told.notes[0] if told.notes else None)
     if xray:
         lines.append(Text(""))
         lines.extend(xray)
     lines.append(Text(""))
     lines.append(Text("Waterfall", "bold underline", end=""))
-    lines.extend(waterfall_lines(request, phases_of(request, phase_sources), width))
+    lines.extend(waterfall_lines(request, told.phases, width))
     lines.append(Text(""))
     heading = Text(f"Lines ({len(request.events)})", "bold underline", end="")
     heading.append(f"   x: JSON {'pretty' if pretty else 'as logged'} · w: wrap", "dim")

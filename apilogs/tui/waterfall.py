@@ -1,18 +1,19 @@
 """A request's phases on a time axis: authorizer, Lambda init, Lambda run, integration.
 
-Phases come from `PhaseSource`s, functions of a Request. `DEFAULT_PHASE_SOURCES` reads what the
-logs say; X-Ray subsegments (downstream calls, once traces are read) plug in as one more source
-that yields `Phase`s with `depth` 1 or more under their parent: pass it in `phase_sources` to
-`TuiApp` (or append it to the tuple a caller builds); nothing else changes."""
+The phases are the story's (`apilogs.story`), from `PhaseSource`s, functions of a Request.
+`DEFAULT_PHASE_SOURCES` reads what the logs say; X-Ray subsegments (downstream calls, once traces
+are read) plug in as one more source that yields `Phase`s with `depth` 1 or more under their
+parent: pass it in `phase_sources` to `TuiApp` (or append it to the tuple a caller builds);
+nothing else changes. This module paints them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from rich.text import Text
 
-from apilogs.model import LineKind, Request, Role
+from apilogs.model import Request
+from apilogs.story import DEFAULT_PHASE_SOURCES, Phase, PhaseSource, log_phases, phases_of
 from apilogs.times import format_duration_ms
 from apilogs.tui.text import cell
 
@@ -24,83 +25,6 @@ __all__ = [
     "phases_of",
     "waterfall_lines",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Phase:
-    name: str  # "authorizer", "init", "lambda", "integration", or a subsegment's name
-    start_ms: float
-    end_ms: float
-    label: str = ""  # the function, the downstream host, …
-    style: str = "cyan"
-    depth: int = 0  # nesting: subsegments under the phase they belong to
-    note: str = ""  # "cold start", "timeout", "error", …
-
-    @property
-    def duration_ms(self) -> float:
-        return max(0.0, self.end_ms - self.start_ms)
-
-
-PhaseSource = Callable[[Request], Iterable[Phase]]
-
-
-def log_phases(request: Request) -> list[Phase]:
-    """The phases the logs show."""
-    phases: list[Phase] = []
-    for inv in request.invocations:
-        start = inv.start_ms
-        if start is None:
-            continue
-        if inv.duration_ms is not None:
-            end = start + inv.duration_ms
-        elif inv.end_ms is not None:
-            end = inv.end_ms
-        else:
-            end = request.end_ms if request.in_progress else start
-        function = inv.function or ""
-        if inv.role is Role.AUTHORIZER:
-            if inv.init_ms:
-                phases.append(
-                    Phase("auth init", start - inv.init_ms, start, function, "bright_cyan", 0,
-                          "cold start")
-                )  # fmt: skip
-            phases.append(Phase("authorizer", start, end, function, "magenta", 0, inv.status or ""))
-            continue
-        if inv.init_ms:
-            phases.append(
-                Phase("init", start - inv.init_ms, start, function, "bright_cyan", 0, "cold start")
-            )
-        style = "bright_red" if inv.status else "green"
-        phases.append(Phase("lambda", start, end, function, style, 0, inv.status or ""))
-    sent = next(
-        (e.timestamp for e in request.events if e.kind is LineKind.APIGW_ENDPOINT_URI), None
-    )
-    got = next((e.timestamp for e in request.events if e.kind is LineKind.APIGW_RESPONSE), None)
-    if got is not None and request.integration_latency_ms is not None:
-        phases.append(
-            Phase("integration", got - request.integration_latency_ms, got, "", "blue", 0)
-        )
-    elif sent is not None and got is not None and got >= sent:
-        phases.append(Phase("integration", sent, got, "", "blue", 0))
-    elif sent is not None:
-        timed_out = any(e.kind is LineKind.APIGW_TIMEOUT for e in request.events)
-        end = request.end_ms
-        phases.append(
-            Phase("integration", sent, end, "", "blue", 0, "timeout" if timed_out else "")
-        )
-    return phases
-
-
-DEFAULT_PHASE_SOURCES: tuple[PhaseSource, ...] = (log_phases,)
-
-
-def phases_of(
-    request: Request, sources: Sequence[PhaseSource] = DEFAULT_PHASE_SOURCES
-) -> list[Phase]:
-    """Every phase of the request, in start order; subsegments keep their place after their
-    parent (a stable sort on start time, depth kept)."""
-    phases = [phase for source in sources for phase in source(request)]
-    return sorted(phases, key=lambda p: (p.start_ms, p.depth))
 
 
 NAME_WIDTH = 30
