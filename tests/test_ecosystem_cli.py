@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from click.testing import CliRunner
 
 from apilogs.cli import cli
-from apilogs.demo.traffic import Outcome as Simulated
+from apilogs.demo.scenario import Scenario as Simulated
 from tests.demo_data import Traffic
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apilogs.demo.traffic import _Ids
+from apilogs.demo.formats import Ids
 from apilogs.ids import (
     is_api_request_id,
     is_extended_request_id,
@@ -38,7 +38,7 @@ PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[Heal
 
 def test_the_ids_the_demo_writes_have_their_shapes() -> None:
     for seed in range(200):
-        ids = _Ids(random.Random(seed))
+        ids = Ids(random.Random(seed))
         assert is_api_request_id(ids.uuid()) and is_lambda_request_id(ids.uuid())
         short = ids.short()
         assert is_api_request_id(short) and is_extended_request_id(short), short

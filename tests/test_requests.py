@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from apilogs.cli import cli
+from apilogs.demo.scenario import Scenario as Simulated
 from apilogs.demo.traffic import ROUTES_BY_KEY, SimulatedRequest, TrafficGenerator
-from apilogs.demo.traffic import Outcome as Simulated
 from apilogs.model import Outcome, Request
 from apilogs.render.requests import stats_lines
 from apilogs.render.style import Painter

@@ -19,9 +19,9 @@ from botocore.exceptions import EndpointConnectionError
 from textual.pilot import Pilot
 
 import apilogs
-from apilogs.demo.traffic import Outcome
+from apilogs.demo.scenario import Scenario
 from apilogs.model import LineKind, RequestUpdate, Role, UpdateKind
-from apilogs.render.requests import NO_TRACE_ID, NOT_SAMPLED
+from apilogs.story import NO_TRACE_ID, NOT_SAMPLED
 from apilogs.stream import RequestFilter
 from apilogs.times import format_duration_ms
 from apilogs.tui import ApiFeed, ReadPlan, TuiApp, TuiOptions
@@ -301,7 +301,7 @@ def test_new_rows_while_scrolled_away_stay_put_and_are_counted(traffic: Traffic)
 
 def test_a_request_in_progress_shows_at_once_and_updates_in_place(traffic: Traffic) -> None:
     topology = topology_of(traffic)
-    slow = simulate(traffic, seconds=0, forced=[(1_000, "GET /reports", Outcome.SLOW)])
+    slow = simulate(traffic, seconds=0, forced=[(1_000, "GET /reports", Scenario.SLOW)])
     events = parsed_events(topology, slow)
     first_lines = [e for e in events if e.timestamp < events[0].timestamp + 50]
 

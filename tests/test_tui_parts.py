@@ -9,15 +9,15 @@ from datetime import UTC, datetime, timedelta, timezone
 from click.testing import CliRunner
 
 from apilogs.cli import cli
-from apilogs.demo.traffic import Outcome
-from apilogs.model import Request, SpanKind, Trace, TraceSpan, UpdateKind
-from apilogs.render.requests import NO_TRACE_FOUND
+from apilogs.demo.scenario import Scenario
+from apilogs.model import Outcome, Request, SpanKind, Trace, TraceSpan, UpdateKind
+from apilogs.story import DEFAULT_PHASE_SOURCES, NO_TRACE_FOUND, Phase, phases_of
 from apilogs.times import format_duration_ms
 from apilogs.tui.detail import story
 from apilogs.tui.feed import window_batches
 from apilogs.tui.text import Columns, TimeFormat, request_row, spans_days
 from apilogs.tui.traces import READING, TraceCache, report_note, trace_phases
-from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, Phase, phases_of, waterfall_lines
+from apilogs.tui.waterfall import waterfall_lines
 from apilogs.xray import TraceReport
 from tests.demo_data import Traffic
 from tests.tui_helpers import parsed_events, simulate, topology_of
@@ -48,7 +48,7 @@ def test_window_batches_show_a_request_at_its_first_line_and_close_every_one(
             assert update.request.request_id in seen
 
 
-def _request(traffic: Traffic, outcome: Outcome, route: str = "GET /primes") -> Request:
+def _request(traffic: Traffic, outcome: Scenario, route: str = "GET /primes") -> Request:
     topology = topology_of(traffic)
     [made] = simulate(traffic, seconds=0, forced=[(0, route, outcome)])
     batches = list(window_batches(parsed_events(topology, [made])))
@@ -56,7 +56,7 @@ def _request(traffic: Traffic, outcome: Outcome, route: str = "GET /primes") -> 
 
 
 def test_the_waterfall_shows_each_phase_on_one_axis(traffic: Traffic) -> None:
-    request = _request(traffic, Outcome.LAMBDA_TIMEOUT)
+    request = _request(traffic, Scenario.LAMBDA_TIMEOUT)
     phases = phases_of(request)
     names = [p.name for p in phases]
     assert {"authorizer", "lambda", "integration"} <= set(names)
@@ -72,7 +72,7 @@ def test_the_waterfall_shows_each_phase_on_one_axis(traffic: Traffic) -> None:
 
 
 def test_xray_subsegments_plug_in_as_a_phase_source(traffic: Traffic) -> None:
-    request = _request(traffic, Outcome.OK, "GET /primes/{n}")
+    request = _request(traffic, Scenario.OK, "GET /primes/{n}")
     lam = next(p for p in phases_of(request) if p.name == "lambda")
 
     def subsegments(r: Request) -> list[Phase]:
@@ -110,7 +110,7 @@ def _trace_of(request: Request, start_ms: float, end_ms: float) -> Trace:
 
 
 def test_a_trace_s_spans_are_a_phase_source_under_the_log_phases(traffic: Traffic) -> None:
-    request = _request(traffic, Outcome.OK, "GET /primes/{n}")
+    request = _request(traffic, Scenario.OK, "GET /primes/{n}")
     lam = next(p for p in phases_of(request) if p.name == "lambda")
     trace = _trace_of(request, lam.start_ms, lam.end_ms)
     phases = trace_phases(trace)
@@ -140,7 +140,7 @@ def test_a_trace_s_spans_are_a_phase_source_under_the_log_phases(traffic: Traffi
 
 
 def test_the_detail_lists_the_trace_s_calls_or_says_why_there_is_none(traffic: Traffic) -> None:
-    request = _request(traffic, Outcome.OK, "GET /primes/{n}")
+    request = _request(traffic, Scenario.OK, "GET /primes/{n}")
     lam = next(p for p in phases_of(request) if p.name == "lambda")
     trace = _trace_of(request, lam.start_ms, lam.end_ms)
     fmt = TimeFormat(UTC)
@@ -200,7 +200,7 @@ def test_the_tui_command_checks_its_options_before_taking_the_screen() -> None:
 
 
 def test_the_story_leaves_out_the_request_id_execution_lines_repeat(traffic: Traffic) -> None:
-    request = _request(traffic, Outcome.LAMBDA_TIMEOUT)
+    request = _request(traffic, Scenario.LAMBDA_TIMEOUT)
     rid = request.request_id
     assert rid is not None
     texts = [t.plain for t in story(request, TimeFormat(UTC), 80)]

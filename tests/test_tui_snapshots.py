@@ -10,7 +10,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
-from apilogs.demo.traffic import Outcome
+from apilogs.demo.scenario import Scenario
 from apilogs.tui import TuiApp, TuiOptions
 from tests.demo_data import Traffic
 from tests.tui_helpers import (
@@ -33,7 +33,7 @@ def seeded_app(traffic: Traffic) -> TuiApp:
         seconds=90,
         rps=1.5,
         seed=11,
-        forced=[(30_000, "GET /primes", Outcome.LAMBDA_TIMEOUT)],
+        forced=[(30_000, "GET /primes", Scenario.LAMBDA_TIMEOUT)],
     )
     feed = ScriptedFeed()
     feed.push(*batches_of(parsed_events(topology, requests), 400))

@@ -15,7 +15,7 @@ from textual.app import App
 from textual.pilot import Pilot
 
 import apilogs
-from apilogs.demo.traffic import FailureRates, Outcome, SimulatedRequest, TrafficGenerator
+from apilogs.demo.traffic import FailureRates, Scenario, SimulatedRequest, TrafficGenerator
 from apilogs.fetch import FetchStats
 from apilogs.fetch.filter import queries_for
 from apilogs.model import LogEvent, RawEvent, Request, Topology
@@ -120,7 +120,7 @@ def simulate(
     rps: float = 2.0,
     seed: int = 7,
     start_ms: int = FIXED_START_MS,
-    forced: Iterable[tuple[int, str, Outcome]] = (),
+    forced: Iterable[tuple[int, str, Scenario]] = (),
 ) -> list[SimulatedRequest]:
     """Seeded REST traffic from `start_ms`, plus `forced` (offset ms, route, outcome) requests."""
     # The IDs moto makes up at each deployment are fixed here, so screens do not depend on them.

@@ -4,6 +4,7 @@ reading command does around its read: open the API, tell the user what they must
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -194,6 +195,12 @@ def exit_quietly(code: int) -> None:
     sys.exit(code)
 
 
+def terminal(common: CommonOptions) -> Terminal:
+    term = Terminal.detect(common.color)
+    term.prepare()
+    return term
+
+
 @dataclass
 class Reporter:
     """What a reading command tells the user on stderr, besides its output on stdout."""
@@ -209,13 +216,7 @@ class Reporter:
         self.stats.listen(self.warn)
 
     def warn(self, message: str) -> None:
-        paint = Painter(self.term.err_color)
-        text = sanitize(message, keep_newlines=False)
-        # On a terminal, the progress line may stand where this line starts: clear it first.
-        clear = CLEAR if self.term.err_tty else ""
-        with self._lock:
-            self.term.err.write(f"{clear}{paint('apilogs: warning:', '33', '1')} {text}\n")
-            self.term.err.flush()
+        self._say(message, "apilogs: warning:", "33", "1")
 
     def defer(self, error: ApilogsError) -> None:
         """An error to raise once what was read has been shown (`raise_deferred`)."""
@@ -232,11 +233,16 @@ class Reporter:
 
     def warn_info(self, message: str) -> None:
         """Something done, for stderr (stdout stays the command's output)."""
+        self._say(message, "apilogs:", "2")
+
+    def _say(self, message: str, prefix: str, *codes: str) -> None:
+        """One line on stderr: `prefix` painted with `codes`, then the message."""
         paint = Painter(self.term.err_color)
         text = sanitize(message, keep_newlines=False)
+        # On a terminal, the progress line may stand where this line starts: clear it first.
         clear = CLEAR if self.term.err_tty else ""
         with self._lock:
-            self.term.err.write(f"{clear}{paint('apilogs:', '2')} {text}\n")
+            self.term.err.write(f"{clear}{paint(prefix, *codes)} {text}\n")
             self.term.err.flush()
 
     def notices(self) -> None:
@@ -294,27 +300,23 @@ def open_for(
 ) -> Api:
     """`open_api` with the command's options. Without `window` (a command that reads no
     window) the library's defaults hold for the rest."""
-    if window is None or spec is None:
-        return open_api(
-            api_id,
-            stage,
-            profile=common.profile,
-            region=common.region,
-            endpoint_url=common.endpoint_url,
-            on_trouble=on_trouble,
-        )
-    return open_api(
+    opened = functools.partial(
+        open_api,
         api_id,
         stage,
         profile=common.profile,
         region=common.region,
         endpoint_url=common.endpoint_url,
+        on_trouble=on_trouble,
+    )
+    if window is None or spec is None:
+        return opened()
+    return opened(
         max_rps=window.max_rps,
         tz=window.tz,
         refresh=common.refresh,
         first_read=first_read,
         call_policy=CallPolicy(give_up_after_s=spec.window_fail_after_s),
-        on_trouble=on_trouble,
     )
 
 

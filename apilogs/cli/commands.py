@@ -20,6 +20,7 @@ from apilogs.cli.app import (
     open_target,
     reads_execution,
     run_reporting_errors,
+    terminal,
 )
 from apilogs.cli.options import (
     CONTEXT_SETTINGS,
@@ -53,17 +54,15 @@ from apilogs.render.events import Clock, EventFormatter, RenderOptions
 from apilogs.render.export import ExportFormat
 from apilogs.render.progress import Progress
 from apilogs.render.requests import (
-    NO_TRACE_FOUND,
-    NO_TRACE_ID,
     RequestRows,
     request_to_dict,
     stats_lines,
     story_lines,
     trace_call_lines,
-    untraced_note,
 )
 from apilogs.render.style import Painter
 from apilogs.spec import ReadSpec
+from apilogs.story import NO_TRACE_FOUND, NO_TRACE_ID, untraced_note
 from apilogs.stream import RequestFilter
 from apilogs.summary import WindowStats
 from apilogs.xray import TraceReport
@@ -93,10 +92,31 @@ def spans_days(window: WindowOptions) -> bool:
     return (end_ms if end_ms is not None else int(time.time() * 1000)) - start_ms > 86_400_000
 
 
-def terminal(common: CommonOptions) -> Terminal:
-    term = Terminal.detect(common.color)
-    term.prepare()
-    return term
+def open_reading(
+    common: CommonOptions,
+    window: WindowOptions,
+    spec: ReadSpec,
+    api_id: str,
+    stage: str | None,
+    *,
+    window_read: bool = False,
+) -> tuple[Reporter, Api]:
+    """A reading command's start: its reporter on this terminal, and the API (`open_target`)."""
+    reporter = Reporter(terminal(common))
+    api = open_target(common, window, spec, api_id, stage, reporter, window_read=window_read)
+    return reporter, api
+
+
+def progress_line(reporter: Reporter, *, beside_output: bool = True) -> Progress:
+    """The read's progress on stderr, on a terminal. `beside_output`: the command prints while
+    it reads, so there is none when stdout is that terminal too (the output shows progress)."""
+    term = reporter.term
+    return Progress(
+        reporter.stats,
+        term.err,
+        enabled=term.err_tty and not (beside_output and term.out_tty),
+        width=term.err_width,
+    )
 
 
 # --- groups -------------------------------------------------------------------------------------
@@ -194,20 +214,12 @@ def get(
         raise InvalidInput("--request-id finds a past request: drop --watch")
     for asked in request_ids:
         check_term(asked)  # text that cannot be an ID fails before discovery, not after
-    term = terminal(common)
-    reporter = Reporter(term)
-    window_read = not watch.watch and not request_ids
     spec = window.spec(match, watch)
-    api = open_target(
-        common,
-        window,
-        spec,
-        api_id,
-        stage,
-        reporter,
-        # A labelled read reads every group, whatever --source shows.
-        window_read=window_read and (hold.enabled or reads_execution(window.sources)),
-    )
+    read_now = not watch.watch and not request_ids
+    # A labelled read reads every group, whatever --source shows.
+    read_now = read_now and (hold.enabled or reads_execution(window.sources))
+    reporter, api = open_reading(common, window, spec, api_id, stage, window_read=read_now)
+    term = reporter.term
     options = RenderOptions(
         output=output,
         show_group=not no_group,
@@ -243,14 +255,8 @@ def get(
         events = api.events(spec, parse=parse, stats=reporter.stats)
         lines = (fmt(e, False) for e in events)
     reporter.notices()
-    progress = Progress(
-        reporter.stats,
-        term.err,
-        enabled=term.err_tty and not term.out_tty,
-        width=term.err_width,
-    )
     try:
-        with progress:
+        with progress_line(reporter):
             shown = write_batched(term, lines)
     except BaseException:
         reporter.notices()  # what led to the failure; the failure itself is the last line
@@ -263,12 +269,8 @@ def find_reporting(
 ) -> list[Request]:
     """Look the IDs up; say on stderr which prefix stood for which ID and which IDs were not
     found. An ambiguous prefix is an error listing the candidates; nothing found at all, too."""
-    term = reporter.term
-    progress = Progress(
-        reporter.stats, term.err, enabled=term.err_tty and not term.out_tty, width=term.err_width
-    )
     try:
-        with progress:
+        with progress_line(reporter):
             found = api.lookup(request_ids, spec, stats=reporter.stats)
     except IncompleteRead as exc:
         if not isinstance(exc.partial, Lookup) or not exc.partial.requests:
@@ -321,40 +323,30 @@ def _follow_lines(
     formatter: EventFormatter,
     reporter: Reporter,
 ) -> int:
+    out = reporter.term.out
+    shown = 0
     try:
-        return _print_follow(api, spec, hold, formatter, reporter)
+        for batch in api.follow(
+            spec, correlate=False, label=hold.enabled, hold_ms=hold.hold_ms, stats=reporter.stats
+        ):
+            if batch.events:
+                if hold.enabled:
+                    labeled = formatter.format_labeled
+                    out.write(
+                        "".join(
+                            labeled(LabeledEvent(f.event, f.request_id, f.probable, f.late)) + "\n"
+                            for f in batch.events
+                        )
+                    )
+                else:
+                    fmt = formatter.format
+                    out.write("".join(fmt(f.event, f.late) + "\n" for f in batch.events))
+                out.flush()
+                shown += len(batch.events)
+            reporter.notices()
     except BaseException:
         reporter.notices()
         raise
-
-
-def _print_follow(
-    api: Api,
-    spec: ReadSpec,
-    hold: HoldOptions,
-    formatter: EventFormatter,
-    reporter: Reporter,
-) -> int:
-    out = reporter.term.out
-    shown = 0
-    for batch in api.follow(
-        spec, correlate=False, label=hold.enabled, hold_ms=hold.hold_ms, stats=reporter.stats
-    ):
-        if batch.events:
-            if hold.enabled:
-                labeled = formatter.format_labeled
-                out.write(
-                    "".join(
-                        labeled(LabeledEvent(f.event, f.request_id, f.probable, f.late)) + "\n"
-                        for f in batch.events
-                    )
-                )
-            else:
-                fmt = formatter.format
-                out.write("".join(fmt(f.event, f.late) + "\n" for f in batch.events))
-            out.flush()
-            shown += len(batch.events)
-        reporter.notices()
     return shown
 
 
@@ -449,18 +441,10 @@ def requests(
         slower_than_ms=slow * 1000 if slow is not None else None,
         path_glob=path_glob,
     )
-    term = terminal(common)
-    reporter = Reporter(term)
     spec = window.spec(watch=watch)
-    api = open_target(
-        common,
-        window,
-        spec,
-        api_id,
-        stage,
-        reporter,
-        window_read=not watch.watch and reads_execution(window.sources),
-    )
+    read_now = not watch.watch and reads_execution(window.sources)
+    reporter, api = open_reading(common, window, spec, api_id, stage, window_read=read_now)
+    term = reporter.term
     rows = RequestRows(
         Painter(term.color), Clock(window.tz), width=term.width, with_date=spans_days(window)
     )
@@ -478,12 +462,9 @@ def requests(
         return
     requests_found = api.requests(spec, where=wanted, stats=reporter.stats)
     reporter.notices()
-    progress = Progress(
-        reporter.stats, term.err, enabled=term.err_tty and not term.out_tty, width=term.err_width
-    )
     paint = Painter(term.color)
     try:
-        with progress:
+        with progress_line(reporter):
             for batch in _with_traces(api, requests_found, traces, reporter):
                 for request, trace in batch:
                     if output == "json":
@@ -624,14 +605,13 @@ def stats(
       apilogs stats -a xyz123 -t prod -s 1h
       apilogs stats -a xyz123 -t prod -s yesterday -e today -o json
     """
-    term = terminal(common)
-    reporter = Reporter(term)
     spec = window.spec()
-    api = open_target(
-        common, window, spec, api_id, stage, reporter, window_read=reads_execution(spec.sources)
+    reporter, api = open_reading(
+        common, window, spec, api_id, stage, window_read=reads_execution(spec.sources)
     )
+    term = reporter.term
     try:
-        with Progress(reporter.stats, term.err, enabled=term.err_tty, width=term.err_width):
+        with progress_line(reporter, beside_output=False):
             summary = api.stats(spec, stats=reporter.stats)
     except IncompleteRead as exc:
         # The groups that were read still sum up: printed, then the error names what is missing.
@@ -733,10 +713,9 @@ def show(
         raise click.UsageError("--force replaces the file of --export: give --export FILE")
     if export_path:
         check_output_file(export_path, force=force)
-    term = terminal(common)
-    reporter = Reporter(term)
     spec = window.spec()
-    api = open_target(common, window, spec, api_id, stage, reporter)
+    reporter, api = open_reading(common, window, spec, api_id, stage)
+    term = reporter.term
     found = find_reporting(api, spec, (request_id,), reporter)
     report = api.traces(found) if traces else None
     for notice in report.notices if report is not None else ():

@@ -98,12 +98,7 @@ def _parse(path: Path, data: Mapping[str, Any]) -> Config:
     defaults = data.get("defaults", {})
     if not isinstance(defaults, dict):
         raise InvalidInput(f"config file {path}: [defaults] must be a table")
-    bad = sorted(set(defaults) - DEFAULT_KEYS)
-    if bad:
-        raise InvalidInput(
-            f"config file {path}: [defaults] has unknown key {bad[0]!r} "
-            f"(known: {', '.join(sorted(DEFAULT_KEYS))})"
-        )
+    _known_keys(path, "defaults", defaults, DEFAULT_KEYS)
     targets: dict[str, Target] = {}
     apis = data.get("api", {})
     if not isinstance(apis, dict):
@@ -111,12 +106,7 @@ def _parse(path: Path, data: Mapping[str, Any]) -> Config:
     for name, table in apis.items():
         if not isinstance(table, dict):
             raise InvalidInput(f"config file {path}: [api.{name}] must be a table")
-        bad = sorted(set(table) - TARGET_KEYS)
-        if bad:
-            raise InvalidInput(
-                f"config file {path}: [api.{name}] has unknown key {bad[0]!r} "
-                f"(known: {', '.join(sorted(TARGET_KEYS))})"
-            )
+        _known_keys(path, f"api.{name}", table, TARGET_KEYS)
         values = {k: v for k, v in table.items()}
         if not isinstance(values.get("api_id"), str) or not values["api_id"].strip():
             raise InvalidInput(f'config file {path}: [api.{name}] needs api_id = "…"')
@@ -125,3 +115,13 @@ def _parse(path: Path, data: Mapping[str, Any]) -> Config:
                 raise InvalidInput(f"config file {path}: [api.{name}] {key} must be a string")
         targets[name] = Target(name=name, **values)
     return Config(path=path, targets=targets, defaults=dict(defaults))
+
+
+def _known_keys(path: Path, where: str, table: Mapping[str, Any], known: frozenset[str]) -> None:
+    """A key the table `[where]` may not hold is an error naming it and those it may."""
+    bad = sorted(set(table) - known)
+    if bad:
+        raise InvalidInput(
+            f"config file {path}: [{where}] has unknown key {bad[0]!r} "
+            f"(known: {', '.join(sorted(known))})"
+        )

@@ -15,11 +15,16 @@ from typing import Any, TypeVar
 
 import click
 
-from apilogs.cli.app import cli, run_reporting_errors
-from apilogs.cli.options import CONTEXT_SETTINGS, CommonOptions, common_options, output_option
+from apilogs.cli.app import cli, run_reporting_errors, terminal
+from apilogs.cli.options import (
+    CONTEXT_SETTINGS,
+    CommonOptions,
+    apply_options,
+    common_options,
+    output_option,
+)
 from apilogs.cli.params import DurationParam
 from apilogs.errors import InvalidInput
-from apilogs.render.env import Terminal
 from apilogs.render.style import DIM, Painter
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,9 +49,7 @@ _TRAFFIC_OPTIONS = [
 
 
 def traffic_options(func: F) -> F:
-    for option in reversed(_TRAFFIC_OPTIONS):
-        func = option(func)
-    return func
+    return apply_options(func, _TRAFFIC_OPTIONS)
 
 
 def _no_aws_options(common: CommonOptions) -> None:
@@ -120,24 +123,20 @@ def _run_demo(
     from apilogs.render.events import EventFormatter, RenderOptions
 
     _no_aws_options(common)
-    term = Terminal.detect(common.color)
-    term.prepare()
+    term = terminal(common)
     note = Painter(term.err_color)
-    term.err.write(
-        note("apilogs demo: starting the embedded AWS emulator and the sample API…", DIM) + "\n"
-    )
-    term.err.flush()
+
+    def say(text: str) -> None:
+        term.err.write(note(f"apilogs demo: {text}", DIM) + "\n")
+        term.err.flush()
+
+    say("starting the embedded AWS emulator and the sample API…")
     with start_demo(rps=rps, seed=seed, backfill_ms=int((backfill or 0) * 1000)) as running:
         app = running.app
-        term.err.write(
-            note(
-                f"apilogs demo: {running.url} · REST API {app.rest_api_id} (stage {app.rest_stage})"
-                f" · HTTP API {app.http_api_id} · {rps:g} requests/s · Ctrl-C to stop",
-                DIM,
-            )
-            + "\n"
+        say(
+            f"{running.url} · REST API {app.rest_api_id} (stage {app.rest_stage})"
+            f" · HTTP API {app.http_api_id} · {rps:g} requests/s · Ctrl-C to stop"
         )
-        term.err.flush()
         context = running.context()
         api = Api(context, discover_topology(context, app.rest_api_id, app.rest_stage))
         if not plain and term.out_tty and sys.stdin.isatty():
@@ -164,18 +163,13 @@ def _run_demo(
                     hinted_at = time.monotonic()
             if hinted_at is not None and time.monotonic() - hinted_at > 5 and started:
                 started = 0.0
-                term.err.write(
-                    note(
-                        "apilogs demo: try, from another terminal (run `apilogs demo serve "
-                        "--backfill 1h` there for an hour of history): "
-                        "AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo "
-                        f"apilogs requests {base} --errors · apilogs show ID {base} · "
-                        f"apilogs stats {base}",
-                        DIM,
-                    )
-                    + "\n"
+                say(
+                    "try, from another terminal (run `apilogs demo serve "
+                    "--backfill 1h` there for an hour of history): "
+                    "AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo "
+                    f"apilogs requests {base} --errors · apilogs show ID {base} · "
+                    f"apilogs stats {base}"
                 )
-                term.err.flush()
 
 
 def _check_port(host: str, port: int) -> None:

@@ -5,6 +5,7 @@ they need. Options every AWS tool has also work before the command (`apilogs --p
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -28,10 +29,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-def _apply(func: F, options: Sequence[Callable[[Any], Any]]) -> F:
+def apply_options(func: F, options: Sequence[Callable[[Any], Any]]) -> F:
+    """`options` on `func`, in the order given (as if written above it as decorators)."""
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def _gathered(
+    func: F, name: str, options: Sequence[Callable[[Any], Any]], make: Callable[..., Any]
+) -> F:
+    """`options` on a command that takes their values as one: `name=make(**values)`. `make`'s
+    parameters are the options' names; it may refuse a combination (a click.UsageError)."""
+    func = apply_options(func, options)
+    names = tuple(inspect.signature(make).parameters)
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        kwargs[name] = make(**{option: kwargs.pop(option) for option in names})
+        return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 # --- the options every AWS tool has -------------------------------------------------------------
@@ -80,12 +98,12 @@ def _common_option_list() -> list[Callable[[Any], Any]]:
 
 def group_common_options(func: F) -> F:
     """On the `apilogs` group itself: the values are kept for the command to merge."""
-    return _apply(func, _common_option_list())
+    return apply_options(func, _common_option_list())
 
 
 def common_options(func: F) -> F:
     """On a command: `common=CommonOptions` merged with what was given before the command."""
-    func = _apply(func, _common_option_list())
+    func = apply_options(func, _common_option_list())
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -196,7 +214,7 @@ def target_options_no_argument(func: F) -> F:
 
 
 def _with_target(func: F, *, positional: bool) -> F:
-    func = _apply(func, _target_option_list(positional))
+    func = apply_options(func, _target_option_list(positional))
 
     @functools.wraps(func)
     def wrapper(
@@ -325,8 +343,9 @@ class WindowOptions:
 
 
 def window_options(func: F) -> F:
-    func = _apply(
+    return _gathered(
         func,
+        "window",
         [
             click.option(
                 "-s",
@@ -402,44 +421,40 @@ def window_options(func: F) -> F:
                 "scanned), or auto: Insights for large windows, said on stderr with the reason.",
             ),
         ],
+        _window,
     )
 
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any,
-        start: str,
-        end: str | None,
-        utc: bool,
-        local: bool,
-        sources: tuple[str, ...],
-        log_groups: tuple[str, ...],
-        filter_pattern: str | None,
-        max_rps: float,
-        fail_after: float | None,
-        engine: EngineName,
-        **kwargs: Any,
-    ) -> Any:
-        if utc and local:
-            raise click.UsageError("--utc and --local contradict each other: give one")
-        ctx = click.get_current_context()
-        defaults = load_defaults()
-        if ctx.get_parameter_source("engine") is ParameterSource.DEFAULT:
-            engine = defaults.get("engine", engine)
-            if engine == "insights" and filter_pattern:
-                engine = "auto"  # a default gives way to the pattern the command line asks for
-        elif engine == "insights" and filter_pattern:
-            raise click.UsageError(
-                "--filter-pattern is applied by FilterLogEvents; Logs Insights cannot: "
-                "use --grep with --engine insights"
-            )
-        if "max_rps" in defaults and ctx.get_parameter_source("max_rps") is ParameterSource.DEFAULT:
-            max_rps = float(defaults["max_rps"])
-        window = WindowOptions(
-            start, end, utc, sources, log_groups, filter_pattern, max_rps, fail_after, engine
-        )
-        return func(*args, window=window, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+def _window(
+    start: str,
+    end: str | None,
+    utc: bool,
+    local: bool,
+    sources: tuple[str, ...],
+    log_groups: tuple[str, ...],
+    filter_pattern: str | None,
+    max_rps: float,
+    fail_after: float | None,
+    engine: EngineName,
+) -> WindowOptions:
+    if utc and local:
+        raise click.UsageError("--utc and --local contradict each other: give one")
+    ctx = click.get_current_context()
+    defaults = load_defaults()
+    if ctx.get_parameter_source("engine") is ParameterSource.DEFAULT:
+        engine = defaults.get("engine", engine)
+        if engine == "insights" and filter_pattern:
+            engine = "auto"  # a default gives way to the pattern the command line asks for
+    elif engine == "insights" and filter_pattern:
+        raise click.UsageError(
+            "--filter-pattern is applied by FilterLogEvents; Logs Insights cannot: "
+            "use --grep with --engine insights"
+        )
+    if "max_rps" in defaults and ctx.get_parameter_source("max_rps") is ParameterSource.DEFAULT:
+        max_rps = float(defaults["max_rps"])
+    return WindowOptions(
+        start, end, utc, sources, log_groups, filter_pattern, max_rps, fail_after, engine
+    )
 
 
 # --- following ------------------------------------------------------------------------------------
@@ -464,8 +479,14 @@ def watch_options_following(func: F) -> F:
 
 
 def _watch_options(func: F, *, follows_by_default: bool) -> F:
-    func = _apply(
+    def watching(watch: bool, watch_interval: float, max_lag: float, live: bool) -> WatchOptions:
+        if live and not watch and not follows_by_default:
+            raise click.UsageError("--live follows new events: it needs --watch")
+        return WatchOptions(watch, watch_interval, int(max_lag * 1000), live)
+
+    return _gathered(
         func,
+        "watch",
         [
             click.option(
                 "-w",
@@ -499,23 +520,8 @@ def _watch_options(func: F, *, follows_by_default: bool) -> F:
                 "(no read quota; falls back to polling, with a notice, where it is refused).",
             ),
         ],
+        watching,
     )
-
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any,
-        watch: bool,
-        watch_interval: float,
-        max_lag: float,
-        live: bool,
-        **kwargs: Any,
-    ) -> Any:
-        if live and not watch and not follows_by_default:
-            raise click.UsageError("--live follows new events: it needs --watch")
-        options = WatchOptions(watch, watch_interval, int(max_lag * 1000), live)
-        return func(*args, watch=options, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
 
 
 # --- get's lines ----------------------------------------------------------------------------------
@@ -529,8 +535,9 @@ class MatchOptions:
 
 
 def match_options(func: F) -> F:
-    func = _apply(
+    return _gathered(
         func,
+        "match",
         [
             click.option(
                 "-g",
@@ -563,26 +570,22 @@ def match_options(func: F) -> F:
                 help="--grep, --exclude and --highlight ignore case.",
             ),
         ],
+        _match,
     )
 
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any,
-        grep: tuple[re.Pattern[str], ...],
-        exclude: tuple[re.Pattern[str], ...],
-        highlight: tuple[re.Pattern[str], ...],
-        ignore_case: bool,
-        **kwargs: Any,
-    ) -> Any:
-        def fold(patterns: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern[str], ...]:
-            if not ignore_case:
-                return patterns
-            return tuple(re.compile(p.pattern, p.flags | re.IGNORECASE) for p in patterns)
 
-        match = MatchOptions(fold(grep), fold(exclude), fold(highlight))
-        return func(*args, match=match, **kwargs)
+def _match(
+    grep: tuple[re.Pattern[str], ...],
+    exclude: tuple[re.Pattern[str], ...],
+    highlight: tuple[re.Pattern[str], ...],
+    ignore_case: bool,
+) -> MatchOptions:
+    def fold(patterns: tuple[re.Pattern[str], ...]) -> tuple[re.Pattern[str], ...]:
+        if not ignore_case:
+            return patterns
+        return tuple(re.compile(p.pattern, p.flags | re.IGNORECASE) for p in patterns)
 
-    return wrapper  # type: ignore[return-value]
+    return MatchOptions(fold(grep), fold(exclude), fold(highlight))
 
 
 request_id_option = click.option(
@@ -597,7 +600,7 @@ request_id_option = click.option(
 
 
 def line_options(func: F) -> F:
-    return _apply(
+    return apply_options(
         func,
         [
             click.option("-G", "--no-group", is_flag=True, help="Do not print the log group."),
@@ -615,7 +618,7 @@ def line_options(func: F) -> F:
 
 
 def request_filter_options(func: F) -> F:
-    return _apply(
+    return apply_options(
         func,
         [
             click.option(
@@ -661,8 +664,9 @@ class HoldOptions:
 
 
 def hold_options(func: F) -> F:
-    func = _apply(
+    return _gathered(
         func,
+        "hold",
         [
             click.option(
                 "--hold-back",
@@ -682,14 +686,12 @@ def hold_options(func: F) -> F:
                 "it (raw speed).",
             ),
         ],
+        _hold,
     )
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, hold_back: float, no_hold_back: bool, **kwargs: Any) -> Any:
-        hold = HoldOptions(not no_hold_back and hold_back > 0, int(hold_back * 1000))
-        return func(*args, hold=hold, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+def _hold(hold_back: float, no_hold_back: bool) -> HoldOptions:
+    return HoldOptions(not no_hold_back and hold_back > 0, int(hold_back * 1000))
 
 
 traces_option = click.option(
@@ -714,8 +716,9 @@ class TuiCommandOptions:
 
 def tui_options(func: F) -> F:
     """`apilogs tui`: a fixed window instead of following, the memory cap, a starting filter."""
-    func = _apply(
+    return _gathered(
         func,
+        "tui",
         [
             click.option(
                 "--no-watch",
@@ -739,12 +742,5 @@ def tui_options(func: F) -> F:
                 help="Start with this filter, e.g. 'status:5xx path:/users/*' (see ? in the TUI).",
             ),
         ],
+        TuiCommandOptions,
     )
-
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any, no_watch: bool, max_requests: int, filter_text: str, **kwargs: Any
-    ) -> Any:
-        return func(*args, tui=TuiCommandOptions(no_watch, max_requests, filter_text), **kwargs)
-
-    return wrapper  # type: ignore[return-value]

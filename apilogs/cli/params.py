@@ -82,15 +82,25 @@ class RegexParam(click.ParamType):  # type: ignore[type-arg]
             self.fail(f"bad regex {value!r}: {exc}", param, ctx)
 
 
-class EndpointUrlParam(click.ParamType):  # type: ignore[type-arg]
-    """http(s)://host[:port][/path]: boto3 would otherwise fail later with an odd message."""
-
-    name = "url"
+class NonEmptyParam(click.ParamType):  # type: ignore[type-arg]
+    name = "text"
+    empty = "must not be empty"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         text = str(value).strip()
         if not text:
-            self.fail("empty: give a URL such as http://127.0.0.1:4566", param, ctx)
+            self.fail(self.empty, param, ctx)
+        return text
+
+
+class EndpointUrlParam(NonEmptyParam):
+    """http(s)://host[:port][/path]: boto3 would otherwise fail later with an odd message."""
+
+    name = "url"
+    empty = "empty: give a URL such as http://127.0.0.1:4566"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text: str = super().convert(value, param, ctx)
         parts = urlsplit(text)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             self.fail(
@@ -104,16 +114,6 @@ class EndpointUrlParam(click.ParamType):  # type: ignore[type-arg]
             parts.port  # noqa: B018 - a bad port raises here
         except ValueError:
             self.fail(f"{text!r} has a bad port", param, ctx)
-        return text
-
-
-class NonEmptyParam(click.ParamType):  # type: ignore[type-arg]
-    name = "text"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        text = str(value).strip()
-        if not text:
-            self.fail("must not be empty", param, ctx)
         return text
 
 

@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from apilogs.cli.app import Reporter, fail_line, open_for
-from apilogs.cli.commands import command, terminal
+from apilogs.cli.app import Reporter, fail_line, open_for, terminal
+from apilogs.cli.commands import command
 from apilogs.cli.options import (
     CommonOptions,
     MatchOptions,

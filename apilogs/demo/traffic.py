@@ -49,19 +49,12 @@ __all__ = [
     "ROUTES_BY_KEY",
     "FailureRates",
     "LogRecord",
-    "Outcome",
     "Route",
     "Scenario",
     "SimulatedRequest",
     "TrafficGenerator",
     "render_access_log",
 ]
-
-# The names this module had before the generator was split up, for the modules that still import
-# them from here: `Outcome` (now `Scenario`, so as not to be taken for apilogs.model.Outcome) and
-# the ID maker.
-Outcome = Scenario
-_Ids = Ids
 
 
 class TrafficGenerator:

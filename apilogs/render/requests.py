@@ -11,17 +11,7 @@ from apilogs.render.events import EventFormatter, event_to_dict
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import BOLD, BRIGHT_RED, CYAN, DIM, GREEN, RED, YELLOW, Painter
 from apilogs.render.table import Column, Narrow, cut, fit, join
-from apilogs.story import (
-    NO_TRACE_FOUND,
-    NO_TRACE_ID,
-    NOT_SAMPLED,
-    Tone,
-    span_flags,
-    span_label,
-    span_text,
-    tell,
-    untraced_note,
-)
+from apilogs.story import Tone, span_text, tell
 from apilogs.summary import PERCENTILES
 from apilogs.times import format_duration_ms, is_valid_ms, iso_utc_or_none
 
@@ -34,24 +24,15 @@ OUTCOME_COLORS = {
 }
 TONE_COLORS = {Tone.FAULT: RED, Tone.WARNING: YELLOW}
 
-# The story's words about X-Ray are apilogs.story's; they are here too for the modules that
-# have always imported them from here.
 __all__ = [
-    "NOT_SAMPLED",
-    "NO_TRACE_FOUND",
-    "NO_TRACE_ID",
     "OUTCOME_COLORS",
     "RequestRows",
     "request_to_dict",
-    "span_flags",
-    "span_label",
-    "span_text",
     "span_to_dict",
     "stats_lines",
     "story_lines",
     "trace_call_lines",
     "trace_to_dict",
-    "untraced_note",
 ]
 
 

@@ -17,8 +17,8 @@ from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Footer
 
 from apilogs.model import Source, Topology
-from apilogs.render.requests import untraced_note
 from apilogs.render.sanitize import sanitize
+from apilogs.story import untraced_note
 from apilogs.tui.detail import DetailView
 from apilogs.tui.feed import Feed, trace_reader
 from apilogs.tui.filter_bar import FilterBar

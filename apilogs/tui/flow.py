@@ -20,6 +20,7 @@ from textual.timer import Timer
 from apilogs.aws import describe_aws_error
 from apilogs.errors import ApilogsError
 from apilogs.model import Request, Source, Topology
+from apilogs.story import DEFAULT_PHASE_SOURCES, PhaseSource
 from apilogs.tui.detail import DetailView
 from apilogs.tui.feed import Batch, Feed, TraceReader
 from apilogs.tui.filter_bar import FilterBar
@@ -32,7 +33,6 @@ from apilogs.tui.store import EventLog, Histogram, RequestStore, Sort, build_ent
 from apilogs.tui.stream_view import StreamView
 from apilogs.tui.text import TimeFormat, cell, spans_days
 from apilogs.tui.traces import TraceCache, report_note
-from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, PhaseSource
 
 DEFAULT_MAX_REQUESTS = 10_000
 LINES_PER_REQUEST = 40  # the stream keeps this many lines per kept request

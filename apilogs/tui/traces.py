@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from rich.text import Text
 
 from apilogs.model import Request, SpanKind, Trace, TraceSpan
-from apilogs.render.requests import NO_TRACE_FOUND, span_flags, span_label
+from apilogs.story import NO_TRACE_FOUND, Phase, span_flags, span_label
 from apilogs.times import format_duration_ms
 from apilogs.tui.text import cell
-from apilogs.tui.waterfall import Phase
 from apilogs.xray import TraceReport
 
 __all__ = [

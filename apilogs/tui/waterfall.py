@@ -13,16 +13,15 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from apilogs.model import Request
-from apilogs.story import DEFAULT_PHASE_SOURCES, Phase, PhaseSource, log_phases, phases_of
+from apilogs.story import DEFAULT_PHASE_SOURCES, Phase, PhaseSource
 from apilogs.times import format_duration_ms
 from apilogs.tui.text import cell
 
+# DEFAULT_PHASE_SOURCES and PhaseSource are apilogs.story's; they are here too until
+# apilogs/tui/detail.py imports them from there.
 __all__ = [
     "DEFAULT_PHASE_SOURCES",
-    "Phase",
     "PhaseSource",
-    "log_phases",
-    "phases_of",
     "waterfall_lines",
 ]
 
