@@ -226,6 +226,18 @@ class Line:
     # Structured facts; keys are documented in apilogs.parse (status, integration_latency_ms, …).
     fields: Mapping[str, Any] = field(default_factory=lambda: EMPTY_FIELDS)
 
+    def rebuilt(self, kind: LineKind, fields: Mapping[str, Any]) -> Line:
+        """This line's IDs with this kind and these fields: what `dataclasses.replace` would make,
+        at half its cost (parsers call it per line)."""
+        return Line(
+            kind,
+            request_id=self.request_id,
+            lambda_request_id=self.lambda_request_id,
+            trace_id=self.trace_id,
+            extended_request_id=self.extended_request_id,
+            fields=fields,
+        )
+
 
 UNPARSED = Line()
 

@@ -61,3 +61,11 @@ def test_a_source_is_the_same_before_and_after_discovery_saw_its_group() -> None
     # What it is still tells Sources apart.
     assert dataclasses.replace(SOURCE, role=Role.ACCESS) != SOURCE
     assert dataclasses.replace(SOURCE, log_format="JSON") != SOURCE
+
+
+def test_a_rebuilt_line_is_what_dataclasses_replace_makes() -> None:
+    line = Line(LineKind.ACCESS, "r", "l", "1-t", "x", fields={"status": 200})
+    fields = {"status": 500}
+    assert line.rebuilt(LineKind.UNKNOWN, fields) == dataclasses.replace(
+        line, kind=LineKind.UNKNOWN, fields=fields
+    )

@@ -282,6 +282,16 @@ def test_segments_whose_parents_loop_or_are_missing_still_make_one_tree() -> Non
     assert {s.name: s.depth for s in trace.spans}["C"] == 0
 
 
+def test_the_parsers_live_with_the_parsers_and_apilogs_xray_still_names_them() -> None:
+    import apilogs.parse.xray as parsing
+    import apilogs.xray as reading
+
+    for name in ("parse_segments", "parse_spans", "w3c_trace_id"):
+        assert getattr(reading, name) is getattr(parsing, name)
+    assert parsing.seconds(1.5) == 1.5
+    assert [parsing.seconds(v) for v in (True, -1, float("nan"), 10**11, "1")] == [None] * 5
+
+
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
     lambda inner: (

@@ -6,7 +6,9 @@ real HTTP endpoint."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 _PATCHED = False
@@ -133,31 +135,28 @@ def _teach_moto_event_ids() -> None:
     global _EVENT_IDS_PATCHED
     if _EVENT_IDS_PATCHED:
         return
+    from moto.logs.logs_query import ParsedEvent
     from moto.logs.models import LogEvent
 
-    original = LogEvent.to_filter_dict
-
-    def to_filter_dict(self: Any) -> dict[str, Any]:
-        found: dict[str, Any] = original(self)
-        found["eventId"] = f"{self.event_id:056d}"
-        return found
-
-    LogEvent.to_filter_dict = to_filter_dict  # type: ignore[method-assign]
-
+    _pad_event_id(LogEvent, "to_filter_dict", "eventId", attrgetter("event_id"))
     # Its Logs Insights hands the same number out as `@ptr`: keep the two in step, so the
     # emulator's engines agree on the order of one stream's events within a millisecond.
     # (AWS's `@ptr` is opaque: there, such ties are only as ordered as Insights returns them.)
-    from moto.logs.logs_query import ParsedEvent
-
-    create_fields = ParsedEvent._create_fields
-
-    def _create_fields(self: Any) -> dict[str, Any]:
-        fields: dict[str, Any] = create_fields(self)
-        fields["@ptr"] = f"{self.event.event_id:056d}"
-        return fields
-
-    ParsedEvent._create_fields = _create_fields  # type: ignore[method-assign]
+    _pad_event_id(ParsedEvent, "_create_fields", "@ptr", attrgetter("event.event_id"))
     _EVENT_IDS_PATCHED = True
+
+
+def _pad_event_id(cls: type, method: str, key: str, event_id: Callable[[Any], int]) -> None:
+    """Wrap `cls.method` (which returns a dict) so that it puts at `key` the object's event number
+    written as AWS writes event IDs: 56 digits."""
+    original = getattr(cls, method)
+
+    def padded(self: Any) -> dict[str, Any]:
+        found: dict[str, Any] = original(self)
+        found[key] = f"{event_id(self):056d}"
+        return found
+
+    setattr(cls, method, padded)
 
 
 # Whether moto's FilterLogEvents understands `?"a" ?"b"` (any of these terms), as CloudWatch

@@ -3,7 +3,8 @@
 The source's role picks the parser: the execution log (`parse_execution`), the access log (a
 parser compiled from the stage's format string, `compile_access_format`), a Lambda function or
 authorizer (`parse_lambda`). A group of unknown role is sniffed. The `Line.fields` keys each parser
-fills are listed in its module: `execution`, `access`, `lambda_`.
+fills are listed in its module: `execution`, `access`, `lambda_`. X-Ray's trace documents are
+parsed by `apilogs.parse.xray` (into `Trace`s, not `Line`s).
 
 Every parser ends with `vet` (`apilogs.parse.vet`): an ID that does not have its shape
 (`apilogs.ids`) is never put in `Line.request_id`, `lambda_request_id`, `trace_id` or
@@ -74,11 +75,4 @@ def _sniff(message: str) -> Line:
     if lambda_line is not None and lambda_line.kind is not LineKind.LAMBDA_PRINT:
         return lambda_line
     # Not recognisably anything: keep the IDs found, claim no kind.
-    return Line(
-        LineKind.UNKNOWN,
-        request_id=access.request_id,
-        lambda_request_id=access.lambda_request_id,
-        trace_id=access.trace_id,
-        extended_request_id=access.extended_request_id,
-        fields=fields,
-    )
+    return access.rebuilt(LineKind.UNKNOWN, fields)

@@ -94,7 +94,9 @@ _VARIABLES: dict[str, tuple[str, str]] = {
     "authorizer.requestId": (_STR, "authorizer_request_id"),
 }
 # Values that never hold whitespace: their capture groups can be tight (and fast to reject).
-_TOKENS: frozenset[str] = frozenset(
+# Those API Gateway computes itself (IDs, numbers, names from the API's own definition, fixed
+# vocabularies)…
+_APIGW_TOKENS: frozenset[str] = frozenset(
     {
         "requestId", "extendedRequestId", "integration.requestId", "awsEndpointRequestId",
         "integration.awsEndpointRequestId", "xrayTraceId", "status", "integrationStatus",
@@ -102,13 +104,18 @@ _TOKENS: frozenset[str] = frozenset(
         "integration.latency", "responseLatency", "responseLength", "httpMethod", "protocol",
         "identity.sourceIp", "authorizer.requestId", "apiId", "stage", "requestTimeEpoch",
         "connectionId", "eventType", "messageId", "resourceId", "accountId", "domainName",
-        "domainPrefix", "resourcePath", "path", "wafResponseCode", "webaclArn",
-        "error.responseType", "authorizer.status", "authorizer.latency",
-        "authorizer.integrationLatency", "authorizer.integrationStatus", "authorize.status",
-        "authorize.latency", "authenticate.status", "authenticate.latency", "identity.caller",
-        "identity.user", "identity.userArn", "identity.accountId", "identity.apiKey",
-        "identity.apiKeyId", "identity.principalOrgId", "identity.vpceId", "identity.vpcId",
-        "responseOverride.status",
+        "domainPrefix", "resourcePath", "wafResponseCode", "error.responseType",
+        "authorizer.status", "authorizer.latency", "authorizer.integrationLatency",
+        "authorizer.integrationStatus", "authorize.status", "authorize.latency",
+        "authenticate.status", "authenticate.latency", "responseOverride.status",
+    }
+)  # fmt: skip
+# …and those it does not: the path the caller asked for, who the caller is, the WAF's ACL.
+_TOKENS: frozenset[str] = _APIGW_TOKENS | frozenset(
+    {
+        "path", "webaclArn", "identity.caller", "identity.user", "identity.userArn",
+        "identity.accountId", "identity.apiKey", "identity.apiKeyId", "identity.principalOrgId",
+        "identity.vpceId", "identity.vpcId",
     }
 )  # fmt: skip
 # Values with spaces but none of the delimiters below. Anything else (a user agent, an error
@@ -131,25 +138,11 @@ _RESPONSE_TYPE_CAUSES = {
     "AUTHORIZER_FAILURE": "authorizer_failure",
     "AUTHORIZER_CONFIGURATION_ERROR": "authorizer_failure",
 }
-# Variables whose value API Gateway computes itself: IDs, numbers, names from the API's own
-# definition, fixed vocabularies. A caller cannot put a quote in them, so they cannot end a JSON
-# string early. Every other variable (user agent, path, error messages, authorizer claims, …)
-# may hold caller text.
-_APIGW_WRITTEN: frozenset[str] = frozenset(
-    {
-        "requestId", "extendedRequestId", "integration.requestId", "awsEndpointRequestId",
-        "integration.awsEndpointRequestId", "xrayTraceId", "status", "integrationStatus",
-        "integration.status", "integration.integrationStatus", "integrationLatency",
-        "integration.latency", "responseLatency", "responseLength", "httpMethod", "protocol",
-        "identity.sourceIp", "authorizer.requestId", "apiId", "stage", "requestTime",
-        "requestTimeEpoch", "connectionId", "connectedAt", "eventType", "messageId", "resourceId",
-        "accountId", "domainName", "domainPrefix", "resourcePath", "routeKey", "wafResponseCode",
-        "error.responseType", "authorizer.status", "authorizer.latency",
-        "authorizer.integrationLatency", "authorizer.integrationStatus", "authorize.status",
-        "authorize.latency", "authenticate.status", "authenticate.latency",
-        "responseOverride.status",
-    }
-)  # fmt: skip
+# Variables whose value API Gateway computes itself: its tokens above, the plain text (a time, a
+# route key) and a WebSocket's `connectedAt`. A caller cannot put a quote in them, so they cannot
+# end a JSON string early. Every other variable (user agent, path, error messages, authorizer
+# claims, …) may hold caller text.
+_APIGW_WRITTEN: frozenset[str] = _APIGW_TOKENS | _PLAIN_TEXT | {"connectedAt"}
 # The keys people usually give variables in JSON formats, for lines read without their format.
 _FALLBACK_KEYS = {
     "requestId": "requestId",
@@ -451,14 +444,7 @@ def _flagged(line: Line, duplicates: _Duplicates) -> Line:
     """`line` with `fields["duplicate_keys"]`: each repeated key once, in order."""
     fields = dict(line.fields)
     fields["duplicate_keys"] = tuple(dict.fromkeys(key for _, key in duplicates))
-    return Line(
-        line.kind,
-        request_id=line.request_id,
-        lambda_request_id=line.lambda_request_id,
-        trace_id=line.trace_id,
-        extended_request_id=line.extended_request_id,
-        fields=fields,
-    )
+    return line.rebuilt(line.kind, fields)
 
 
 def _json_template(fmt: str) -> tuple[object, list[str]] | None:

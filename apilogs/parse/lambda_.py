@@ -232,14 +232,19 @@ def _report_pair(key: str, value: str, fields: dict[str, Any]) -> None:
             fields[name] = number
 
 
+# REPORT's metrics: the name in the Text format, the `record.metrics` key of the JSON format's
+# `platform.report` (None: not there), the field, whether a whole number.
+_METRICS: tuple[tuple[str, str | None, str, bool], ...] = (
+    ("Duration", "durationMs", "duration_ms", False),
+    ("Billed Duration", "billedDurationMs", "billed_ms", True),
+    ("Memory Size", "memorySizeMB", "memory_mb", True),
+    ("Max Memory Used", "maxMemoryUsedMB", "max_memory_mb", True),
+    ("Init Duration", "initDurationMs", "init_ms", False),
+    ("Restore Duration", "restoreDurationMs", "restore_ms", False),
+    ("Billed Restore Duration", None, "billed_restore_ms", True),
+)
 _REPORT_KEYS: dict[str, tuple[str, type]] = {
-    "Duration": ("duration_ms", float),
-    "Billed Duration": ("billed_ms", int),
-    "Memory Size": ("memory_mb", int),
-    "Max Memory Used": ("max_memory_mb", int),
-    "Init Duration": ("init_ms", float),
-    "Restore Duration": ("restore_ms", float),
-    "Billed Restore Duration": ("billed_restore_ms", int),
+    **{text: (name, int if integral else float) for text, _, name, integral in _METRICS},
     "Status": ("lambda_status", str),
     "Error Type": ("error_type", str),
     "Phase": ("phase", str),
@@ -518,12 +523,7 @@ _INIT_STRINGS = (
     ("functionVersion", "version"),
 )
 _JSON_METRICS: dict[str, tuple[str, bool]] = {
-    "durationMs": ("duration_ms", False),
-    "billedDurationMs": ("billed_ms", True),
-    "memorySizeMB": ("memory_mb", True),
-    "maxMemoryUsedMB": ("max_memory_mb", True),
-    "initDurationMs": ("init_ms", False),
-    "restoreDurationMs": ("restore_ms", False),
+    key: (name, integral) for _, key, name, integral in _METRICS if key is not None
 }
 
 
