@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import calendar
 import contextlib
+import json
 import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
@@ -622,6 +625,72 @@ def test_a_failed_query_raises_and_a_timed_out_one_is_split() -> None:
         stubber.assert_no_pending_responses()
     assert isinstance(InsightsError("x"), ApilogsError)
     assert any("timed out; its range is read again in halves" in n for n in stats.notices)
+
+
+@contextlib.contextmanager
+def insights_endpoint(results_body: bytes) -> Iterator[str]:
+    """A CloudWatch Logs endpoint on loopback that runs every query at once and answers
+    GetQueryResults with `results_body`, as sent (bytes that are not UTF-8 included)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            target = self.headers.get("X-Amz-Target", "")
+            if target.endswith(".GetQueryResults"):
+                body = results_body
+            elif target.endswith(".StartQuery"):
+                body = b'{"queryId": "q1"}'
+            else:
+                body = b"{}"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_query_results_that_are_not_utf8_are_read_and_said() -> None:
+    """A GetQueryResults answer with a byte that is not UTF-8 (botocore would raise
+    UnicodeDecodeError): the row holds U+FFFD there, the read goes on, and it is said once,
+    naming the group — as FilterLogEvents pages are."""
+    doc = results(
+        "Complete",
+        [row(BASE_MS + 10, "MARK bad", "p1"), row(BASE_MS + 20, "fine", "p2")],
+    )
+    body = json.dumps(doc).encode().replace(b"MARK", b"\xff")
+    assert body.count(b"\xff") == 1
+    with insights_endpoint(body) as url:
+        stats = FetchStats()
+        got = list(
+            read_window(
+                moto_ctx(url),
+                lambda_queries("/aws/lambda/a"),
+                BASE_MS,
+                BASE_MS + 999,
+                stats,
+                poll=FAST,
+            )
+        )
+    assert [e.message for e in got] == ["\ufffd bad", "fine"]
+    told = [n for n in stats.notices if "not UTF-8" in n]
+    assert told == [
+        "/aws/lambda/a: 1 event held bytes that are not UTF-8 (1 byte shown as U+FFFD); "
+        "the rest of each is as sent"
+    ]
 
 
 @pytest.mark.parametrize(

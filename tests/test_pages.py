@@ -4,14 +4,20 @@ parse wherever the page is unusual."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
+import boto3
 import botocore.session
 import pytest
+from botocore.stub import Stubber
 
 import apilogs
-from apilogs.fetch import pages
+from apilogs.aws import AwsContext, RateLimiter
+from apilogs.fetch import FetchStats, pages
+from apilogs.fetch.filter import GroupQuery, read_window
+from apilogs.model import Role, Source
 from tests.builders import make_log_group, make_rest_api, put_event
 
 BASE_MS = (int(time.time()) - 600) * 1000
@@ -185,3 +191,43 @@ def test_apilogs_reads_its_pages_through_the_hook(client, endpoint) -> None:  # 
 
     assert [e.raw.message for e in events] == messages
     assert sum(taken) == len(messages)
+
+
+def test_events_without_a_timestamp_or_a_message_are_kept_and_said() -> None:
+    """A page of a broken endpoint whose events lack a field the API always sends: the read
+    goes on, every event is kept, and each lack is said once (no KeyError)."""
+    ctx = AwsContext(session=boto3.Session(region_name="us-east-1"), logs_limiter=RateLimiter(0))
+    sources = tuple(
+        Source(Role.LAMBDA, "/shared", "us-east-1", function_name=name) for name in ("a", "b")
+    )
+    page = {
+        "events": [
+            {"timestamp": BASE_MS, "message": "whole", "logStreamName": "2024/01/01/b[1]x"},
+            {"message": "no time", "logStreamName": "2024/01/01/b[1]x", "eventId": "2"},
+            {"timestamp": BASE_MS + 2, "logStreamName": "2024/01/01/a[1]x", "eventId": "3"},
+        ]
+    }
+    stats = FetchStats()
+    with Stubber(ctx.reader_client("us-east-1")) as stubber:
+        stubber.add_response("filter_log_events", page)
+        read = list(
+            read_window(
+                ctx,
+                GroupQuery("/shared", "us-east-1", sources),
+                0,
+                None,
+                stats,
+                stop=threading.Event(),
+            )
+        )
+        stubber.assert_no_pending_responses()
+    events = [e for got in read for e in got]
+    assert [(e.timestamp, e.message, e.source.function_name) for e in events] == [
+        (BASE_MS, "whole", "b"),
+        (0, "no time", "b"),
+        (BASE_MS + 2, "", "a"),
+    ]
+    assert any(
+        "/shared: CloudWatch Logs sent 1 event without a message" in n for n in stats.notices
+    )
+    assert any("not a time (e.g. None)" in n for n in stats.notices)

@@ -543,23 +543,6 @@ class HeadStart:
         self._timer.daemon = True
         self._timer.start()
 
-    def _matches(
-        self,
-        queries: list[GroupQuery],
-        start_ms: int,
-        end_ms: int | None,
-        stats: FetchStats,
-        filter_pattern: str | None,
-        policy: RetryPolicy,
-    ) -> bool:
-        return (
-            self.query in queries
-            and (start_ms, end_ms, filter_pattern, policy)
-            == (self.start_ms, self.end_ms, self.filter_pattern, self.policy)
-            and stats is self.stats
-            and not self._missing.is_set()
-        )
-
     def take(
         self,
         queries: list[GroupQuery],
@@ -572,7 +555,13 @@ class HeadStart:
     ) -> tuple[_Fetch, Iterator[RawEvent]] | None:
         """The read so far, for a fetch of `queries` that includes it; else None (and the
         head start is stopped, if it was not already)."""
-        fits = self._matches(queries, start_ms, end_ms, stats, filter_pattern, policy)
+        fits = (
+            self.query in queries
+            and (start_ms, end_ms, filter_pattern, policy)
+            == (self.start_ms, self.end_ms, self.filter_pattern, self.policy)
+            and stats is self.stats
+            and not self._missing.is_set()
+        )
         if not self._claim():
             return None  # stopped before (it expired)
         if not fits:

@@ -30,6 +30,7 @@ MAX_FILTER_SECONDS = 60.0
 PAGE_BYTES = 1_048_576
 ASSUMED_SPAN_DAYS = 30
 DAY_MS = 86_400_000
+#: us-east-1 list price of Logs Insights, per GB of data scanned: an estimate, not a bill.
 PRICE_PER_GB_USD = 0.005
 
 
@@ -53,12 +54,12 @@ def estimate_window_bytes(sources: Sequence[Source], window_ms: int) -> int | No
     return total if known else None
 
 
-def _size(n: float) -> str:
+def format_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
-    return f"{n:.1f} TB"  # pragma: no cover
+    return f"{n:.1f} TB"  # pragma: no cover - the loop returns at GB
 
 
 def _cost(n: int) -> str:
@@ -97,7 +98,7 @@ def choose_engine(
         )
     if window_ms >= LONG_WINDOW_MS:
         scan = (
-            f", est. {_size(estimated)} to scan, {_cost(estimated)}"
+            f", est. {format_bytes(estimated)} to scan, {_cost(estimated)}"
             if estimated is not None
             else ""
         )
@@ -109,10 +110,14 @@ def choose_engine(
         if seconds > MAX_FILTER_SECONDS:
             return EngineChoice(
                 "insights",
-                f"engine auto: Logs Insights (~{_size(estimated)} in the window would take "
+                f"engine auto: Logs Insights (~{format_bytes(estimated)} in the window would take "
                 f"FilterLogEvents ~{seconds:.0f} s at {rps:g} requests/s; scanning it costs "
                 f"{_cost(estimated)})",
                 estimated,
             )
-    why = f"~{_size(estimated)} in a {span} window" if estimated is not None else f"a {span} window"
+    why = (
+        f"~{format_bytes(estimated)} in a {span} window"
+        if estimated is not None
+        else f"a {span} window"
+    )
     return EngineChoice("filter", f"engine auto: FilterLogEvents ({why})", estimated)

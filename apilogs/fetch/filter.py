@@ -44,7 +44,7 @@ from apilogs.fetch.classes import (
     refused_class,
     unfollowable_notice,
 )
-from apilogs.fetch.stats import FetchStats
+from apilogs.fetch.stats import FetchStats, plural
 from apilogs.model import RawEvent, Source
 from apilogs.times import MAX_MS, MIN_MS
 
@@ -111,38 +111,62 @@ def queries_for(sources: tuple[Source, ...]) -> list[GroupQuery]:
     return [GroupQuery(group, region, tuple(s)) for (region, group), s in by_group.items()]
 
 
-def _events(query: GroupQuery, page: dict[str, Any]) -> list[RawEvent]:
+def _events(query: GroupQuery, page: dict[str, Any], stats: FetchStats) -> list[RawEvent]:
     """A page's events, in the order the service gave them (ascending by timestamp; ties
     across streams are put in a fixed order by the merge). Runs for every event: positional
     arguments and no per-event lookups of what is the same for the whole page."""
     group = query.group
-    if len(query.sources) == 1:
-        source = query.sources[0]
+    source = query.sources[0]
+    source_for = query.source_for if len(query.sources) > 1 else None
+    try:
         return [
             RawEvent(
                 e["timestamp"],
                 e.get("ingestionTime", 0),
                 group,
-                e.get("logStreamName", ""),
+                (stream := e.get("logStreamName", "")),
                 e.get("eventId", ""),
                 e["message"],
-                source,
+                source if source_for is None else source_for(stream),
             )
             for e in page.get("events", ())
         ]
-    source_for = query.source_for
-    return [
-        RawEvent(
-            e["timestamp"],
-            e.get("ingestionTime", 0),
-            group,
-            e.get("logStreamName", ""),
-            e.get("eventId", ""),
-            e["message"],
-            source_for(e.get("logStreamName", "")),
+    except KeyError:
+        return _incomplete_events(query, page, stats)
+
+
+def _incomplete_events(
+    query: GroupQuery, page: dict[str, Any], stats: FetchStats
+) -> list[RawEvent]:
+    """The events of a page some of which lack a timestamp or a message (a broken or hostile
+    endpoint): every one is kept. A missing timestamp is None (`_checked` makes it 0 and tells
+    it); a missing message is empty, said once per group."""
+    out = []
+    no_message = 0
+    for e in page.get("events", ()):
+        stream = e.get("logStreamName", "")
+        message = e.get("message")
+        if message is None:
+            no_message += 1
+            message = ""
+        out.append(
+            RawEvent(
+                e.get("timestamp"),
+                e.get("ingestionTime", 0),
+                query.group,
+                stream,
+                e.get("eventId", ""),
+                message,
+                query.source_for(stream),
+            )
         )
-        for e in page.get("events", ())
-    ]
+    if no_message:
+        stats.notice(
+            f"{query.group}: CloudWatch Logs sent {plural(no_message, 'event')} without a "
+            "message; shown empty",
+            key=f"no-message:{query.group}",
+        )
+    return out
 
 
 def _checked(query: GroupQuery, events: list[RawEvent], stats: FetchStats) -> list[RawEvent]:
@@ -229,38 +253,8 @@ def _told_replaced(
     if shown is not None:
         fresh = {id(e) for e in shown}
         touched = [(e, n) for e, n in touched if id(e) in fresh]
-    if not touched:
-        return
-    count = len(touched)
-    replaced_bytes = sum(n for _, n in touched)
-    totals = stats.not_utf8.setdefault(query.group, [0, 0, 0])
-    totals[0] += 1
-    totals[1] += count
-    totals[2] += replaced_bytes
-    pages_told = totals[0]
-    if pages_told == 1:
-        stats.notice(
-            f"{query.group}: {_plural(count, 'event')} held bytes that are not UTF-8 "
-            f"({_plural(replaced_bytes, 'byte')} shown as U+FFFD); the rest of each is as sent",
-            once=False,
-        )
-    elif pages_told in (10, 100, 1_000) or pages_told % 10_000 == 0:
-        # Every page of a broken endpoint may be so: said as it goes on, not once a page.
-        _tell_not_utf8_totals(query, stats, "so far")
-
-
-def _tell_not_utf8_totals(query: GroupQuery, stats: FetchStats, when: str) -> None:
-    pages_told, count, replaced_bytes = stats.not_utf8.get(query.group, (0, 0, 0))
-    if pages_told > 1:
-        stats.notice(
-            f"{query.group}: {when} {pages_told} pages held bytes that are not UTF-8: "
-            f"{_plural(count, 'event')}, {_plural(replaced_bytes, 'byte')} shown as U+FFFD",
-            once=False,
-        )
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'s' if n != 1 else ''}"
+    if touched:
+        stats.tell_not_utf8(query.group, len(touched), sum(n for _, n in touched), "event")
 
 
 def _reason(exc: BaseException) -> str:
@@ -447,7 +441,7 @@ def read_window(
                 return
             if page is None:
                 return
-            events = _checked(query, _events(query, page), stats)
+            events = _checked(query, _events(query, page, stats), stats)
             _told_replaced(query, events, page.get(pages.REPLACED_KEY), stats)
             token = page.get("nextToken")
             # The parsed response is as large as the events again: let it go before waiting.
@@ -469,7 +463,7 @@ def read_window(
             kwargs["nextToken"] = token
     finally:
         # The first page was told as it came; a group with more says the whole of it.
-        _tell_not_utf8_totals(query, stats, "in all,")
+        stats.tell_not_utf8_totals(query.group, "in all,")
 
 
 # --- follow mode ------------------------------------------------------------------------------
@@ -619,7 +613,7 @@ def follow_group(
                 return
             if page is None:
                 break
-            events = _checked(query, _events(query, page), stats)
+            events = _checked(query, _events(query, page, stats), stats)
             token = page.get("nextToken")
             if token and events:
                 # More pages follow, ascending: only what is older than this page's newest event

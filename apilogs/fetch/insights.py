@@ -46,6 +46,8 @@ import botocore.exceptions
 from apilogs.aws import AwsContext, error_code, is_throttle
 from apilogs.cancel import CancelScope, StopSignal
 from apilogs.errors import AwsAccessError
+from apilogs.fetch import pages
+from apilogs.fetch.auto import PRICE_PER_GB_USD, format_bytes
 from apilogs.fetch.filter import GroupQuery
 from apilogs.fetch.filter import read_window as filter_read_window
 from apilogs.fetch.stats import FetchStats
@@ -77,8 +79,6 @@ MAX_GROUPS_PER_QUERY = 50
 #: emulator. StartQuery accepts up to MAX_ROW_LIMIT (paged by GetQueryResults' nextToken).
 DEFAULT_ROW_LIMIT = 10_000
 MAX_ROW_LIMIT = 100_000
-#: us-east-1 list price of Logs Insights, per GB of data scanned: an estimate, not a bill.
-PRICE_PER_GB_USD = 0.005
 #: Queries in flight at once per read (the account allows more; they are shared with everyone).
 DEFAULT_CONCURRENCY = 4
 #: A window at least this long starts as `concurrency` queries, so they run at once.
@@ -154,14 +154,6 @@ class InsightsUsage:
         )
 
 
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"  # pragma: no cover - the loop returns at GB
-
-
 # --- pure helpers ---
 
 
@@ -222,6 +214,33 @@ def _iso(ms: int) -> str:
 class _Result:
     status: str  # Complete | Timeout
     rows: list[dict[str, str]]
+    # row index → bytes that were not UTF-8 (shown as U+FFFD), see `fetch.pages`
+    replaced: dict[int, int] = field(default_factory=dict)
+
+    def add(self, page: Mapping[str, Any]) -> None:
+        """A GetQueryResults page's rows."""
+        offset = len(self.rows)
+        for index, count in (page.get(pages.REPLACED_KEY) or {}).items():
+            self.replaced[offset + index] = count
+        self.rows.extend(_fields(row) for row in page.get("results", ()))
+
+    def tell_replaced(self, stats: FetchStats, groups: Sequence[str], noun: str) -> None:
+        """Say the rows that held bytes that are not UTF-8, by log group (`@log`) where the
+        row names one of `groups`, else under all of them."""
+        if not self.replaced:
+            return
+        by_group: dict[str, list[int]] = {}
+        for index, count in self.replaced.items():
+            if not 0 <= index < len(self.rows):
+                continue
+            group = log_group_of(self.rows[index].get("@log", ""))
+            if group not in groups:
+                group = ", ".join(groups)
+            totals = by_group.setdefault(group, [0, 0])
+            totals[0] += 1
+            totals[1] += count
+        for group, (rows, replaced_bytes) in by_group.items():
+            stats.tell_not_utf8(group, rows, replaced_bytes, noun)
 
 
 class _Stopped(Exception):
@@ -248,6 +267,7 @@ class _Runner:
         # The runner retries itself (LimitExceeded, throttles): botocore's retries would sleep
         # where `stop` cannot reach them.
         self.client = ctx.reader_client(region)
+        pages.install(self.client)  # answers that are not UTF-8 are read, not raised
         self.stats = stats
         self.usage = usage
         self.stop = stop
@@ -348,14 +368,16 @@ class _Runner:
             if status not in TERMINAL:
                 continue  # Scheduled, Running (partial results: not final), Unknown
             if status == "Complete":
-                rows = [_fields(row) for row in response.get("results", ())]
-                token = response.get("nextToken")
-                while token:
-                    page = self._get(queryId=query_id, nextToken=token)
-                    rows.extend(_fields(row) for row in page.get("results", ()))
+                result = _Result("Complete", [])
+                page = response
+                while True:
+                    result.add(page)
                     token = page.get("nextToken")
+                    if not token:
+                        break
+                    page = self._get(queryId=query_id, nextToken=token)
                 self.usage.add(response.get("statistics"))
-                return _Result("Complete", rows)
+                return result
             self.usage.add(response.get("statistics"))
             if status == "Timeout":
                 return _Result("Timeout", [])
@@ -445,6 +467,7 @@ class _Chunk:
                 self._drop_missing(groups)
         if result.status == "Timeout":
             return _Outcome([], False, None, timed_out=True)
+        result.tell_replaced(self.stats, groups, "event")
         events = self._events(result.rows)
         newest = max((e.timestamp for e in events), default=None)
         kept = [e for e in events if bucket.lo <= e.timestamp <= bucket.hi]
@@ -557,6 +580,9 @@ class _Chunk:
         finally:
             for future in futures.values():
                 future.cancel()
+            for group in self.by_group:
+                # The first page was told as it came; a group with more says the whole of it.
+                self.stats.tell_not_utf8_totals(group, "in all,")
 
     def _over_cap_second(self, lo: int, hi: int) -> list[RawEvent]:
         """One second holds more events than a query returns: read it with FilterLogEvents."""
@@ -1020,6 +1046,7 @@ def stats_window(
                     f"Logs Insights: the {q.name.replace('_', ' ')} query timed out; "
                     "try a shorter window"
                 )
+            result.tell_replaced(stats, groups, "result row")
             return result.rows
         return []
 

@@ -281,53 +281,16 @@ _Push = tuple[str, list[RawEvent], int]
 _Inbox = queue.Queue[_Push | _SessionFailed]
 
 
-class _Session:
-    """One chunk of ≤ 10 groups, followed by Live Tail sessions one after the other (or, once
-    refused, by polling), with the fills that make it exact. Reports as one watermark source."""
+class _Ledger:
+    """A chunk's bookkeeping, shared by its session reader, its filler and its pollers (one lock):
+    what the reads have seen (newest timestamp, ingestion lag, last update), the fills wanted and
+    running, and from these the watermark its events are pushed with."""
 
-    def __init__(
-        self,
-        index: int,
-        ctx: AwsContext,
-        region: str,
-        queries: Sequence[GroupQuery],
-        arns: Mapping[str, str],
-        since_ms: int,
-        stats: FetchStats,
-        usage: LiveTailUsage,
-        inbox: _Inbox,
-        halt: CancelScope,
-        *,
-        opener: Opener,
-        filter_pattern: str | None,
-        interval_s: float,
-        max_session_s: float,
-        monotonic: Callable[[], float],
-        wall: Callable[[], float],
-        origins: Iterator[int],
-        live: bool,
-    ) -> None:
-        self.key = f"live:{index}"
-        self.ctx = ctx
-        self.region = region
-        self.queries = list(queries)
-        self.by_name = {q.group: q for q in queries}
-        self.arns = [arns[q.group] for q in queries if q.group in arns]
-        self.by_arn = {arns[q.group]: q for q in queries if q.group in arns}
+    def __init__(self, key: str, since_ms: int, inbox: _Inbox, dedupe: ContentDedupe) -> None:
+        self.key = key
         self.since_ms = since_ms
-        self.stats = stats
-        self.usage = usage
         self.inbox = inbox
-        self.halt = halt
-        self.opener = opener
-        self.filter_pattern = filter_pattern
-        self.interval_s = interval_s
-        self.max_session_s = max_session_s
-        self.monotonic = monotonic
-        self.wall = wall
-        self.origins = origins
-        self.live = live
-        self.dedupe = ContentDedupe(monotonic)
+        self.dedupe = dedupe
         self._lock = threading.Lock()
         self._fill_wanted = threading.Condition(self._lock)
         # What the watermark may say: the session's mark, held back by fills not yet done.
@@ -338,35 +301,6 @@ class _Session:
         self._newest_ms: int | None = None
         self._last_update_ms: int | None = None
         self._lag_ms = 0
-        self._current: TailStream | None = None
-        self.threads: list[threading.Thread] = []
-
-    # --- threads ---
-
-    def start(self) -> None:
-        reader = threading.Thread(
-            target=self._guarded, args=(self._run,), name=f"livetail read {self.key}", daemon=True
-        )
-        filler = threading.Thread(
-            target=self._guarded,
-            args=(self._fill_loop,),
-            name=f"livetail fill {self.key}",
-            daemon=True,
-        )
-        self.threads += [reader, filler]
-        filler.start()
-        reader.start()
-
-    def _guarded(self, target: Callable[[], None]) -> None:
-        try:
-            target()
-        except BaseException as exc:
-            if not self.halt.is_set():
-                self.inbox.put(_SessionFailed(exc))
-            self.halt.set()
-
-    def close_stream(self) -> None:
-        _close(self._current)
 
     # --- the watermark ---
 
@@ -378,23 +312,33 @@ class _Session:
                 mark = min(mark, fill - 1)
         return mark
 
-    def _push(self, events: list[RawEvent]) -> None:
+    def push(self, events: list[RawEvent]) -> None:
         with self._lock:
             mark = self._mark()
         self.inbox.put((self.key, events, mark))
 
-    @property
-    def overlap_ms(self) -> int:
-        return max(MIN_LOOKBACK_MS, min(DEFAULT_MAX_LAG_MS, 2 * self._lag_ms + 2_000))
-
-    def _resume_ms(self) -> int:
-        """Where a fill after a gap starts: the last timestamp seen, or the last update if older,
-        minus the overlap."""
+    def updated(self, now_ms: int) -> None:
+        """A Live Tail update came at `now_ms`: the groups are read up to it, less the delay."""
         with self._lock:
-            seen = [m for m in (self._newest_ms, self._last_update_ms) if m is not None]
-            if not seen:
-                return self.since_ms
-            return max(self.since_ms, min(seen) - self.overlap_ms)
+            self._last_update_ms = now_ms
+            self._live_mark = max(self._live_mark, now_ms - LIVE_DELAY_MS)
+
+    def poll_from(self, groups: Sequence[str], since_ms: int) -> None:
+        """From now on the mark is the polled groups' (each read up to `since_ms` - 1 so far)."""
+        with self._lock:
+            self._poll_marks = {group: since_ms - 1 for group in groups}
+
+    def polled(self, group: str, read_until: int) -> None:
+        with self._lock:
+            assert self._poll_marks is not None
+            self._poll_marks[group] = max(self._poll_marks[group], read_until)
+
+    # --- what the reads have seen ---
+
+    def admit(self, events: Sequence[RawEvent], origin: int) -> list[RawEvent]:
+        """Note what `events` say of the groups, and return those not returned before."""
+        self._note(events)
+        return self.dedupe.admit(events, origin)
 
     def _note(self, events: Sequence[RawEvent]) -> None:
         with self._lock:
@@ -406,6 +350,19 @@ class _Session:
                     if lag > self._lag_ms:
                         self._lag_ms = min(lag, DEFAULT_MAX_LAG_MS)
 
+    @property
+    def overlap_ms(self) -> int:
+        return max(MIN_LOOKBACK_MS, min(DEFAULT_MAX_LAG_MS, 2 * self._lag_ms + 2_000))
+
+    def resume_ms(self) -> int:
+        """Where a fill after a gap starts: the last timestamp seen, or the last update if older,
+        minus the overlap."""
+        with self._lock:
+            seen = [m for m in (self._newest_ms, self._last_update_ms) if m is not None]
+            if not seen:
+                return self.since_ms
+            return max(self.since_ms, min(seen) - self.overlap_ms)
+
     # --- fills ---
 
     def request_fill(self, start_ms: int) -> None:
@@ -415,35 +372,52 @@ class _Session:
                 self._pending_fill = start_ms
             self._fill_wanted.notify()
 
-    def _fill_loop(self) -> None:
-        while not self.halt.is_set():
-            with self._fill_wanted:
-                if self._pending_fill is None:
-                    self._fill_wanted.wait(0.2)
-                    continue
-                start = self._running_fill = self._pending_fill
-                self._pending_fill = None
-            self.usage.bump("fills")
-            origin = next(self.origins)
-            pattern = self.filter_pattern
-            for query in self.queries:
-                for page in filter_read_window(
-                    self.ctx, query, start, None, self.stats, filter_pattern=pattern, stop=self.halt
-                ):
-                    self._note(page)
-                    fresh = self.dedupe.admit(page, origin)
-                    if fresh:
-                        self._push(fresh)
-                if self.halt.is_set():
-                    return
-            with self._lock:
-                self._running_fill = None
-            self.usage.bump("fills_done")
-            self._push([])
+    def next_fill(self) -> int | None:
+        """The start of the fill to run now (it holds the mark back until `fill_done`), or None
+        after a short wait for one to be requested."""
+        with self._fill_wanted:
+            if self._pending_fill is None:
+                self._fill_wanted.wait(0.2)
+                return None
+            start = self._running_fill = self._pending_fill
+            self._pending_fill = None
+            return start
 
-    # --- sessions ---
+    def fill_done(self) -> None:
+        with self._lock:
+            self._running_fill = None
 
-    def _open(self) -> tuple[TailStream, Iterator[dict[str, Any]]]:
+
+class _TailReader:
+    """The Live Tail side of a chunk: opening a session (retried where that may help; `_Refused`
+    where Live Tail is not to be had) and reading its event stream into the ledger."""
+
+    def __init__(
+        self,
+        session: _Session,
+        arns: Mapping[str, str],
+        *,
+        opener: Opener,
+        max_session_s: float,
+        monotonic: Callable[[], float],
+        wall: Callable[[], float],
+    ) -> None:
+        queries = session.queries
+        self.region = session.region
+        self.since_ms = session.since_ms
+        self.stats = session.stats
+        self.usage = session.usage
+        self.halt = session.halt
+        self.ledger = session.ledger
+        self.by_name = {q.group: q for q in queries}
+        self.arns = [arns[q.group] for q in queries if q.group in arns]
+        self.by_arn = {arns[q.group]: q for q in queries if q.group in arns}
+        self.opener = opener
+        self.max_session_s = max_session_s
+        self.monotonic = monotonic
+        self.wall = wall
+
+    def open(self) -> tuple[TailStream, Iterator[dict[str, Any]]]:
         """Start a session; raises _Refused where Live Tail is not to be had."""
         attempts = 0
         delay = 0.5
@@ -476,6 +450,179 @@ class _Session:
                 raise _Refused("stopped")
             delay = min(MAX_BACKOFF_S, delay * 2)
 
+    def consume(self, events: Iterator[dict[str, Any]], origin: int, opened: float) -> str:
+        """Read a session until it ends: 'rollover', 'timeout', 'ended', 'stopped' or the error."""
+        try:
+            for event in events:
+                if self.halt.is_set():
+                    return "stopped"
+                update = event.get("sessionUpdate")
+                if update is not None:
+                    self._update(update, origin)
+                if self.monotonic() - opened >= self.max_session_s:
+                    return "rollover"
+            return "ended"
+        except botocore.exceptions.EventStreamError as exc:
+            if self.halt.is_set():
+                return "stopped"
+            code = error_code(exc)
+            return "timeout" if code == "SessionTimeoutException" else f"{code}: {exc}"
+        except Exception as exc:
+            if self.halt.is_set():
+                return "stopped"
+            return f"{type(exc).__name__}: {exc}"
+
+    def _update(self, update: Mapping[str, Any], origin: int) -> None:
+        ledger = self.ledger
+        now_ms = int(self.wall() * 1000)
+        self.usage.bump("updates")
+        raw = []
+        for result in update.get("sessionResults") or ():
+            timestamp = int(result.get("timestamp", 0))
+            if timestamp < self.since_ms:
+                continue
+            identifier = str(result.get("logGroupIdentifier", ""))
+            query = self.by_arn.get(identifier) or self.by_name.get(group_name_of(identifier))
+            if query is None:
+                continue
+            stream = str(result.get("logStreamName", ""))
+            raw.append(
+                RawEvent(
+                    timestamp,
+                    int(result.get("ingestionTime", 0) or 0),
+                    query.group,
+                    stream,
+                    "",
+                    str(result.get("message", "")),
+                    query.source_for(stream),
+                )
+            )
+        fresh = ledger.admit(raw, origin)
+        self.stats.events += len(fresh)
+        if (update.get("sessionMetadata") or {}).get("sampled"):
+            sampled = self.usage.bump("sampled_updates")
+            if sampled in (1, 10, 100, 1_000, 10_000) or sampled % 100_000 == 0:
+                self.stats.notice(
+                    f"Live Tail sampled {sampled} update{'s' if sampled != 1 else ''} so far "
+                    "(more than 500 events a second matched): the events it left out are read "
+                    "with FilterLogEvents"
+                )
+            ledger.request_fill(now_ms - 1_000 - ledger.overlap_ms)
+        ledger.updated(now_ms)
+        ledger.dedupe.forget_before(ledger.resume_ms() - ledger.overlap_ms)
+        ledger.push(fresh)
+
+
+class _Session:
+    """One chunk of ≤ 10 groups, followed by Live Tail sessions one after the other (or, once
+    refused, by polling), with the fills that make it exact. Reports as one watermark source.
+
+    Its threads: the reader (`_run`: when to reconnect, roll over or give up on Live Tail, and
+    then the pollers) and the filler (`_fill_loop`); what they share is in its `_Ledger`."""
+
+    def __init__(
+        self,
+        index: int,
+        ctx: AwsContext,
+        region: str,
+        queries: Sequence[GroupQuery],
+        arns: Mapping[str, str],
+        since_ms: int,
+        stats: FetchStats,
+        usage: LiveTailUsage,
+        inbox: _Inbox,
+        halt: CancelScope,
+        *,
+        opener: Opener,
+        filter_pattern: str | None,
+        interval_s: float,
+        max_session_s: float,
+        monotonic: Callable[[], float],
+        wall: Callable[[], float],
+        origins: Iterator[int],
+        live: bool,
+    ) -> None:
+        self.key = f"live:{index}"
+        self.ctx = ctx
+        self.region = region
+        self.queries = list(queries)
+        self.since_ms = since_ms
+        self.stats = stats
+        self.usage = usage
+        self.inbox = inbox
+        self.halt = halt
+        self.filter_pattern = filter_pattern
+        self.interval_s = interval_s
+        self.monotonic = monotonic
+        self.wall = wall
+        self.origins = origins
+        self.live = live
+        self.dedupe = ContentDedupe(monotonic)
+        self.ledger = _Ledger(self.key, since_ms, inbox, self.dedupe)
+        self.tail = _TailReader(
+            self,
+            arns,
+            opener=opener,
+            max_session_s=max_session_s,
+            monotonic=monotonic,
+            wall=wall,
+        )
+        self._current: TailStream | None = None
+        self.threads: list[threading.Thread] = []
+
+    # --- threads ---
+
+    def start(self) -> None:
+        reader = threading.Thread(
+            target=self._guarded, args=(self._run,), name=f"livetail read {self.key}", daemon=True
+        )
+        filler = threading.Thread(
+            target=self._guarded,
+            args=(self._fill_loop,),
+            name=f"livetail fill {self.key}",
+            daemon=True,
+        )
+        self.threads += [reader, filler]
+        filler.start()
+        reader.start()
+
+    def _guarded(self, target: Callable[[], None]) -> None:
+        try:
+            target()
+        except BaseException as exc:
+            if not self.halt.is_set():
+                self.inbox.put(_SessionFailed(exc))
+            self.halt.set()
+
+    def close_stream(self) -> None:
+        _close(self._current)
+
+    # --- fills ---
+
+    def _fill_loop(self) -> None:
+        ledger = self.ledger
+        while not self.halt.is_set():
+            start = ledger.next_fill()
+            if start is None:
+                continue
+            self.usage.bump("fills")
+            origin = next(self.origins)
+            pattern = self.filter_pattern
+            for query in self.queries:
+                for page in filter_read_window(
+                    self.ctx, query, start, None, self.stats, filter_pattern=pattern, stop=self.halt
+                ):
+                    fresh = ledger.admit(page, origin)
+                    if fresh:
+                        ledger.push(fresh)
+                if self.halt.is_set():
+                    return
+            ledger.fill_done()
+            self.usage.bump("fills_done")
+            ledger.push([])
+
+    # --- sessions ---
+
     def _run(self) -> None:
         if not self.live:
             self._poll(self.since_ms, None)
@@ -485,7 +632,7 @@ class _Session:
         previous: TailStream | None = None
         while not self.halt.is_set():
             try:
-                stream, events = self._open()
+                stream, events = self.tail.open()
             except _Refused as refused:
                 _close(previous)
                 if self.halt.is_set():
@@ -497,11 +644,11 @@ class _Session:
             self._current = stream
             self.usage.bump("sessions")
             opened = self.monotonic()
-            self.request_fill(resume)
-            ended = self._consume(events, next(self.origins), opened)
+            self.ledger.request_fill(resume)
+            ended = self.tail.consume(events, next(self.origins), opened)
             if self.halt.is_set():
                 return
-            resume = self._resume_ms()
+            resume = self.ledger.resume_ms()
             if ended == "rollover":
                 self.usage.bump("rollovers")
                 previous = stream
@@ -528,70 +675,6 @@ class _Session:
             if quick_ends and self.halt.wait(min(MAX_BACKOFF_S, 0.5 * 2 ** (quick_ends - 1))):
                 return
 
-    def _consume(self, events: Iterator[dict[str, Any]], origin: int, opened: float) -> str:
-        """Read a session until it ends: 'rollover', 'timeout', 'ended', 'stopped' or the error."""
-        try:
-            for event in events:
-                if self.halt.is_set():
-                    return "stopped"
-                update = event.get("sessionUpdate")
-                if update is not None:
-                    self._update(update, origin)
-                if self.monotonic() - opened >= self.max_session_s:
-                    return "rollover"
-            return "ended"
-        except botocore.exceptions.EventStreamError as exc:
-            if self.halt.is_set():
-                return "stopped"
-            code = error_code(exc)
-            return "timeout" if code == "SessionTimeoutException" else f"{code}: {exc}"
-        except Exception as exc:
-            if self.halt.is_set():
-                return "stopped"
-            return f"{type(exc).__name__}: {exc}"
-
-    def _update(self, update: Mapping[str, Any], origin: int) -> None:
-        now_ms = int(self.wall() * 1000)
-        self.usage.bump("updates")
-        raw = []
-        for result in update.get("sessionResults") or ():
-            timestamp = int(result.get("timestamp", 0))
-            if timestamp < self.since_ms:
-                continue
-            identifier = str(result.get("logGroupIdentifier", ""))
-            query = self.by_arn.get(identifier) or self.by_name.get(group_name_of(identifier))
-            if query is None:
-                continue
-            stream = str(result.get("logStreamName", ""))
-            raw.append(
-                RawEvent(
-                    timestamp,
-                    int(result.get("ingestionTime", 0) or 0),
-                    query.group,
-                    stream,
-                    "",
-                    str(result.get("message", "")),
-                    query.source_for(stream),
-                )
-            )
-        self._note(raw)
-        fresh = self.dedupe.admit(raw, origin)
-        self.stats.events += len(fresh)
-        if (update.get("sessionMetadata") or {}).get("sampled"):
-            sampled = self.usage.bump("sampled_updates")
-            if sampled in (1, 10, 100, 1_000, 10_000) or sampled % 100_000 == 0:
-                self.stats.notice(
-                    f"Live Tail sampled {sampled} update{'s' if sampled != 1 else ''} so far "
-                    "(more than 500 events a second matched): the events it left out are read "
-                    "with FilterLogEvents"
-                )
-            self.request_fill(now_ms - 1_000 - self.overlap_ms)
-        with self._lock:
-            self._last_update_ms = now_ms
-            self._live_mark = max(self._live_mark, now_ms - LIVE_DELAY_MS)
-        self.dedupe.forget_before(self._resume_ms() - self.overlap_ms)
-        self._push(fresh)
-
     # --- polling instead ---
 
     def _poll(self, since_ms: int, why: str | None) -> None:
@@ -600,17 +683,14 @@ class _Session:
         if why:
             self.stats.notice(f"{why}: following {groups} by polling FilterLogEvents instead")
         self.usage.bump("polling_groups", len(self.queries))
-        with self._lock:
-            self._poll_marks = {q.group: since_ms - 1 for q in self.queries}
+        ledger = self.ledger
+        ledger.poll_from([q.group for q in self.queries], since_ms)
         origin_of = {q.group: next(self.origins) for q in self.queries}
 
         def emit(query: GroupQuery, events: list[RawEvent], read_until: int) -> None:
-            self._note(events)
-            fresh = self.dedupe.admit(events, origin_of[query.group])
-            with self._lock:
-                assert self._poll_marks is not None
-                self._poll_marks[query.group] = max(self._poll_marks[query.group], read_until)
-            self._push(fresh)
+            fresh = ledger.admit(events, origin_of[query.group])
+            ledger.polled(query.group, read_until)
+            ledger.push(fresh)
 
         pollers = [
             threading.Thread(

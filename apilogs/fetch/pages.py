@@ -17,7 +17,9 @@ the standard library keeps the number sent).
 A page that is not UTF-8 (a broken or hostile endpoint) would make botocore raise and end the
 read: it is decoded here instead, each byte that is not UTF-8 becoming U+FFFD, and the page
 says which events were touched under `REPLACED_KEY` (event index → bytes replaced), for the
-reader to tell the user. Nothing is dropped."""
+reader to tell the user. Nothing is dropped. Logs Insights' GetQueryResults answers are decoded
+the same way when they are not UTF-8 (`REPLACED_KEY`: result row index → bytes replaced), and
+left to botocore otherwise."""
 
 from __future__ import annotations
 
@@ -27,9 +29,17 @@ from typing import Any
 
 import orjson
 
-__all__ = ["FILTER_PAGE_EVENT", "REPLACED_KEY", "decode_filter_page", "install"]
+__all__ = [
+    "FILTER_PAGE_EVENT",
+    "QUERY_RESULTS_EVENT",
+    "REPLACED_KEY",
+    "decode_filter_page",
+    "decode_query_results",
+    "install",
+]
 
 FILTER_PAGE_EVENT = "before-parse.cloudwatch-logs.FilterLogEvents"
+QUERY_RESULTS_EVENT = "before-parse.cloudwatch-logs.GetQueryResults"
 # Not a name of the API's: botocore merges it into the page it returns.
 REPLACED_KEY = "apilogs:replacedBytes"
 _REPLACEMENT = "\ufffd"
@@ -44,13 +54,8 @@ def decode_filter_page(
     operation_model: Any = None,
     **_: Any,
 ) -> None:
-    if response_dict.get("status_code") != 200:
+    if not _ours(response_dict, operation_model):
         return
-    if operation_model is not None:
-        service = operation_model.service_model
-        protocol = getattr(service, "resolved_protocol", None) or service.protocol
-        if protocol != "json":
-            return
     body = response_dict.get("body")
     if not body:
         return
@@ -58,7 +63,7 @@ def decode_filter_page(
         doc = orjson.loads(body)
     except orjson.JSONDecodeError:
         if isinstance(body, bytes):
-            _decode_leniently(body, response_dict, customized_response_dict)
+            _decode_leniently(body, response_dict, customized_response_dict, "events")
         return
     if not isinstance(doc, dict):
         return
@@ -75,11 +80,42 @@ def decode_filter_page(
     response_dict["body"] = orjson.dumps(doc)
 
 
-def _decode_leniently(
-    body: bytes, response_dict: dict[str, Any], customized_response_dict: dict[str, Any]
+def decode_query_results(
+    response_dict: dict[str, Any],
+    customized_response_dict: dict[str, Any],
+    operation_model: Any = None,
+    **_: Any,
 ) -> None:
-    """A body that is not UTF-8: its events with every such byte as U+FFFD. A body that is
-    UTF-8 (orjson refused it for another reason) is left to botocore."""
+    """A GetQueryResults answer that is not UTF-8: its rows with every such byte as U+FFFD
+    (botocore would raise UnicodeDecodeError). Any other answer is left to botocore."""
+    if not _ours(response_dict, operation_model):
+        return
+    body = response_dict.get("body")
+    if isinstance(body, bytes) and not body.isascii():
+        _decode_leniently(body, response_dict, customized_response_dict, "results")
+
+
+def _ours(response_dict: dict[str, Any], operation_model: Any) -> bool:
+    """A successful answer in the JSON protocol: anything else is botocore's alone."""
+    if response_dict.get("status_code") != 200:
+        return False
+    if operation_model is not None:
+        service = operation_model.service_model
+        protocol = getattr(service, "resolved_protocol", None) or service.protocol
+        if protocol != "json":
+            return False
+    return True
+
+
+def _decode_leniently(
+    body: bytes,
+    response_dict: dict[str, Any],
+    customized_response_dict: dict[str, Any],
+    list_key: str,
+) -> None:
+    """A body that is not UTF-8: the items of its `list_key` list (events, result rows) with
+    every such byte as U+FFFD. A body that is UTF-8 (orjson refused it for another reason) is
+    left to botocore."""
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
@@ -99,14 +135,14 @@ def _decode_leniently(
         response_dict["body"] = _ESCAPED_BYTE.sub(_REPLACEMENT, text).encode()
         return
     replaced: dict[int, int] = {}
-    if isinstance(doc, dict) and isinstance(doc.get("events"), list):
-        for index, event in enumerate(doc["events"]):
-            count = _count_in(event, marker)
+    if isinstance(doc, dict) and isinstance(doc.get(list_key), list):
+        for index, item in enumerate(doc[list_key]):
+            count = _count_in(item, marker)
             if count:
                 replaced[index] = count
     doc = _replace_in(doc, marker)
-    if isinstance(doc, dict) and isinstance(doc.get("events"), list):
-        customized_response_dict["events"] = doc.pop("events")
+    if isinstance(doc, dict) and isinstance(doc.get(list_key), list):
+        customized_response_dict[list_key] = doc.pop(list_key)
         customized_response_dict[REPLACED_KEY] = replaced
     # ensure_ascii: the rest (a token, the searched streams) may hold a lone surrogate.
     response_dict["body"] = json.dumps(doc).encode()
@@ -144,5 +180,8 @@ def _replace_in(value: Any, marker: str) -> Any:
 
 
 def install(client: Any) -> None:
-    """Decode `client`'s FilterLogEvents pages with orjson (a CloudWatch Logs client)."""
-    client.meta.events.register(FILTER_PAGE_EVENT, decode_filter_page, unique_id="apilogs-pages")
+    """Decode `client`'s FilterLogEvents pages with orjson, and its GetQueryResults answers
+    that are not UTF-8 leniently (a CloudWatch Logs client)."""
+    events = client.meta.events
+    events.register(FILTER_PAGE_EVENT, decode_filter_page, unique_id="apilogs-pages")
+    events.register(QUERY_RESULTS_EVENT, decode_query_results, unique_id="apilogs-query-results")

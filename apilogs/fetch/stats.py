@@ -89,6 +89,35 @@ class FetchStats:
             self._fresh.clear()
             return taken
 
+    # -- bytes that are not UTF-8 ------------------------------------------------------------
+
+    def tell_not_utf8(self, group: str, count: int, replaced_bytes: int, noun: str) -> None:
+        """A page (or query result) of `group` held `count` `noun`s with bytes that are not
+        UTF-8, `replaced_bytes` of them shown as U+FFFD: said on the first such page, then as it
+        goes on (every page of a broken endpoint may be so), not once a page."""
+        totals = self.not_utf8.setdefault(group, [0, 0, 0])
+        totals[0] += 1
+        totals[1] += count
+        totals[2] += replaced_bytes
+        pages_told = totals[0]
+        if pages_told == 1:
+            self.notice(
+                f"{group}: {plural(count, noun)} held bytes that are not UTF-8 "
+                f"({plural(replaced_bytes, 'byte')} shown as U+FFFD); the rest of each is as sent",
+                once=False,
+            )
+        elif pages_told in (10, 100, 1_000) or pages_told % 10_000 == 0:
+            self.tell_not_utf8_totals(group, "so far")
+
+    def tell_not_utf8_totals(self, group: str, when: str) -> None:
+        pages_told, count, replaced_bytes = self.not_utf8.get(group, (0, 0, 0))
+        if pages_told > 1:
+            self.notice(
+                f"{group}: {when} {pages_told} pages held bytes that are not UTF-8: "
+                f"{plural(count, 'event')}, {plural(replaced_bytes, 'byte')} shown as U+FFFD",
+                once=False,
+            )
+
     def fail(self, failure: GroupFailure) -> None:
         with self._lock:
             self.failures.append(failure)
@@ -135,3 +164,7 @@ class FetchStats:
                 "still waiting",
                 once=False,
             )
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
