@@ -17,11 +17,11 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import tzinfo
-from typing import TYPE_CHECKING, NamedTuple, ParamSpec, TypeVar, Unpack
+from typing import TYPE_CHECKING, ParamSpec, TypeVar, Unpack
 
 import boto3
 
@@ -36,30 +36,28 @@ from apilogs.aws import (
 )
 from apilogs.cancel import StopSignal
 from apilogs.correlate import Correlator, correlate
-from apilogs.errors import (
-    AmbiguousRequestId,
-    ApilogsError,
-    Cancelled,
-    IncompleteRead,
-    InvalidInput,
-    RequestNotFound,
-)
-from apilogs.fetch import FetchStats
-from apilogs.fetch.engines import ENGINES, EngineName, WindowEngine, window_engine
+from apilogs.errors import AmbiguousRequestId, ApilogsError, RequestNotFound
+from apilogs.fetch import FetchStats, queries_for
+from apilogs.fetch.engines import ENGINES, EngineName
+from apilogs.following import CLOSE_AFTER_MS, FollowBatch, FollowedEvent, Following
 from apilogs.known import FirstRead, KnownTopology, find_topology
 from apilogs.label import DEFAULT_HOLD_MS, DEFAULT_MAX_HELD, LabeledEvent, Labeller
+from apilogs.labeling import label_window, shown_by
 from apilogs.lookup import Lookup, find_requests
-from apilogs.model import LogEvent, Request, RequestUpdate, Role, Source, Topology, UpdateKind
+from apilogs.model import LogEvent, Request, RequestUpdate, Topology
 from apilogs.spec import ReadOptions, ReadSpec
-from apilogs.stream import RequestFilter, Selection, follow_events, read_events
+from apilogs.stream import RequestFilter, Selection, follow_events
 from apilogs.summary import WindowStats
 from apilogs.times import TimeArg
+from apilogs.updates import MatchingUpdates, WindowStep, read_in_steps, window_steps
+from apilogs.window_sums import summed, summed_by
 from apilogs.xray import TraceReport, fetch_traces
 
 if TYPE_CHECKING:
     from apilogs.fetch.insights import InsightsSummary
 
 __all__ = [
+    "CLOSE_AFTER_MS",
     "ENGINES",
     "Api",
     "EngineName",
@@ -80,32 +78,12 @@ __all__ = [
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# While following, a request whose last line is this far behind the wall clock is closed: its
-# lines arrive within a second or two of each other, the access line last.
-CLOSE_AFTER_MS = 3_000
 
-
-def _typed(func: Callable[P, T]) -> Callable[P, T]:
+@contextmanager
+def _typed_errors() -> Iterator[None]:
     """AWS's exceptions leave the API as apilogs's typed errors."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return func(*args, **kwargs)
-        except ApilogsError:
-            raise
-        except Exception as exc:
-            typed = describe_aws_error(exc)
-            if typed is None:
-                raise
-            raise typed from exc
-
-    return wrapper
-
-
-def _typed_stream(stream: Iterator[T]) -> Iterator[T]:
     try:
-        yield from stream
+        yield
     except ApilogsError:
         raise
     except Exception as exc:
@@ -115,33 +93,18 @@ def _typed_stream(stream: Iterator[T]) -> Iterator[T]:
         raise typed from exc
 
 
-@dataclass(frozen=True, slots=True)
-class FollowedEvent:
-    event: LogEvent
-    late: bool  # it arrived after later events were delivered
-    # With `follow(label=True)`: its request's API Gateway request ID (see `LabeledEvent`).
-    request_id: str | None = None
-    probable: bool = False
+def _typed(func: Callable[P, T]) -> Callable[P, T]:
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        with _typed_errors():
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
-@dataclass(frozen=True, slots=True)
-class FollowBatch:
-    """What one step of following brought: new events in time order (late ones flagged), and
-    the request updates they caused. An empty batch is a heartbeat."""
-
-    events: tuple[FollowedEvent, ...] = ()
-    updates: tuple[RequestUpdate, ...] = ()
-    now_ms: int = 0
-
-
-class WindowStep(NamedTuple):
-    """One step of a window read with its request updates (`Api.window_updates`): the events
-    kept, each with its `late` flag (never late in a window), the updates every event read
-    caused, and the time of the last event read (None before the first)."""
-
-    events: tuple[tuple[LogEvent, bool], ...]
-    updates: tuple[RequestUpdate, ...]
-    now_ms: int | None
+def _typed_stream(stream: Iterator[T]) -> Iterator[T]:
+    with _typed_errors():
+        yield from stream
 
 
 @_typed
@@ -268,32 +231,6 @@ class Api:
             return self._known.resolve(start)
         return self._known.resolve(ReadSpec.build(start, end, **options))
 
-    def _shown(self, spec: ReadSpec, stats: FetchStats) -> Selection:
-        """The sources the read shows; their notices go to `stats`."""
-        selection = self.select(spec.sources, spec.log_groups)
-        for notice in selection.notices:
-            stats.notice(notice)
-        return selection
-
-    def _engine(
-        self, spec: ReadSpec, sources: tuple[Source, ...], stats: FetchStats
-    ) -> WindowEngine:
-        return window_engine(
-            spec.engine,
-            sources,
-            spec.start_ms,
-            spec.end_ms,
-            spec.filter_pattern,
-            stats,
-            rps=self.context.logs_limiter.configured,
-        )
-
-    def _expect_calls(self, sources: Iterable[Source]) -> bool:
-        """Whether API Gateway's `Sending request to` lines are read: REST and WebSocket
-        execution logs at INFO write one before every Lambda call."""
-        level = (self.topology.logging_level or "").upper()
-        return level == "INFO" and any(s.role is Role.EXECUTION for s in sources)
-
     # -- window reads --------------------------------------------------------------------------
 
     def events(
@@ -319,19 +256,8 @@ class Api:
         read_stats = stats
 
         def read() -> Iterator[LogEvent]:
-            selection = self._shown(spec, read_stats)
-            return read_events(
-                self.context,
-                selection.sources,
-                spec,
-                read_stats,
-                # A shared log group: its other functions' lines are told apart by the parser
-                # (the stream name is enough, but a line must be parsed to be dropped cheaply).
-                parse=parse or bool(selection.companions),
-                stop=stop,
-                engine=self._engine(spec, selection.read, read_stats),
-                selection=selection,
-                head=self._known.head_for(read_stats),
+            return self._known.read(
+                spec, self._known.shown(spec, read_stats), read_stats, stop, parse=parse
             )
 
         return _typed_stream(self._known.checked(read, stats))
@@ -359,19 +285,10 @@ class Api:
         spec = self.spec(start, end, **options)
         every_line = spec.without_line_filters()
         # Checked now, so a wrong --source fails before any read.
-        self._shown(spec, stats)
+        self._known.shown(spec, stats)
 
         def read() -> Iterator[LogEvent]:
-            everything = self.select((), spec.log_groups)
-            return read_events(
-                self.context,
-                everything.sources,
-                every_line,
-                stats,
-                stop=stop,
-                engine=self._engine(every_line, everything.sources, stats),
-                head=self._known.head_for(stats),
-            )
+            return self._known.read(every_line, self.select((), spec.log_groups), stats, stop)
 
         def labeled() -> Iterator[LabeledEvent]:
             events = self._known.checked(read, stats)
@@ -379,32 +296,16 @@ class Api:
             # After the first event the topology is settled (a cached one checked): what is
             # shown is chosen from the topology that holds.
             everything = self.select((), spec.log_groups).sources
-            shows = self.select(spec.sources, spec.log_groups).narrowing(everything)
-            labeller = Labeller(hold_ms, max_held, expect_calls=self._expect_calls(everything))
-
-            def out(batch: list[LabeledEvent]) -> Iterator[LabeledEvent]:
-                for item in batch:
-                    if shows is not None and not shows(item.event):
-                        continue
-                    if spec.keeps(item.event):
-                        yield item
-
+            narrowing = self.select(spec.sources, spec.log_groups).narrowing(everything)
+            expect_calls = self._known.expects_calls(everything)
             if first is None:
                 return
-            filtering = shows is not None or spec.filters_lines
-            try:
-                for event in itertools.chain((first,), events):
-                    ready = labeller.add(event)
-                    if ready:
-                        # Runs for every line: no generator made for it when nothing is filtered.
-                        yield from out(ready) if filtering else ready
-            except (Exception, KeyboardInterrupt):
-                # A group given up on (IncompleteRead), another error, Ctrl-C: the lines read
-                # and held for their label are delivered all the same, before the error.
-                yield from out(labeller.flush())
-                raise
-            yield from out(labeller.flush())
-            _say_unlabelled(labeller, stats, 0)
+            yield from label_window(
+                itertools.chain((first,), events),
+                Labeller(hold_ms, max_held, expect_calls=expect_calls),
+                shown_by(narrowing, spec),
+                stats,
+            )
 
         return _typed_stream(labeled())
 
@@ -443,17 +344,7 @@ class Api:
         `exclude` narrow the events, not what is joined (`window_steps`)."""
         spec = self.spec(start, end, **options)
         events = self.events(spec.without_line_filters(), stop=stop, stats=stats)
-        steps = window_steps(events, keep=spec.keeps if spec.filters_lines else None)
-
-        def closing() -> Iterator[WindowStep]:
-            try:
-                yield from steps
-            finally:
-                # Ends the read's threads now, not when the generators are collected.
-                steps.close()
-                events.close()  # type: ignore[attr-defined]
-
-        return closing()
+        return read_in_steps(events, keep=spec.keeps if spec.filters_lines else None)
 
     @_typed
     def stats(
@@ -475,37 +366,16 @@ class Api:
         spec = self.spec(start, end, **options)
         if spec.engine != "filter":
             self.settle()  # the choice weighs the groups' sizes: the topology that holds
-        chosen = self._shown(spec, stats).sources
-        engine = self._engine(spec, chosen, stats)
+        chosen = self._known.shown(spec, stats).sources
+        engine = self._known.engine(spec, chosen, stats)
         if engine.summarizes:
             head = self._known.head_for(stats)  # a FilterLogEvents read begun for nothing
             if head is not None:
                 head.close()
-            if where is not None and where != RequestFilter():
-                raise InvalidInput(
-                    "Logs Insights sums the whole window: a request filter needs the filter engine",
-                    name="engine",
-                )
-            end_ms = spec.end_ms if spec.end_ms is not None else int(time.time() * 1000)
-            found = engine.summarize(self.context, chosen, spec.start_ms, end_ms, stats, stop=stop)
-            if found is None:
-                raise Cancelled()
-            for notice in found.notices:
-                stats.notice(notice)
-            return found
-        summary = WindowStats()
-        try:
-            for request in self.requests(
-                replace(spec, engine="filter"), where=where, stop=stop, stats=stats
-            ):
-                summary.add(request)
-        except IncompleteRead as exc:
-            # The other groups were read to the end: their sums still hold, and go with the error.
-            exc.partial = summary
-            raise
-        if stop is not None and stop.is_set():
-            raise Cancelled()
-        return summary
+            reading = spec.reading(self.context, queries_for(chosen), stats, stop)
+            return summed_by(engine, reading, chosen, where)
+        by_filter = replace(spec, engine="filter")
+        return summed(self.requests(by_filter, where=where, stop=stop, stats=stats), stop)
 
     @_typed
     def lookup(
@@ -532,31 +402,13 @@ class Api:
         wanted = [ids] if isinstance(ids, str) else list(ids)
         stats = stats if stats is not None else FetchStats()
         spec = replace(self.spec(start, end, **options), filter_pattern=None)
-        shown = self._shown(spec, stats)
+        shown = self._known.shown(spec, stats)
         everywhere = self.select((), spec.log_groups).sources
-        found = find_requests(
-            self.context,
-            everywhere,
-            wanted,
-            spec.start_ms,
-            spec.end_ms,
-            stats,
-            stop=stop,
-            policy=spec.window_policy(),
-            engine=self._engine(spec, everywhere, stats),
-        )
+        engine = self._known.engine(spec, everywhere, stats)
+        reading = spec.reading(self.context, queries_for(everywhere), stats, stop)
+        found = find_requests(reading, wanted, engine)
         shows = shown.narrowing(everywhere)
-        if shows is None:
-            return found
-
-        def narrowed(request: Request) -> Request:
-            return replace(request, events=tuple(filter(shows, request.events)))
-
-        return replace(
-            found,
-            requests=tuple(narrowed(r) for r in found.requests),
-            ambiguous=tuple((t, tuple(map(narrowed, rs))) for t, rs in found.ambiguous),
-        )
+        return found if shows is None else found.narrowed(shows)
 
     @_typed
     def find(
@@ -649,57 +501,28 @@ class Api:
         if interval is not None:
             options["interval_s"] = interval
         spec = replace(self.spec(start, **options), end=None)
-        shown = self._shown(spec, stats)
+        shown = self._known.shown(spec, stats)
         selection = self.select((), spec.log_groups) if label else shown
         chosen = selection.sources
-        shows = shown.narrowing(chosen) if label else None
-        labeller = (
-            Labeller(hold_ms, max_held, expect_calls=self._expect_calls(chosen), in_order=False)
+        expect_calls = self._known.expects_calls(chosen)
+        following = Following(
+            Correlator(track_updates=True) if correlate else None,
+            Labeller(hold_ms, max_held, expect_calls=expect_calls, in_order=False)
             if label
-            else None
+            else None,
+            shown_by(shown.narrowing(chosen) if label else None, spec),
+            clock,
+            close_after_ms,
         )
-        correlator = Correlator(track_updates=True) if correlate else None
-        filtering = spec.filters_lines
-
-        def batches() -> Iterator[FollowBatch]:
-            told = 0
-            for batch in follow_events(
-                self.context,
-                chosen,
-                spec.without_line_filters(),
-                stats,
-                stop=stop,
-                selection=None if label else selection,
-            ):
-                now_ms = int(clock() * 1000)
-                updates: tuple[RequestUpdate, ...] = ()
-                if correlator is not None:
-                    for event, _late in batch:
-                        correlator.add(event)
-                    correlator.advance(now_ms - close_after_ms)
-                    updates = tuple(correlator.updates())
-                if labeller is None:
-                    events = tuple(
-                        FollowedEvent(event, late)
-                        for event, late in batch
-                        if not filtering or spec.keeps(event)
-                    )
-                    yield FollowBatch(events, updates, now_ms)
-                    continue
-                ready: list[LabeledEvent] = []
-                for event, late in batch:
-                    ready += labeller.add(event, late=late)
-                ready += labeller.advance(now_ms)
-                told = _say_unlabelled(labeller, stats, told)
-                events = tuple(
-                    FollowedEvent(item.event, item.late, item.request_id, item.probable)
-                    for item in ready
-                    if (shows is None or shows(item.event))
-                    and (not filtering or spec.keeps(item.event))
-                )
-                yield FollowBatch(events, updates, now_ms)
-
-        return _typed_stream(batches())
+        read = follow_events(
+            self.context,
+            chosen,
+            spec.without_line_filters(),
+            stats,
+            stop=stop,
+            selection=None if label else selection,
+        )
+        return _typed_stream(following.batches(read, stats))
 
     def follow_requests(
         self,
@@ -730,81 +553,6 @@ class Api:
                 yield from matching(batch.updates)
 
         return updates()
-
-
-def window_steps(
-    events: Iterable[LogEvent],
-    *,
-    keep: Callable[[LogEvent], bool] | None = None,
-    every_s: float = 0.1,
-    max_events: int = 5_000,
-    clock: Callable[[], float] = time.monotonic,
-) -> Generator[WindowStep, None, None]:
-    """A window's events (time order) → steps: the first event at once (the first row should
-    not wait), then at most every `every_s` or `max_events`. Requests are joined as the events
-    stream (NEW at their first line, UPDATED, CLOSED), from every event; `keep` chooses the
-    events a step carries. The last step closes every request."""
-    correlator = Correlator(track_updates=True)
-    pending: list[tuple[LogEvent, bool]] = []
-    sent_at = 0.0
-    last_ms: int | None = None
-    first = True
-    for event in events:
-        correlator.add(event)
-        last_ms = event.raw.timestamp
-        if keep is None or keep(event):
-            pending.append((event, False))
-        if first or len(pending) >= max_events or clock() - sent_at >= every_s:
-            first = False
-            yield WindowStep(tuple(pending), tuple(correlator.updates()), last_ms)
-            pending = []
-            sent_at = clock()
-    correlator.flush()
-    yield WindowStep(tuple(pending), tuple(correlator.updates()), last_ms)
-
-
-class MatchingUpdates:
-    """Request updates narrowed to the requests `where` keeps. A request is NEW to the consumer
-    when it first matches (a 5xx filter sees a request once its status is known), then its
-    UPDATED and CLOSED updates follow."""
-
-    def __init__(self, where: RequestFilter | None = None, memory: int = 100_000) -> None:
-        self.where = where if where is not None else RequestFilter()
-        self.memory = memory
-        self._reported: OrderedDict[str, None] = OrderedDict()
-
-    def __call__(self, updates: Iterable[RequestUpdate]) -> list[RequestUpdate]:
-        out: list[RequestUpdate] = []
-        for update in updates:
-            request = update.request
-            if not self.where(request):
-                continue
-            key = request.request_id or ",".join(request.ids)
-            if key not in self._reported:
-                self._reported[key] = None
-                if len(self._reported) > self.memory:
-                    self._reported.popitem(last=False)
-                if update.kind is not UpdateKind.NEW:
-                    out.append(RequestUpdate(UpdateKind.NEW, request))
-                    if update.kind is UpdateKind.UPDATED:
-                        continue
-            out.append(update)
-        return out
-
-
-def _say_unlabelled(labeller: Labeller, stats: FetchStats, told: int) -> int:
-    """Lines let go without their request's ID, though one might have come, are said: first
-    when it happens, then each time their count doubles (following), or once (a window)."""
-    count = labeller.released_unknown
-    if count and count >= 2 * told:
-        stats.notice(
-            f"{count:,} {'line was' if count == 1 else 'lines were'} printed before "
-            f"{'its' if count == 1 else 'their'} request was known: the hold-back "
-            f"({labeller.hold_ms / 1000:g} s, {labeller.max_held:,} lines) ran out first "
-            "(raise --hold-back)"
-        )
-        return count
-    return told
 
 
 def lines_of(requests: Iterable[Request]) -> list[LogEvent]:

@@ -1,6 +1,7 @@
 """An API's topology over the life of an `Api`: found (discovered, or taken from the cache and
 checked in one round trip while the first reads run), found again when the check says it
-changed, and the read of the execution log begun while it was being found (`FirstRead`)."""
+changed, and the read of the execution log begun while it was being found (`FirstRead`); and
+the window reads of its sources, the first of which may take that read over."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING
 
 from apilogs.aws import AwsContext
+from apilogs.cancel import StopSignal
 from apilogs.fetch import FetchStats, HeadStart
+from apilogs.fetch.engines import WindowEngine, window_engine
 from apilogs.model import LogEvent, Role, Source, Topology
 from apilogs.spec import ReadSpec
-from apilogs.stream import Selection, select_sources
+from apilogs.stream import Selection, read_events, select_sources
 from apilogs.times import TimeArg, resolve_window
 
 if TYPE_CHECKING:
@@ -166,7 +169,8 @@ class _Validation:
 
 class KnownTopology:
     """The topology an Api reads, kept true, and what depends on it: the selections of its
-    sources, and the first read begun while it was found."""
+    sources, the window reads of them (their engine chosen from the sources' sizes), and the
+    first read begun while it was found."""
 
     def __init__(
         self,
@@ -220,6 +224,58 @@ class KnownTopology:
         if found is None:
             found = self._selections[key] = select_sources(self.topology, *key)
         return found
+
+    def expects_calls(self, sources: Iterable[Source]) -> bool:
+        """Whether API Gateway's `Sending request to` lines are read: REST and WebSocket
+        execution logs at INFO write one before every Lambda call."""
+        level = (self.topology.logging_level or "").upper()
+        return level == "INFO" and any(s.role is Role.EXECUTION for s in sources)
+
+    def shown(self, spec: ReadSpec, stats: FetchStats) -> Selection:
+        """The sources a read shows; their notices go to `stats`."""
+        selection = self.select(spec.sources, spec.log_groups)
+        for notice in selection.notices:
+            stats.notice(notice)
+        return selection
+
+    def engine(
+        self, spec: ReadSpec, sources: tuple[Source, ...], stats: FetchStats
+    ) -> WindowEngine:
+        """What reads the (resolved) spec's window of `sources`."""
+        return window_engine(
+            spec.engine,
+            sources,
+            spec.start_ms,
+            spec.end_ms,
+            spec.filter_pattern,
+            stats,
+            rps=self.context.logs_limiter.configured,
+        )
+
+    def read(
+        self,
+        spec: ReadSpec,
+        selection: Selection,
+        stats: FetchStats,
+        stop: StopSignal | None,
+        *,
+        parse: bool = True,
+    ) -> Iterator[LogEvent]:
+        """A window read of `selection` (`read_events`): the first one may take the read begun
+        at open over (`head_for`)."""
+        return read_events(
+            self.context,
+            selection.sources,
+            spec,
+            stats,
+            # A shared log group: its other functions' lines are told apart by the parser (the
+            # stream name is enough, but a line must be parsed to be dropped cheaply).
+            parse=parse or bool(selection.companions),
+            stop=stop,
+            engine=self.engine(spec, selection.read, stats),
+            selection=selection,
+            head=self.head_for(stats),
+        )
 
     def window(self, start: TimeArg, end: TimeArg | None = None) -> tuple[int, int | None]:
         ahead = self._ahead

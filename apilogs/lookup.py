@@ -26,15 +26,14 @@ and access logs. Narrowing the lines to some sources is the caller's business.""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from apilogs.aws import AwsContext
-from apilogs.cancel import CancelScope, StopSignal
+from apilogs.cancel import CancelScope
 from apilogs.correlate import TIMING_WINDOW_MS, correlate, function_name_of
 from apilogs.errors import Cancelled, IncompleteRead, InvalidInput
-from apilogs.fetch import WINDOW_POLICY, FetchStats, RetryPolicy, queries_for
+from apilogs.fetch import FetchStats
 from apilogs.fetch.classes import (
     DELIVERY,
     INFREQUENT_ACCESS,
@@ -45,11 +44,17 @@ from apilogs.fetch.classes import (
     learn,
     query_class,
 )
-from apilogs.fetch.engines import FILTER, MAX_PATTERN_CHARS, WindowEngine, filter_patterns
+from apilogs.fetch.engines import (
+    FILTER,
+    MAX_PATTERN_CHARS,
+    Reading,
+    WindowEngine,
+    filter_patterns,
+)
 from apilogs.fetch.filter import GroupQuery, read_window
 from apilogs.ids import is_uuid
 from apilogs.merge import EventKey, event_key
-from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role, Source
+from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role
 from apilogs.parse import parse_event
 
 if TYPE_CHECKING:
@@ -94,6 +99,19 @@ class Lookup:
     ambiguous: tuple[tuple[str, tuple[Request, ...]], ...] = ()
     not_found: tuple[str, ...] = ()
 
+    def narrowed(self, shows: Callable[[LogEvent], bool]) -> Lookup:
+        """The same answer, each request carrying only the lines `shows` keeps (its outcome and
+        cause still come from all of them)."""
+
+        def narrowed(request: Request) -> Request:
+            return replace(request, events=tuple(filter(shows, request.events)))
+
+        return replace(
+            self,
+            requests=tuple(map(narrowed, self.requests)),
+            ambiguous=tuple((t, tuple(map(narrowed, rs))) for t, rs in self.ambiguous),
+        )
+
 
 def check_term(term: str) -> str:
     """The term to look up, or InvalidInput when it cannot be (part of) an ID. A pasted
@@ -127,35 +145,30 @@ def _ids_of(event: LogEvent) -> set[str]:
 
 
 class _Search:
-    """The events found so far and the reads that find them."""
+    """The events found so far and the reads that find them: `reading` is the whole window
+    (its groups, counts, stop and retry policy), `engine` what scans it for terms. Every read
+    stops with `scope`, set when the reading's stop is."""
 
-    def __init__(
-        self,
-        ctx: AwsContext,
-        queries: list[GroupQuery],
-        start_ms: int,
-        end_ms: int | None,
-        stats: FetchStats,
-        scope: CancelScope,
-        policy: RetryPolicy,
-        engine: WindowEngine = FILTER,
-    ) -> None:
-        self.ctx = ctx
+    def __init__(self, reading: Reading, engine: WindowEngine = FILTER) -> None:
+        self.scope = CancelScope(reading.stop)
+        self.reading = replace(reading, stop=self.scope)
         self.engine = engine
-        self.queries = queries
-        self.start_ms = start_ms
-        self.end_ms = end_ms
-        self.stats = stats
-        self.scope = scope
-        self.policy = policy
         self.found: dict[EventKey, LogEvent] = {}
         # The short Logs Insights reads of Infrequent Access groups: summed, said once.
         self.usage: InsightsUsage | None = None
 
+    @property
+    def queries(self) -> list[GroupQuery]:
+        return self.reading.queries
+
+    @property
+    def stats(self) -> FetchStats:
+        return self.reading.stats
+
     def _clip(self, start: int, end: int) -> tuple[int, int] | None:
-        start = max(start, self.start_ms)
-        if self.end_ms is not None:
-            end = min(end, self.end_ms)
+        start = max(start, self.reading.start_ms)
+        if self.reading.end_ms is not None:
+            end = min(end, self.reading.end_ms)
         return (start, end) if start <= end else None
 
     def by_terms(self, terms: list[str], *, prefixes: bool = False) -> set[str]:
@@ -164,7 +177,7 @@ class _Search:
         `prefixes`: the terms may be prefixes; an event is kept only when one of its own IDs
         is a term or starts with one (a prefix found inside other text is not the ID)."""
         new_ids: set[str] = set()
-        for raws in self._passes(terms):
+        for raws in self.engine.search(self.reading, terms):
             try:
                 for raw in raws:
                     message = raw.message
@@ -184,21 +197,9 @@ class _Search:
                 # on without the groups given up on, which would only fail again, and says
                 # what is missing once it has shown what it found (`find_requests`).
                 failed = {f.group for f in exc.failures}
-                self.queries = [q for q in self.queries if q.group not in failed]
+                kept = [q for q in self.queries if q.group not in failed]
+                self.reading = replace(self.reading, queries=kept)
         return new_ids
-
-    def _passes(self, terms: list[str]) -> Iterator[Iterable[RawEvent]]:
-        """The whole-window reads for `terms`, as the engine finds them."""
-        return self.engine.search(
-            self.ctx,
-            self.queries,
-            self.start_ms,
-            self.end_ms,
-            self.stats,
-            terms,
-            stop=self.scope,
-            policy=self.policy,
-        )
 
     def read(
         self,
@@ -235,7 +236,7 @@ class _Search:
         if log_class != INFREQUENT_ACCESS:
             try:
                 yield from read_window(
-                    self.ctx,
+                    self.reading.ctx,
                     query,
                     start,
                     end,
@@ -243,7 +244,7 @@ class _Search:
                     filter_pattern=pattern,
                     stream_names=[stream] if stream else None,
                     stop=self.scope,
-                    policy=self.policy,
+                    policy=self.reading.policy,
                 )
                 return
             except ClassRefused as refused:
@@ -257,7 +258,7 @@ class _Search:
 
             self.usage = InsightsUsage()
         for page in insights_pages(
-            self.ctx,
+            self.reading.ctx,
             query,
             start,
             end,
@@ -274,21 +275,11 @@ class _Search:
         return list(correlate(ordered, grace_ms=2**62))
 
 
-def find_requests(
-    ctx: AwsContext,
-    sources: tuple[Source, ...],
-    ids: Iterable[str],
-    start_ms: int,
-    end_ms: int | None,
-    stats: FetchStats,
-    *,
-    stop: StopSignal | None = None,
-    policy: RetryPolicy = WINDOW_POLICY,
-    engine: WindowEngine = FILTER,
-) -> Lookup:
+def find_requests(reading: Reading, ids: Iterable[str], engine: WindowEngine = FILTER) -> Lookup:
     """The requests that carry any of `ids` (or a unique prefix of one), each with every line
-    of every group. Raises InvalidInput for a term that cannot be an ID (before any read), and
-    Cancelled when `stop` is set before the answer is complete.
+    of every group `reading` names, in its window. Raises InvalidInput for a term that cannot
+    be an ID (before any read), and Cancelled when its `stop` is set before the answer is
+    complete.
 
     `engine`: what scans the whole window for the IDs (FilterLogEvents or Logs Insights); the
     short reads around what was found (an invocation's stream, its neighbourhood) are always
@@ -296,9 +287,10 @@ def find_requests(
     terms = list(dict.fromkeys(check_term(i) for i in ids if i.strip()))
     if not terms:
         return Lookup()
-    scope = CancelScope(stop)
+    stats = reading.stats
     failures_before = len(stats.failures)
-    search = _Search(ctx, queries_for(sources), start_ms, end_ms, stats, scope, policy, engine)
+    search = _Search(reading, engine)
+    scope = search.scope
     known = search.by_terms(terms, prefixes=True)
     asked = set(terms)
     explored: set[tuple[str, int]] = set()

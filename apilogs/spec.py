@@ -13,9 +13,11 @@ from dataclasses import dataclass, replace
 from datetime import tzinfo
 from typing import Any, TypedDict, Unpack
 
+from apilogs.aws import AwsContext
+from apilogs.cancel import StopSignal
 from apilogs.errors import InvalidInput
-from apilogs.fetch import FOLLOW_POLICY, WINDOW_POLICY, RetryPolicy
-from apilogs.fetch.engines import EngineName
+from apilogs.fetch import FOLLOW_POLICY, WINDOW_POLICY, FetchStats, GroupQuery, RetryPolicy
+from apilogs.fetch.engines import EngineName, Reading
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
 from apilogs.model import LogEvent
 from apilogs.times import TimeArg, resolve_window
@@ -109,6 +111,25 @@ class ReadSpec:
         return RetryPolicy(
             give_up_after_s=self.fail_after_s,
             notice_after_s=min(FOLLOW_POLICY.notice_after_s, self.fail_after_s / 2),
+        )
+
+    def reading(
+        self,
+        ctx: AwsContext,
+        queries: list[GroupQuery],
+        stats: FetchStats,
+        stop: StopSignal | None = None,
+        *,
+        following: bool = False,
+    ) -> Reading:
+        """This (resolved) read as an engine takes it (`apilogs.fetch.engines`); `following`:
+        from `start` on, under the follow policy."""
+        if following:
+            end_ms, policy = None, self.follow_policy()
+        else:
+            end_ms, policy = self.end_ms, self.window_policy()
+        return Reading(
+            ctx, queries, self.start_ms, end_ms, stats, stop, policy, self.filter_pattern
         )
 
     @property

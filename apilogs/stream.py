@@ -204,17 +204,8 @@ def read_events(
     narrowing = selection is not None and bool(selection.companions)
     if selection is not None:
         sources = selection.read
-    raws = engine.read(
-        ctx,
-        queries_for(sources),
-        spec.start_ms,
-        spec.end_ms,
-        stats,
-        filter_pattern=spec.filter_pattern,
-        stop=stop,
-        policy=spec.window_policy(),
-        head=head,
-    )
+    reading = spec.reading(ctx, queries_for(sources), stats, stop)
+    raws = engine.read(reading, head)
     for raw in raws:
         event = parse_event(raw) if parse else LogEvent(raw)
         if narrowing and not selection.keeps(event):  # type: ignore[union-attr]
@@ -254,17 +245,8 @@ def follow_events(
     if selection is not None:
         sources = selection.read
     sources = _followable(sources, stats)
-    batches = follower(spec.live).batches(
-        ctx,
-        queries_for(sources),
-        spec.start_ms,
-        stats,
-        filter_pattern=spec.filter_pattern,
-        interval_s=spec.interval_s,
-        stop=stop,
-        policy=spec.follow_policy(),
-        max_lag_ms=spec.max_lag_ms,
-    )
+    reading = spec.reading(ctx, queries_for(sources), stats, stop, following=True)
+    batches = follower(spec.live).batches(reading, spec.interval_s, spec.max_lag_ms)
     for batch in batches:
         kept = []
         for released in batch:

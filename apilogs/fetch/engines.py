@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from apilogs.aws import AwsContext
 from apilogs.cancel import StopSignal
 from apilogs.errors import InvalidInput
 from apilogs.fetch import (
-    FOLLOW_POLICY,
     WINDOW_POLICY,
     FetchStats,
     HeadStart,
@@ -24,7 +24,7 @@ from apilogs.fetch import (
     follow,
 )
 from apilogs.fetch.auto import choose_engine
-from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS, GroupQuery
+from apilogs.fetch.filter import GroupQuery
 from apilogs.merge import Released
 from apilogs.model import RawEvent, Source
 
@@ -40,6 +40,7 @@ __all__ = [
     "POLLING",
     "EngineName",
     "Follower",
+    "Reading",
     "WindowEngine",
     "filter_patterns",
     "follower",
@@ -55,56 +56,40 @@ ENGINES: tuple[EngineName, ...] = ("filter", "insights", "auto")
 MAX_PATTERN_CHARS = 1024
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What every engine is handed, whichever it is: the groups, the window (`end_ms` None:
+    until now; from `start_ms` on, when following), where counts and notices go, how to stop,
+    how long to retry, and CloudWatch's filter pattern (for what reads every line)."""
+
+    ctx: AwsContext
+    queries: list[GroupQuery]
+    start_ms: int
+    end_ms: int | None
+    stats: FetchStats
+    stop: StopSignal | None = None
+    policy: RetryPolicy = WINDOW_POLICY
+    filter_pattern: str | None = None
+
+
 class WindowEngine(Protocol):
     """What reads a window of some groups."""
 
     # Whether it sums a window itself (`summarize`), instead of every line being read.
     summarizes: bool
 
-    def read(
-        self,
-        ctx: AwsContext,
-        queries: list[GroupQuery],
-        start_ms: int,
-        end_ms: int | None,
-        stats: FetchStats,
-        *,
-        filter_pattern: str | None = None,
-        stop: StopSignal | None = None,
-        policy: RetryPolicy = WINDOW_POLICY,
-        head: HeadStart | None = None,
-    ) -> Iterator[RawEvent]:
+    def read(self, reading: Reading, head: HeadStart | None = None) -> Iterator[RawEvent]:
         """Every event of the window, merged in time order. `head`: a read begun earlier,
         taken over when it fits, else stopped."""
         ...
 
-    def search(
-        self,
-        ctx: AwsContext,
-        queries: list[GroupQuery],
-        start_ms: int,
-        end_ms: int | None,
-        stats: FetchStats,
-        terms: list[str],
-        *,
-        stop: StopSignal | None = None,
-        policy: RetryPolicy = WINDOW_POLICY,
-    ) -> Iterator[Iterable[RawEvent]]:
+    def search(self, reading: Reading, terms: list[str]) -> Iterator[Iterable[RawEvent]]:
         """The reads that find the events holding any of `terms` (each a stream in time
         order; what comes back may hold more, and is checked by the caller)."""
         ...
 
-    def summarize(
-        self,
-        ctx: AwsContext,
-        sources: Sequence[Source],
-        start_ms: int,
-        end_ms: int,
-        stats: FetchStats,
-        *,
-        stop: StopSignal | None = None,
-    ) -> InsightsSummary | None:
-        """The window's sums, when `summarizes`; None once `stop` is set."""
+    def summarize(self, reading: Reading, sources: Sequence[Source]) -> InsightsSummary | None:
+        """The window's sums of `sources`, when `summarizes`; None once `stop` is set."""
         ...
 
 
@@ -113,69 +98,38 @@ class _Filter:
 
     summarizes = False
 
-    def read(
-        self,
-        ctx: AwsContext,
-        queries: list[GroupQuery],
-        start_ms: int,
-        end_ms: int | None,
-        stats: FetchStats,
-        *,
-        filter_pattern: str | None = None,
-        stop: StopSignal | None = None,
-        policy: RetryPolicy = WINDOW_POLICY,
-        head: HeadStart | None = None,
-    ) -> Iterator[RawEvent]:
-        return fetch_window(
-            ctx,
-            queries,
-            start_ms,
-            end_ms,
-            stats,
-            filter_pattern=filter_pattern,
-            stop=stop,
-            policy=policy,
-            head=head,
-        )
+    def read(self, reading: Reading, head: HeadStart | None = None) -> Iterator[RawEvent]:
+        return _fetch(reading, reading.filter_pattern, head=head)
 
-    def search(
-        self,
-        ctx: AwsContext,
-        queries: list[GroupQuery],
-        start_ms: int,
-        end_ms: int | None,
-        stats: FetchStats,
-        terms: list[str],
-        *,
-        stop: StopSignal | None = None,
-        policy: RetryPolicy = WINDOW_POLICY,
-    ) -> Iterator[Iterable[RawEvent]]:
+    def search(self, reading: Reading, terms: list[str]) -> Iterator[Iterable[RawEvent]]:
         # `?"a" ?"b"` patterns, as many as the pattern length limit needs.
         for pattern in filter_patterns(terms):
-            yield fetch_window(
-                ctx,
-                queries,
-                start_ms,
-                end_ms,
-                stats,
-                filter_pattern=pattern,
-                stop=stop,
-                policy=policy,
-                # What Logs Insights looks for in a group only it can read.
-                terms=[t for t in terms if quoted(t) in pattern],
-            )
+            # `terms`: what Logs Insights looks for in a group only it can read.
+            yield _fetch(reading, pattern, terms=[t for t in terms if quoted(t) in pattern])
 
-    def summarize(
-        self,
-        ctx: AwsContext,
-        sources: Sequence[Source],
-        start_ms: int,
-        end_ms: int,
-        stats: FetchStats,
-        *,
-        stop: StopSignal | None = None,
-    ) -> InsightsSummary | None:
+    def summarize(self, reading: Reading, sources: Sequence[Source]) -> InsightsSummary | None:
         raise NotImplementedError("FilterLogEvents reads the lines: they are summed by the caller")
+
+
+def _fetch(
+    reading: Reading,
+    filter_pattern: str | None,
+    *,
+    head: HeadStart | None = None,
+    terms: list[str] | None = None,
+) -> Iterator[RawEvent]:
+    return fetch_window(
+        reading.ctx,
+        reading.queries,
+        reading.start_ms,
+        reading.end_ms,
+        reading.stats,
+        filter_pattern=filter_pattern,
+        stop=reading.stop,
+        policy=reading.policy,
+        head=head,
+        terms=terms,
+    )
 
 
 class _Insights:
@@ -183,55 +137,36 @@ class _Insights:
 
     summarizes = True
 
-    def read(
-        self,
-        ctx: AwsContext,
-        queries: list[GroupQuery],
-        start_ms: int,
-        end_ms: int | None,
-        stats: FetchStats,
-        *,
-        filter_pattern: str | None = None,
-        stop: StopSignal | None = None,
-        policy: RetryPolicy = WINDOW_POLICY,
-        head: HeadStart | None = None,
-    ) -> Iterator[RawEvent]:
-        from apilogs.fetch import insights
-
+    def read(self, reading: Reading, head: HeadStart | None = None) -> Iterator[RawEvent]:
         if head is not None:
             head.close()  # a FilterLogEvents read begun for nothing
-        return insights.read_window(ctx, queries, start_ms, end_ms, stats, stop=stop)
+        return self._scan(reading, ())
 
-    def search(
-        self,
-        ctx: AwsContext,
-        queries: list[GroupQuery],
-        start_ms: int,
-        end_ms: int | None,
-        stats: FetchStats,
-        terms: list[str],
-        *,
-        stop: StopSignal | None = None,
-        policy: RetryPolicy = WINDOW_POLICY,
-    ) -> Iterator[Iterable[RawEvent]]:
+    def search(self, reading: Reading, terms: list[str]) -> Iterator[Iterable[RawEvent]]:
+        # One scan, `filter @message like …`.
+        yield self._scan(reading, terms)
+
+    @staticmethod
+    def _scan(reading: Reading, terms: Sequence[str]) -> Iterator[RawEvent]:
         from apilogs.fetch import insights
 
-        # One scan, `filter @message like …`.
-        yield insights.read_window(ctx, queries, start_ms, end_ms, stats, stop=stop, terms=terms)
+        return insights.read_window(
+            reading.ctx,
+            reading.queries,
+            reading.start_ms,
+            reading.end_ms,
+            reading.stats,
+            stop=reading.stop,
+            terms=terms,
+        )
 
-    def summarize(
-        self,
-        ctx: AwsContext,
-        sources: Sequence[Source],
-        start_ms: int,
-        end_ms: int,
-        stats: FetchStats,
-        *,
-        stop: StopSignal | None = None,
-    ) -> InsightsSummary | None:
+    def summarize(self, reading: Reading, sources: Sequence[Source]) -> InsightsSummary | None:
         from apilogs.fetch.insights import stats_window
 
-        return stats_window(ctx, sources, start_ms, end_ms, stats, stop=stop)
+        end_ms = reading.end_ms if reading.end_ms is not None else int(time.time() * 1000)
+        return stats_window(
+            reading.ctx, sources, reading.start_ms, end_ms, reading.stats, stop=reading.stop
+        )
 
 
 FILTER: WindowEngine = _Filter()
@@ -273,21 +208,13 @@ def window_engine(
 
 
 class Follower(Protocol):
-    """What follows some groups from `since_ms` until `stop`: batches in time order, and an
-    empty one at least every quarter second (the heartbeat consumers close requests by)."""
+    """What follows some groups from `reading.start_ms` until `stop`: batches in time order,
+    and an empty one at least every quarter second (the heartbeat consumers close requests
+    by). `interval_s`: between polls of a group; `max_lag_ms`: how far behind a polled group
+    may fall before it is said."""
 
     def batches(
-        self,
-        ctx: AwsContext,
-        queries: list[GroupQuery],
-        since_ms: int,
-        stats: FetchStats,
-        *,
-        filter_pattern: str | None = None,
-        interval_s: float = 1.0,
-        stop: StopSignal | None = None,
-        policy: RetryPolicy = FOLLOW_POLICY,
-        max_lag_ms: int = DEFAULT_MAX_LAG_MS,
+        self, reading: Reading, interval_s: float, max_lag_ms: int
     ) -> Iterator[list[Released]]: ...
 
 
@@ -295,27 +222,17 @@ class _Polling:
     """FilterLogEvents, polled with overlap and deduplicated."""
 
     def batches(
-        self,
-        ctx: AwsContext,
-        queries: list[GroupQuery],
-        since_ms: int,
-        stats: FetchStats,
-        *,
-        filter_pattern: str | None = None,
-        interval_s: float = 1.0,
-        stop: StopSignal | None = None,
-        policy: RetryPolicy = FOLLOW_POLICY,
-        max_lag_ms: int = DEFAULT_MAX_LAG_MS,
+        self, reading: Reading, interval_s: float, max_lag_ms: int
     ) -> Iterator[list[Released]]:
         return follow(
-            ctx,
-            queries,
-            since_ms,
-            stats,
+            reading.ctx,
+            reading.queries,
+            reading.start_ms,
+            reading.stats,
             interval_s=interval_s,
-            filter_pattern=filter_pattern,
-            stop=stop,
-            policy=policy,
+            filter_pattern=reading.filter_pattern,
+            stop=reading.stop,
+            policy=reading.policy,
             max_lag_ms=max_lag_ms,
         )
 
@@ -325,27 +242,17 @@ class _LiveTail:
     It keeps its own sessions going: `policy` and `max_lag_ms` are the polling's."""
 
     def batches(
-        self,
-        ctx: AwsContext,
-        queries: list[GroupQuery],
-        since_ms: int,
-        stats: FetchStats,
-        *,
-        filter_pattern: str | None = None,
-        interval_s: float = 1.0,
-        stop: StopSignal | None = None,
-        policy: RetryPolicy = FOLLOW_POLICY,
-        max_lag_ms: int = DEFAULT_MAX_LAG_MS,
+        self, reading: Reading, interval_s: float, max_lag_ms: int
     ) -> Iterator[list[Released]]:
         from apilogs.fetch.livetail import follow_live
 
         return follow_live(
-            ctx,
-            queries,
-            since_ms,
-            stats,
-            stop=stop,
-            filter_pattern=filter_pattern,
+            reading.ctx,
+            reading.queries,
+            reading.start_ms,
+            reading.stats,
+            stop=reading.stop,
+            filter_pattern=reading.filter_pattern,
             interval_s=interval_s,
         )
 

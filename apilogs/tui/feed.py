@@ -6,15 +6,15 @@ line, not once the window is read). Runs in a thread; no Textual here."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Unpack
 
-from apilogs.api import Api, window_steps
+from apilogs.api import Api
 from apilogs.fetch import FetchStats
 from apilogs.model import LogEvent, Request, RequestUpdate
 from apilogs.spec import ReadSpec
+from apilogs.updates import StepPacing, window_steps
 from apilogs.xray import TraceReport
 
 __all__ = ["ApiFeed", "Batch", "Feed", "ReadPlan", "TraceReader", "trace_reader", "window_batches"]
@@ -58,17 +58,10 @@ def trace_reader(feed: Feed) -> TraceReader | None:
 
 
 def window_batches(
-    events: Iterable[LogEvent],
-    *,
-    keep: Callable[[LogEvent], bool] | None = None,
-    every_s: float = 0.1,
-    max_events: int = 5_000,
-    clock: Callable[[], float] = time.monotonic,
+    events: Iterable[LogEvent], **pacing: Unpack[StepPacing]
 ) -> Generator[Batch, None, None]:
-    """A window's events as batches (`apilogs.api.window_steps`)."""
-    for step in window_steps(
-        events, keep=keep, every_s=every_s, max_events=max_events, clock=clock
-    ):
+    """A window's events as batches (`apilogs.updates.window_steps`)."""
+    for step in window_steps(events, **pacing):
         yield Batch(*step)
 
 
