@@ -126,6 +126,8 @@ class Labeller:
         self.guess_after_ms = guess_after_ms
         grace = max(DEFAULT_GRACE_MS, hold_ms)
         self.correlator = Correlator(grace_ms=grace, keep_events=False)
+        # Read for every line: what the correlator knows changed only when its version moved.
+        self._changes = self.correlator.changes
         # (event, slot, late, deadline, read): a line waits until the clock passes its deadline,
         # the clock when it was read + hold_ms (following, lines read from the past wait too).
         # In order, a line labelled when read waits as its LabeledEvent behind the first that
@@ -185,7 +187,7 @@ class Labeller:
         if count > self.held_max:
             self.held_max = count
         if (
-            self.correlator.version == self._seen_version
+            self._changes.version == self._seen_version
             and count <= self.max_held
             and self._head_deadline >= self._clock
         ):
@@ -267,7 +269,7 @@ class Labeller:
         held = self._held
         if not held:
             return []
-        version = self.correlator.version
+        version = self._changes.version
         clock = self._clock
         deadline = _waiting(held[0])[3]
         unordered = not self.in_order
@@ -369,26 +371,24 @@ class Labeller:
         role = event.raw.source.role
         if line.request_id and role is not _AUTHORIZER:
             return LabeledEvent(event, line.request_id, late=late)
-        builder = slot.builder
-        if builder is None:
+        correlator = self.correlator
+        request_id = correlator.request_of(slot)
+        if request_id is not None:
+            return LabeledEvent(event, request_id, late=late)
+        probable = correlator.probable_request_of(slot)
+        if probable is not None:
+            if correlator.running(slot):
+                # Joined by timing while it runs: its REPORT may still confirm the join
+                # with the request's X-Ray trace ID. Wait for it (within the hold).
+                return None
+            return LabeledEvent(event, probable, probable=True, late=late)
+        if not slot.joined:
             return None if slot.waiting else LabeledEvent(event, late=late)
-        root = builder.root()
-        if root.request_id is not None:
-            return LabeledEvent(event, root.request_id, late=late)
-        owner = root.probable_owner
-        if owner is not None:
-            owner = owner.root()
-            if owner.request_id is not None:
-                if any(i.end_ms is None for i in root.invocations.values()):
-                    # Joined by timing while it runs: its REPORT may still confirm the join
-                    # with the request's X-Ray trace ID. Wait for it (within the hold).
-                    return None
-                return LabeledEvent(event, owner.request_id, probable=True, late=late)
         if role is not _LAMBDA and role is not _AUTHORIZER:
             return LabeledEvent(event, late=late)  # an access or other line without the ID
         if not self.expect_calls:
             return None
-        if self.correlator.may_be_claimed(root):
+        if correlator.may_be_claimed(slot):
             return None
         return LabeledEvent(event, late=late)
 
@@ -396,31 +396,23 @@ class Labeller:
         """Following, a line whose block is over and whose invocation is still unnamed (API
         Gateway names it once the function has answered, which may take up to 29 s): it goes
         now, labelled probable, when one request alone may have started its invocation."""
-        builder = slot.builder
-        if builder is None:
-            return None
-        root = builder.root()
-        owner = root.probable_owner
-        caller = owner.root() if owner is not None else self.correlator.likely_caller(root)
-        if caller is None or caller.request_id is None:
+        caller = self.correlator.likely_caller(slot)
+        if caller is None:
             return None
         self.guessed += 1
-        return LabeledEvent(event, caller.request_id, probable=True, late=late)
+        return LabeledEvent(event, caller, probable=True, late=late)
 
     def _label(self, event: LogEvent, slot: Slot, late: bool) -> LabeledEvent:
         """The best label known now (the line goes out whatever it is)."""
         line = event.line
         if line.request_id and event.raw.source.role is not _AUTHORIZER:
             return LabeledEvent(event, line.request_id, late=late)
-        builder = slot.builder
-        if builder is None:
-            return LabeledEvent(event, late=late)
-        root = builder.root()
-        if root.request_id is not None:
-            return LabeledEvent(event, root.request_id, late=late)
-        owner = root.probable_owner
-        if owner is not None and owner.root().request_id is not None:
-            return LabeledEvent(event, owner.root().request_id, probable=True, late=late)
+        request_id = self.correlator.request_of(slot)
+        if request_id is not None:
+            return LabeledEvent(event, request_id, late=late)
+        probable = self.correlator.probable_request_of(slot)
+        if probable is not None:
+            return LabeledEvent(event, probable, probable=True, late=late)
         return LabeledEvent(event, late=late)
 
 
