@@ -10,6 +10,7 @@ The public Python API (documented in README, "Python API"):
 Everything named in `__all__` is kept stable across versions (additions only)."""
 
 from apilogs.api import Api, FirstRead, FollowBatch, FollowedEvent, lines_of, open_api
+from apilogs.diagnosis.summary import WindowStats
 from apilogs.errors import (
     AccessDenied,
     AmbiguousRequestId,
@@ -24,7 +25,8 @@ from apilogs.errors import (
     StageNotFound,
 )
 from apilogs.fetch import FetchStats
-from apilogs.label import LabeledEvent
+from apilogs.fetch.xray import TraceReport
+from apilogs.join.label import LabeledEvent
 from apilogs.lookup import Lookup
 from apilogs.model import (
     Invocation,
@@ -44,8 +46,6 @@ from apilogs.model import (
 )
 from apilogs.spec import ReadSpec
 from apilogs.stream import RequestFilter
-from apilogs.summary import WindowStats
-from apilogs.xray import TraceReport
 
 __all__ = [
     "AccessDenied",

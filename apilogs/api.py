@@ -35,23 +35,23 @@ from apilogs.aws import (
     make_context,
 )
 from apilogs.cancel import StopSignal
-from apilogs.correlate import Correlator, correlate
+from apilogs.diagnosis.summary import WindowStats
 from apilogs.errors import AmbiguousRequestId, ApilogsError, RequestNotFound
 from apilogs.fetch import FetchStats, queries_for
 from apilogs.fetch.engines import ENGINES, EngineName
+from apilogs.fetch.xray import TraceReport, fetch_traces
 from apilogs.following import CLOSE_AFTER_MS, FollowBatch, FollowedEvent, Following
+from apilogs.join.correlate import Correlator, correlate
+from apilogs.join.label import DEFAULT_HOLD_MS, DEFAULT_MAX_HELD, LabeledEvent, Labeller
 from apilogs.known import FirstRead, KnownTopology, find_topology
-from apilogs.label import DEFAULT_HOLD_MS, DEFAULT_MAX_HELD, LabeledEvent, Labeller
 from apilogs.labeling import label_window, shown_by
 from apilogs.lookup import Lookup, find_requests
 from apilogs.model import LogEvent, Request, RequestUpdate, Topology
 from apilogs.spec import ReadOptions, ReadSpec
 from apilogs.stream import RequestFilter, Selection, follow_events
-from apilogs.summary import WindowStats
 from apilogs.times import TimeArg
 from apilogs.updates import MatchingUpdates, WindowStep, read_in_steps, window_steps
 from apilogs.window_sums import summed, summed_by
-from apilogs.xray import TraceReport, fetch_traces
 
 if TYPE_CHECKING:
     from apilogs.fetch.insights import InsightsSummary
@@ -130,7 +130,7 @@ def open_api(
     shared by every read of this Api (the account quota is 5/s; 0: no limit, for local
     endpoints). `tz` is the zone of times given without one (default: local time).
 
-    `cache`: use (and keep) the topology found last time (`apilogs.cache`): it is checked in
+    `cache`: use (and keep) the topology found last time (`apilogs.discover.cache`): it is checked in
     one round trip while the first reads already run, and discovered again before anything is
     delivered if it changed; default: on, unless APILOGS_CACHE=off. `refresh`: discover now
     (and cache the result). `first_read`: the window the first read will be (`FirstRead`):
@@ -138,7 +138,7 @@ def open_api(
     long every call but the readers' pages is retried; `on_trouble` is told of each call that
     keeps failing while it is retried (`CallTrouble`). A discovery that cannot read the API's
     configuration infers what it can (`Topology.inferred`, never cached)."""
-    from apilogs import cache as topology_cache
+    from apilogs.discover import cache as topology_cache
 
     context = make_context(
         profile=profile,
@@ -275,7 +275,7 @@ class Api:
     ) -> Iterator[LabeledEvent]:
         """`events`, each with its request's API Gateway request ID (`LabeledEvent`): a Lambda
         line is held back until the execution or access log names its invocation, at most
-        `hold_ms` and `max_held` lines (`apilogs.label`). The order is the same as `events`.
+        `hold_ms` and `max_held` lines (`apilogs.join.label`). The order is the same as `events`.
 
         `sources` narrows the lines returned; every group of the API is still read, since
         only the execution and access logs tell which request a Lambda line belongs to.

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from apilogs.correlate import Correlator
 from apilogs.fetch import FetchStats
-from apilogs.label import LabeledEvent, Labeller
+from apilogs.join.correlate import Correlator
+from apilogs.join.label import LabeledEvent, Labeller
 from apilogs.labeling import Shows, say_unlabelled
 from apilogs.model import LogEvent, RequestUpdate
 

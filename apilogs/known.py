@@ -22,7 +22,7 @@ from apilogs.stream import Selection, read_events, select_sources
 from apilogs.times import TimeArg, resolve_window
 
 if TYPE_CHECKING:
-    from apilogs.cache import Fingerprint
+    from apilogs.discover.cache import Fingerprint
 
 __all__ = ["FirstRead", "KnownTopology", "find_topology"]
 
@@ -100,7 +100,7 @@ def find_topology(
 ) -> KnownTopology:
     """The topology from the cache (checked meanwhile), else discovered now, with the first
     read begun while it is (`open_api` says the rest)."""
-    from apilogs import cache as topology_cache
+    from apilogs.discover import cache as topology_cache
     from apilogs.discover import discover
 
     key = topology_cache.cache_key(
@@ -139,7 +139,7 @@ class _Validation:
         context: AwsContext,
         topology: Topology,
     ) -> None:
-        from apilogs.cache import read_fingerprint
+        from apilogs.discover.cache import read_fingerprint
 
         self.key = key
         self.api_ref = api_ref
@@ -206,7 +206,7 @@ class KnownTopology:
         self._pending = None
         if pending.still_true():
             return False
-        from apilogs import cache as topology_cache
+        from apilogs.discover import cache as topology_cache
         from apilogs.discover import discover
 
         topology, fingerprint = discover(self.context, pending.api_ref, pending.stage)
@@ -318,6 +318,6 @@ class KnownTopology:
         yield from stream
         if pending is not None and stats.gone_groups:
             # A group the cached topology named is gone: the next run discovers again.
-            from apilogs import cache as topology_cache
+            from apilogs.discover import cache as topology_cache
 
             topology_cache.forget(pending.key)

@@ -1,14 +1,14 @@
 """A read's lines labelled with their request, as `Api.labeled_events` (a window) and
 `Api.follow(label=True)` deliver them: every group is read, since only the execution and access
 logs tell which request a Lambda line belongs to, and what is delivered is narrowed afterwards
-(`shown_by`). The hold-back itself is `apilogs.label`'s."""
+(`shown_by`). The hold-back itself is `apilogs.join.label`'s."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
 from apilogs.fetch import FetchStats
-from apilogs.label import LabeledEvent, Labeller
+from apilogs.join.label import LabeledEvent, Labeller
 from apilogs.model import LogEvent
 from apilogs.spec import ReadSpec
 

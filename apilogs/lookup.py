@@ -31,7 +31,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from apilogs.cancel import CancelScope
-from apilogs.correlate import TIMING_WINDOW_MS, correlate, function_name_of
 from apilogs.errors import Cancelled, IncompleteRead, InvalidInput
 from apilogs.fetch import FetchStats
 from apilogs.fetch.classes import (
@@ -52,8 +51,9 @@ from apilogs.fetch.engines import (
     filter_patterns,
 )
 from apilogs.fetch.filter import GroupQuery, read_window
+from apilogs.fetch.merge import EventKey, event_key
 from apilogs.ids import is_uuid
-from apilogs.merge import EventKey, event_key
+from apilogs.join.correlate import TIMING_WINDOW_MS, correlate, function_name_of
 from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role
 from apilogs.parse import parse_event
 

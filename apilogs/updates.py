@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import NamedTuple, TypedDict
 
-from apilogs.correlate import Correlator
+from apilogs.join.correlate import Correlator
 from apilogs.model import LogEvent, RequestUpdate, UpdateKind
 from apilogs.stream import RequestFilter
 

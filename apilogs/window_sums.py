@@ -7,11 +7,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from apilogs.cancel import StopSignal
+from apilogs.diagnosis.summary import WindowStats
 from apilogs.errors import Cancelled, IncompleteRead, InvalidInput
 from apilogs.fetch.engines import Reading, WindowEngine
 from apilogs.model import Request, Source
 from apilogs.stream import RequestFilter
-from apilogs.summary import WindowStats
 
 if TYPE_CHECKING:
     from apilogs.fetch.insights import InsightsSummary

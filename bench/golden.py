@@ -28,7 +28,7 @@ from apilogs.demo.sample import deploy_sample
 from apilogs.demo.server import start_server
 from apilogs.demo.traffic import FailureRates, TrafficGenerator
 from apilogs.demo.writer import LogWriter, SegmentWriter
-from tests.demo_data import simulate
+from tests.support.demo_data import simulate
 
 # Yesterday's midnight (UTC): the same for every run of a day, and recent enough to be stored
 # (CloudWatch Logs, and moto, refuse events older than 14 days).

@@ -258,7 +258,7 @@ def print_aws(aws: dict[str, Any]) -> None:
     shape, rows = aws["shape"], aws["rows"]
     load_ = aws["load"]
     print(
-        f"\n== In AWS's shape (tests/awsproxy.py: {shape['rtt_ms']:g} ms round trip on every "
+        f"\n== In AWS's shape (tests/support/awsproxy.py: {shape['rtt_ms']:g} ms round trip on every "
         f"call, {shape['per_mb_ms']:g} ms per MiB of FilterLogEvents answer, 1 MiB pages, "
         f"FilterLogEvents quota {shape['quota_rps']:g}/s, burst {shape['quota_burst']:g}) =="
     )

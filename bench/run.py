@@ -100,7 +100,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         default=None,
         help="where the JSON results go (default bench/results-YYYYmmdd-HHMMSS.json)",
     )
-    aws = p.add_argument_group("in AWS's shape (through tests/awsproxy.py)")
+    aws = p.add_argument_group("in AWS's shape (through tests/support/awsproxy.py)")
     aws.add_argument(
         "--aws-shaped",
         action="store_true",

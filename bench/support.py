@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests import awsproxy, faultproxy
+from tests.support import awsproxy, faultproxy
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 

@@ -288,7 +288,7 @@ class StreamFeed:
         self.done = threading.Event()
 
     def run(self, stop: threading.Event, emit: Callable[[Any], None]) -> None:
-        from apilogs.correlate import Correlator
+        from apilogs.join.correlate import Correlator
         from apilogs.tui.feed import Batch
 
         correlator = Correlator(track_updates=True)

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from apilogs.demo.server import EmbeddedServer, start_server
-from tests.demo_data import traffic, traffic_json  # noqa: F401  (fixtures)
+from tests.support.demo_data import traffic, traffic_json  # noqa: F401  (fixtures)
 
 REGION = "us-east-1"
 

@@ -45,8 +45,11 @@ from apilogs.cli.options import (
 )
 from apilogs.cli.outfile import check_output_file, write_output_file
 from apilogs.cli.pager import show_lines
+from apilogs.diagnosis.story import NO_TRACE_FOUND, NO_TRACE_ID, untraced_note
+from apilogs.diagnosis.summary import WindowStats
 from apilogs.errors import AmbiguousRequestId, IncompleteRead, InvalidInput, RequestNotFound
-from apilogs.label import LabeledEvent
+from apilogs.fetch.xray import TraceReport
+from apilogs.join.label import LabeledEvent
 from apilogs.lookup import Lookup, check_term
 from apilogs.model import ApiKind, Request, Source, Trace, UpdateKind
 from apilogs.render.env import Terminal
@@ -62,10 +65,7 @@ from apilogs.render.requests import (
 )
 from apilogs.render.style import Painter
 from apilogs.spec import ReadSpec
-from apilogs.story import NO_TRACE_FOUND, NO_TRACE_ID, untraced_note
 from apilogs.stream import RequestFilter
-from apilogs.summary import WindowStats
-from apilogs.xray import TraceReport
 
 if TYPE_CHECKING:
     from apilogs.fetch.insights import InsightsSummary
@@ -760,7 +760,7 @@ def _export_or_link(
     reporter: Reporter,
     report: TraceReport | None,
 ) -> None:
-    from apilogs.console import request_links
+    from apilogs.render.console import request_links
     from apilogs.render.export import export_request
 
     if len(found) > 1:

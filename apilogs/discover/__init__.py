@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from apilogs.aws import AwsContext
-from apilogs.cache import Fingerprint
 from apilogs.discover.advice import RECOMMENDED_ACCESS_FORMAT, RECOMMENDED_ACCESS_FORMAT_V2
+from apilogs.discover.cache import Fingerprint
 from apilogs.discover.calls import MISSING, Failed, Unreadable, all_pages, answered, attempt
 from apilogs.discover.discovery import Discovery
 from apilogs.discover.inferred import inferred

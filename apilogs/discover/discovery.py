@@ -11,8 +11,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from apilogs.aws import AwsContext
-from apilogs.cache import Fingerprint
 from apilogs.discover.advice import missing_group_advice
+from apilogs.discover.cache import Fingerprint
 from apilogs.discover.calls import (
     DENIED,
     MISSING,

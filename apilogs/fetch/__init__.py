@@ -44,8 +44,8 @@ from apilogs.fetch.filter import (
     queries_for,
     read_window,
 )
+from apilogs.fetch.merge import Released, WatermarkMerge, merge_sorted
 from apilogs.fetch.stats import FetchStats
-from apilogs.merge import Released, WatermarkMerge, merge_sorted
 from apilogs.model import RawEvent
 
 __all__ = [

@@ -25,7 +25,7 @@ from apilogs.fetch import (
 )
 from apilogs.fetch.auto import choose_engine
 from apilogs.fetch.filter import GroupQuery
-from apilogs.merge import Released
+from apilogs.fetch.merge import Released
 from apilogs.model import RawEvent, Source
 
 if TYPE_CHECKING:

@@ -50,8 +50,8 @@ from apilogs.fetch import pages
 from apilogs.fetch.auto import PRICE_PER_GB_USD, format_bytes
 from apilogs.fetch.filter import GroupQuery
 from apilogs.fetch.filter import read_window as filter_read_window
+from apilogs.fetch.merge import event_key, merge_sorted
 from apilogs.fetch.stats import FetchStats
-from apilogs.merge import event_key, merge_sorted
 from apilogs.model import RawEvent, Role, Source
 
 __all__ = [

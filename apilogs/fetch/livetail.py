@@ -49,8 +49,8 @@ from apilogs.fetch.filter import (
     follow_group,
 )
 from apilogs.fetch.filter import read_window as filter_read_window
+from apilogs.fetch.merge import Released, WatermarkMerge
 from apilogs.fetch.stats import FetchStats
-from apilogs.merge import Released, WatermarkMerge
 from apilogs.model import RawEvent
 
 __all__ = [

@@ -8,7 +8,7 @@
 - `parse_spans(trace_id, messages)`: the same from `aws/spans` events (OpenTelemetry spans as
   Transaction Search stores them; W3C trace IDs).
 
-Reading them from AWS (BatchGetTraces, the `aws/spans` log group) is `apilogs.xray`."""
+Reading them from AWS (BatchGetTraces, the `aws/spans` log group) is `apilogs.fetch.xray`."""
 
 from __future__ import annotations
 

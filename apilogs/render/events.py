@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from apilogs.label import LabeledEvent
+from apilogs.join.label import LabeledEvent
 from apilogs.model import LineKind, LogEvent, Role, Source
 from apilogs.render.expand import expand_json
 from apilogs.render.sanitize import sanitize

@@ -20,13 +20,13 @@ from datetime import tzinfo
 from pathlib import PurePath
 from typing import Literal, get_args
 
+from apilogs.diagnosis.story import Story, tell
 from apilogs.errors import InvalidInput
 from apilogs.model import Request, Trace
 from apilogs.render.events import Clock, EventFormatter, RenderOptions
 from apilogs.render.requests import request_to_dict
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import Painter
-from apilogs.story import Story, tell
 from apilogs.times import format_duration_ms
 
 __all__ = [

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
+from apilogs.diagnosis.story import Tone, span_text, tell
+from apilogs.diagnosis.summary import PERCENTILES
 from apilogs.model import Outcome, Request, SpanKind, Trace, TraceSpan
 from apilogs.render.events import EventFormatter, event_to_dict
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import BOLD, BRIGHT_RED, CYAN, DIM, GREEN, RED, YELLOW, Painter
 from apilogs.render.table import Column, Narrow, cut, fit, join
-from apilogs.story import Tone, span_text, tell
-from apilogs.summary import PERCENTILES
 from apilogs.times import format_duration_ms, is_valid_ms, iso_utc_or_none
 
 OUTCOME_COLORS = {

@@ -16,9 +16,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Footer
 
+from apilogs.diagnosis.story import untraced_note
 from apilogs.model import Source, Topology
 from apilogs.render.sanitize import sanitize
-from apilogs.story import untraced_note
 from apilogs.tui.detail import DetailView
 from apilogs.tui.feed import Feed, trace_reader
 from apilogs.tui.filter_bar import FilterBar

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from apilogs.diagnosis.story import tell
 from apilogs.model import Request, Role, Source, Trace
-from apilogs.story import tell
 from apilogs.tui.line_view import LineView
 from apilogs.tui.text import (
     TimeFormat,

@@ -12,10 +12,10 @@ from typing import Protocol, Unpack
 
 from apilogs.api import Api
 from apilogs.fetch import FetchStats
+from apilogs.fetch.xray import TraceReport
 from apilogs.model import LogEvent, Request, RequestUpdate
 from apilogs.spec import ReadSpec
 from apilogs.updates import StepPacing, window_steps
-from apilogs.xray import TraceReport
 
 __all__ = ["ApiFeed", "Batch", "Feed", "ReadPlan", "TraceReader", "trace_reader", "window_batches"]
 

@@ -18,9 +18,9 @@ from textual.app import App
 from textual.timer import Timer
 
 from apilogs.aws import describe_aws_error
+from apilogs.diagnosis.story import DEFAULT_PHASE_SOURCES, PhaseSource
 from apilogs.errors import ApilogsError
 from apilogs.model import Request, Source, Topology
-from apilogs.story import DEFAULT_PHASE_SOURCES, PhaseSource
 from apilogs.tui.detail import DetailView
 from apilogs.tui.feed import Batch, Feed, TraceReader
 from apilogs.tui.filter_bar import FilterBar

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from apilogs.fetch.xray import TraceReport
 from apilogs.tui.feed import Batch
 from apilogs.tui.store import Entry, Sort
-from apilogs.xray import TraceReport
 
 
 @dataclass

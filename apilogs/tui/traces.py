@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 from rich.text import Text
 
+from apilogs.diagnosis.story import NO_TRACE_FOUND, Phase, span_flags, span_label
+from apilogs.fetch.xray import TraceReport
 from apilogs.model import Request, SpanKind, Trace, TraceSpan
-from apilogs.story import NO_TRACE_FOUND, Phase, span_flags, span_label
 from apilogs.times import format_duration_ms
 from apilogs.tui.text import cell
-from apilogs.xray import TraceReport
 
 __all__ = [
     "READING",

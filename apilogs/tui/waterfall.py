@@ -1,6 +1,6 @@
 """A request's phases on a time axis: authorizer, Lambda init, Lambda run, integration.
 
-The phases are the story's (`apilogs.story`), from `PhaseSource`s, functions of a Request.
+The phases are the story's (`apilogs.diagnosis.story`), from `PhaseSource`s, functions of a Request.
 `DEFAULT_PHASE_SOURCES` reads what the logs say; X-Ray subsegments (downstream calls, once traces
 are read) plug in as one more source that yields `Phase`s with `depth` 1 or more under their
 parent: pass it in `phase_sources` to `TuiApp` (or append it to the tuple a caller builds);
@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
+from apilogs.diagnosis.story import DEFAULT_PHASE_SOURCES, Phase, PhaseSource
 from apilogs.model import Request
-from apilogs.story import DEFAULT_PHASE_SOURCES, Phase, PhaseSource
 from apilogs.times import format_duration_ms
 from apilogs.tui.text import cell
 
-# DEFAULT_PHASE_SOURCES and PhaseSource are apilogs.story's; they are here too until
+# DEFAULT_PHASE_SOURCES and PhaseSource are apilogs.diagnosis.story's; they are here too until
 # apilogs/tui/detail.py imports them from there.
 __all__ = [
     "DEFAULT_PHASE_SOURCES",

@@ -1,0 +1,140 @@
+"""The real `apilogs tui` in a real terminal: tmux runs it against moto's server, keys are sent
+as a person types them, and the pane is read back with `capture-pane`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.support.demo_data import Traffic
+
+pytestmark = [
+    pytest.mark.skipif(
+        shutil.which("tmux") is None,
+        reason="tmux is not installed: this smoke test runs the real TUI in a real terminal",
+    ),
+    pytest.mark.slow,
+]
+
+
+class Pane:
+    def __init__(self, socket: str, session: str) -> None:
+        self.socket = socket
+        self.session = session
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run(
+            ["tmux", "-L", self.socket, *args], capture_output=True, text=True, check=False
+        ).stdout
+
+    def text(self) -> str:
+        return self.tmux("capture-pane", "-p", "-t", self.session)
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.tmux("send-keys", "-t", self.session, key)
+            # A key right after Escape would arrive as Alt+key, as in any terminal.
+            time.sleep(0.6 if key == "Escape" else 0.15)
+
+    def type(self, text: str) -> None:
+        self.tmux("send-keys", "-t", self.session, "-l", text)
+
+    def wait_for(self, test: Callable[[str], bool], what: str, timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.text()
+            if test(text):
+                return text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}; the pane shows:\n{text}")
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def pane() -> Iterator[Pane]:
+    socket = f"apilogs-test-{uuid.uuid4().hex[:8]}"
+    found = Pane(socket, "tui")
+    yield found
+    found.tmux("kill-server")
+
+
+def test_the_real_tui_in_tmux(traffic: Traffic, pane: Pane) -> None:
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "TERM": "xterm-256color",
+    }
+    command = [
+        sys.executable, "-m", "apilogs", "tui", "--endpoint-url", traffic.url,
+        "-a", traffic.app.rest_api_id, "-t", traffic.app.rest_stage,
+        "-s", str(traffic.start_ms - 60_000), "-e", str(traffic.end_ms + 60_000),
+        "--max-rps", "0", "--utc",
+    ]  # fmt: skip
+    shell = (
+        # COLUMNS and LINES from the test's own environment would override the pane's size.
+        "env -u COLUMNS -u LINES "
+        + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        + " "
+        + shlex.join(command)
+        + "; echo TUI-EXITED $?; sleep 30"
+    )
+    pane.tmux("new-session", "-d", "-s", "tui", "-x", "150", "-y", "45", shell)
+    truth = traffic.rest()
+    screen = pane.wait_for(lambda t: "■ done" in t, "the window to be read")
+    assert f"{len(truth):,} requests" in screen
+    assert "Eratosthenes" in screen and "Requests" in screen and "CAUSE" in screen
+
+    pane.keys("/")
+    # Typed before the bar has the focus, the text would go to the table as keys (s sorts,
+    # t switches the zone...): a person sees the bar first, and so does the test.
+    pane.wait_for(lambda t: "Enter keeps, Esc undoes" in t, "the filter bar")
+    pane.type("status:502")
+    pane.wait_for(lambda t: "status:502" in t, "the typed filter")
+    pane.keys("Enter")
+    five_oh_two = sum(1 for t in truth if t.status == 502)
+    screen = pane.wait_for(lambda t: "filter: status:502" in t, "the filter")
+    assert f"Requests · {five_oh_two} of {len(truth):,}" in screen
+    rows = [line for line in screen.splitlines() if line.startswith("│") and " 502 " in line]
+    assert len(rows) == min(five_oh_two, len(rows)) and rows
+
+    pane.keys("g", "Enter")
+    screen = pane.wait_for(lambda t: "Waterfall" in t, "the detail of a 502")
+    assert "→  502" in screen and "request id" in screen
+
+    pane.keys("?")
+    pane.wait_for(lambda t: "fn:NAME" in t and "Esc closes" in t, "the help screen")
+    pane.keys("Escape", "Escape", "v")
+    pane.wait_for(lambda t: "Stream ·" in t and "execution" in t, "the stream view")
+
+    pane.keys("q")
+    pane.wait_for(lambda t: "TUI-EXITED 0" in t, "apilogs tui to quit", timeout=15)
+
+
+def test_apilogs_demo_opens_the_tui_on_a_terminal(pane: Pane) -> None:
+    env = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    command = [sys.executable, "-m", "apilogs", "demo", "--seed", "3", "--rps", "5"]
+    shell = (
+        "env -u COLUMNS -u LINES -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY "
+        + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        + " "
+        + shlex.join(command)
+        + "; echo DEMO-EXITED $?; sleep 30"
+    )
+    pane.tmux("new-session", "-d", "-s", "tui", "-x", "150", "-y", "45", shell)
+    row = re.compile(r"│\d\d:\d\d:\d\d\.\d{3}  (GET|POST) ")
+    screen = pane.wait_for(lambda t: "● live" in t and bool(row.search(t)), "live rows", 90)
+    assert "Eratosthenes" in screen
+    pane.keys("q")
+    pane.wait_for(lambda t: "DEMO-EXITED 0" in t, "the demo to stop", timeout=30)
