@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
@@ -127,27 +127,22 @@ def find_topology(
     return KnownTopology(context, topology, tz, ahead=ahead)
 
 
+@dataclass(eq=False)
 class _Validation:
     """A cached topology's check, running while the first reads go out."""
 
-    def __init__(
-        self,
-        key: str,
-        api_ref: str,
-        stage: str | None,
-        fingerprint: Fingerprint,
-        context: AwsContext,
-        topology: Topology,
-    ) -> None:
-        from apilogs.discover.cache import read_fingerprint
+    key: str
+    api_ref: str
+    stage: str | None
+    fingerprint: Fingerprint
+    context: InitVar[AwsContext]
+    topology: InitVar[Topology]
+    _done: threading.Event = field(init=False, default_factory=threading.Event)
+    _now: Fingerprint | None = field(init=False, default=None)
+    _unanswered: bool = field(init=False, default=False)
 
-        self.key = key
-        self.api_ref = api_ref
-        self.stage = stage
-        self.fingerprint = fingerprint
-        self._done = threading.Event()
-        self._now: Fingerprint | None = None
-        self._unanswered = False
+    def __post_init__(self, context: AwsContext, topology: Topology) -> None:
+        from apilogs.discover.cache import read_fingerprint
 
         def check() -> None:
             try:
@@ -167,26 +162,26 @@ class _Validation:
         return self._unanswered or self._now == self.fingerprint
 
 
+@dataclass(eq=False)
 class KnownTopology:
     """The topology an Api reads, kept true, and what depends on it: the selections of its
     sources, the window reads of them (their engine chosen from the sources' sizes), and the
     first read begun while it was found."""
 
-    def __init__(
-        self,
-        context: AwsContext,
-        topology: Topology,
-        tz: tzinfo | None = None,
-        *,
-        pending: _Validation | None = None,
-        ahead: _Ahead | None = None,
-    ) -> None:
-        self.context = context
-        self.topology = topology
-        self.tz = tz
+    context: AwsContext
+    topology: Topology
+    tz: tzinfo | None = None
+    pending: InitVar[_Validation | None] = field(default=None, kw_only=True)
+    ahead: InitVar[_Ahead | None] = field(default=None, kw_only=True)
+    _pending: _Validation | None = field(init=False, default=None)
+    _ahead: _Ahead | None = field(init=False, default=None)
+    _selections: dict[tuple[tuple[str, ...], tuple[str, ...]], Selection] = field(
+        init=False, default_factory=dict
+    )
+
+    def __post_init__(self, pending: _Validation | None, ahead: _Ahead | None) -> None:
         self._pending = pending
         self._ahead = ahead
-        self._selections: dict[tuple[tuple[str, ...], tuple[str, ...]], Selection] = {}
 
     @property
     def from_cache(self) -> bool:

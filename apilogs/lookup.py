@@ -32,17 +32,7 @@ from typing import TYPE_CHECKING
 
 from apilogs.cancel import CancelScope
 from apilogs.errors import Cancelled, IncompleteRead, InvalidInput
-from apilogs.fetch import FetchStats
-from apilogs.fetch.classes import (
-    DELIVERY,
-    INFREQUENT_ACCESS,
-    ClassRefused,
-    delivery_notice,
-    insights_notice,
-    insights_pages,
-    learn,
-    query_class,
-)
+from apilogs.fetch import FetchStats, classes
 from apilogs.fetch.engines import (
     FILTER,
     MAX_PATTERN_CHARS,
@@ -230,10 +220,10 @@ class _Search:
         self, query: GroupQuery, start: int, end: int, pattern: str | None, stream: str | None
     ) -> Iterator[list[RawEvent]]:
         """FilterLogEvents' pages; Logs Insights' for a group of the Infrequent Access class."""
-        log_class = query_class(query, self.stats)
-        if log_class == DELIVERY:
+        log_class = classes.query_class(query, self.stats)
+        if log_class == classes.DELIVERY:
             return
-        if log_class != INFREQUENT_ACCESS:
+        if log_class != classes.INFREQUENT_ACCESS:
             try:
                 yield from read_window(
                     self.reading.ctx,
@@ -247,17 +237,17 @@ class _Search:
                     policy=self.reading.policy,
                 )
                 return
-            except ClassRefused as refused:
-                learn(self.stats, refused)
-                if refused.log_class != INFREQUENT_ACCESS:
-                    self.stats.notice(delivery_notice(query.group))
+            except classes.ClassRefused as refused:
+                classes.learn(self.stats, refused)
+                if refused.log_class != classes.INFREQUENT_ACCESS:
+                    self.stats.notice(classes.delivery_notice(query.group))
                     return
-        self.stats.notice(insights_notice(query.group))
+        self.stats.notice(classes.insights_notice(query.group))
         if self.usage is None:
             from apilogs.fetch.insights import InsightsUsage
 
             self.usage = InsightsUsage()
-        for page in insights_pages(
+        for page in classes.insights_pages(
             self.reading.ctx,
             query,
             start,

@@ -9,51 +9,40 @@ import shlex
 from apilogs.model import Role, Source
 
 # What `groups` suggests when a stage has no access log: every variable apilogs reads to join a
-# request's lines and tell its story.
-RECOMMENDED_ACCESS_FORMAT = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "extendedRequestId": "$context.extendedRequestId",
-        "ip": "$context.identity.sourceIp",
-        "userAgent": "$context.identity.userAgent",
-        "requestTime": "$context.requestTime",
-        "httpMethod": "$context.httpMethod",
-        "resourcePath": "$context.resourcePath",
-        "path": "$context.path",
-        "status": "$context.status",
-        "protocol": "$context.protocol",
-        "responseLength": "$context.responseLength",
-        "integrationLatency": "$context.integrationLatency",
-        "responseLatency": "$context.responseLatency",
-        "integrationStatus": "$context.integrationStatus",
-        "integrationRequestId": "$context.integration.requestId",
-        "authorizerRequestId": "$context.authorizer.requestId",
-        "errorMessage": "$context.error.message",
-        "errorType": "$context.error.responseType",
-        "xrayTraceId": "$context.xrayTraceId",
-    },
-    separators=(",", ":"),
+# request's lines and tell its story, for REST (1) and HTTP/WebSocket (2) stages, in the order
+# the format lists them.
+_ACCESS_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("requestId", "$context.requestId", "12"),
+    ("extendedRequestId", "$context.extendedRequestId", "1"),
+    ("ip", "$context.identity.sourceIp", "12"),
+    ("userAgent", "$context.identity.userAgent", "1"),
+    ("requestTime", "$context.requestTime", "12"),
+    ("httpMethod", "$context.httpMethod", "12"),
+    ("resourcePath", "$context.resourcePath", "1"),
+    ("routeKey", "$context.routeKey", "2"),
+    ("path", "$context.path", "12"),
+    ("status", "$context.status", "12"),
+    ("protocol", "$context.protocol", "12"),
+    ("responseLength", "$context.responseLength", "12"),
+    ("integrationLatency", "$context.integrationLatency", "12"),
+    ("responseLatency", "$context.responseLatency", "12"),
+    ("integrationStatus", "$context.integrationStatus", "12"),
+    ("integrationRequestId", "$context.integration.requestId", "12"),
+    ("authorizerRequestId", "$context.authorizer.requestId", "1"),
+    ("integrationErrorMessage", "$context.integrationErrorMessage", "2"),
+    ("errorMessage", "$context.error.message", "12"),
+    ("errorType", "$context.error.responseType", "1"),
+    ("xrayTraceId", "$context.xrayTraceId", "1"),
 )
-RECOMMENDED_ACCESS_FORMAT_V2 = json.dumps(
-    {
-        "requestId": "$context.requestId",
-        "ip": "$context.identity.sourceIp",
-        "requestTime": "$context.requestTime",
-        "httpMethod": "$context.httpMethod",
-        "routeKey": "$context.routeKey",
-        "path": "$context.path",
-        "status": "$context.status",
-        "protocol": "$context.protocol",
-        "responseLength": "$context.responseLength",
-        "integrationLatency": "$context.integrationLatency",
-        "responseLatency": "$context.responseLatency",
-        "integrationStatus": "$context.integrationStatus",
-        "integrationRequestId": "$context.integration.requestId",
-        "integrationErrorMessage": "$context.integrationErrorMessage",
-        "errorMessage": "$context.error.message",
-    },
-    separators=(",", ":"),
-)
+
+
+def _access_format(version: str) -> str:
+    fields = {key: variable for key, variable, versions in _ACCESS_FIELDS if version in versions}
+    return json.dumps(fields, separators=(",", ":"))
+
+
+RECOMMENDED_ACCESS_FORMAT = _access_format("1")
+RECOMMENDED_ACCESS_FORMAT_V2 = _access_format("2")
 
 
 def _access_group_arn(region: str, account: str | None, api_id: str) -> tuple[str, str]:

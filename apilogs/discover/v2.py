@@ -5,16 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from apilogs.discover import calls
 from apilogs.discover.advice import v2_access_fix
-from apilogs.discover.calls import (
-    MISSING,
-    Failed,
-    Unreadable,
-    all_pages,
-    answered,
-    attempt,
-    failure_reason,
-)
 from apilogs.discover.discovery import Discovery, Usage
 from apilogs.discover.inferred import functions_from_execution_log
 from apilogs.discover.names import execution_log_group
@@ -26,20 +18,22 @@ def discover_v2(d: Discovery, kind: ApiKind, api: dict[str, Any], stage_name: st
     v2 = d.ctx.client("apigatewayv2")
     api_id = api["ApiId"]
     routes_f = d.pool.submit(
-        attempt, lambda: list(all_pages(v2, "get_routes", "Items", ApiId=api_id))
+        calls.attempt, lambda: list(calls.all_pages(v2, "get_routes", "Items", ApiId=api_id))
     )
     integrations_f = d.pool.submit(
-        attempt, lambda: list(all_pages(v2, "get_integrations", "Items", ApiId=api_id))
+        calls.attempt, lambda: list(calls.all_pages(v2, "get_integrations", "Items", ApiId=api_id))
     )
     if kind is ApiKind.WEBSOCKET:
         group = execution_log_group(api_id, stage_name)
         d.soon(("group", d.region, group), d.ask_group, d.region, group)
-    stage = attempt(v2.get_stage, ApiId=api_id, StageName=stage_name)
-    if isinstance(stage, Failed):
-        raise Unreadable(stage.error, kind, api.get("Name"))
-    if stage is MISSING:
-        listed = attempt(lambda: list(all_pages(v2, "get_stages", "Items", ApiId=api_id)))
-        names = [s.get("StageName", "") for s in listed] if answered(listed) else []
+    stage = calls.attempt(v2.get_stage, ApiId=api_id, StageName=stage_name)
+    if isinstance(stage, calls.Failed):
+        raise calls.Unreadable(stage.error, kind, api.get("Name"))
+    if stage is calls.MISSING:
+        listed = calls.attempt(
+            lambda: list(calls.all_pages(v2, "get_stages", "Items", ApiId=api_id))
+        )
+        names = [s.get("StageName", "") for s in listed] if calls.answered(listed) else []
         raise StageNotFound(api_id, stage_name, names)
     d.stage_facts = (stage.get("DeploymentId"), str(stage.get("LastUpdatedDate")))
     variables = dict(stage.get("StageVariables") or {})
@@ -65,9 +59,9 @@ def discover_v2(d: Discovery, kind: ApiKind, api: dict[str, Any], stage_name: st
     authorizer_routes: dict[str, list[str]] = {}
     usages: dict[tuple[Role, str, str], Usage] = {}
     routes, integrations = routes_f.result(), integrations_f.result()
-    unread = next((r for r in (routes, integrations) if isinstance(r, Failed)), None)
+    unread = next((r for r in (routes, integrations) if isinstance(r, calls.Failed)), None)
     if unread is not None:
-        why = f"its routes could not be read ({failure_reason(unread)})"
+        why = f"its routes could not be read ({calls.failure_reason(unread)})"
         if kind is ApiKind.WEBSOCKET:
             functions_from_execution_log(d, usages, api_id, stage_name, why)
         else:
@@ -76,8 +70,8 @@ def discover_v2(d: Discovery, kind: ApiKind, api: dict[str, Any], stage_name: st
                 "API has no execution log to name them); pass their groups with --log-group",
                 "grant apigateway:GET",
             )
-        routes = routes if answered(routes) else []
-        integrations = integrations if answered(integrations) else []
+        routes = routes if calls.answered(routes) else []
+        integrations = integrations if calls.answered(integrations) else []
     for route in routes:
         key = route.get("RouteKey", "")
         target = str(route.get("Target") or "")
@@ -94,20 +88,20 @@ def discover_v2(d: Discovery, kind: ApiKind, api: dict[str, Any], stage_name: st
     # Only authorizers that a route uses can leave logs; reading them one by one (at once)
     # also works where GetAuthorizers is not offered (moto).
     asked = {
-        a: d.pool.submit(attempt, v2.get_authorizer, ApiId=api_id, AuthorizerId=a)
+        a: d.pool.submit(calls.attempt, v2.get_authorizer, ApiId=api_id, AuthorizerId=a)
         for a in authorizer_routes
     }
     for authorizer_id, used_by in authorizer_routes.items():
         authorizer = asked[authorizer_id].result()
-        if isinstance(authorizer, Failed):
+        if isinstance(authorizer, calls.Failed):
             d.warn(
-                f"authorizer {authorizer_id} could not be read ({failure_reason(authorizer)}): "
+                f"authorizer {authorizer_id} could not be read ({calls.failure_reason(authorizer)}): "
                 "its Lambda function's log is not read; pass it with --log-group",
                 None,
                 Severity.INFO,
             )
             continue
-        if not answered(authorizer):
+        if not calls.answered(authorizer):
             continue
         uri = authorizer.get("AuthorizerUri") or ""
         if uri:  # JWT authorizers run no Lambda

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 
 from apilogs.aws import MAX_IN_FLIGHT, AwsContext
 from apilogs.cancel import CancelScope, LateStop, StopSignal
@@ -451,25 +451,24 @@ def _counted(events: Iterator[RawEvent], stats: FetchStats) -> Iterator[RawEvent
     stats.groups_done += 1
 
 
+@dataclass(eq=False)
 class _Fetch:
     """The threads and shared budgets of one window read: its cancel scope, reader pool, slice
     readers and read-ahead pages."""
 
-    def __init__(
-        self,
-        ctx: AwsContext,
-        stats: FetchStats,
-        policy: RetryPolicy,
-        filter_pattern: str | None,
-        stop: StopSignal | None,
-        groups: int,
-        terms: Sequence[str] | None = None,
-    ) -> None:
-        self.ctx = ctx
-        self.stats = stats
-        self.policy = policy
-        self.filter_pattern = filter_pattern
-        self.terms = terms
+    ctx: AwsContext
+    stats: FetchStats
+    policy: RetryPolicy
+    filter_pattern: str | None
+    stop: InitVar[StopSignal | None]
+    groups: InitVar[int]
+    terms: Sequence[str] | None = None
+    scope: CancelScope = field(init=False)
+    pool: ReaderPool = field(init=False)
+    slices: _SliceBudget = field(init=False)
+    shared: _ReadAhead = field(init=False)
+
+    def __post_init__(self, stop: StopSignal | None, groups: int) -> None:
         self.scope = CancelScope(stop)
         self.pool = ReaderPool(self.scope, limit=groups + MAX_SLICE_READERS)
         self.slices = _SliceBudget(MAX_SLICE_READERS)
@@ -507,6 +506,7 @@ class _Fetch:
 HEAD_START_EXPIRES_S = 60.0
 
 
+@dataclass(eq=False)
 class HeadStart:
     """One group's window read, begun before the read that wants it is asked for.
 
@@ -516,29 +516,26 @@ class HeadStart:
     so far included; any other read stops it. A group that does not exist is not told here
     (the read it was a guess for tells it, if it still wants the group)."""
 
-    def __init__(
-        self,
-        ctx: AwsContext,
-        query: GroupQuery,
-        start_ms: int,
-        end_ms: int | None,
-        stats: FetchStats,
-        *,
-        filter_pattern: str | None = None,
-        policy: RetryPolicy = WINDOW_POLICY,
-    ) -> None:
-        self.query = query
-        self.start_ms = start_ms
-        self.end_ms = end_ms
-        self.stats = stats
-        self.filter_pattern = filter_pattern
-        self.policy = policy
-        self._stop = LateStop()
-        self._missing = threading.Event()
-        self._lock = threading.Lock()
-        self._taken = False
-        self._fetch = _Fetch(ctx, stats, policy, filter_pattern, self._stop, groups=1)
-        self._stream = self._fetch.read(query, start_ms, end_ms, self._missing)
+    ctx: InitVar[AwsContext]
+    query: GroupQuery
+    start_ms: int
+    end_ms: int | None
+    stats: FetchStats
+    filter_pattern: str | None = field(default=None, kw_only=True)
+    policy: RetryPolicy = field(default=WINDOW_POLICY, kw_only=True)
+    _stop: LateStop = field(init=False, default_factory=LateStop)
+    _missing: threading.Event = field(init=False, default_factory=threading.Event)
+    _lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    _taken: bool = field(init=False, default=False)
+    _fetch: _Fetch = field(init=False)
+    _stream: Iterator[RawEvent] = field(init=False)
+    _timer: threading.Timer = field(init=False)
+
+    def __post_init__(self, ctx: AwsContext) -> None:
+        self._fetch = _Fetch(
+            ctx, self.stats, self.policy, self.filter_pattern, self._stop, groups=1
+        )
+        self._stream = self._fetch.read(self.query, self.start_ms, self.end_ms, self._missing)
         self._timer = threading.Timer(HEAD_START_EXPIRES_S, self.close)
         self._timer.daemon = True
         self._timer.start()
