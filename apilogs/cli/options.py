@@ -155,11 +155,21 @@ def load_config_once() -> Config:
     return _config(str(config_path()))
 
 
+class ConfigFileError(click.ClickException):
+    """A config file that cannot be read: a usage error, like a bad option."""
+
+    exit_code = 2
+
+
 def load_defaults() -> Mapping[str, Any]:
+    """The config file's [defaults]. A file that cannot be read is one usage error (exit 2)
+    for every command: ignoring it would query another account than the one it names. This
+    runs while click parses the options, before the command's own error handling, so the error
+    is click's."""
     try:
         return load_config_once().defaults
-    except InvalidInput:
-        return {}  # the error is told where the file is used for a target
+    except InvalidInput as exc:
+        raise ConfigFileError(str(exc)) from None
 
 
 def _target_option_list(positional: bool) -> list[Callable[[Any], Any]]:

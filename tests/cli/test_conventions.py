@@ -68,10 +68,10 @@ def test_an_unknown_target_or_a_broken_file_is_one_clear_line(tmp_path) -> None:
     assert code == 2 and err.count("\n") == 1
     assert "no target @nope in" in err and "targets: @shop" in err
     # No config file at all: says where it would be.
-    missing = {**env, "APILOGS_CONFIG": str(tmp_path / "absent.toml")}
+    missing = {**env, "APILOGS_CONFIG": None, "XDG_CONFIG_HOME": str(tmp_path / "absent")}
     code, _, err = invoke(["get", "@nope"], missing)
     assert code == 2 and err.count("\n") == 1
-    assert "no config file" in err and "absent.toml" in err and "[api.nope]" in err
+    assert "no config file" in err and "absent/apilogs/config.toml" in err and "[api.nope]" in err
     env = _config(tmp_path, "[api.shop\napi_id = 1\n")
     code, _, err = invoke(["get", "@shop"], env)
     assert code == 2 and "config file" in err and err.count("\n") == 1
@@ -258,7 +258,7 @@ def test_input_errors_are_said_before_any_call(tmp_path) -> None:
     # An endpoint nothing listens on: reaching it would be exit 3, so exit 2 with the input's
     # own error proves it was refused before discovery.
     nowhere = ["-a", "abc", "-t", "prod", "--endpoint-url", "http://127.0.0.1:9"]
-    env = {"APILOGS_CONFIG": str(tmp_path / "none.toml"), "APILOGS_CACHE": "off"}
+    env = {"APILOGS_CONFIG": os.devnull, "APILOGS_CACHE": "off"}
     for argv, said in (
         (["show", "zz", *nowhere], "'zz' is not a request ID"),
         (["get", *nowhere, "-r", "not an id"], "'not an id' is not a request ID"),
