@@ -284,7 +284,7 @@ def find_reporting(
         start_ms, end_ms = api.window(spec.start, spec.end)
         raise RequestNotFound(found.not_found or request_ids, start_ms, end_ms)
     for prefix, full in found.resolved:
-        reporter.warn(f"{prefix} is {full}")
+        reporter.warn_info(f"{prefix} is {full}")
     for missing in found.not_found:
         reporter.warn(f"no request with ID {missing} in this window")
     return list(found.requests)

@@ -1,6 +1,12 @@
 """Shell completion of values that live in the account: API IDs and names, stages, and the
 config file's @targets. A prompt must never wait long nor show an error: every lookup has a
-short time-out, and any failure completes nothing."""
+short time-out, and any failure completes nothing.
+
+bash splits the line at the characters of COMP_WORDBREAKS, `:` and `=` among them, and click's
+bash script hands the pieces over joined by spaces: `--endpoint-url http://127.0.0.1:4566`
+arrives as `http : //127.0.0.1 : 4566`. `_BashComplete` glues the pieces back before click
+parses the line, so every option's value (the endpoint, `--source orders:live`) is the one the
+user typed."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from click.shell_completion import CompletionItem
+from click.shell_completion import BashComplete, CompletionItem, add_completion_class
 
 # The whole lookup, whatever it does: a tab press must come back.
 TIMEOUT_S = 2.5
@@ -39,11 +45,80 @@ def _bounded(lookup: Callable[[], list[CompletionItem]]) -> list[CompletionItem]
     return found[0] if found else []
 
 
+def _breaks(word: str, before: str) -> bool:
+    """Whether `word` is a piece bash cut out of a word at a word break: a `:` (or several)
+    anywhere, a `=` after a long option (`--endpoint-url=…`)."""
+    if word and not word.strip(":"):
+        return True
+    return word == "=" and before.startswith("--") and "=" not in before
+
+
+def rejoin(words: list[str]) -> tuple[list[str], int]:
+    """`words` (bash's pieces, the last the one being completed) with the pieces of each word
+    glued back, and how many characters of the last word come before bash's last piece: bash
+    replaces only that piece, so a completion must not repeat them."""
+    joined: list[str] = []
+    glue_next = False
+    head = 0
+    for word in words:
+        breaks = bool(joined) and _breaks(word, joined[-1])
+        # An empty word after a break is the word after a space: bash gives no empty piece.
+        if joined and (breaks or (glue_next and word)):
+            head = len(joined[-1])
+            joined[-1] += word
+            glue_next = breaks
+        else:
+            head = 0
+            joined.append(word)
+            glue_next = False
+    return joined, head
+
+
+class _BashComplete(BashComplete):
+    """bash, with the words it split at `:` or `=` glued back (see the module's docstring)."""
+
+    _head = 0
+
+    def get_completion_args(self) -> tuple[list[str], str]:
+        args, incomplete = super().get_completion_args()
+        words, self._head = rejoin([*args, incomplete])
+        return words[:-1], words[-1]
+
+    def get_completions(self, args: list[str], incomplete: str) -> list[CompletionItem]:
+        items = super().get_completions(args, incomplete)
+        head = incomplete[: self._head]
+        if not head:
+            return items
+        # bash replaces only its last piece of the word: offer what follows the rest.
+        return [
+            CompletionItem(str(i.value)[len(head) :], type=i.type, help=i.help)
+            for i in items
+            if str(i.value).startswith(head)
+        ]
+
+
+add_completion_class(_BashComplete, "bash")
+
+
+def _line_options(ctx: click.Context) -> dict[str, Any]:
+    """profile, region and endpoint_url as the line gives them, after the command or before it
+    (`apilogs --region eu-west-1 get …`); the command's own win."""
+    options: dict[str, Any] = {}
+    for params in (ctx.parent.params if ctx.parent else {}, ctx.params):
+        for name in ("profile", "region", "endpoint_url"):
+            if params.get(name):
+                options[name] = params[name]
+    # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what `apilogs demo serve` says to
+    # export, and what the main commands honour too (apilogs.aws.make_context).
+    options.setdefault("region", os.environ.get("AWS_REGION") or None)
+    return options
+
+
 def _clients(ctx: click.Context) -> tuple[Any, Any]:
     import boto3
     from botocore.config import Config
 
-    params = {**(ctx.parent.params if ctx.parent else {}), **ctx.params}
+    params = _line_options(ctx)
     session = boto3.Session(profile_name=params.get("profile"), region_name=params.get("region"))
     config = Config(
         connect_timeout=1,

@@ -293,12 +293,9 @@ class _Pager:
                 return True
         return False
 
-    def _tell_failing(self, failing_for: float, reason: str) -> bool:
-        self.stats.notice(
-            f"CloudWatch Logs has failed every read of {self.query.group} for "
-            f"{failing_for:.0f} s ({reason}); still trying",
-            once=False,
-        )
+    def _tell_failing(self, reason: str) -> bool:
+        """Said once for all the groups failing alike (FetchStats.tell_failing)."""
+        self.stats.tell_failing(self.query.group, reason, self.clock(), self.policy.notice_after_s)
         return True
 
     def call(self, **kwargs: Any) -> dict[str, Any] | None:
@@ -331,18 +328,21 @@ class _Pager:
                 assert failing_since is not None
                 failing_for = self.clock() - failing_since
                 if limit is not None and failing_for >= limit:
-                    self.stats.set_ok(group)
+                    self.stats.set_ok(group, recovered=False)
                     raise GaveUp(group, reason, failing_for)
-                told = told or self._tell_failing(failing_for, reason)
+                told = told or self._tell_failing(reason)
                 continue
             self.stats.call_started(group)
+            answered = False
             try:
                 # `interleaved` is deprecated and always on in CloudWatch Logs, but emulators
                 # (moto) return stream after stream without it: ask for time order explicitly.
                 page: dict[str, Any] = self.client.filter_log_events(
                     logGroupName=group, interleaved=True, **kwargs
                 )
+                answered = True
             except botocore.exceptions.ClientError as exc:
+                answered = True
                 if error_code(exc) == "ResourceNotFoundException":
                     self.gone = True
                     if self.missing is not None:
@@ -376,16 +376,12 @@ class _Pager:
             else:
                 self.gone = False
                 if failing_since is not None:
-                    self.stats.set_ok(group)
-                    if told:
-                        self.stats.notice(
-                            f"{group}: reads recovered after {self.clock() - failing_since:.0f} s",
-                            once=False,
-                        )
+                    # "recovered", once for the groups that were said failing alike
+                    self.stats.set_ok(group, self.clock())
                 self.stats.pages += 1
                 return page
             finally:
-                self.stats.call_ended(group)
+                self.stats.call_ended(group, answered=answered)
                 self.ctx.logs_in_flight.release()
             now = self.clock()
             if failing_since is None:
@@ -393,9 +389,9 @@ class _Pager:
             failing_for = now - failing_since
             self.stats.set_failing(group, failing_since, reason)
             if not told and failing_for >= self.policy.notice_after_s:
-                told = self._tell_failing(failing_for, reason)
+                told = self._tell_failing(reason)
             if limit is not None and failing_for >= limit:
-                self.stats.set_ok(group)
+                self.stats.set_ok(group, recovered=False)
                 raise GaveUp(group, reason, failing_for)
             # Full jitter: readers throttled together must not come back together.
             if self.stop.wait(delay * (0.5 + random.random() / 2)):

@@ -2,7 +2,12 @@
 the user must be told (cut off, skipped, late, failing, recovered), and failures.
 
 Readers never print. A front end reads the counters whenever it likes, and takes the notices
-that are new with `take_notices()`: `--watch` shows them while following, not at the end."""
+that are new with `take_notices()`: `--watch` shows them while following, not at the end.
+
+A condition that hits many groups at once (an endpoint that fails or does not answer) is said
+once, naming how many groups, not once per group: the same reason is said again only when it
+reaches more groups and a notice period has passed; its end ("recovered", "answered") is said
+once, when the last of its groups is past it."""
 
 from __future__ import annotations
 
@@ -14,6 +19,25 @@ from dataclasses import dataclass, field
 
 from apilogs.aws import RateLimiter
 from apilogs.errors import GroupFailure
+
+
+@dataclass
+class _Condition:
+    """Groups told as failing for one reason, until each has recovered or been given up on."""
+
+    since: float  # the earliest a member began failing (the readers' clock, seconds)
+    told_at: float
+    members: set[str]
+    recovered: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Slow:
+    """Calls told as not answered, until each has ended."""
+
+    told_at: float
+    members: set[str]
+    answered: list[tuple[str, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -47,6 +71,10 @@ class FetchStats:
     _keys: set[str] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _listener: Callable[[str], None] | None = field(default=None, repr=False)
+    # reason → the groups told as failing for it; group → the reason it was told under
+    _conditions: dict[str, _Condition] = field(default_factory=dict, repr=False)
+    _told_under: dict[str, str] = field(default_factory=dict, repr=False)
+    _slow: _Slow | None = field(default=None, repr=False)
 
     @property
     def throttles(self) -> int:
@@ -126,10 +154,73 @@ class FetchStats:
         with self._lock:
             self.failing[group] = (since, reason)
 
-    def set_ok(self, group: str) -> None:
-        if group in self.failing:
-            with self._lock:
-                self.failing.pop(group, None)
+    def tell_failing(self, group: str, reason: str, now: float, period_s: float) -> None:
+        """`group`'s reads have failed (for `reason`) long enough to be said. Said once for
+        every group failing for the same reason; said again only once `period_s` has passed
+        and the reason has reached a group not counted before. `now`: the readers' clock."""
+        with self._lock:
+            condition = self._conditions.get(reason)
+            if condition is not None and group in condition.members:
+                return
+            if condition is not None and now - condition.told_at < period_s:
+                self._join(condition, {group}, reason)
+                return
+            joining = {g for g, (_, r) in self.failing.items() if r == reason} | {group}
+            since = min((self.failing[g][0] for g in joining if g in self.failing), default=now)
+            if condition is None:
+                condition = self._conditions[reason] = _Condition(since, now, set())
+            condition.since = min(condition.since, since)
+            condition.told_at = now
+            self._join(condition, joining, reason)
+            count = len(condition.members)
+            what = group if count == 1 else f"{count} groups"
+            text = (
+                f"CloudWatch Logs has failed every read of {what} for "
+                f"{now - condition.since:.0f} s ({reason}); still trying"
+            )
+        self.notice(text, once=False)
+
+    def _join(self, condition: _Condition, groups: set[str], reason: str) -> None:
+        for group in groups:
+            before = self._told_under.get(group)
+            if before is not None and before != reason:
+                self._leave(group, recovered=False)
+            self._told_under[group] = reason
+            condition.members.add(group)
+
+    def _leave(self, group: str, *, recovered: bool) -> _Condition | None:
+        """`group` is past its condition: the condition, when it was the last of it."""
+        reason = self._told_under.pop(group, None)
+        condition = self._conditions.get(reason) if reason is not None else None
+        if condition is None:
+            return None
+        condition.members.discard(group)
+        if recovered:
+            condition.recovered.append(group)
+        if condition.members:
+            return None
+        del self._conditions[reason]  # type: ignore[arg-type]
+        return condition
+
+    def set_ok(self, group: str, now: float | None = None, *, recovered: bool = True) -> None:
+        """`group` is no longer failing: a read succeeded (`recovered`), or it was given up on.
+        Recovery is said once its condition's last group is past it."""
+        if group not in self.failing and group not in self._told_under:
+            return
+        with self._lock:
+            self.failing.pop(group, None)
+            condition = self._leave(group, recovered=recovered)
+        if condition is None or not condition.recovered:
+            return
+        took = (time.monotonic() if now is None else now) - condition.since
+        [*_, last] = condition.recovered
+        count = len(condition.recovered)
+        self.notice(
+            f"{last}: reads recovered after {took:.0f} s"
+            if count == 1
+            else f"CloudWatch Logs reads recovered after {took:.0f} s ({count} groups)",
+            once=False,
+        )
 
     # -- calls that take long ----------------------------------------------------------------
 
@@ -137,33 +228,71 @@ class FetchStats:
         with self._lock:
             self.in_flight[group] = (time.monotonic(), False)
 
-    def call_ended(self, group: str) -> None:
+    def call_ended(self, group: str, *, answered: bool = True) -> None:
+        """`group`'s call ended: `answered`, or not (a time-out, a dropped connection). That
+        calls told as slow were answered is said once, when the last of them ends."""
+        now = time.monotonic()
         with self._lock:
             started = self.in_flight.pop(group, None)
-        if started is not None and started[1]:
-            self.notice(
-                f"{group}: CloudWatch Logs answered after {time.monotonic() - started[0]:.0f} s",
-                once=False,
-            )
+            slow = self._slow
+            if started is None or not started[1] or slow is None:
+                return
+            slow.members.discard(group)
+            if answered:
+                slow.answered.append((group, now - started[0]))
+            if slow.members:
+                return
+            self._slow = None
+        if not slow.answered:
+            return  # not answered at all: the failing reads are said by the readers
+        [*_, (last, waited)] = slow.answered
+        count = len(slow.answered)
+        longest = max(w for _, w in slow.answered)
+        self.notice(
+            f"{last}: CloudWatch Logs answered after {waited:.0f} s"
+            if count == 1
+            else f"CloudWatch Logs answered reads of {count} groups after up to {longest:.0f} s",
+            once=False,
+        )
 
     def tell_slow_calls(self, after_s: float) -> None:
-        """A notice for each call in flight longer than `after_s`: an endpoint that stops
-        answering is said, not waited on in silence. Called by the consumers as they wait."""
+        """Calls in flight longer than `after_s`: an endpoint that stops answering is said, not
+        waited on in silence, once for all the calls it holds (again only once `after_s` has
+        passed and a call not counted before is slow). Called by the consumers as they wait."""
         if not self.in_flight:
             return
         now = time.monotonic()
-        slow = []
+        slow: list[str] = []
         with self._lock:
             for group, (since, told) in self.in_flight.items():
                 if not told and now - since >= after_s:
                     self.in_flight[group] = (since, True)
-                    slow.append((group, now - since))
-        for group, waited in slow:
-            self.notice(
-                f"CloudWatch Logs has not answered a read of {group} for {waited:.0f} s; "
-                "still waiting",
-                once=False,
-            )
+                    slow.append(group)
+            if not slow:
+                return
+            episode = self._slow
+            if episode is None:
+                episode = self._slow = _Slow(now - after_s - 1, set())
+            episode.members.update(slow)
+            if now - episode.told_at < after_s:
+                return
+            episode.told_at = now
+            # Every call half as slow is counted now, not said again a moment later.
+            for group, (since, told) in self.in_flight.items():
+                if not told and now - since >= after_s / 2:
+                    self.in_flight[group] = (since, True)
+                    episode.members.add(group)
+            waiting = [
+                (g, now - self.in_flight[g][0]) for g in episode.members if g in self.in_flight
+            ]
+        waited = max(w for _, w in waiting)
+        what = (
+            f"a read of {waiting[0][0]}" if len(waiting) == 1 else f"reads of {len(waiting)} groups"
+        )
+        self.notice(
+            f"CloudWatch Logs has not answered {what} for {waited:.0f} s; still waiting",
+            once=False,
+        )
 
 
 def plural(n: int, word: str) -> str:
