@@ -46,6 +46,7 @@ from apilogs.ids import is_uuid
 from apilogs.join.correlate import TIMING_WINDOW_MS, correlate, function_name_of
 from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role
 from apilogs.parse import parse_event
+from apilogs.parse.vet import LEFT_OUT
 
 if TYPE_CHECKING:
     from apilogs.fetch.insights import InsightsUsage
@@ -177,6 +178,8 @@ class _Search:
                     event = self.found.get(key)
                     if event is None:
                         event = parse_event(raw)
+                        if LEFT_OUT in event.line.fields:
+                            self.stats.left_out.update(event.line.fields[LEFT_OUT])
                     ids = _ids_of(event)
                     if prefixes and not any(i.startswith(t) for i in ids for t in terms):
                         continue
@@ -213,6 +216,8 @@ class _Search:
                 event = self.found.get(key)
                 if event is None:
                     event = self.found[key] = parse_event(raw)
+                    if LEFT_OUT in event.line.fields:
+                        self.stats.left_out.update(event.line.fields[LEFT_OUT])
                 got.append(event)
         return got
 

@@ -17,6 +17,7 @@ from apilogs.fetch.classes import DELIVERY, INFREQUENT_ACCESS, delivery_notice, 
 from apilogs.fetch.engines import FILTER, WindowEngine, follower
 from apilogs.model import LogEvent, Request, Role, Source, Topology
 from apilogs.parse import parse_event
+from apilogs.parse.vet import LEFT_OUT
 from apilogs.spec import ReadSpec
 
 ROLE_NAMES = {str(r) for r in Role if r is not Role.OTHER}
@@ -208,6 +209,8 @@ def read_events(
     raws = engine.read(reading, head)
     for raw in raws:
         event = parse_event(raw) if parse else LogEvent(raw)
+        if LEFT_OUT in event.line.fields:
+            stats.left_out.update(event.line.fields[LEFT_OUT])
         if narrowing and not selection.keeps(event):  # type: ignore[union-attr]
             continue
         if not filtering or spec.keeps(event):
@@ -251,6 +254,8 @@ def follow_events(
         kept = []
         for released in batch:
             event = parse_event(released.event)
+            if LEFT_OUT in event.line.fields:
+                stats.left_out.update(event.line.fields[LEFT_OUT])
             if selection is not None and not selection.keeps(event):
                 continue
             if spec.keeps(event):

@@ -343,14 +343,18 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+_ABSURD_MS = 100_000 * 86_400_000  # 100,000 days: `99999d 23h` is as wide as a duration gets
+
+
 def format_duration_ms(ms: float) -> str:
     """A duration for people: ``0.4 ms``, ``850 ms``, ``1.2 s``, ``2m 03s``, ``1h 05m``, ``2d 03h``.
 
     Sub-10 ms values keep one decimal (warm Lambda durations live there). Rounding happens before
-    the unit is picked, so 999.7 ms reads ``1.0 s``, not ``1000 ms``. Non-finite input gives
-    ``?`` rather than an exception: this is for display only."""
+    the unit is picked, so 999.7 ms reads ``1.0 s``, not ``1000 ms``. Non-finite input, and
+    anything of 100,000 days or more (no log covers that: a number that is not a duration), gives
+    ``?`` rather than an exception or a column-breaking width: this is for display only."""
     try:
-        finite = math.isfinite(ms)
+        finite = math.isfinite(ms) and abs(ms) < _ABSURD_MS
     except OverflowError:  # an int past any float: from a timestamp that is not a time
         finite = False
     if not finite:

@@ -30,6 +30,7 @@ from apilogs.cli.status import ExitStatus, describe, exit_status, unexpected_mes
 from apilogs.errors import ApilogsError
 from apilogs.fetch import FetchStats
 from apilogs.model import Severity
+from apilogs.parse.vet import left_out_notice
 from apilogs.render.env import Terminal
 from apilogs.render.progress import CLEAR
 from apilogs.render.sanitize import sanitize
@@ -262,6 +263,9 @@ class Reporter:
         exits 1 (nothing found), as grep does."""
         self.notices()
         stats = self.stats
+        left_out = left_out_notice(stats.left_out)
+        if left_out:
+            self.warn(left_out)
         if stats.throttles:
             self.warn(
                 f"CloudWatch Logs throttled {stats.throttles} reads; apilogs slowed down"

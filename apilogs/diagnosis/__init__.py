@@ -264,7 +264,9 @@ def diagnose(
             (i for i in invocations if i.role is not Role.AUTHORIZER and i.memory_mb), None
         )
         detail = (
-            f" ({used.max_memory_mb}/{used.memory_mb} MB)" if used and used.max_memory_mb else ""
+            f" ({used.max_memory_mb}/{used.memory_mb or '?'} MB)"
+            if used and used.max_memory_mb
+            else ""
         )
         return Diagnosis(Outcome.OUT_OF_MEMORY, f"Lambda ran out of memory{detail}")
     if "timeout" in causes:

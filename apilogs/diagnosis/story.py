@@ -13,7 +13,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from apilogs.model import LineKind, Outcome, Request, Role, SpanKind, Trace, TraceSpan
+from apilogs.model import (
+    Invocation,
+    LineKind,
+    Outcome,
+    Request,
+    Role,
+    SpanKind,
+    Trace,
+    TraceSpan,
+)
 from apilogs.times import format_duration_ms
 
 __all__ = [
@@ -31,6 +40,7 @@ __all__ = [
     "Tone",
     "explain_outcome",
     "log_phases",
+    "memory_used",
     "phases_of",
     "span_flags",
     "span_label",
@@ -196,9 +206,9 @@ def timeline(request: Request) -> list[Moment]:
             details.append(_PROBABLE_WORDS)
         if invocation.duration_ms is not None:
             details.append(format_duration_ms(invocation.duration_ms))
-        if invocation.max_memory_mb is not None:
-            # The size as logged, `None` included: what the timeline has always said.
-            details.append(f"{invocation.max_memory_mb}/{invocation.memory_mb} MB")
+        memory = memory_used(invocation)
+        if memory is not None:
+            details.append(memory)
         if invocation.init_ms is not None:
             details.append(f"cold start, init {format_duration_ms(invocation.init_ms)}")
         if invocation.status:
@@ -371,6 +381,15 @@ class InvocationFacts:
         )
 
 
+def memory_used(invocation: Invocation) -> str | None:
+    """`56/128 MB`: the memory an invocation used of its size; `56/? MB` when its REPORT gave
+    no size (or one Lambda cannot have, `apilogs.parse.vet`); None without the used memory. The
+    facts and the timeline both say it so."""
+    if invocation.max_memory_mb is None:
+        return None
+    return f"{invocation.max_memory_mb}/{invocation.memory_mb or '?'} MB"
+
+
 def _invocation_facts(request: Request) -> tuple[InvocationFacts, ...]:
     return tuple(
         InvocationFacts(
@@ -378,11 +397,7 @@ def _invocation_facts(request: Request) -> tuple[InvocationFacts, ...]:
             lambda_request_id=inv.lambda_request_id,
             function=inv.function,
             duration=None if inv.duration_ms is None else format_duration_ms(inv.duration_ms),
-            memory=(
-                None
-                if inv.max_memory_mb is None
-                else f"{inv.max_memory_mb}/{inv.memory_mb or '?'} MB"
-            ),
+            memory=memory_used(inv),
             init=None if inv.init_ms is None else format_duration_ms(inv.init_ms),
             status=inv.status,
             probable=inv.probable,

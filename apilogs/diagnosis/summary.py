@@ -13,6 +13,7 @@ from typing import Any
 
 from apilogs.diagnosis import LAMBDA_RAN_ON, ran_on_cause
 from apilogs.model import Outcome, Request, Role
+from apilogs.parse.vet import plausible_ms, plausible_status
 from apilogs.times import iso_utc_or_none
 
 PERCENTILES = (50, 90, 99)
@@ -101,23 +102,29 @@ class WindowStats:
             request.start_ms if self.first_ms is None else min(self.first_ms, request.start_ms)
         )
         self.last_ms = request.end_ms if self.last_ms is None else max(self.last_ms, request.end_ms)
-        status = request.status
+        # A value AWS cannot write is never summed: the parsers leave such values out
+        # (`apilogs.parse.vet`), and what reaches a request by another way is checked here too.
+        status = request.status if plausible_status(request.status) else None
         self.by_class[f"{status // 100}xx" if status else "unknown"] += 1
         if status:
             self.by_status[status] += 1
-        if request.response_latency_ms is not None:
-            self.response.append(request.response_latency_ms)
-            self.routes[self.route_of(request)].append(request.response_latency_ms)
-        if request.integration_latency_ms is not None:
-            self.integration.append(request.integration_latency_ms)
+        response = request.response_latency_ms
+        if response is not None and plausible_ms(response):
+            self.response.append(response)
+            self.routes[self.route_of(request)].append(response)
+        integration = request.integration_latency_ms
+        if integration is not None and plausible_ms(integration):
+            self.integration.append(integration)
         for invocation in request.invocations:
             name = invocation.function or "?"
             if invocation.role is Role.AUTHORIZER:
                 name += " (auth)"
-            if invocation.duration_ms is not None:
-                self.durations[name].append(invocation.duration_ms)
-            if invocation.init_ms is not None:
-                self.cold[name].append(invocation.init_ms)
+            duration = invocation.duration_ms
+            if duration is not None and plausible_ms(duration):
+                self.durations[name].append(duration)
+            init = invocation.init_ms
+            if init is not None and plausible_ms(init):
+                self.cold[name].append(init)
         if request.outcome.is_error:
             key = cause_key(request)
             row = self.errors.get(key)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -67,6 +67,9 @@ class FetchStats:
     in_flight: dict[str, tuple[float, bool]] = field(default_factory=dict)
     # group → [pages, events, bytes] that were not UTF-8 (shown with U+FFFD)
     not_utf8: dict[str, list[int]] = field(default_factory=dict)
+    # field name → values the parsers left out as no value AWS can write (apilogs.parse.vet):
+    # said once, at the end of a read.
+    left_out: Counter[str] = field(default_factory=Counter)
     _fresh: deque[str] = field(default_factory=deque, repr=False)
     _keys: set[str] = field(default_factory=set, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

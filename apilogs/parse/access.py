@@ -29,7 +29,9 @@ JSON gives its first UUID as `request_id`: a guess, and only a well-formed UUID.
 
 Every ID is checked for its shape last (`apilogs.parse.vet`): a value that does not look like
 its ID goes to `fields["untrusted_" + name]`, as does an ID value that is not the line's own text
-(decoded from a JSON escape, or a JSON number).
+(decoded from a JSON escape, or a JSON number). So does a measure AWS cannot write (a status
+outside 100–599, a latency outside 0–1 h or not a number at all, a method or path that is not
+text of its shape): it is left out, and named in `fields["left_out"]`.
 
 IDs: `requestId` → `request_id`, `extendedRequestId` → `extended_request_id`,
 `integration.requestId` / `awsEndpointRequestId` / `integration.awsEndpointRequestId` →
@@ -57,7 +59,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apilogs.model import Line, LineKind
-from apilogs.parse.vet import vet
+from apilogs.parse.vet import LIMITS, leave_out, vet
 
 __all__ = ["AccessParser", "compile_access_format"]
 
@@ -227,13 +229,23 @@ class _Plan:
             else:
                 ids.setdefault(name, value)
         for index, name in self.ints:
-            number = _to_int(values[index])
-            if number is not None and name not in fields:
-                fields[name] = number
+            value = values[index]
+            number = _to_int(value)
+            if number is not None:
+                if name not in fields:
+                    fields[name] = number
+            elif value is not None and value != "-" and value != "" and name not in fields:
+                # Not a number API Gateway writes ("NaN", 1e30, an object): left out, kept.
+                leave_out(fields, name, value)
         for index, name in self.strs:
             value = values[index]
             if value is not None and value != "-" and value != "" and name not in fields:
-                fields[name] = value if isinstance(value, str) else str(value)
+                if isinstance(value, str):
+                    fields[name] = value
+                elif name in LIMITS:
+                    leave_out(fields, name, value)  # a method or path that is not text
+                else:
+                    fields[name] = str(value)
         for index, var in self.raws:
             value = values[index]
             if value is not None and value != "-" and value != "":

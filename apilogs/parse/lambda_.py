@@ -26,6 +26,10 @@ LAMBDA_TRACEBACK, and anything without a request ID (plain `print`) → LAMBDA_P
 - `error_type`, `error_message`: an error object, an uncaught exception, REPORT `Error Type:`
 - `error_cause`: `timeout`, `oom`, `runtime_exit`
 - `timeout_s` (float): `Task timed out after 3.00 seconds`
+
+A metric Lambda cannot write (`Max Memory Used: -5 MB`, `Memory Size: 0 MB`, a duration of NaN
+or of days) is left out by `apilogs.parse.vet`: moved to `fields["untrusted_" + name]` and named
+in `fields["left_out"]`, never summed or shown as the invocation's.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import re
 from typing import Any
 
 from apilogs.model import Line, LineKind
-from apilogs.parse.vet import vet
+from apilogs.parse.vet import leave_out, vet
 
 __all__ = ["parse_lambda", "recognize_lambda"]
 
@@ -230,6 +234,8 @@ def _report_pair(key: str, value: str, fields: dict[str, Any]) -> None:
         number = _number(value, kind is int)
         if number is not None:
             fields[name] = number
+        else:  # not a number Lambda writes: left out, kept (`apilogs.parse.vet`)
+            leave_out(fields, name, value)
 
 
 # REPORT's metrics: the name in the Text format, the `record.metrics` key of the JSON format's
@@ -495,9 +501,14 @@ def _platform(kind: str, record: object, message: str) -> Line | None:
         line_kind = LineKind.LAMBDA_END
     elif kind == "platform.report":
         for key, (name, integral) in _JSON_METRICS.items():
-            number = _number(metrics.get(key), integral)
+            value = metrics.get(key)
+            if value is None:
+                continue
+            number = _number(value, integral)
             if number is not None:
                 fields[name] = number
+            else:  # NaN, a string, a 400-digit integer: left out, kept
+                leave_out(fields, name, value)
         line_kind = LineKind.LAMBDA_REPORT
     elif kind.startswith(("platform.init", "platform.restore", "platform.extension")) or kind in (
         "platform.telemetrySubscription",
