@@ -10,9 +10,10 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from apilogs.cli import cli
 from tests.support.builders import (
@@ -74,6 +75,12 @@ def shop(client) -> dict[str, object]:
     return {"api": api, "groups": groups}
 
 
+def _run(shop: dict[str, object], url: str, command: str, *args: str, **kwargs: Any) -> Result:
+    """`apilogs COMMAND -a API -t prod ARGS --endpoint-url URL`, in-process."""
+    argv = [command, "-a", str(shop["api"]), "-t", "prod", *args, "--endpoint-url", url]
+    return CliRunner().invoke(cli, argv, **kwargs)
+
+
 def _messages(output: str) -> list[str]:
     return [json.loads(line)["message"] for line in output.splitlines() if line.strip()]
 
@@ -98,24 +105,7 @@ def test_faults_on_every_call_lose_nothing_and_stop_nothing(endpoint, shop, seed
     with fault_proxy(endpoint) as proxy:
         proxy.slow_seconds = 0.2
         proxy.chaos(seed)
-        result = CliRunner().invoke(
-            cli,
-            [
-                "get",
-                "-a",
-                str(shop["api"]),
-                "-t",
-                "prod",
-                "-s",
-                "10m",
-                "-o",
-                "json",
-                "--max-rps",
-                "0",
-                "--endpoint-url",
-                proxy.url,
-            ],
-        )
+        result = _run(shop, proxy.url, "get", "-s", "10m", "-o", "json", "--max-rps", "0")
     assert result.exit_code == 0, result.stderr
     assert sorted(_messages(result.stdout)) == _expected(shop)
     faulted = {op.split(":")[0] for op in proxy.ops}
@@ -126,24 +116,7 @@ def test_faults_on_every_call_lose_nothing_and_stop_nothing(endpoint, shop, seed
 def test_a_role_that_may_only_read_logs_still_gets_them(endpoint, shop) -> None:
     with fault_proxy(endpoint) as proxy:
         proxy.deny = {"apigateway", "lambda"}
-        result = CliRunner().invoke(
-            cli,
-            [
-                "get",
-                "-a",
-                str(shop["api"]),
-                "-t",
-                "prod",
-                "-s",
-                "10m",
-                "-o",
-                "json",
-                "--log-group",
-                "/acc",
-                "--endpoint-url",
-                proxy.url,
-            ],
-        )
+        result = _run(shop, proxy.url, "get", "-s", "10m", "-o", "json", "--log-group", "/acc")
     assert result.exit_code == 0, result.stderr
     assert sorted(_messages(result.stdout)) == _expected(shop)
     assert "assumed read its execution log" in result.stderr
@@ -154,38 +127,8 @@ def test_requests_and_groups_through_faults_on_every_call(endpoint, shop) -> Non
     with fault_proxy(endpoint) as proxy:
         proxy.slow_seconds = 0.2
         proxy.chaos(7)
-        rows = CliRunner().invoke(
-            cli,
-            [
-                "requests",
-                "-a",
-                str(shop["api"]),
-                "-t",
-                "prod",
-                "-s",
-                "10m",
-                "-o",
-                "json",
-                "--max-rps",
-                "0",
-                "--endpoint-url",
-                proxy.url,
-            ],
-        )
-        groups = CliRunner().invoke(
-            cli,
-            [
-                "groups",
-                "-a",
-                str(shop["api"]),
-                "-t",
-                "prod",
-                "-o",
-                "json",
-                "--endpoint-url",
-                proxy.url,
-            ],
-        )
+        rows = _run(shop, proxy.url, "requests", "-s", "10m", "-o", "json", "--max-rps", "0")
+        groups = _run(shop, proxy.url, "groups", "-o", "json")
     assert rows.exit_code == 0, rows.stderr
     found = [json.loads(line) for line in rows.stdout.splitlines()]
     assert len(found) == PER_GROUP
@@ -199,23 +142,8 @@ def test_requests_and_groups_through_faults_on_every_call(endpoint, shop) -> Non
 def test_groups_shows_an_inferred_topology_as_inferred(endpoint, shop) -> None:
     with fault_proxy(endpoint) as proxy:
         proxy.deny = {"apigateway", "lambda"}
-        table = CliRunner().invoke(
-            cli, ["groups", "-a", str(shop["api"]), "-t", "prod", "--endpoint-url", proxy.url]
-        )
-        doc = CliRunner().invoke(
-            cli,
-            [
-                "groups",
-                "-a",
-                str(shop["api"]),
-                "-t",
-                "prod",
-                "-o",
-                "json",
-                "--endpoint-url",
-                proxy.url,
-            ],
-        )
+        table = _run(shop, proxy.url, "groups")
+        doc = _run(shop, proxy.url, "groups", "-o", "json")
     assert table.exit_code == 0, table.stderr
     assert "inferred: the API's configuration could not be read" in table.stdout
     assert "could not read the configuration of API" in table.stdout
@@ -236,21 +164,7 @@ def test_a_denied_role_with_nothing_in_the_window_still_finds_the_functions_name
     rid = f"{3:08d}-0000-4000-8000-000000000000"
     with fault_proxy(endpoint) as proxy:
         proxy.deny = {"apigateway", "lambda"}
-        result = CliRunner().invoke(
-            cli,
-            [
-                "show",
-                rid,
-                "-a",
-                str(shop["api"]),
-                "-t",
-                "prod",
-                "-s",
-                "10m",
-                "--endpoint-url",
-                proxy.url,
-            ],
-        )
+        result = _run(shop, proxy.url, "show", rid, "-s", "10m")
     assert result.exit_code == 0, result.stderr
     assert rid in result.stdout
     assert "could not read the configuration of API" in result.stderr
