@@ -44,7 +44,7 @@ from apilogs.fetch.filter import (
     queries_for,
     read_window,
 )
-from apilogs.fetch.merge import Released, WatermarkMerge, merge_sorted
+from apilogs.fetch.merge import Released, WatermarkMerge, arrived, merge_sorted
 from apilogs.fetch.stats import FetchStats
 from apilogs.model import RawEvent
 
@@ -739,21 +739,13 @@ def follow(
         for index, query in enumerate(queries):
             pool.start(f"follow {query.group}", run, query, cycle_s * index / len(queries))
         while not scope.is_set():
-            try:
-                item = inbox.get(timeout=0.25)
-            except queue.Empty:
-                item = None
-            while item is not None:
+            for item in arrived(inbox, 0.25):
                 if isinstance(item, _ReaderFailed):
                     raise item.error
                 group, events, until = item
                 until = max(until, read_until.get(group, -1))
                 read_until[group] = until
                 merge.push(group, events, until)
-                try:
-                    item = inbox.get_nowait()
-                except queue.Empty:
-                    item = None
             _release_stalled(merge, stats, policy)
             stats.tell_slow_calls(policy.notice_after_s)
             # An empty batch when idle is a heartbeat: consumers can close what is old enough.

@@ -261,31 +261,25 @@ def _reason(exc: BaseException) -> str:
     return error_code(exc) or type(exc).__name__
 
 
+@dataclass
 class _Pager:
     """Calls FilterLogEvents for one group: the limiter, the retries, the failing/recovered
     notices."""
 
-    def __init__(
-        self,
-        ctx: AwsContext,
-        query: GroupQuery,
-        stats: FetchStats,
-        stop: StopSignal,
-        policy: RetryPolicy,
-        clock: Callable[[], float] = time.monotonic,
-        missing: threading.Event | None = None,
-    ) -> None:
-        self.ctx = ctx
-        self.missing = missing
-        self.query = query
-        self.stats = stats
-        self.stop = stop
-        self.policy = policy
-        self.clock = clock
-        self.client = ctx.reader_client(query.region)
+    ctx: AwsContext
+    query: GroupQuery
+    stats: FetchStats
+    stop: StopSignal
+    policy: RetryPolicy
+    clock: Callable[[], float] = time.monotonic
+    missing: threading.Event | None = None
+    gone: bool = field(default=False, init=False)
+    client: Any = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = self.ctx.reader_client(self.query.region)
         pages.install(self.client)
-        self.gone = False
-        stats.limiter = ctx.logs_limiter
+        self.stats.limiter = self.ctx.logs_limiter
 
     def _enter_flight(self) -> bool:
         while not self.stop.is_set():

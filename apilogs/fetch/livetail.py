@@ -49,7 +49,7 @@ from apilogs.fetch.filter import (
     follow_group,
 )
 from apilogs.fetch.filter import read_window as filter_read_window
-from apilogs.fetch.merge import Released, WatermarkMerge
+from apilogs.fetch.merge import Released, WatermarkMerge, arrived
 from apilogs.fetch.stats import FetchStats
 from apilogs.model import RawEvent
 
@@ -814,19 +814,11 @@ def follow_live(
         for session in sessions:
             session.start()
         while not halt.is_set():
-            try:
-                item: _Push | _SessionFailed | None = inbox.get(timeout=0.25)
-            except queue.Empty:
-                item = None
-            while item is not None:
+            for item in arrived(inbox, 0.25):
                 if isinstance(item, _SessionFailed):
                     raise item.error
                 key, events, mark = item
                 merge.push(key, events, mark)
-                try:
-                    item = inbox.get_nowait()
-                except queue.Empty:
-                    item = None
             yield merge.pop_ready()
     finally:
         halt.set()

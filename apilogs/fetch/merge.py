@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import queue
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from operator import attrgetter
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from apilogs.model import RawEvent
 
@@ -27,6 +28,7 @@ __all__ = [
     "EventKey",
     "Released",
     "WatermarkMerge",
+    "arrived",
     "event_key",
     "merge_sorted",
 ]
@@ -259,3 +261,21 @@ _FOREVER = 2**63
 
 def _now(now_ms: int | None) -> int:
     return time.monotonic_ns() // 1_000_000 if now_ms is None else now_ms
+
+
+_Item = TypeVar("_Item")
+
+
+def arrived(inbox: queue.Queue[_Item], wait_s: float) -> Iterator[_Item]:
+    """What the readers put in `inbox`: the first item waited for up to `wait_s`, then all that is
+    there without waiting, so a follow pushes each burst into its merge before it pops once."""
+    try:
+        item = inbox.get(timeout=wait_s)
+    except queue.Empty:
+        return
+    while True:
+        yield item
+        try:
+            item = inbox.get_nowait()
+        except queue.Empty:
+            return
