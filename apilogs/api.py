@@ -372,8 +372,15 @@ class Api:
             head = self._known.head_for(stats)  # a FilterLogEvents read begun for nothing
             if head is not None:
                 head.close()
+            from apilogs.fetch.insights import InsightsUnserved
+
             reading = spec.reading(self.context, queries_for(chosen), stats, stop)
-            return summed_by(engine, reading, chosen, where)
+            try:
+                return summed_by(engine, reading, chosen, where)
+            except InsightsUnserved as exc:
+                if spec.engine != "auto":
+                    raise
+                stats.notice(f"{exc}: summed with FilterLogEvents instead")
         by_filter = replace(spec, engine="filter")
         return summed(self.requests(by_filter, where=where, stop=stop, stats=stats), stop)
 

@@ -245,6 +245,7 @@ class KnownTopology:
             spec.filter_pattern,
             stats,
             rps=self.context.logs_limiter.configured,
+            endpoint_url=self.context.endpoint_url,
         )
 
     def read(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from apilogs.model import Source
 
@@ -54,6 +55,12 @@ def estimate_window_bytes(sources: Sequence[Source], window_ms: int) -> int | No
     return total if known else None
 
 
+def is_aws_endpoint(url: str) -> bool:
+    """Whether `url` is one of AWS's own hosts (a FIPS, dual-stack or China endpoint included)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host.endswith((".amazonaws.com", ".amazonaws.com.cn", ".api.aws"))
+
+
 def format_bytes(n: float) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -80,17 +87,28 @@ def choose_engine(
     end_ms: int,
     *,
     rps: float = 5.0,
+    endpoint_url: str | None = None,
 ) -> EngineChoice:
     """Which engine reads [start_ms, end_ms] of these sources best, with the reason.
 
     `rps` is the FilterLogEvents rate the run may use (`--max-rps`; 0 means unlimited, a local
-    endpoint, where FilterLogEvents is always the choice)."""
+    endpoint, where FilterLogEvents is always the choice). An `endpoint_url` that is not AWS's
+    (an emulator, a proxy) keeps FilterLogEvents too: emulators serve it, but few compute Logs
+    Insights queries (moto answers `stats` with raw lines), and a wrong sum said with
+    confidence is worse than a slow read."""
     window_ms = max(0, end_ms - start_ms)
     estimated = estimate_window_bytes(sources, window_ms)
     span = _duration(window_ms)
     if rps <= 0:
         return EngineChoice(
             "filter", "engine auto: FilterLogEvents (no rate limit on this endpoint)", estimated
+        )
+    if endpoint_url is not None and not is_aws_endpoint(endpoint_url):
+        return EngineChoice(
+            "filter",
+            f"engine auto: FilterLogEvents ({endpoint_url} is not AWS: Logs Insights is not "
+            "assumed there; --engine insights to try it)",
+            estimated,
         )
     if window_ms < SHORT_WINDOW_MS:
         return EngineChoice(

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 
+import botocore.exceptions
+
 from apilogs.aws import AwsContext
 from apilogs.cancel import StopSignal
 from apilogs.errors import InvalidInput
@@ -136,11 +138,27 @@ class _Insights:
     """Logs Insights: scans the window server-side, for long windows; no filter pattern."""
 
     summarizes = True
+    chosen = False  # by `--engine auto`, which gives way where the endpoint does not serve it
 
     def read(self, reading: Reading, head: HeadStart | None = None) -> Iterator[RawEvent]:
         if head is not None:
             head.close()  # a FilterLogEvents read begun for nothing
-        return self._scan(reading, ())
+        return self._checked(reading)
+
+    def _checked(self, reading: Reading) -> Iterator[RawEvent]:
+        from apilogs.fetch.insights import InsightsUnserved
+
+        found = False
+        for event in self._scan(reading, ()):
+            found = True
+            yield event
+        if found:
+            return
+        try:
+            self._nothing_found(reading, "found no lines")
+        except InsightsUnserved as exc:  # the engine auto chose gives way
+            reading.stats.notice(f"{exc}: read with FilterLogEvents instead")
+            yield from FILTER.read(reading)
 
     def search(self, reading: Reading, terms: list[str]) -> Iterator[Iterable[RawEvent]]:
         # One scan, `filter @message like …`.
@@ -161,16 +179,66 @@ class _Insights:
         )
 
     def summarize(self, reading: Reading, sources: Sequence[Source]) -> InsightsSummary | None:
-        from apilogs.fetch.insights import stats_window
+        from apilogs.fetch.insights import InsightsUnserved, stats_window
 
         end_ms = reading.end_ms if reading.end_ms is not None else int(time.time() * 1000)
-        return stats_window(
-            reading.ctx, sources, reading.start_ms, end_ms, reading.stats, stop=reading.stop
-        )
+        try:
+            found = stats_window(
+                reading.ctx, sources, reading.start_ms, end_ms, reading.stats, stop=reading.stop
+            )
+        except InsightsUnserved as exc:
+            if self.chosen:
+                raise
+            raise InsightsUnserved(f"{exc} (use --engine filter)") from None
+        if found is not None and found.requests == 0:
+            self._nothing_found(reading, "counted no requests")
+        return found
+
+    def _nothing_found(self, reading: Reading, what: str) -> None:
+        """Insights found nothing: if FilterLogEvents finds a line in the window, Insights is not
+        serving these groups (an emulator, a group it cannot scan) and that is said; the engine
+        auto chose gives way (`InsightsUnserved`), one asked for by name is only doubted."""
+        from apilogs.fetch.insights import InsightsUnserved
+
+        if reading.stop is not None and reading.stop.is_set():
+            return
+        group = group_with_events(reading)
+        if group is None:
+            return  # truly nothing in the window
+        said = f"Logs Insights {what}, but FilterLogEvents finds lines in {group} in the window"
+        if self.chosen:
+            raise InsightsUnserved(said)
+        reading.stats.notice(f"{said}: the result may be wrong (try --engine filter)")
+
+
+def group_with_events(reading: Reading) -> str | None:
+    """The first of the reading's groups in which one small FilterLogEvents call finds a line of
+    the window; None when none does (or none answers)."""
+    end_ms = reading.end_ms if reading.end_ms is not None else int(time.time() * 1000)
+    for query in reading.queries:
+        if not reading.ctx.logs_limiter.acquire(reading.stop):
+            return None
+        try:
+            page = reading.ctx.client("logs", query.region).filter_log_events(
+                logGroupName=query.group, startTime=reading.start_ms, endTime=end_ms, limit=1
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+            continue  # the probe is a second opinion: a group that fails it gives none
+        if page.get("events"):
+            return query.group
+    return None
+
+
+class _AutoInsights(_Insights):
+    """Logs Insights as `--engine auto` chose it: where the endpoint does not serve it, the window
+    is read, or summed, with FilterLogEvents instead, and that is said."""
+
+    chosen = True
 
 
 FILTER: WindowEngine = _Filter()
 INSIGHTS: WindowEngine = _Insights()
+AUTO_INSIGHTS: WindowEngine = _AutoInsights()
 
 
 def window_engine(
@@ -182,6 +250,7 @@ def window_engine(
     stats: FetchStats,
     *,
     rps: float,
+    endpoint_url: str | None = None,
 ) -> WindowEngine:
     """The engine `name` stands for, for this window of these sources. "auto" decides here and
     says why (a notice) when it picks Logs Insights; a filter pattern keeps FilterLogEvents."""
@@ -200,10 +269,10 @@ def window_engine(
     if filter_pattern:
         return FILTER
     end = end_ms if end_ms is not None else int(time.time() * 1000)
-    choice = choose_engine(sources, start_ms, end, rps=rps)
+    choice = choose_engine(sources, start_ms, end, rps=rps, endpoint_url=endpoint_url)
     if choice.engine == "insights":
         stats.notice(choice.reason)
-        return INSIGHTS
+        return AUTO_INSIGHTS
     return FILTER
 
 

@@ -62,6 +62,7 @@ __all__ = [
     "FunctionSummary",
     "InsightsError",
     "InsightsSummary",
+    "InsightsUnserved",
     "InsightsUsage",
     "Percentiles",
     "PollSchedule",
@@ -104,6 +105,12 @@ _CONNECTION_ERRORS = (
 class InsightsError(AwsAccessError):
     """A Logs Insights query failed in a way retrying cannot fix (Failed, malformed, cancelled
     by someone else): AWS failing, like the family's other errors (exit 3)."""
+
+
+class InsightsUnserved(InsightsError):
+    """The endpoint took a Logs Insights query but did not compute it (an emulator that answers
+    `stats` with raw lines), or counted nothing where FilterLogEvents finds lines: its answer
+    cannot be trusted, and is not shown as if it could."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -1047,6 +1054,11 @@ def stats_window(
                     "try a shorter window"
                 )
             result.tell_replaced(stats, groups, "result row")
+            if q.name == "totals" and result.rows and "requests" not in result.rows[0]:
+                raise InsightsUnserved(
+                    "Logs Insights at this endpoint answered the stats query with lines, not "
+                    "sums: it does not compute `stats`"
+                )
             return result.rows
         return []
 

@@ -12,7 +12,8 @@ import sys
 import threading
 import time
 
-from click.testing import CliRunner
+import pytest
+from click.testing import CliRunner, Result
 
 from apilogs.cli import cli
 from tests.support.builders import (
@@ -77,29 +78,70 @@ def test_a_filter_pattern_with_insights_is_a_usage_error(traffic: Traffic) -> No
     assert "Logs Insights cannot" in err and err.count("\n") == 1
 
 
-def test_auto_says_when_it_picks_insights(traffic: Traffic) -> None:
+def _through_aws_host(traffic: Traffic, monkeypatch: pytest.MonkeyPatch, *args: str) -> Result:
+    """apilogs told to talk to AWS's own host, which an HTTP proxy (moto's server, which serves
+    requests sent to it as a proxy) answers: what `--engine auto` does against AWS."""
+    monkeypatch.setenv("HTTP_PROXY", traffic.url)
+    monkeypatch.setenv("http_proxy", traffic.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
     app = traffic.app
-    result = CliRunner().invoke(
+    return CliRunner().invoke(
         cli,
         [
-            "get",
-            "-a",
-            app.rest_api_id,
-            "-t",
-            app.rest_stage,
-            "-o",
-            "json",
-            "-s",
-            "2 days ago",
-            "--endpoint-url",
-            traffic.url,
-            "--engine",
-            "auto",
+            *args,
+            *("-a", app.rest_api_id, "-t", app.rest_stage, "-s", "2 days ago"),
+            *("--endpoint-url", "http://logs.us-east-1.amazonaws.com", "--engine", "auto"),
         ],
     )
+
+
+def test_auto_says_when_it_picks_insights(traffic: Traffic, monkeypatch) -> None:
+    result = _through_aws_host(traffic, monkeypatch, "get", "-o", "json")
     assert result.exit_code == 0, result.stderr
     assert "engine auto: Logs Insights (a 2.0 days window" in result.stderr
     assert len(result.stdout.splitlines()) > 1000
+
+
+def test_auto_sums_with_filter_where_insights_does_not_compute_stats(
+    traffic: Traffic, monkeypatch
+) -> None:
+    # moto answers a `stats` query with raw lines: auto must not print "0 requests" from that.
+    _, by_filter, _ = run(traffic, "stats", "-o", "json", "--engine", "filter")
+    result = _through_aws_host(traffic, monkeypatch, "stats", "-o", "json")
+    assert result.exit_code == 0, result.stderr
+    assert "engine auto: Logs Insights" in result.stderr
+    assert (
+        "Logs Insights at this endpoint answered the stats query with lines, not sums: it does "
+        "not compute `stats`: summed with FilterLogEvents instead"
+    ) in result.stderr
+    summed = json.loads(result.stdout)
+    assert summed["requests"] == json.loads(by_filter)["requests"] > 100
+
+
+def test_auto_keeps_filter_log_events_on_an_emulator(traffic: Traffic) -> None:
+    """The demo's case: `stats -s 7h` on an emulator printed "0 requests" with confidence."""
+    app = traffic.app
+    argv = [
+        *("-a", app.rest_api_id, "-t", app.rest_stage, "-s", "2 days ago"),
+        *("--endpoint-url", traffic.url, "--engine", "auto"),
+    ]
+    _, by_filter, _ = run(traffic, "stats", "-o", "json", "--engine", "filter")
+    result = CliRunner().invoke(cli, ["stats", "-o", "json", *argv])
+    assert result.exit_code == 0, result.stderr
+    assert "Logs Insights" not in result.stderr
+    assert json.loads(result.stdout)["requests"] == json.loads(by_filter)["requests"] > 100
+    got = CliRunner().invoke(cli, ["get", "-o", "json", *argv])
+    assert got.exit_code == 0 and "Logs Insights" not in got.stderr
+    assert len(got.stdout.splitlines()) > 1000
+
+
+def test_insights_by_name_where_it_does_not_compute_stats_is_one_error_line(
+    traffic: Traffic,
+) -> None:
+    code, out, err = run(traffic, "stats", "--engine", "insights")
+    assert code == 3 and out == ""
+    assert err.count("\n") == 1 and "does not compute `stats` (use --engine filter)" in err
 
 
 def test_watch_live_follows_and_says_how(endpoint, client) -> None:
