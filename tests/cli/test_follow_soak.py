@@ -15,7 +15,14 @@ import pytest
 
 from apilogs.aws import AwsContext, RateLimiter
 from apilogs.fetch import FetchStats, follow, queries_for
-from apilogs.fetch.filter import MIN_LOOKBACK_MS, FollowState
+from apilogs.fetch.filter import (
+    MAX_SETTLE_MS,
+    MIN_LOOKBACK_MS,
+    PRIOR_SETTLE_MS,
+    SETTLE_MIN_SAMPLES,
+    SETTLE_SAMPLES,
+    FollowState,
+)
 from apilogs.model import RawEvent, Role, Source
 
 GROUPS = ("/soak/a", "/soak/b", "/soak/c")
@@ -198,3 +205,22 @@ def test_following_after_a_backfill_says_nothing_about_lag(endpoint: str, client
             stop.set()
     assert got == [f"old {i}" for i in range(20)]
     assert not any("late" in n for n in stats.notices), stats.notices
+
+
+def test_a_groups_watermark_trails_its_polls_by_the_lag_its_events_arrive_with() -> None:
+    now = 10_000_000
+    state = FollowState(since_ms=0, max_lag_ms=120_000, live_from_ms=now)
+    stats = FetchStats()
+    assert state.settle_ms() == PRIOR_SETTLE_MS  # nothing seen yet: assumed
+    events = [_raw(now - 1_300 + i, now + i, f"e{i}") for i in range(SETTLE_MIN_SAMPLES)]
+    state.admit(events, stats, now, short_start=None)
+    assert state.settle_ms() == 1_300  # every event 1.3 s late: the watermark trails by that
+    # One outlier in a hundred moves it no further than the 99th percentile...
+    steady = [_raw(now - 300 + i, now + i, f"s{i}") for i in range(SETTLE_SAMPLES)]
+    state.admit(steady, stats, now, short_start=None)
+    state.admit([_raw(now - 9_000, now, "slow")], stats, now, short_start=None)
+    assert state.settle_ms() == 300
+    # ...and a group that lags by minutes holds the others back at most MAX_SETTLE_MS.
+    stuck = [_raw(now - 60_000 + i, now + i, f"x{i}") for i in range(SETTLE_SAMPLES)]
+    state.admit(stuck, stats, now, short_start=None)
+    assert state.settle_ms() == MAX_SETTLE_MS
