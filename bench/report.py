@@ -12,8 +12,14 @@ from bench.scenarios import FOLLOW_MARGIN_S
 
 TARGET_B_OVER_A = 0.9  # (b) events/s >= 0.9 x (a)
 TARGET_C_OVER_B = 5.0  # (c) total time >= 5 x (b)
-TARGET_RSS_GROWTH = 1.3  # (b) peak RSS at 10 x N <= 1.3 x at N (issue 13; was 1.5)
-TARGET_LOOPBACK_CPU = 1.8  # (b) client CPU <= 1.8 x (a') on loopback (issue 13)
+# Issue 29's decisions on issue 13's last figures: growth up to 1.5x is accepted while the peak
+# at 10 x N stays within 256 MiB; the labelled path's client CPU up to 2.6x the bare loop's (the
+# labels are what the user asked for; the install stays pure Python). 1.8x stays the aim of any
+# leaner hot path found later, printed for information.
+TARGET_RSS_GROWTH = 1.5  # (b) peak RSS at 10 x N <= 1.5 x at N
+TARGET_RSS_AT_SCALE_MIB = 256  # (b) peak RSS at 10 x N (1M events at the default N)
+TARGET_LOOPBACK_CPU = 2.6  # (b) client CPU <= 2.6 x (a') on loopback
+AIM_LOOPBACK_CPU = 1.8  # issue 13's target, now the aim
 # In AWS's shape (issue 13), through the AWS-shaped proxy:
 TARGET_SPEED_OVER_BARE = 1.8  # (a) total time / (b) total time >= 1.8
 TARGET_SPEED_OVER_AWSLOGS = 3.5  # (c) total time / (b) total time >= 3.5
@@ -79,6 +85,9 @@ def loopback_ratios(
             "(b)/(a') client CPU (both whole processes)", cpu_ratio, "<=", TARGET_LOOPBACK_CPU
         ),
         ratio_row(
+            f"  the same, against the aim of a leaner hot path (<= {AIM_LOOPBACK_CPU})", cpu_ratio
+        ),
+        ratio_row(
             "(b)/(a) client CPU ((a) without start-up)",
             b.cpu_seconds / a.cpu_seconds if a.cpu_seconds else math.inf,
         ),
@@ -95,6 +104,14 @@ def loopback_ratios(
                 rss_growth(b, at_scale["b"]),
                 "<=",
                 TARGET_RSS_GROWTH,
+            )
+        )
+        ratios.append(
+            ratio_row(
+                f"(b) peak RSS @ {big:,} events (MiB)",
+                scale["peak_rss_kib_big"] / 1024,
+                "<=",
+                TARGET_RSS_AT_SCALE_MIB,
             )
         )
         ratios.append(
@@ -186,6 +203,15 @@ def issue_targets(
             scale["growth"] if scale else None,
             "<=",
             TARGET_RSS_GROWTH,
+        )
+    )
+    checks.append(
+        (
+            f"loopback: (b) peak RSS @ {args.scale_events:,} events (MiB)"
+            + ("" if scale else " (--scale-check)"),
+            scale["peak_rss_kib_big"] / 1024 if scale else None,
+            "<=",
+            TARGET_RSS_AT_SCALE_MIB,
         )
     )
     follow = {f["interval_s"]: f for f in aws["follow"]} if aws else {}
@@ -350,7 +376,7 @@ def print_follow(follow: list[dict[str, Any]]) -> None:
 
 
 def print_targets(targets: list[dict[str, Any]]) -> None:
-    print("\n== Issue 13's targets ==")
+    print("\n== Targets (issue 13's, as issue 29 decided them) ==")
     for t in targets:
         value = "-" if t["value"] is None else f"{t['value']:.2f}"
         if t["value"] is not None and "share" in t["name"]:
