@@ -1,0 +1,247 @@
+"""A URL in place of an API ID and a stage: what an alert or a customer gives an on-call engineer.
+
+`https://abc123defg.execute-api.eu-west-1.amazonaws.com/prod/orders/7` names its API, region
+and stage in the host and the first path segment (an HTTP API's `$default` stage has no segment).
+A custom domain (`https://api.example.com/v1/orders/7`) is resolved through its mappings: REST
+base path mappings (`GetBasePathMappings`) and API mappings (`GetApiMappings`, which also map
+REST APIs to domains made with API Gateway v2), the longest base path that starts the URL's path
+winning, `(none)` / the empty key standing for the whole domain. What follows the stage or the
+base path is the path inside the API, which `requests` narrows to (`path_under`).
+
+Pure parsing (`parse_url`) is apart from the lookups (`resolve_url`), which go through discovery's
+`attempt` (the call policy, the missing and failed marks)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from apilogs.aws import AwsContext
+from apilogs.discover.calls import MISSING, Failed, all_pages, answered, attempt, failure_reason
+from apilogs.errors import InvalidInput, NotFound
+from apilogs.model import ApiKind
+
+__all__ = ["ApiUrl", "UrlNotResolved", "UrlTarget", "looks_like_url", "parse_url", "resolve_url"]
+
+# `{api id}.execute-api.{region}.amazonaws.com`, and a private API's
+# `{api id}-{vpce id}.execute-api.{region}.vpce.amazonaws.com` / `...-{vpce id}.execute-api...`.
+_DEFAULT_HOST = re.compile(
+    r"(?P<api>[a-z0-9]+)(?:-vpce-[a-z0-9]+)?\.execute-api\.(?P<region>[a-z]{2}(?:-[a-z]+)+-\d)"
+    r"\.(?:vpce\.)?amazonaws\.com(?:\.cn)?"
+)
+# A base path as API Gateway stores "no base path".
+_NO_BASE_PATH = ("", "(none)", "/")
+
+
+class UrlNotResolved(NotFound):
+    """No API answers for this URL: what was looked at is said, so the user knows where not to
+    look again (another region, another account, a domain of another API Gateway)."""
+
+    def __init__(self, url: str, looked_at: list[str]) -> None:
+        self.url = url
+        self.looked_at = tuple(looked_at)
+        super().__init__(f"no API found for {url}: looked at {'; '.join(looked_at)}")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiUrl:
+    """A URL as typed, taken apart: no lookup made yet."""
+
+    text: str
+    host: str
+    segments: tuple[str, ...]  # the path's segments, decoded, empty ones dropped
+
+    @property
+    def default_host(self) -> re.Match[str] | None:
+        return _DEFAULT_HOST.fullmatch(self.host)
+
+
+@dataclass(frozen=True, slots=True)
+class UrlTarget:
+    """What a URL stands for: the API and stage to read, and the path inside the API that
+    requests are narrowed to (`/` for the whole API); `how`: one line, for `groups`."""
+
+    url: str
+    api_id: str
+    stage: str
+    region: str | None  # from the host (execute-api); None: the session's
+    path: str
+    how: str
+    kind: ApiKind | None = None
+
+    @property
+    def narrows(self) -> bool:
+        return self.path != "/"
+
+
+def looks_like_url(text: str) -> bool:
+    """Whether an argument is meant as a URL rather than an API ID or name."""
+    lowered = text.strip().lower()
+    if lowered.startswith(("http://", "https://")):
+        return True
+    host = lowered.split("/", 1)[0]
+    return "." in host and bool(_DEFAULT_HOST.fullmatch(host) or re.fullmatch(r"[a-z0-9.-]+", host))
+
+
+def parse_url(text: str) -> ApiUrl:
+    """`text` taken apart; InvalidInput when it has no host."""
+    raw = text.strip()
+    parts = urlsplit(raw if "://" in raw else f"https://{raw}")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"not a URL: {text!r} (e.g. https://api.example.com/v1/orders)")
+    segments = tuple(unquote(s) for s in parts.path.split("/") if s)
+    return ApiUrl(raw, parts.hostname.lower().rstrip("."), segments)
+
+
+def _path(segments: tuple[str, ...]) -> str:
+    return "/" + "/".join(segments)
+
+
+def resolve_url(ctx: AwsContext, text: str) -> UrlTarget:
+    """The API, stage and inner path `text` stands for. NotFound (`UrlNotResolved`) when nothing
+    maps it, saying what was looked at."""
+    url = parse_url(text)
+    match = url.default_host
+    if match is not None:
+        return _default_host(ctx, url, match["api"], match["region"])
+    return _custom_domain(ctx, url)
+
+
+def _default_host(ctx: AwsContext, url: ApiUrl, api_id: str, region: str) -> UrlTarget:
+    rest = attempt(ctx.client("apigateway", region).get_rest_api, restApiId=api_id)
+    if answered(rest):
+        if not url.segments:
+            raise InvalidInput(
+                f"{url.text} names REST API {api_id} but no stage: a REST API's URL is "
+                f"https://{url.host}/STAGE/…",
+                name="url",
+            )
+        stage, inner = url.segments[0], url.segments[1:]
+        return UrlTarget(
+            url.text,
+            api_id,
+            stage,
+            region,
+            _path(inner),
+            f"{url.host}: REST API {api_id} in {region}, stage {stage} (the first path segment)",
+            ApiKind.REST,
+        )
+    v2 = ctx.client("apigatewayv2", region)
+    api = attempt(v2.get_api, ApiId=api_id)
+    if not answered(api):
+        looked = [f"REST, HTTP and WebSocket API {api_id} in {region}"]
+        for found in (rest, api):
+            if isinstance(found, Failed):
+                looked.append(f"({failure_reason(found)})")
+        raise UrlNotResolved(url.text, looked)
+    kind = ApiKind.WEBSOCKET if api.get("ProtocolType") == "WEBSOCKET" else ApiKind.HTTP
+    stages = attempt(v2.get_stages, ApiId=api_id)
+    names = {s.get("StageName") for s in stages.get("Items", [])} if answered(stages) else set()
+    if url.segments and url.segments[0] in names:
+        stage, inner = url.segments[0], url.segments[1:]
+        why = "the first path segment"
+    elif "$default" in names or not names:
+        # `$default` is served at the root; with the stages unknown it is the likelier guess.
+        stage, inner = "$default", url.segments
+        why = "no stage in the path" if names else "the stages could not be read"
+    else:
+        raise UrlNotResolved(
+            url.text,
+            [
+                f"the stages of {kind.value} API {api_id} ({', '.join(sorted(names))}): none is "
+                f"{url.segments[0] if url.segments else 'in the path'}, and it has no $default stage"
+            ],
+        )
+    return UrlTarget(
+        url.text,
+        api_id,
+        stage,
+        region,
+        _path(inner),
+        f"{url.host}: {kind.value} API {api_id} in {region}, stage {stage} ({why})",
+        kind,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Mapping:
+    base_path: tuple[str, ...]  # its segments; () for the whole domain
+    api_id: str
+    stage: str
+    source: str  # which call said so
+
+
+def _base(key: str | None) -> tuple[str, ...]:
+    if key is None or key in _NO_BASE_PATH:
+        return ()
+    return tuple(s for s in key.split("/") if s)
+
+
+def _custom_domain(ctx: AwsContext, url: ApiUrl) -> UrlTarget:
+    mappings: list[_Mapping] = []
+    looked: list[str] = []
+    v1 = ctx.client("apigateway")
+    found: Any = attempt(
+        lambda: list(all_pages(v1, "get_base_path_mappings", "items", domainName=url.host))
+    )
+    if answered(found):
+        mappings += [
+            _Mapping(
+                _base(m.get("basePath")), m["restApiId"], m.get("stage") or "", "base path mapping"
+            )
+            for m in found
+            if m.get("restApiId")
+        ]
+    looked.append(_said("REST base path mappings", found))
+    v2 = ctx.client("apigatewayv2")
+    found = attempt(lambda: list(_api_mappings(v2, url.host)))
+    if answered(found):
+        mappings += [
+            _Mapping(_base(m.get("ApiMappingKey")), m["ApiId"], m.get("Stage") or "", "API mapping")
+            for m in found
+            if m.get("ApiId")
+        ]
+    looked.append(_said("API mappings", found))
+    # The longest base path that starts the URL's path: `v1/orders` before `v1` before none.
+    fitting = [m for m in mappings if url.segments[: len(m.base_path)] == m.base_path]
+    if not fitting:
+        where = f"of domain {url.host} in {ctx.region}"
+        if mappings:
+            bases = sorted({"/" + "/".join(m.base_path) for m in mappings})
+            looked.append(f"its base paths are {', '.join(bases)}")
+        raise UrlNotResolved(url.text, [f"{', '.join(looked)} {where}"])
+    best = max(fitting, key=lambda m: len(m.base_path))
+    inner = url.segments[len(best.base_path) :]
+    shown = "/" + "/".join(best.base_path) if best.base_path else "(none)"
+    if not best.stage:
+        raise UrlNotResolved(url.text, [f"{best.source} {shown} of {url.host} names no stage"])
+    return UrlTarget(
+        url.text,
+        best.api_id,
+        best.stage,
+        None,
+        _path(inner),
+        f"{url.host}: custom domain, {best.source} {shown} → API {best.api_id}, stage {best.stage}",
+    )
+
+
+def _api_mappings(v2: Any, domain: str) -> Any:
+    """GetApiMappings has no boto3 paginator: its pages by hand."""
+    asked: dict[str, str] = {"DomainName": domain}
+    while True:
+        page = v2.get_api_mappings(**asked)
+        yield from page.get("Items", [])
+        token = page.get("NextToken")
+        if not token:
+            return
+        asked["NextToken"] = token
+
+
+def _said(what: str, found: Any) -> str:
+    if isinstance(found, Failed):
+        return f"{what} ({failure_reason(found)})"
+    if found is MISSING:
+        return f"{what} (no such domain)"
+    return what

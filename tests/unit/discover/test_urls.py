@@ -1,0 +1,130 @@
+"""A URL in place of an API ID and a stage, resolved on moto's server: the execute-api host (REST,
+and an HTTP API's named and `$default` stages), custom domains with REST base path mappings and
+API mappings (none, one level, several levels), and URLs nothing maps."""
+
+from __future__ import annotations
+
+import pytest
+
+from apilogs.aws import make_context
+from apilogs.discover.urls import UrlNotResolved, looks_like_url, parse_url, resolve_url
+from apilogs.errors import InvalidInput
+from tests.support.builders import make_rest_api
+
+
+@pytest.fixture
+def ctx(endpoint: str):
+    return make_context(region="us-east-1", endpoint_url=endpoint)
+
+
+def _http_api(client, stages: tuple[str, ...]) -> str:
+    v2 = client("apigatewayv2")
+    api_id: str = v2.create_api(Name="orders-http", ProtocolType="HTTP")["ApiId"]
+    for stage in stages:
+        v2.create_stage(ApiId=api_id, StageName=stage)
+    return api_id
+
+
+def test_what_counts_as_a_url() -> None:
+    assert looks_like_url("https://api.example.com/v1/orders")
+    assert looks_like_url("abcdef1234.execute-api.eu-west-1.amazonaws.com/prod")
+    assert looks_like_url("api.example.com/v1")
+    assert not looks_like_url("abcdef1234")
+    assert not looks_like_url("my-api")
+    url = parse_url("https://API.example.com./v1/orders%20x//7?q=1#f")
+    assert (url.host, url.segments) == ("api.example.com", ("v1", "orders x", "7"))
+    with pytest.raises(InvalidInput):
+        parse_url("ftp://x/y")
+
+
+def test_the_execute_api_host_of_a_rest_api_names_its_region_and_stage(ctx, client) -> None:
+    api = make_rest_api(client, stage="prod")
+    target = resolve_url(ctx, f"https://{api}.execute-api.us-east-1.amazonaws.com/prod/orders/7")
+    assert (target.api_id, target.stage, target.region, target.path) == (
+        api,
+        "prod",
+        "us-east-1",
+        "/orders/7",
+    )
+    assert "REST API" in target.how and "stage prod (the first path segment)" in target.how
+    whole = resolve_url(ctx, f"{api}.execute-api.us-east-1.amazonaws.com/prod")
+    assert whole.path == "/" and not whole.narrows
+    with pytest.raises(InvalidInput, match="but no stage"):
+        resolve_url(ctx, f"https://{api}.execute-api.us-east-1.amazonaws.com/")
+
+
+def test_an_http_api_is_served_at_a_named_stage_or_at_the_root_by_default(ctx, client) -> None:
+    named = _http_api(client, ("beta",))
+    host = f"{named}.execute-api.us-east-1.amazonaws.com"
+    target = resolve_url(ctx, f"https://{host}/beta/orders")
+    assert (target.api_id, target.stage, target.path) == (named, "beta", "/orders")
+    with pytest.raises(UrlNotResolved, match="none is orders, and it has no \\$default stage"):
+        resolve_url(ctx, f"https://{host}/orders")
+    default = _http_api(client, ("$default",))
+    target = resolve_url(ctx, f"https://{default}.execute-api.us-east-1.amazonaws.com/orders/7")
+    assert (target.stage, target.path) == ("$default", "/orders/7")
+    assert "no stage in the path" in target.how
+
+
+def test_a_custom_domain_maps_the_longest_base_path_that_starts_the_url(ctx, client) -> None:
+    apigw = client("apigateway")
+    root_api = make_rest_api(client, name="root", stage="prod")
+    v1_api = make_rest_api(client, name="v1", stage="live")
+    orders_api = _http_api(client, ("blue",))
+    apigw.create_domain_name(domainName="api.example.com")
+    apigw.create_base_path_mapping(domainName="api.example.com", restApiId=root_api, stage="prod")
+    apigw.create_base_path_mapping(
+        domainName="api.example.com", basePath="v1", restApiId=v1_api, stage="live"
+    )
+    # A multi-level base path is an API mapping (API Gateway v1 refuses a slash in a base path).
+    # AWS has one domain for both APIs, and maps REST APIs there too; moto keeps two, and maps
+    # only HTTP APIs through API mappings.
+    client("apigatewayv2").create_domain_name(DomainName="api.example.com")
+    client("apigatewayv2").create_api_mapping(
+        DomainName="api.example.com", ApiId=orders_api, Stage="blue", ApiMappingKey="v1/orders"
+    )
+    cases = {
+        "https://api.example.com/v1/orders/7": (orders_api, "blue", "/7"),
+        "https://api.example.com/v1/users": (v1_api, "live", "/users"),
+        "https://api.example.com/health": (root_api, "prod", "/health"),
+        "https://api.example.com/v1": (v1_api, "live", "/"),
+    }
+    for url, expected in cases.items():
+        target = resolve_url(ctx, url)
+        assert (target.api_id, target.stage, target.path) == expected, url
+    assert (
+        "custom domain, API mapping /v1/orders" in resolve_url(ctx, "api.example.com/v1/orders").how
+    )
+
+
+def test_an_http_api_mapped_to_a_domain_is_found_through_its_api_mapping(ctx, client) -> None:
+    api = _http_api(client, ("prod",))
+    v2 = client("apigatewayv2")
+    v2.create_domain_name(DomainName="http.example.com")
+    v2.create_api_mapping(
+        DomainName="http.example.com", ApiId=api, Stage="prod", ApiMappingKey="shop"
+    )
+    target = resolve_url(ctx, "https://http.example.com/shop/cart/1")
+    assert (target.api_id, target.stage, target.path) == (api, "prod", "/cart/1")
+    assert "API mapping /shop" in target.how
+
+
+def test_a_url_nothing_maps_says_what_was_looked_at(ctx, client) -> None:
+    with pytest.raises(UrlNotResolved) as raised:
+        resolve_url(ctx, "https://nowhere.example.com/v1/x")
+    message = str(raised.value)
+    assert message.startswith("no API found for https://nowhere.example.com/v1/x: looked at ")
+    assert "REST base path mappings" in message and "API mappings" in message
+    assert "us-east-1" in message
+    apigw = client("apigateway")
+    api = make_rest_api(client, stage="prod")
+    apigw.create_domain_name(domainName="only.example.com")
+    apigw.create_base_path_mapping(
+        domainName="only.example.com", basePath="v2", restApiId=api, stage="prod"
+    )
+    with pytest.raises(UrlNotResolved, match="its base paths are /v2"):
+        resolve_url(ctx, "https://only.example.com/v1/x")
+    with pytest.raises(
+        UrlNotResolved, match="REST, HTTP and WebSocket API zzzzzzzzzz in us-east-1"
+    ):
+        resolve_url(ctx, "https://zzzzzzzzzz.execute-api.us-east-1.amazonaws.com/prod/")
