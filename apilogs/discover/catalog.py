@@ -1,0 +1,77 @@
+"""Every API and stage of an account and region: what `apilogs apis` surveys. REST APIs
+(`GetRestApis`, `GetStages`) and HTTP/WebSocket APIs (`GetApis`, `GetStages`), through
+discovery's `attempt`: a listing that fails is said, the others are still listed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from apilogs.aws import AwsContext
+from apilogs.discover.calls import Failed, all_pages, answered, attempt, failure_reason
+from apilogs.model import ApiKind
+
+__all__ = ["ApiStage", "Catalog", "list_api_stages"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiStage:
+    api_id: str
+    name: str
+    kind: ApiKind
+    stage: str
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    stages: tuple[ApiStage, ...]
+    problems: tuple[str, ...]  # listings that failed, one line each
+
+
+def _v2_stages(v2: Any, api_id: str) -> Iterator[str]:
+    """GetStages of API Gateway v2 has no boto3 paginator."""
+    asked: dict[str, str] = {"ApiId": api_id}
+    while True:
+        page = v2.get_stages(**asked)
+        for item in page.get("Items", []):
+            yield item["StageName"]
+        token = page.get("NextToken")
+        if not token:
+            return
+        asked["NextToken"] = token
+
+
+def list_api_stages(ctx: AwsContext, region: str | None = None) -> Catalog:
+    """Every API and stage of the region (the session's by default), REST first, by name."""
+    found: list[ApiStage] = []
+    problems: list[str] = []
+    v1 = ctx.client("apigateway", region)
+    apis = attempt(lambda: list(all_pages(v1, "get_rest_apis", "items", 500)))
+    if isinstance(apis, Failed):
+        problems.append(f"REST APIs could not be listed ({failure_reason(apis)})")
+    elif answered(apis):
+        for api in apis:
+            stages = attempt(v1.get_stages, restApiId=api["id"])
+            if isinstance(stages, Failed):
+                problems.append(f"stages of {api['id']}: {failure_reason(stages)}")
+                continue
+            for item in stages.get("item", []) if answered(stages) else []:
+                found.append(
+                    ApiStage(api["id"], api.get("name", ""), ApiKind.REST, item["stageName"])
+                )
+    v2 = ctx.client("apigatewayv2", region)
+    apis = attempt(lambda: list(all_pages(v2, "get_apis", "Items")))
+    if isinstance(apis, Failed):
+        problems.append(f"HTTP and WebSocket APIs could not be listed ({failure_reason(apis)})")
+    elif answered(apis):
+        for api in apis:
+            kind = ApiKind.WEBSOCKET if api.get("ProtocolType") == "WEBSOCKET" else ApiKind.HTTP
+            names = attempt(lambda a=api: list(_v2_stages(v2, a["ApiId"])))
+            if isinstance(names, Failed):
+                problems.append(f"stages of {api['ApiId']}: {failure_reason(names)}")
+                continue
+            for name in names if answered(names) else []:
+                found.append(ApiStage(api["ApiId"], api.get("Name", ""), kind, name))
+    found.sort(key=lambda s: (s.kind is not ApiKind.REST, s.name, s.api_id, s.stage))
+    return Catalog(tuple(found), tuple(problems))
