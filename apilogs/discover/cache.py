@@ -122,12 +122,38 @@ def store(key: str, topology: Topology, fingerprint: Fingerprint) -> None:
         "topology": _jsonable(asdict(topology)),
         "fingerprint": _jsonable(asdict(fingerprint)),
     }
+    _write(folder, key, doc)
+
+
+def _write(folder: Path, key: str, doc: Mapping[str, Any]) -> None:
     with contextlib.suppress(OSError):
         folder.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(doc, out)
         os.replace(name, folder / f"{key}.json")
+
+
+def load_resolution(key: str, *, now: float | None = None) -> dict[str, Any] | None:
+    """A URL's resolution stored by `store_resolution` (`apilogs.discover.urls`), or None."""
+    path = cache_dir() / f"url-{key}.json"
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        if (
+            doc.get("version") != VERSION
+            or (now or time.time()) - float(doc["stored_at"]) > MAX_AGE_S
+        ):
+            return None
+        found = doc["target"]
+        return found if isinstance(found, dict) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def store_resolution(key: str, target: Mapping[str, Any]) -> None:
+    _write(
+        cache_dir(), f"url-{key}", {"version": VERSION, "stored_at": time.time(), "target": target}
+    )
 
 
 def forget(key: str) -> None:

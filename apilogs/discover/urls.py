@@ -13,8 +13,9 @@ Pure parsing (`parse_url`) is apart from the lookups (`resolve_url`), which go t
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -23,7 +24,16 @@ from apilogs.discover.calls import MISSING, Failed, all_pages, answered, attempt
 from apilogs.errors import InvalidInput, NotFound
 from apilogs.model import ApiKind
 
-__all__ = ["ApiUrl", "UrlNotResolved", "UrlTarget", "looks_like_url", "parse_url", "resolve_url"]
+__all__ = [
+    "ApiUrl",
+    "PathUnder",
+    "UrlNotResolved",
+    "UrlTarget",
+    "looks_like_url",
+    "parse_url",
+    "resolve_url",
+    "resolve_url_cached",
+]
 
 # `{api id}.execute-api.{region}.amazonaws.com`, and a private API's
 # `{api id}-{vpce id}.execute-api.{region}.vpce.amazonaws.com` / `...-{vpce id}.execute-api...`.
@@ -71,9 +81,57 @@ class UrlTarget:
     how: str
     kind: ApiKind | None = None
 
+    # What API Gateway's `$context.path` puts before the path inside the API: the stage on the
+    # execute-api host, the base path on a custom domain.
+    sent_prefix: str = ""
+
     @property
     def narrows(self) -> bool:
         return self.path != "/"
+
+    @property
+    def under(self) -> PathUnder:
+        return PathUnder(self.path, self.sent_prefix)
+
+
+@dataclass(frozen=True, slots=True)
+class PathUnder:
+    """Whether a request is under a URL's path: the path it sent (`$context.path`, which starts
+    with the stage or base path, `sent_prefix`, when the client used it) equal to it or below
+    it; without a path sent, its route template (`/orders/{id}`, `/{proxy+}`) matching it
+    segment by segment."""
+
+    path: str
+    sent_prefix: str = ""
+
+    def __call__(self, sent: str | None, route: str | None) -> bool:
+        want = _segments(self.path)
+        if not want:
+            return True
+        if sent:
+            # The path sent is exact; a template is not (`{id}` is 7 and 70 alike).
+            got = _segments(sent)
+            prefix = _segments(self.sent_prefix)
+            inner = got[len(prefix) :] if got[: len(prefix)] == prefix else got
+            return inner[: len(want)] == want or got[: len(want)] == want
+        return bool(route) and _route_covers(_segments(route or ""), want)
+
+
+def _segments(path: str) -> tuple[str, ...]:
+    return tuple(s for s in path.split("/") if s)
+
+
+def _route_covers(route: tuple[str, ...], want: tuple[str, ...]) -> bool:
+    """A route template serves the wanted path, or paths below it: `{x}` stands for one segment,
+    `{x+}` for the rest."""
+    for index, part in enumerate(route):
+        if part.startswith("{") and part.endswith("+}"):
+            return True
+        if index >= len(want):
+            return True  # the route is below the wanted path
+        if not (part.startswith("{") and part.endswith("}")) and part != want[index]:
+            return False
+    return len(route) >= len(want)
 
 
 def looks_like_url(text: str) -> bool:
@@ -109,6 +167,31 @@ def resolve_url(ctx: AwsContext, text: str) -> UrlTarget:
     return _custom_domain(ctx, url)
 
 
+def resolve_url_cached(
+    ctx: AwsContext, text: str, *, profile: str | None, cache: bool, refresh: bool = False
+) -> UrlTarget:
+    """`resolve_url`, kept like topologies are (`apilogs.discover.cache`, a day): a URL pasted
+    again during an incident resolves without a round trip. `refresh`: resolve again."""
+    from apilogs.discover import cache as store
+
+    if not cache:
+        return resolve_url(ctx, text)
+    url = parse_url(text)
+    key = store.cache_key(
+        profile, ctx.region, ctx.endpoint_url, f"url:{url.host}{_path(url.segments)}", None
+    )
+    kept = None if refresh else store.load_resolution(key)
+    if kept is not None:
+        with contextlib.suppress(TypeError, ValueError, KeyError):
+            kind = kept.get("kind")
+            return UrlTarget(**(kept | {"kind": ApiKind(kind) if kind else None, "url": text}))
+    target = resolve_url(ctx, text)
+    store.store_resolution(
+        key, asdict(target) | {"kind": str(target.kind) if target.kind else None}
+    )
+    return target
+
+
 def _default_host(ctx: AwsContext, url: ApiUrl, api_id: str, region: str) -> UrlTarget:
     rest = attempt(ctx.client("apigateway", region).get_rest_api, restApiId=api_id)
     if answered(rest):
@@ -127,6 +210,7 @@ def _default_host(ctx: AwsContext, url: ApiUrl, api_id: str, region: str) -> Url
             _path(inner),
             f"{url.host}: REST API {api_id} in {region}, stage {stage} (the first path segment)",
             ApiKind.REST,
+            sent_prefix=f"/{stage}",
         )
     v2 = ctx.client("apigatewayv2", region)
     api = attempt(v2.get_api, ApiId=api_id)
@@ -162,6 +246,7 @@ def _default_host(ctx: AwsContext, url: ApiUrl, api_id: str, region: str) -> Url
         _path(inner),
         f"{url.host}: {kind.value} API {api_id} in {region}, stage {stage} ({why})",
         kind,
+        sent_prefix="" if stage == "$default" else f"/{stage}",
     )
 
 
@@ -224,6 +309,7 @@ def _custom_domain(ctx: AwsContext, url: ApiUrl) -> UrlTarget:
         None,
         _path(inner),
         f"{url.host}: custom domain, {best.source} {shown} → API {best.api_id}, stage {best.stage}",
+        sent_prefix=_path(best.base_path) if best.base_path else "",
     )
 
 

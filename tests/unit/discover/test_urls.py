@@ -7,7 +7,14 @@ from __future__ import annotations
 import pytest
 
 from apilogs.aws import make_context
-from apilogs.discover.urls import UrlNotResolved, looks_like_url, parse_url, resolve_url
+from apilogs.discover.urls import (
+    PathUnder,
+    UrlNotResolved,
+    looks_like_url,
+    parse_url,
+    resolve_url,
+    resolve_url_cached,
+)
 from apilogs.errors import InvalidInput
 from tests.support.builders import make_rest_api
 
@@ -128,3 +135,35 @@ def test_a_url_nothing_maps_says_what_was_looked_at(ctx, client) -> None:
         UrlNotResolved, match="REST, HTTP and WebSocket API zzzzzzzzzz in us-east-1"
     ):
         resolve_url(ctx, "https://zzzzzzzzzz.execute-api.us-east-1.amazonaws.com/prod/")
+
+
+def test_a_request_is_under_a_urls_path_by_the_path_it_sent_or_its_route() -> None:
+    under = PathUnder("/orders/7", sent_prefix="/prod")
+    assert under("/prod/orders/7", None)  # the execute-api host: the stage first
+    assert under("/orders/7/items", None)  # below it
+    assert under(None, "/orders/{id}")  # the route template serves it
+    assert under(None, "/{proxy+}")
+    assert under(None, "/orders/{id}/items/{item}")  # routes below it
+    assert not under("/prod/orders/70", "/orders/{id}")  # the path sent decides, not the route
+    assert not under("/prod/orders", "/orders")
+    assert not under("/prod/users/7", "/users/{id}")
+    assert PathUnder("/")("/anything", None)
+
+
+def test_a_resolution_is_kept_and_used_without_a_round_trip(
+    ctx, client, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("APILOGS_CACHE_DIR", str(tmp_path))
+    api = make_rest_api(client, stage="prod")
+    apigw = client("apigateway")
+    apigw.create_domain_name(domainName="kept.example.com")
+    apigw.create_base_path_mapping(domainName="kept.example.com", restApiId=api, stage="prod")
+    first = resolve_url_cached(ctx, "https://kept.example.com/orders", profile=None, cache=True)
+    # The mapping is gone; the kept resolution still answers (and `refresh` asks again).
+    apigw.delete_base_path_mapping(domainName="kept.example.com", basePath="(none)")
+    again = resolve_url_cached(ctx, "https://kept.example.com/orders", profile=None, cache=True)
+    assert again == first and again.api_id == api
+    with pytest.raises(UrlNotResolved):
+        resolve_url_cached(
+            ctx, "https://kept.example.com/orders", profile=None, cache=True, refresh=True
+        )
