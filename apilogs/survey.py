@@ -11,19 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 from typing import Any
 
 from apilogs.aws import AwsContext
 from apilogs.cancel import StopSignal
 from apilogs.diagnosis.summary import WindowStats, percentile
-from apilogs.discover.catalog import ApiStage
+from apilogs.discover.catalog import ApiStage, list_api_stages
 from apilogs.errors import ApilogsError, NothingToRead
 from apilogs.fetch import FetchStats
 from apilogs.spec import ReadSpec
 
-__all__ = ["ApiHealth", "survey"]
+__all__ = ["ApiHealth", "Place", "survey", "survey_places"]
 
 # Stages summed at once: each read already runs several groups at once under the shared limiter.
 PARALLEL_STAGES = 3
@@ -41,6 +41,9 @@ class ApiHealth:
     p99_ms: float | None = None
     top_cause: str | None = None
     problem: str | None = None  # why it could not be summed (no logs, denied, …)
+    # Where it lives, when a survey covers several accounts (profiles) or regions.
+    profile: str | None = None
+    region: str | None = None
 
     @property
     def rank(self) -> tuple[int, int, int, str, str]:
@@ -61,6 +64,8 @@ class ApiHealth:
             "p99_ms": self.p99_ms,
             "top_cause": self.top_cause,
             "problem": self.problem,
+            "profile": self.profile,
+            "region": self.region,
         }
 
 
@@ -133,3 +138,38 @@ def survey(
             if progress is not None:
                 progress(len(done), len(stages))
     yield from sorted(done, key=lambda h: h.rank)
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """An account (its profile) and a region to survey, with the context that reaches it."""
+
+    context: AwsContext
+    profile: str | None
+    region: str
+
+
+def survey_places(
+    places: Sequence[Place],
+    spec: ReadSpec,
+    stats: FetchStats,
+    *,
+    tz: tzinfo | None = None,
+    stop: StopSignal | None = None,
+) -> Iterator[ApiHealth]:
+    """Every API stage of every place in one ranking, worst first; with more than one place each
+    row says its profile and region. A listing that fails is a notice, not the end."""
+    rows: list[ApiHealth] = []
+    several = len(places) > 1
+    for place in places:
+        catalog = list_api_stages(place.context, place.region)
+        where = f"{place.profile or 'default profile'}, {place.region}"
+        for problem in catalog.problems:
+            stats.notice(f"{where}: {problem}")
+        for row in survey(
+            place.context, catalog.stages, spec, stats, tz=tz, profile=place.profile, stop=stop
+        ):
+            rows.append(
+                replace(row, profile=place.profile, region=place.region) if several else row
+            )
+    yield from sorted(rows, key=lambda h: h.rank)

@@ -58,22 +58,30 @@ def _cells(row: ApiHealth) -> list[str]:
     ]
 
 
+def _where(row: ApiHealth) -> str:
+    return "/".join(p for p in (row.profile, row.region) if p)
+
+
 def apis_lines(rows: Iterable[ApiHealth], paint: Painter, width: int | None) -> Iterator[str]:
     """The header, then one line per API stage; a cell is painted after it is cut and padded,
-    so colour never shifts a column."""
-    widths = fit(_COLUMNS, _PLAN, width)
+    so colour never shifts a column. Rows from several accounts or regions lead with where."""
+    rows = list(rows)
+    where = any(_where(row) for row in rows)
+    columns = ((Column("WHERE", max(len(_where(r)) for r in rows)),) if where else ()) + _COLUMNS
+    widths = fit(columns, _PLAN, width)
     if width is None:
         widths[-1] = 10_000  # a pipe gets the whole cause: it is the last column
-    yield paint(_join([c.title for c in _COLUMNS], widths), BOLD)
+    shift = 1 if where else 0
+    yield paint(_join([c.title for c in columns], widths), BOLD)
     for row in rows:
-        codes: list[tuple[str, ...]] = [()] * len(_COLUMNS)
+        codes: list[tuple[str, ...]] = [()] * len(columns)
         if row.status_5xx:
-            codes[6] = (RED, BOLD)
+            codes[6 + shift] = (RED, BOLD)
         if row.status_4xx:
-            codes[5] = (YELLOW,)
+            codes[5 + shift] = (YELLOW,)
         if row.problem:
-            codes[9] = (DIM,)
-        yield _join(_cells(row), widths, paint, codes)
+            codes[9 + shift] = (DIM,)
+        yield _join(([_where(row)] if where else []) + _cells(row), widths, paint, codes)
 
 
 def _join(

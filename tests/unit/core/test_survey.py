@@ -14,7 +14,7 @@ from apilogs.discover.catalog import list_api_stages
 from apilogs.fetch import FetchStats
 from apilogs.model import ApiKind
 from apilogs.spec import ReadSpec
-from apilogs.survey import survey
+from apilogs.survey import Place, survey, survey_places
 from tests.support.builders import make_log_group, make_rest_api, put_event
 
 
@@ -65,6 +65,8 @@ def test_every_stage_is_summed_as_requests_finds_it_worst_first(endpoint: str, c
         "p99_ms": None,
         "top_cause": rows[1].top_cause,
         "problem": None,
+        "profile": None,
+        "region": None,
     }
     assert rows[2].problem is not None and rows[2].requests == 0
     # The counts are the ones `requests` lists for each API.
@@ -80,3 +82,62 @@ def test_every_stage_is_summed_as_requests_finds_it_worst_first(endpoint: str, c
         statuses = [json.loads(line)["status"] for line in listed.stdout.splitlines()]
         assert len(statuses) == row.requests
         assert sum(1 for s in statuses if s >= 500) == row.status_5xx
+
+
+def test_several_regions_are_one_ranking_each_row_saying_where(endpoint: str, client) -> None:
+    home = _api_with_traffic(client, "home", [200, 500])
+    group = "/access/away"
+    make_log_group(client, group, region="eu-west-1")
+    away = client("apigateway", "eu-west-1")
+    api = away.create_rest_api(name="away")["id"]
+    root = away.get_resources(restApiId=api)["items"][0]["id"]
+    away.put_method(restApiId=api, resourceId=root, httpMethod="GET", authorizationType="NONE")
+    away.put_integration(restApiId=api, resourceId=root, httpMethod="GET", type="MOCK")
+    deployment = away.create_deployment(restApiId=api)["id"]
+    away.create_stage(restApiId=api, stageName="prod", deploymentId=deployment)
+    away.update_stage(
+        restApiId=api,
+        stageName="prod",
+        patchOperations=[
+            {
+                "op": "replace",
+                "path": "/accessLogSettings/destinationArn",
+                "value": f"arn:aws:logs:eu-west-1:123456789012:log-group:{group}",
+            },
+            {
+                "op": "replace",
+                "path": "/accessLogSettings/format",
+                "value": '{"requestId":"$context.requestId","status":"$context.status"}',
+            },
+        ],
+    )
+    logs = client("logs", "eu-west-1")
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    now = int(time.time() * 1000) - 60_000
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="s",
+        logEvents=[
+            {
+                "timestamp": now + i,
+                "message": json.dumps(
+                    {"requestId": f"0000aaa{i}-0000-4000-8000-000000000000", "status": "503"}
+                ),
+            }
+            for i in range(3)
+        ],
+    )
+    places = [
+        Place(make_context(region=r, endpoint_url=endpoint, max_rps=0), None, r)
+        for r in ("us-east-1", "eu-west-1")
+    ]
+    rows = [
+        r
+        for r in survey_places(places, ReadSpec.build("10m"), FetchStats())
+        if r.stage.api_id in (home, api)
+    ]
+    assert [(r.stage.api_id, r.region, r.status_5xx) for r in rows] == [
+        (api, "eu-west-1", 3),
+        (home, "us-east-1", 1),
+    ]
+    assert rows[0].to_dict()["region"] == "eu-west-1"

@@ -56,6 +56,8 @@ def test_a_pipe_gets_every_column_and_the_whole_cause_and_names_are_made_safe() 
         "p99_ms": 2900.0,
         "top_cause": CAUSE,
         "problem": None,
+        "profile": None,
+        "region": None,
     }
 
 
