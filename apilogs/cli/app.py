@@ -227,10 +227,12 @@ class Reporter:
         while it reads, so there is none when stdout is that terminal too (the output shows
         progress)."""
         term = self.term
+        # --verbose and --debug log on stderr from any thread, in the middle of the line.
+        logging_on = logging.getLogger().isEnabledFor(logging.INFO)
         self._progress = Progress(
             self.stats,
             term.err,
-            enabled=term.err_tty and not (beside_output and term.out_tty),
+            enabled=term.err_tty and not (beside_output and term.out_tty) and not logging_on,
             width=term.err_width,
             lock=self._lock,
         )

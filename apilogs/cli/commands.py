@@ -474,7 +474,8 @@ def requests(
                     else:
                         out.write(rows.row(request) + "\n")
                         if trace is not None:
-                            out.writelines(line + "\n" for line in trace_call_lines(trace, paint))
+                            calls = trace_call_lines(trace, paint, term.width)
+                            out.writelines(line + "\n" for line in calls)
                     shown += 1
                 out.flush()
         out.flush()

@@ -205,6 +205,7 @@ def _plan(time_width: int) -> tuple[Narrow, ...]:
 
 
 ROW_HEADER = tuple(c.title for c in ROW_COLUMNS)
+UPDATED = "(updated)"
 # On a wide terminal the cause takes the room left, up to this much.
 _CAUSE_ROOM = 80
 
@@ -223,10 +224,14 @@ SHORT_CAUSES = {
 }
 
 
+# Below this width a cut cause says less than its few words.
+_SHORT_BELOW = 30
+
+
 def short_cause(request: Request, width: int) -> str:
     """The request's cause in at most `width` characters (cut with … if need be)."""
     cause = _cell(request.cause)
-    if len(cause) > width:
+    if len(cause) > width and width < _SHORT_BELOW:
         cause = SHORT_CAUSES.get(request.outcome, cause)
     return cut(cause, width)
 
@@ -315,10 +320,21 @@ class RequestRows:
             self._shown.clear()  # bounded: a collision this far back is told by `show`
         return full[:length]
 
-    def _shown_cells(self, request: Request) -> tuple[list[str], list[int]]:
-        """Each kept column's text, cut to its width, and the widths of this row."""
+    def _shown_cells(self, request: Request, mark: int = 0) -> tuple[list[str], list[int]]:
+        """Each kept column's text, cut to its width, and the widths of this row. `mark`:
+        the room a mark after the row takes (`(updated)`), taken from the cause."""
         cells = self.cells(request)
         widths = list(self.widths)
+        over = row_width(widths, self.gap) + mark - self.width if self.width else 0
+        if over > 0:
+            # From a wide cause; then half from the path, half from the cause, so that both
+            # still say something (the columns before the path stay aligned).
+            from_cause = min(over, max(0, widths[_CAUSE] - _SHORT_BELOW))
+            widths[_CAUSE] -= from_cause
+            over -= from_cause
+            from_path = min(over // 2, max(0, widths[_PATH] - 8))
+            widths[_PATH] -= from_path
+            widths[_CAUSE] = max(0, widths[_CAUSE] - (over - from_path))
         if widths[_TIME] < self.time_width and cells[_TIME] != "invalid time":
             cells[_TIME] = cells[_TIME][: widths[_TIME]]  # the milliseconds go
         if self.short_ids:
@@ -341,8 +357,8 @@ class RequestRows:
     def row(self, request: Request, *, updated: bool = False) -> str:
         """`updated`: the row of a request printed before, now changed by a late line."""
         paint = self.paint
-        cells, widths = self._shown_cells(request)
-        mark = f"  {paint('(updated)', YELLOW)}" if updated else ""
+        mark = f"  {paint(UPDATED, YELLOW)}" if updated else ""
+        cells, widths = self._shown_cells(request, len(UPDATED) + 2 if updated else 0)
         if not paint.enabled:
             return join(cells, widths, self.gap) + mark
         # Colour the status and the cause in place: the widths are of the uncoloured text.
@@ -486,15 +502,18 @@ def stats_lines(summary: _Summary, paint: Painter, width: int | None = None) -> 
             yield f"  {p90}  {text}{count}"
 
 
-def trace_call_lines(trace: Trace, paint: Painter) -> Iterator[str]:
+def trace_call_lines(trace: Trace, paint: Painter, width: int | None = None) -> Iterator[str]:
     """`requests --traces`: the downstream calls of a trace (and a failed Initialization),
-    one indented line each: what the row cannot say."""
+    one indented line each: what the row cannot say. `width`: the terminal's; a longer line
+    is cut (the whole trace is in `-o json` and `show --traces`)."""
     for span in trace.spans:
         if span.kind is SpanKind.AWS_CALL and span.name == "Lambda" and span.depth == 1:
             continue  # API Gateway's own call to the function: the row says it
         failed_init = span.name == "Initialization" and (span.fault or span.error)
         if span.is_call or (failed_init and span.kind is SpanKind.PHASE):
             text = _cell(span_text(span))
+            if width is not None:
+                text = cut(text, max(8, width - len("    x-ray  ")))
             color = RED if span.fault else YELLOW if (span.error or span.throttle) else DIM
             yield f"    {paint('x-ray', DIM)}  {paint(text, color)}"
 

@@ -81,8 +81,10 @@ TOPOLOGY_PLAN = (
     Narrow("STORED", 0),
     Narrow("RETENTION", 0),
     Narrow("ROUTES", 24),
-    Narrow("FUNCTION", 20),
+    # A function's name is copied too (its qualifier says which version ran): the routes go
+    # before it is cut.
     Narrow("ROUTES", 0),
+    Narrow("FUNCTION", 20),
     Narrow("FUNCTION", 12),
 )
 _GROUP, _FUNCTION = 1, 2

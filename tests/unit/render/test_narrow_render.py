@@ -274,3 +274,14 @@ def test_the_progress_line_is_wiped_before_output_and_not_drawn_while_it_flows()
     ended = screen.getvalue()
     time.sleep(0.5)
     assert screen.getvalue() == ended  # nothing drawn after the end
+
+
+def test_an_updated_row_still_fits_and_keeps_its_columns() -> None:
+    for width in (60, 80, 120, 200):
+        rows = RequestRows(Painter(True), Clock(UTC), width=width)
+        line = plain(rows.row(request(), updated=True))
+        assert len(line) <= width and line.endswith("(updated)"), (width, line)
+        assert RID[:8] in line and "502" in line
+    rows = RequestRows(Painter(False), Clock(UTC), width=200)
+    before, after = rows.row(request()), rows.row(request(), updated=True)
+    assert before.index("/primes/{n}") == after.index("/primes/{n}")  # aligned with the rest
