@@ -76,7 +76,11 @@ def screen() -> Iterator[Screen]:
 
 
 def apilogs(
-    traffic: Traffic, *args: str, start_ms: int | None = None, end_ms: int | None = None
+    traffic: Traffic,
+    *args: str,
+    start_ms: int | None = None,
+    end_ms: int | None = None,
+    max_rps: str = "0",
 ) -> str:
     window = [
         "-s", str(start_ms if start_ms is not None else traffic.start_ms - 60_000),
@@ -85,7 +89,7 @@ def apilogs(
     target = ["-a", traffic.app.rest_api_id, "-t", traffic.app.rest_stage]
     return shlex.join(
         [sys.executable, "-m", "apilogs", *args, *target, *window, "--endpoint-url", traffic.url,
-         "--max-rps", "0"]
+         "--max-rps", max_rps]
     )  # fmt: skip
 
 
@@ -180,7 +184,9 @@ def test_get_on_a_terminal_is_time_source_id_message(
 
 
 def test_progress_never_mixes_into_piped_output(traffic: Traffic, screen: Screen) -> None:
-    text = screen.run(apilogs(traffic, "requests", "--utc") + " | head -5", (80, 24))
+    # Reads slowed down to 2 calls a second: the progress line is up before the first row.
+    shell = apilogs(traffic, "requests", "--utc", max_rps="2") + " | head -5"
+    text = screen.run(shell, (80, 24))
     assert "reading" not in text, text  # wiped before the rows, and at the end
     rows = [x for x in text.splitlines() if re.match(r"\d\d:\d\d:\d\d", x)]
     assert len(rows) == 4, text
