@@ -11,8 +11,8 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TextIO, cast
 
 import click
 
@@ -32,7 +32,7 @@ from apilogs.fetch import FetchStats
 from apilogs.model import Severity
 from apilogs.parse.vet import left_out_notice
 from apilogs.render.env import Terminal
-from apilogs.render.progress import CLEAR
+from apilogs.render.progress import CLEAR, Announced, Progress, may_reach_terminal
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import Painter
 from apilogs.spec import ReadSpec
@@ -211,10 +211,37 @@ class Reporter:
     # Warnings come from the calling thread and from discovery's and readers' threads alike.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _deferred: ApilogsError | None = field(default=None, repr=False)
+    _progress: Progress | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # Said while it happens, on any stderr: not when the main thread next looks.
         self.stats.listen(self.warn)
+        if self.term.err_tty and may_reach_terminal(self.term.out):
+            # `apilogs requests | head`: head prints the rows on the terminal the progress line
+            # is on. Every write to stdout wipes that line first.
+            out = cast(TextIO, Announced(self.term.out, self._before_output))
+            self.term = replace(self.term, out=out)
+
+    def progress(self, *, beside_output: bool = True) -> Progress:
+        """The read's progress on stderr, on a terminal. `beside_output`: the command prints
+        while it reads, so there is none when stdout is that terminal too (the output shows
+        progress)."""
+        term = self.term
+        # --verbose and --debug log on stderr from any thread, in the middle of the line.
+        logging_on = logging.getLogger().isEnabledFor(logging.INFO)
+        self._progress = Progress(
+            self.stats,
+            term.err,
+            enabled=term.err_tty and not (beside_output and term.out_tty) and not logging_on,
+            width=term.err_width,
+            lock=self._lock,
+        )
+        return self._progress
+
+    def _before_output(self) -> None:
+        progress = self._progress
+        if progress is not None:
+            progress.hide()
 
     def warn(self, message: str) -> None:
         self._say(message, "apilogs: warning:", "33", "1")
@@ -245,6 +272,8 @@ class Reporter:
         with self._lock:
             self.term.err.write(f"{clear}{paint(prefix, *codes)} {text}\n")
             self.term.err.flush()
+            if self._progress is not None:
+                self._progress.wiped()
 
     def notices(self) -> None:
         """The notices the readers raised since the last call, as they happen."""

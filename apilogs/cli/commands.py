@@ -108,15 +108,8 @@ def open_reading(
 
 
 def progress_line(reporter: Reporter, *, beside_output: bool = True) -> Progress:
-    """The read's progress on stderr, on a terminal. `beside_output`: the command prints while
-    it reads, so there is none when stdout is that terminal too (the output shows progress)."""
-    term = reporter.term
-    return Progress(
-        reporter.stats,
-        term.err,
-        enabled=term.err_tty and not (beside_output and term.out_tty),
-        width=term.err_width,
-    )
+    """The read's progress on stderr (`Reporter.progress`)."""
+    return reporter.progress(beside_output=beside_output)
 
 
 # --- groups -------------------------------------------------------------------------------------
@@ -164,8 +157,9 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
 @match_options
 @output_option(
     ["plain", "short", "json"],
-    "plain: label, group, stream, message; short: time, label, message; json: one object "
-    "per line (schema in README).",
+    "plain: on a terminal time, source, the request ID's first 8 characters, message; piped "
+    "label, request ID, group, stream, message; short: time, label, request ID, message; "
+    "json: one object per line (schema in README).",
 )
 @line_options
 @hold_options
@@ -233,6 +227,9 @@ def get(
         late_slot=watch.watch,
         request_ids=hold.enabled or bool(request_ids),
         request_id_width=36 if api.topology.kind is ApiKind.REST else 20,
+        # A person at a terminal reads the compact line; a pipe gets the whole line, which
+        # scripts parse and `| grep <ID>` searches.
+        compact=output == "plain" and term.out_tty,
     )
     sources = api.select(window.sources, window.log_groups).sources
     paint = Painter(term.color)
@@ -419,6 +416,10 @@ def requests(
 ) -> None:
     """One row per request: time, method, path, status, latency, Lambda duration, memory, cause.
 
+    The row fits the terminal: on a narrow one the route and memory go first, then the ID
+    shrinks to its first 8 characters (every command takes them for the ID), the path keeps its
+    end. Piped, every column is there and the cause and the ID are whole.
+
     Every line of every group is joined by request: the row says how the request ended and why
     (Lambda timeout, out of memory, unhandled exception, authorizer deny, throttling, …).
     A * after the Lambda duration marks a cold start. With --watch, a row is printed when its
@@ -429,14 +430,14 @@ def requests(
     \b
     Examples:
       apilogs requests -a xyz123 -t prod -s 1h --errors
+      apilogs requests -a xyz123 -t prod -s 1h --status 4xx
       apilogs requests -a xyz123 -t prod -s 1h --errors --traces
       apilogs requests -a xyz123 -t prod --status 5xx --watch
       apilogs requests -a xyz123 -t prod --slow 500ms --path '/users/*' -o json
     """
     no_watch_with_end(window, watch)
     wanted = RequestFilter(
-        statuses=tuple(r for ranges in statuses for r in ranges),
-        errors_only=errors,
+        statuses=status_ranges(tuple(r for ranges in statuses for r in ranges), errors),
         cold_only=cold,
         slower_than_ms=slow * 1000 if slow is not None else None,
         path_glob=path_glob,
@@ -473,7 +474,8 @@ def requests(
                     else:
                         out.write(rows.row(request) + "\n")
                         if trace is not None:
-                            out.writelines(line + "\n" for line in trace_call_lines(trace, paint))
+                            calls = trace_call_lines(trace, paint, term.width)
+                            out.writelines(line + "\n" for line in calls)
                     shown += 1
                 out.flush()
         out.flush()
@@ -483,6 +485,28 @@ def requests(
         reporter.notices()
         raise
     reporter.finish(shown, "requests", filter_pattern=window.filter_pattern, exit_if_none=True)
+
+
+SERVER_ERRORS = (500, 599)
+
+
+def status_ranges(asked: tuple[tuple[int, int], ...], errors: bool) -> tuple[tuple[int, int], ...]:
+    """The statuses `requests` keeps. --errors means the server's errors, 5xx: a 4xx is the
+    client's (a deny, a throttle, a bad request) and would bury them; alone it is --status 5xx,
+    with --status it keeps the 5xx codes among them."""
+    if not errors:
+        return asked
+    if not asked:
+        return (SERVER_ERRORS,)
+    low, high = SERVER_ERRORS
+    kept = tuple((max(lo, low), min(hi, high)) for lo, hi in asked if hi >= low and lo <= high)
+    if not kept:
+        raise InvalidInput(
+            "--errors keeps server errors (5xx) only, and --status names none: drop --errors "
+            "(client errors: --status 4xx)",
+            name="errors",
+        )
+    return kept
 
 
 # Requests whose traces are read together: BatchGetTraces takes 5 IDs a call, and rows must
@@ -629,7 +653,7 @@ def _print_stats(term: Terminal, summary: WindowStats | InsightsSummary, output:
     if output == "json":
         term.out.write(json.dumps(summary.to_dict(), indent=2) + "\n")
     else:
-        for line in stats_lines(summary, Painter(term.color)):
+        for line in stats_lines(summary, Painter(term.color), term.width):
             term.out.write(line + "\n")
     term.out.flush()
 

@@ -637,9 +637,14 @@ def request_filter_options(func: F) -> F:
                 multiple=True,
                 type=STATUS,
                 metavar="CODE",
-                help="5xx, 4xx, 502, … (repeatable).",
+                help="5xx, 4xx, 502, 4xx,429, … (repeatable).",
             ),
-            click.option("--errors", is_flag=True, help="Only requests that failed (any cause)."),
+            click.option(
+                "--errors",
+                is_flag=True,
+                help="Only server errors (5xx): the requests the API failed. The same as "
+                "--status 5xx; with --status, only its 5xx codes. Client errors: --status 4xx.",
+            ),
             click.option(
                 "--slow",
                 type=DurationParam(),

@@ -51,6 +51,15 @@ class RenderOptions:
     # known, `~` before one joined by timing): `format_labeled` and `format` both print it.
     request_ids: bool = False
     request_id_width: int = 36  # a UUID (REST); HTTP and WebSocket IDs are shorter
+    # Plain lines on a terminal: the time, a short source, the ID's first 8 characters, the
+    # message, so that a line fits 80 columns where it can. A pipe keeps the whole line.
+    compact: bool = False
+
+
+# The ID's first characters in compact lines: every command takes them for the ID.
+COMPACT_ID = 8
+# A compact source name is cut to this.
+COMPACT_LABEL = 16
 
 
 LATE_MARK = "(late)"
@@ -60,6 +69,35 @@ def label_for(source: Source) -> str:
     if source.role is Role.AUTHORIZER:
         return f"{source.label} (auth)"
     return source.label
+
+
+_ROLE_SHORT = {Role.EXECUTION: "exec", Role.ACCESS: "access", Role.OTHER: "other"}
+
+
+def short_labels(sources: Sequence[Source]) -> dict[str, str]:
+    """Each function's name for compact lines: without the start every function of the API
+    shares (`shop-orders`, `shop-users` → `orders`, `users`), which says nothing on a line."""
+    names = sorted({s.function_name for s in sources if s.function_name})
+    common = ""
+    if len(names) > 1:
+        first, last = names[0], names[-1]  # sorted: their common start is everyone's
+        length = next(
+            (i for i, (a, b) in enumerate(zip(first, last, strict=False)) if a != b), len(first)
+        )
+        common = first[:length]
+    # Only up to a word's end: `order-a`, `order-b` keep their names.
+    cut_at = max(common.rfind("-"), common.rfind("_"), common.rfind("."), common.rfind("/")) + 1
+    return {name: name[cut_at:] or name for name in names}
+
+
+def compact_label(source: Source, shorts: dict[str, str]) -> str:
+    name = source.function_name
+    if not name:
+        return _ROLE_SHORT.get(source.role, str(source.role))
+    short = shorts.get(name, name)
+    if source.role is Role.AUTHORIZER and "auth" not in short.lower():
+        short = f"{short} (auth)"
+    return short if len(short) <= COMPACT_LABEL else short[: COMPACT_LABEL - 1] + "…"
 
 
 # json's own C encoder for strings: ASCII-only output, so C1 controls and bidi overrides never
@@ -160,13 +198,18 @@ class EventFormatter:
         self.options = options
         self.paint = paint
         self.clock = Clock(options.tz)
-        labels = [label_for(s) for s in sources] or ["execution"]
+        self._shorts = short_labels(sources) if options.compact else {}
+        if options.compact:
+            labels = [compact_label(s, self._shorts) for s in sources] or ["exec"]
+        else:
+            labels = [label_for(s) for s in sources] or ["execution"]
         self.label_width = min(32, max(len(label) for label in labels))
         # Keyed by the source's identity: a run's events share a few Source objects, and a
         # dataclass's hash would be computed again, field by field, for every event.
         self._labels: dict[int, tuple[Source, str]] = {}
         self._json_heads: dict[tuple[str, int], tuple[Source, str, str]] = {}
-        self._blank_id = self.paint("-".ljust(options.request_id_width + 1), DIM)
+        self.id_width = COMPACT_ID if options.compact else options.request_id_width
+        self._blank_id = self.paint("-".ljust(self.id_width + 1), DIM)
         self.format: Callable[[LogEvent, bool], str]
         self.format_labeled: Callable[[LabeledEvent], str]
         if options.output == "json":
@@ -175,6 +218,9 @@ class EventFormatter:
         elif options.output == "short":
             self.format = self._short
             self.format_labeled = self._short_labeled
+        elif options.compact:
+            self.format = self._compact
+            self.format_labeled = self._compact_labeled
         else:
             self.format = self._plain
             self.format_labeled = self._plain_labeled
@@ -185,7 +231,8 @@ class EventFormatter:
         cached = self._labels.get(id(source))
         if cached is not None and cached[0] is source:
             return cached[1]
-        text = sanitize(label_for(source), keep_newlines=False)[: self.label_width]
+        name = compact_label(source, self._shorts) if self.options.compact else label_for(source)
+        text = sanitize(name, keep_newlines=False)[: self.label_width]
         padded = text.ljust(self.label_width)
         if source.function_name:
             color = palette_color(source.function_name)
@@ -196,8 +243,11 @@ class EventFormatter:
         self._labels[id(source)] = (source, found)
         return found
 
-    def message(self, event: LogEvent, indent: str) -> str:
-        text = event.raw.message.rstrip("\n")
+    def message(self, event: LogEvent, indent: str, text: str | None = None) -> str:
+        """`text`: the message, when a part of it is left out (compact lines)."""
+        if text is None:
+            text = event.raw.message
+        text = text.rstrip("\n")
         if self.options.expand_json:
             text = expand_json(text)
         text = sanitize(text)
@@ -212,8 +262,10 @@ class EventFormatter:
         """The request column: the full ID (grep finds it), `~` before a probable one."""
         if not request_id:
             return self._blank_id
+        if self.options.compact:
+            request_id = request_id[:COMPACT_ID]
         text = ("~" if probable else " ") + request_id
-        return self.paint(text.ljust(self.options.request_id_width + 1), DIM)
+        return self.paint(text.ljust(self.id_width + 1), DIM)
 
     # -- formats --------------------------------------------------------------------------------
 
@@ -278,6 +330,41 @@ class EventFormatter:
         # The cell is the ID padded to its width, after a one-character probable mark.
         width += 1 + self.options.request_id_width + 1
         return f"{head} {cell} {self.message(event, ' ' * (width + 2))}"
+
+    def _compact_labeled(self, item: LabeledEvent) -> str:
+        cell = self.request_cell(item.request_id, item.probable)
+        return self._compact(item.event, item.late, cell, item.request_id)
+
+    def _compact(
+        self, event: LogEvent, late: bool, cell: str | None = None, request_id: str | None = None
+    ) -> str:
+        """`HH:MM:SS.mmm  source  6605b081 message`: what `aws logs tail` users expect, with
+        the request. An execution line's `(request ID) ` opening is the ID the line already
+        shows: it is left out."""
+        raw = event.raw
+        if cell is None:
+            cell = self._own_cell(event)
+            if cell is not None and event.raw.source.role is not Role.AUTHORIZER:
+                request_id = event.line.request_id
+        stamp = self._time(raw.timestamp)
+        width = len(stamp)
+        head = self.paint(stamp, DIM)
+        if self.options.show_ingestion_time:
+            ingested = f"ingested {self._time(raw.ingestion_time)}"
+            width += 2 + len(ingested)
+            head += "  " + self.paint(ingested, DIM)
+        head += "  " + self.label(raw.source)
+        width += 2 + self.label_width
+        if cell is not None:
+            head += " " + cell
+            width += 1 + self.id_width + 1
+        if late or self.options.late_slot:
+            head += " " + (self.paint(LATE_MARK, YELLOW) if late else " " * len(LATE_MARK))
+            width += 1 + len(LATE_MARK)
+        text = raw.message
+        if request_id and text.startswith(f"({request_id}) "):
+            text = text[len(request_id) + 3 :]
+        return f"{head} {self.message(event, ' ' * (width + 1), text)}"
 
     def _json_labeled(self, item: LabeledEvent) -> str:
         return self._json(item.event, item.late, item.request_id, item.probable)

@@ -9,7 +9,7 @@ from typing import Any
 from apilogs.model import Finding, Severity, Source, Topology
 from apilogs.render.sanitize import sanitize
 from apilogs.render.style import BOLD, CYAN, DIM, GREEN, RED, YELLOW, Painter
-from apilogs.render.table import Column, Narrow, cut, fit
+from apilogs.render.table import Column, Narrow, cut, fit, row_width
 
 
 def topology_to_dict(topology: Topology) -> dict[str, Any]:
@@ -75,15 +75,19 @@ def _exists(source: Source, paint: Painter) -> str:
     return paint("yes", GREEN) if source.exists else paint("no", RED)
 
 
+# The log group is never cut: it is what people copy into other tools. When it does not fit
+# beside the rest, it goes on a line of its own under its row (`_STACKED`).
 TOPOLOGY_PLAN = (
     Narrow("STORED", 0),
     Narrow("RETENTION", 0),
     Narrow("ROUTES", 24),
-    Narrow("FUNCTION", 20),
+    # A function's name is copied too (its qualifier says which version ran): the routes go
+    # before it is cut.
     Narrow("ROUTES", 0),
-    Narrow("LOG GROUP", 32),
+    Narrow("FUNCTION", 20),
     Narrow("FUNCTION", 12),
 )
+_GROUP, _FUNCTION = 1, 2
 
 
 def topology_lines(topology: Topology, paint: Painter, width: int | None = None) -> Iterator[str]:
@@ -137,10 +141,18 @@ def topology_lines(topology: Topology, paint: Painter, width: int | None = None)
             )
         )
     natural = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    natural[4] = max(len("EXISTS"), len("other account"))
-    widths = fit(
-        [Column(t, w) for t, w in zip(rows[0], natural, strict=True)], TOPOLOGY_PLAN, width
+    natural[4] = max(len(_exists(src, Painter(False))) for src in topology.sources or ())
+    natural[4] = max(natural[4], len("EXISTS"))
+    columns = [Column(t, w) for t, w in zip(rows[0], natural, strict=True)]
+    widths = fit(columns, TOPOLOGY_PLAN, width)
+    # Too narrow for the whole group and function names beside the role and whether the group
+    # exists: each group goes on a line of its own, whole, under its row.
+    stacked = width is not None and (
+        row_width(widths) > width or widths[_FUNCTION] < natural[_FUNCTION]
     )
+    if stacked:
+        widths = fit([*columns[:_GROUP], Column("LOG GROUP", 0), *columns[_GROUP + 1 :]],
+                     TOPOLOGY_PLAN, width)  # fmt: skip
     for index, row in enumerate(rows):
         cells = []
         for i, cell in enumerate(row):
@@ -154,6 +166,9 @@ def topology_lines(topology: Topology, paint: Painter, width: int | None = None)
                 cells.append(cut(cell, widths[i]).ljust(widths[i]))
         line = "  ".join(cells).rstrip()
         yield paint(line, BOLD) if index == 0 else line
+        if stacked:
+            under = "  LOG GROUP" if index == 0 else f"  {row[_GROUP]}"
+            yield paint(under, BOLD) if index == 0 else under
     if topology.findings:
         yield ""
         for finding in topology.findings:

@@ -131,9 +131,20 @@ def test_filters(traffic: Traffic) -> None:
     assert {json.loads(r)["request_id"] for r in out.splitlines()} == {
         t.request_id for t in truth if t.status >= 500
     }
+    # --errors: the server's errors, 5xx, not a deny, a throttle or a 404 (--status 4xx).
+    _, out, _ = run(traffic, "requests", "-o", "json", "--errors")
+    assert {json.loads(r)["request_id"] for r in out.splitlines()} == {
+        t.request_id for t in truth if t.status >= 500
+    }
+    _, out, _ = run(traffic, "requests", "-o", "json", "--status", "4xx")
+    assert {json.loads(r)["request_id"] for r in out.splitlines()} == {
+        t.request_id for t in truth if 400 <= t.status < 500
+    }
+    code, out, err = run(traffic, "requests", "--errors", "--status", "4xx")
+    assert code == 2 and not out and "--status 4xx" in err
     _, out, _ = run(traffic, "requests", "-o", "json", "--errors", "--path", "/primes")
     got = [json.loads(r) for r in out.splitlines()]
-    assert got and all(r["route"] == "/primes" and r["outcome"] != "ok" for r in got)
+    assert got and all(r["route"] == "/primes" and r["status"] >= 500 for r in got)
     assert all(r["path"].startswith("/prod/primes") for r in got)  # what clients sent
     _, out, _ = run(traffic, "requests", "-o", "json", "--cold")
     cold = {json.loads(r)["request_id"] for r in out.splitlines()}
