@@ -236,7 +236,14 @@ def get(
     formatter = EventFormatter(options, paint, sources)
     fmt = formatter.format
     if request_ids:
-        _get_requests(api, spec, request_ids, formatter.format_labeled, reporter)
+        _get_requests(
+            api,
+            spec,
+            request_ids,
+            formatter.format_labeled,
+            reporter,
+            look_back=not window.start_given,
+        )
         return
     if watch.watch:
         shown = _follow_lines(api, spec, hold, formatter, reporter)
@@ -262,13 +269,30 @@ def get(
 
 
 def find_reporting(
-    api: Api, spec: ReadSpec, request_ids: tuple[str, ...], reporter: Reporter
+    api: Api,
+    spec: ReadSpec,
+    request_ids: tuple[str, ...],
+    reporter: Reporter,
+    *,
+    look_back: bool = False,
 ) -> list[Request]:
     """Look the IDs up; say on stderr which prefix stood for which ID and which IDs were not
-    found. An ambiguous prefix is an error listing the candidates; nothing found at all, too."""
+    found. An ambiguous prefix is an error listing the candidates; nothing found at all, too.
+    `look_back`: the window is the default one, and may be widened (`Api.lookup_looking_back`),
+    each step said, and where the request was found and what that read."""
+    first_spec = spec
+
+    def widening(last: str, wider: str) -> None:
+        reporter.warn_info(f"not in the last {last}: looking back {wider}")
+
     try:
         with progress_line(reporter):
-            found = api.lookup(request_ids, spec, stats=reporter.stats)
+            if look_back:
+                found, spec = api.lookup_looking_back(
+                    request_ids, spec, on_widen=widening, stats=reporter.stats
+                )
+            else:
+                found = api.lookup(request_ids, spec, stats=reporter.stats)
     except IncompleteRead as exc:
         if not isinstance(exc.partial, Lookup) or not exc.partial.requests:
             raise
@@ -280,6 +304,12 @@ def find_reporting(
     if not found.requests:
         start_ms, end_ms = api.window(spec.start, spec.end)
         raise RequestNotFound(found.not_found or request_ids, start_ms, end_ms)
+    if spec is not first_spec:
+        stats = reporter.stats
+        reporter.warn_info(
+            f"found looking back {spec.start} ({stats.pages:,} pages, {stats.events:,} events "
+            f"read); next time: --start {spec.start}"
+        )
     for prefix, full in found.resolved:
         reporter.warn_info(f"{prefix} is {full}")
     for missing in found.not_found:
@@ -293,9 +323,11 @@ def _get_requests(
     request_ids: tuple[str, ...],
     fmt: Callable[[LabeledEvent], str],
     reporter: Reporter,
+    *,
+    look_back: bool = False,
 ) -> None:
     term = reporter.term
-    found = find_reporting(api, spec, request_ids, reporter)
+    found = find_reporting(api, spec, request_ids, reporter, look_back=look_back)
     owners: dict[int, tuple[str | None, bool]] = {}
     for request in found:
         guessed = {id(e) for e in request.probable_events}
@@ -740,7 +772,7 @@ def show(
     spec = window.spec()
     reporter, api = open_reading(common, window, spec, api_id, stage)
     term = reporter.term
-    found = find_reporting(api, spec, (request_id,), reporter)
+    found = find_reporting(api, spec, (request_id,), reporter, look_back=not window.start_given)
     report = api.traces(found) if traces else None
     for notice in report.notices if report is not None else ():
         reporter.warn(notice)

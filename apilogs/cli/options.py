@@ -324,6 +324,9 @@ class WindowOptions:
     # None: 60 s for a window; never when following.
     fail_after_s: float | None = None
     engine: EngineName = "auto"
+    # Whether the start was asked for (command line, environment, config), not the default: a
+    # lookup in the default window may look further back by itself.
+    start_given: bool = True
 
     @property
     def tz(self) -> tzinfo | None:
@@ -462,8 +465,18 @@ def _window(
         )
     if "max_rps" in defaults and ctx.get_parameter_source("max_rps") is ParameterSource.DEFAULT:
         max_rps = float(defaults["max_rps"])
+    start_given = ctx.get_parameter_source("start") is not ParameterSource.DEFAULT
     return WindowOptions(
-        start, end, utc, sources, log_groups, filter_pattern, max_rps, fail_after, engine
+        start,
+        end,
+        utc,
+        sources,
+        log_groups,
+        filter_pattern,
+        max_rps,
+        fail_after,
+        engine,
+        start_given=start_given,
     )
 
 

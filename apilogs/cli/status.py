@@ -96,7 +96,7 @@ def describe(error: ApilogsError) -> str:
             f"{error.message} (see: apilogs groups --api-id {error.api_id} --stage {error.stage})"
         )
     if isinstance(error, RequestNotFound):
-        return f"{error.message} (widen it with --start, e.g. --start 1h)"
+        return f"{error.message} ({_wider_hint(error)})"
     if isinstance(error, NoRegion):
         return "no AWS region: pass --region, set AWS_REGION, or set a region in your profile"
     if isinstance(error, AwsThrottled):
@@ -124,3 +124,17 @@ def describe(error: ApilogsError) -> str:
     if isinstance(error, InvalidInput) and error.name in OPTION_NAMES:
         return f"{OPTION_NAMES[error.name]}: {error}"
     return str(error)
+
+
+def _wider_hint(error: RequestNotFound) -> str:
+    """A --start reaching further back than the window that was searched (which may itself
+    have been `--start 1h`: suggesting 1h again would send the user round in circles)."""
+    import time
+
+    if error.end_ms is not None:
+        return "widen it with --start and --end"
+    searched_h = (time.time() * 1000 - error.start_ms) / 3_600_000
+    for hours, text in ((1, "1h"), (6, "6h"), (24, "24h"), (168, "7d"), (720, "30d")):
+        if hours > searched_h * 1.05:
+            return f"widen it with --start, e.g. --start {text}"
+    return "it may be older than the window, or in another region or account"
