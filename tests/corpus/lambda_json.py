@@ -1,0 +1,205 @@
+"""Lambda's JSON log format (system records `platform.*`, application records with `requestId`),
+in a log group two functions share, and Powertools' structured lines in the Text format."""
+
+from __future__ import annotations
+
+import json
+
+from tests.corpus import Case, Line, RestCall, lambda_lines
+
+# A custom (shared) log group names a stream after its function (AWS's documented convention,
+# https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html):
+# YYYY/MM/DD/<function>[<version>]<environment id>. Both live in tests.corpus.SHARED_GROUP.
+JSON_STREAM = "2023/10/27/corpus-json[$LATEST]a3b5c7d9e1f24a6c8e0b2d4f6a8c0e12"
+JSON2_STREAM = "2023/10/27/corpus-json2[$LATEST]0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+def _j(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+# Python in the JSON log format: the application record of the Lambda guide (python-logging,
+# "Using Lambda advanced logging controls with Python"), around Lambda's JSON system records
+# (telemetry schema: platform.start / platform.report with `tracing`),
+# https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html and
+# https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html
+_PY = "79b4f56e-95b1-4643-9700-2807f4e68189"
+_TRACE = "1-653c0d19-2c3d8e1f4a5b6c7d8e9f0a1b"
+_PY_CALL = RestCall(
+    "5e6f7081-92a3-4b4c-8d5e-6f708192a3b4", "json", _PY, path="/json", trace_id=_TRACE
+)
+_TRACING = {
+    "spanId": "9d3b1e5f7a2c4e6b",
+    "type": "X-Amzn-Trace-Id",
+    "value": f"Root={_TRACE};Parent=9d3b1e5f7a2c4e6b;Sampled=1",
+}
+PYTHON_JSON = Case(
+    "python_json_shared_group",
+    "https://docs.aws.amazon.com/lambda/latest/dg/python-logging.html (JSON log format); "
+    "https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html",
+    _PY_CALL.around(
+        [
+            Line(
+                "json",
+                _j(
+                    {
+                        "time": "2023-10-27T19:17:45.580Z",
+                        "type": "platform.start",
+                        "record": {"requestId": _PY, "version": "$LATEST", "tracing": _TRACING},
+                    }
+                ),
+                _PY_CALL.request_id,
+                _PY,
+                "lambda.start",
+                JSON_STREAM,
+            ),
+            Line(
+                "json",
+                _j(
+                    {
+                        "timestamp": "2023-10-27T19:17:45.586Z",
+                        "level": "INFO",
+                        "message": "inside lambda_handler",
+                        "logger": "root",
+                        "requestId": _PY,
+                    }
+                ),
+                _PY_CALL.request_id,
+                _PY,
+                "lambda.log",
+                JSON_STREAM,
+            ),
+            # print() in the JSON format: Lambda writes it as it is, no request ID.
+            Line(
+                "json",
+                "inside lambda_handler (print)\n",
+                _PY_CALL.request_id,
+                None,
+                None,
+                JSON_STREAM,
+            ),
+            Line(
+                "json",
+                _j(
+                    {
+                        "time": "2023-10-27T19:17:45.600Z",
+                        "type": "platform.report",
+                        "record": {
+                            "requestId": _PY,
+                            "metrics": {
+                                "durationMs": 12.38,
+                                "billedDurationMs": 13,
+                                "memorySizeMB": 128,
+                                "maxMemoryUsedMB": 38,
+                            },
+                            "tracing": _TRACING,
+                            "status": "success",
+                        },
+                    }
+                ),
+                _PY_CALL.request_id,
+                _PY,
+                "lambda.report",
+                JSON_STREAM,
+            ),
+        ]
+    ),
+)
+
+# Two functions of one shared group run at once: a print of each belongs to its own stream's
+# invocation (Node.js JSON-format records: the guide's nodejs-logging JSON example).
+_A, _B = "a1f0c9e8-d7b6-4a5c-9e3d-2c1b0a9f8e7d", "b2e1d0c9-f8a7-4b6c-8d5e-4f3a2b1c0d9e"
+_CALL_A = RestCall("6f708192-a3b4-4c5d-9e6f-708192a3b4c5", "json", _A, path="/json")
+_CALL_B = RestCall("708192a3-b4c5-4d6e-8f70-8192a3b4c5d6", "json2", _B, path="/json2")
+
+
+def _start(rid: str, stream: str, where: str, request: str) -> Line:
+    record = {"requestId": rid, "version": "$LATEST"}
+    doc = {"time": "2023-10-27T19:20:00.000Z", "type": "platform.start", "record": record}
+    return Line(where, _j(doc), request, rid, "lambda.start", stream)
+
+
+def _report(rid: str, stream: str, where: str, request: str) -> Line:
+    metrics = {
+        "durationMs": 40.1,
+        "billedDurationMs": 41,
+        "memorySizeMB": 128,
+        "maxMemoryUsedMB": 61,
+    }
+    record = {"requestId": rid, "metrics": metrics, "status": "success"}
+    doc = {"time": "2023-10-27T19:20:00.050Z", "type": "platform.report", "record": record}
+    return Line(where, _j(doc), request, rid, "lambda.report", stream)
+
+
+SHARED_PRINTS = Case(
+    "json_shared_group_two_functions_at_once",
+    "https://docs.aws.amazon.com/lambda/latest/dg/nodejs-logging.html (JSON log format); "
+    "stream names: monitoring-cloudwatchlogs-loggroups.html",
+    (
+        *_CALL_A.method_request(),
+        *_CALL_B.method_request(),
+        *_CALL_A.integration_request(),
+        *_CALL_B.integration_request(),
+        _start(_A, JSON_STREAM, "json", _CALL_A.request_id),
+        _start(_B, JSON2_STREAM, "json2", _CALL_B.request_id),
+        Line("json", "loading order 42\n", _CALL_A.request_id, None, None, JSON_STREAM),
+        Line("json2", "loading order 43\n", _CALL_B.request_id, None, None, JSON2_STREAM),
+        Line(
+            "json2",
+            _j(
+                {
+                    "timestamp": "2023-10-27T19:20:00.020Z",
+                    "level": "INFO",
+                    "requestId": _B,
+                    "message": "order 43 loaded",
+                }
+            ),
+            _CALL_B.request_id,
+            _B,
+            "lambda.log",
+            JSON2_STREAM,
+        ),
+        _report(_A, JSON_STREAM, "json", _CALL_A.request_id),
+        _report(_B, JSON2_STREAM, "json2", _CALL_B.request_id),
+        *_CALL_A.integration_response(),
+        *_CALL_B.integration_response(),
+        _CALL_A.access(),
+        _CALL_B.access(),
+    ),
+)
+
+# Powertools for AWS Lambda (Python): a structured line with `function_request_id` and a
+# `correlation_id`, printed to stdout by a Text-format function,
+# aws-powertools/powertools-lambda-python examples/logger/src/set_correlation_id_output.json
+_PT = "52fdfc07-2182-154f-163f-5f0f9a621d72"
+_PT_CALL = RestCall("8192a3b4-c5d6-4e7f-8091-a2b3c4d5e6f7", "python", _PT)
+_POWERTOOLS_LINE = (
+    '{"level":"INFO","location":"collect.handler:10","message":"Collecting payment",'
+    '"timestamp":"2021-05-03 11:47:12,494+0000","service":"payment","cold_start":true,'
+    '"function_name":"test","function_memory_size":128,'
+    '"function_arn":"arn:aws:lambda:eu-west-1:12345678910:function:test",'
+    f'"function_request_id":"{_PT}","correlation_id":"correlation_id_value"}}\n'
+)
+POWERTOOLS = Case(
+    "powertools_python_function_request_id",
+    "aws-powertools/powertools-lambda-python examples/logger/src/set_correlation_id_output.json",
+    _PT_CALL.around(
+        lambda_lines(
+            "python",
+            _PT_CALL.request_id,
+            [
+                (f"START RequestId: {_PT} Version: $LATEST\n", _PT, "lambda.start"),
+                (_POWERTOOLS_LINE, _PT, "lambda.log"),
+                (f"END RequestId: {_PT}\n", _PT, "lambda.end"),
+                (
+                    f"REPORT RequestId: {_PT}\tDuration: 2.03 ms\tBilled Duration: 3 ms\t"
+                    "Memory Size: 128 MB\tMax Memory Used: 47 MB\t\n",
+                    _PT,
+                    "lambda.report",
+                ),
+            ],
+        )
+    ),
+)
+
+CASES = (PYTHON_JSON, SHARED_PRINTS, POWERTOOLS)
