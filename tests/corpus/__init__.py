@@ -81,6 +81,7 @@ class Line:
     kind: str | None = None  # its `kind` in JSON output, when the case is about it
     stream: str | None = None  # Lambda lines: the stream (default: the case's one per function)
     probable: bool = False  # the label may only be known by timing
+    trace: str | None = None  # the X-Ray trace ID the parser must find in it, when it has one
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ PYTHON_JSON = Case(
                 _PY,
                 "lambda.start",
                 JSON_STREAM,
+                trace=_TRACE,
             ),
             Line(
                 "json",
@@ -101,6 +102,7 @@ PYTHON_JSON = Case(
                 _PY,
                 "lambda.report",
                 JSON_STREAM,
+                trace=_TRACE,
             ),
         ]
     ),
@@ -202,4 +204,65 @@ POWERTOOLS = Case(
     ),
 )
 
-CASES = (PYTHON_JSON, SHARED_PRINTS, POWERTOOLS)
+# Powertools for AWS Lambda (TypeScript): a structured line with `function_request_id` and
+# `xray_trace_id`, the Logger docs' "log incoming event" example (printed on one line, as the
+# Logger writes it; the docs pretty-print it),
+# https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/
+_PT_TS = "0a9df60d-e2de-447d-ba3e-45f149eae6c9"
+_PT_TRACE = "1-66bc8205-21f8b5190da519d22b2b0533"
+_PT_TS_CALL = RestCall("c4d5e6f7-0819-42a3-b4c5-d6e7f8091a2b", "node", _PT_TS, trace_id=_PT_TRACE)
+_PT_TS_LINE = _j(
+    {
+        "cold_start": True,
+        "function_arn": "arn:aws:lambda:eu-west-1:123456789012:function:LogEventFn",
+        "function_memory_size": "128",
+        "function_name": "LogEventFn",
+        "function_request_id": _PT_TS,
+        "level": "INFO",
+        "message": "Lambda invocation event",
+        "sampling_rate": 0,
+        "service": "service_undefined",
+        "timestamp": "2024-08-14T10:08:06.199Z",
+        "xray_trace_id": _PT_TRACE,
+        "event": {"foo": "bar"},
+    }
+)
+POWERTOOLS_TS = Case(
+    "powertools_typescript_xray_trace_id",
+    "Powertools for AWS Lambda (TypeScript) Logger docs, "
+    "https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/",
+    _PT_TS_CALL.around(
+        [
+            Line(
+                "node",
+                f"START RequestId: {_PT_TS} Version: $LATEST\n",
+                _PT_TS_CALL.request_id,
+                _PT_TS,
+                "lambda.start",
+            ),
+            Line(
+                "node",
+                _PT_TS_LINE + "\n",
+                _PT_TS_CALL.request_id,
+                _PT_TS,
+                "lambda.log",
+                trace=_PT_TRACE,
+            ),
+            Line(
+                "node", f"END RequestId: {_PT_TS}\n", _PT_TS_CALL.request_id, _PT_TS, "lambda.end"
+            ),
+            Line(
+                "node",
+                f"REPORT RequestId: {_PT_TS}\tDuration: 9.72 ms\tBilled Duration: 10 ms\t"
+                f"Memory Size: 128 MB\tMax Memory Used: 66 MB\t\nXRAY TraceId: {_PT_TRACE}\t"
+                "SegmentId: 3d752a1b2bbe37e0\tSampled: true\t\n",
+                _PT_TS_CALL.request_id,
+                _PT_TS,
+                "lambda.report",
+                trace=_PT_TRACE,
+            ),
+        ]
+    ),
+)
+
+CASES = (PYTHON_JSON, SHARED_PRINTS, POWERTOOLS, POWERTOOLS_TS)

@@ -314,4 +314,32 @@ CUSTOM = Case(
     ),
 )
 
-CASES = (NODE, NODE_TIMEOUT, PYTHON, JAVA, JAVA_INIT, GO, RUBY, CUSTOM)
+# .NET: ILambdaLogger.LogLine on .NET 6 and later writes `{timestamp}\t{requestId}\t{level}\t
+# {message}` (level in lower case); Console.WriteLine writes the message alone. Both lines as
+# pasted in https://github.com/aws/aws-lambda-dotnet/issues/973.
+_DOTNET = "8247f3ba-2335-4b12-bf19-e379605ba146"
+_DOTNET_CALL = RestCall("b3c4d5e6-f708-4192-a3b4-c5d6e7f80912", "dotnet", _DOTNET)
+DOTNET = Case(
+    "dotnet_text",
+    "https://github.com/aws/aws-lambda-dotnet/issues/973",
+    _DOTNET_CALL.around(
+        lambda_lines(
+            "dotnet",
+            _DOTNET_CALL.request_id,
+            [
+                (f"START RequestId: {_DOTNET} Version: $LATEST\n", _DOTNET, START),
+                (f"2021-11-14T21:32:01.022Z\t{_DOTNET}\tinfo\thello world\n", _DOTNET, LOG),
+                ("hello world\n", None, PRINT),
+                (f"END RequestId: {_DOTNET}\n", _DOTNET, END),
+                (
+                    f"REPORT RequestId: {_DOTNET}\tDuration: 51.24 ms\tBilled Duration: 52 ms\t"
+                    "Memory Size: 256 MB\tMax Memory Used: 68 MB\tInit Duration: 229.16 ms\t\n",
+                    _DOTNET,
+                    REPORT,
+                ),
+            ],
+        )
+    ),
+)
+
+CASES = (NODE, NODE_TIMEOUT, PYTHON, JAVA, JAVA_INIT, GO, RUBY, DOTNET, CUSTOM)

@@ -147,10 +147,8 @@ def _params() -> list[Any]:
     return params
 
 
-@pytest.mark.parametrize("case", _params())
-def test_each_real_line_is_labelled_with_its_request(corpus_api: str, case: Case) -> None:
-    start_ms = _BASE_MS + CASES.index(case) * 60_000
-    written = _write(corpus_api, case, start_ms)
+def _get(url: str, start_ms: int, *extra: str) -> list[dict[str, Any]]:
+    """`apilogs get -o json` over the case's minute, as a user runs it."""
     result = CliRunner().invoke(
         cli,
         [
@@ -162,7 +160,7 @@ def test_each_real_line_is_labelled_with_its_request(corpus_api: str, case: Case
             "--region",
             REGION,
             "--endpoint-url",
-            corpus_api,
+            url,
             "--max-rps",
             "0",
             "--engine",
@@ -173,10 +171,18 @@ def test_each_real_line_is_labelled_with_its_request(corpus_api: str, case: Case
             str(start_ms + 50_000),
             "-o",
             "json",
+            *extra,
         ],
     )
     assert result.exit_code == 0, result.stderr
-    rows = [json.loads(row) for row in result.stdout.splitlines()]
+    return [json.loads(row) for row in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("case", _params())
+def test_each_real_line_is_labelled_with_its_request(corpus_api: str, case: Case) -> None:
+    start_ms = _BASE_MS + CASES.index(case) * 60_000
+    written = _write(corpus_api, case, start_ms)
+    rows = _get(corpus_api, start_ms)
     # Every line once, in time order.
     assert [(r["timestamp"], r["message"]) for r in rows] == [(t, m) for t, _, _, m in written]
     got = [
@@ -186,6 +192,7 @@ def test_each_real_line_is_labelled_with_its_request(corpus_api: str, case: Case
             r["lambda_request_id"],
             r["kind"],
             r.get("probable", False),
+            r["trace_id"],
         )
         for r in rows
     ]
@@ -196,7 +203,52 @@ def test_each_real_line_is_labelled_with_its_request(corpus_api: str, case: Case
             line.lambda_id if line.where not in (EXECUTION, ACCESS) else got[i][2],
             line.kind or got[i][3],
             line.probable,
+            line.trace or got[i][5],
         )
         for i, line in enumerate(case.lines)
     ]
     assert got == expected
+
+
+# (case, ID) lookups that need what issue 27 asks for: the reason.
+LOOKUP_MISSING: dict[tuple[str, str], str] = {}
+
+
+def _lookups() -> list[Any]:
+    """Every ID a case's lines carry (API Gateway's, each Lambda's, X-Ray's), with the request
+    it names."""
+    params = []
+    for case in CASES:
+        owner: dict[str, str] = {}
+        for line in case.lines:
+            if line.request is None:
+                continue
+            owner.setdefault(line.request, line.request)
+            if line.lambda_id:
+                owner.setdefault(line.lambda_id, line.request)
+            if line.trace:
+                owner.setdefault(line.trace, line.request)
+        for identifier, request in owner.items():
+            reason = case.missing or LOOKUP_MISSING.get((case.name, identifier))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            params.append(
+                pytest.param(case, identifier, request, id=f"{case.name}-{identifier}", marks=marks)
+            )
+    return params
+
+
+LOOKUPS = _lookups()
+
+
+@pytest.mark.parametrize(("case", "identifier", "owner"), LOOKUPS)
+def test_any_id_of_a_request_finds_every_line_of_it(
+    corpus_api: str, case: Case, identifier: str, owner: str
+) -> None:
+    # Each lookup writes its case again, in a minute of its own (an hour before the others').
+    index = next(i for i, p in enumerate(LOOKUPS) if p.values == (case, identifier, owner))
+    start_ms = _BASE_MS - 3600_000 + index * 60_000
+    _write(corpus_api, case, start_ms)
+    rows = _get(corpus_api, start_ms, "-r", identifier)
+    assert [r["message"] for r in rows] == [
+        line.message for line in case.lines if line.request == owner
+    ]
