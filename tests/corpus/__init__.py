@@ -90,6 +90,8 @@ class Case:
     source: str  # where the real lines come from
     lines: tuple[Line, ...]
     missing: str | None = None  # issue 27's feature this case needs and apilogs lacks
+    # The IDs whose `get -r` lookup needs it too (empty: every ID of the case).
+    lookups_missing: frozenset[str] = frozenset()
 
 
 def lambda_lines(
