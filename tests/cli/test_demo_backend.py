@@ -137,6 +137,10 @@ def test_functions_and_their_logging(app: SampleApp, client: Client) -> None:
     shared = "/aws/lambda-shared/eratosthenes"
     assert logging["eratosthenes-health"]["LogGroup"] == shared
     assert logging["eratosthenes-reports"]["LogGroup"] == shared
+    # The Java function logs in the JSON format to the same shared group.
+    assert logging["eratosthenes-export"]["LogGroup"] == shared
+    assert logging["eratosthenes-export"]["LogFormat"] == "JSON"
+    assert configs["eratosthenes-export"]["Runtime"] == "java21"
     assert configs["eratosthenes-hello"]["Runtime"] == "nodejs20.x"
     alias = lam.get_alias(FunctionName="eratosthenes-reports", Name="live")
     assert alias["FunctionVersion"] == app.reports.version == "1"
