@@ -53,8 +53,12 @@ def start_demo(
     backfill_ms: int = 0,
     port: int = 0,
     host: str = "127.0.0.1",
+    showcase: bool = True,
 ) -> Iterator[Demo]:
-    """Start everything; stop the traffic and free the port when the block ends (also on Ctrl-C)."""
+    """Start everything; stop the traffic and free the port when the block ends (also on Ctrl-C).
+
+    `showcase` (on: what `apilogs demo` and `demo serve` run) opens the live traffic with each
+    failure README promises in its first half minute, then the random mix (SHOWCASE_OPENING)."""
     server = start_server(host=host, port=port)
     traffic: LiveTraffic | None = None
     try:
@@ -69,7 +73,13 @@ def start_demo(
         live_history = backfill_ms if backfill_ms > 0 else 5_000
         segments = SegmentWriter.connect(session, server.url, REGION)
         traffic = LiveTraffic(
-            app, writer, rps, seed=seed, history_ms=live_history, segments=segments
+            app,
+            writer,
+            rps,
+            seed=seed,
+            history_ms=live_history,
+            segments=segments,
+            showcase=showcase,
         )
         traffic.start()
         written = 0

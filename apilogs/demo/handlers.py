@@ -23,12 +23,28 @@ INIT_DURATION_MS = {
     "eratosthenes-health": (80, 150),
     "eratosthenes-reports": (450, 900),
     "eratosthenes-hello": (120, 210),
+    "eratosthenes-export": (1800, 3200),  # a JVM
 }
 INIT_PRINTS = {
     "eratosthenes-primes": "loading sieve module",
     # The JSON-format function prints during its init too: plain text, no request ID.
     "eratosthenes-orders": "connecting to table orders (boto3 1.35.36)",
 }
+# Several lines an environment prints while it initialises, at these fractions of its init: the
+# JVM's own (https://github.com/fabric8io-images/run-java-sh/issues/117 shows it; on Lambda it
+# comes right after INIT_START) and an extension's, as aws-samples/aws-lambda-extensions
+# cache-extension-demo/README.md shows them. Plain text in either log format.
+EXTENSION = "cache-extension-demo"
+INIT_OUTPUT: dict[str, tuple[tuple[float, str], ...]] = {
+    "eratosthenes-export": (
+        (0.01, "Picked up JAVA_TOOL_OPTIONS: -XX:+TieredCompilation -XX:TieredStopAtLevel=1"),
+        (0.3, f"[{EXTENSION}]  Cache successfully loaded"),
+        (0.31, f"[{EXTENSION}]  Waiting for event..."),
+        (0.32, f"[{EXTENSION}]  Starting Httpserver on port 4000"),
+    ),
+}
+# Functions with that extension: it prints while each invocation runs, no request ID.
+EXTENSIONS: dict[str, str] = {"eratosthenes-export": EXTENSION}
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +116,7 @@ class SampleCode:
             "/health": self._health,
             "/reports": self._reports,
             "/hello": self._hello,
+            "/export": self._export,
         }[route.path](scenario, params)
         if scenario is Scenario.SLOW:
             # Slow, but within both the function's timeout and API Gateway's.
@@ -217,6 +234,15 @@ class SampleCode:
         rng = self._rng
         run = Run(rng.uniform(0.9, 2.6), rng.randint(36, 40), [(0.5, None, "ok")])
         run.response = proxy_response(200, {"status": "ok"})
+        return run
+
+    def _export(self, scenario: Scenario, params: Params) -> Run:
+        rng = self._rng
+        rows = 1229
+        run = Run(rng.uniform(140, 900), rng.randint(150, 210))
+        # LambdaLogger (a level, the request ID) and System.out (a bare print).
+        run.lines = [(0.05, "INFO", "exporting primes as CSV"), (0.9, None, "export written")]
+        run.response = proxy_response(200, {"rows": rows})
         return run
 
     def _reports(self, scenario: Scenario, params: Params) -> Run:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from apilogs.demo import lambda_lines
 from apilogs.demo.environments import EnvironmentPool
 from apilogs.demo.formats import Ids, iso_ms
-from apilogs.demo.handlers import INIT_DURATION_MS, INIT_PRINTS, Run
+from apilogs.demo.handlers import EXTENSIONS, INIT_DURATION_MS, INIT_OUTPUT, INIT_PRINTS, Run
 from apilogs.demo.sample import SampleApp, SampleFunction
 from apilogs.demo.scenario import LogRecord
 from apilogs.demo.xray import Trace, lambda_segments
@@ -40,6 +40,14 @@ class Lambda:
         self._rng = rng
         self._ids = ids
         self._pools = {f.name: EnvironmentPool(f, rng, ids) for f in app.functions}
+        # Functions whose next cold start is seen without its INIT_START (`hide_next_init_start`).
+        self._init_start_unseen: set[str] = set()
+
+    def hide_next_init_start(self, function_name: str) -> None:
+        """The next cold start of this function writes its init output and START but not its
+        INIT_START: what a reader whose window opens inside an init sees (a JVM's init lasts
+        seconds), and what Lambda wrote before it had INIT_START (issue 27's init case)."""
+        self._init_start_unseen.add(function_name)
 
     def invoke(
         self,
@@ -67,9 +75,20 @@ class Lambda:
         if cold:
             low, high = INIT_DURATION_MS.get(fn.name, (100, 250))
             init_ms = rng.uniform(low, high)
-            emit(start, lambda_lines.init_start(fn, as_json, t_ms, self._region))
+            if fn.name in self._init_start_unseen:
+                self._init_start_unseen.discard(fn.name)
+            else:
+                emit(start, lambda_lines.init_start(fn, as_json, t_ms, self._region))
             if fn.name in INIT_PRINTS:
                 emit(start + init_ms * 0.6, INIT_PRINTS[fn.name] + "\n")
+            for fraction, text in INIT_OUTPUT.get(fn.name, ()):
+                emit(start + init_ms * fraction, lambda_lines.init_output(as_json, text))
+            if fn.name in EXTENSIONS:
+                at = start + init_ms * 0.33
+                ready = lambda_lines.extension_ready(
+                    as_json, int(at), EXTENSIONS[fn.name], ("INVOKE", "SHUTDOWN")
+                )
+                emit(at, ready)
             start += init_ms + rng.uniform(0.2, 1.5)
 
         timeout_ms = fn.timeout_s * 1000.0
@@ -85,6 +104,9 @@ class Lambda:
             }
         emit(start, lambda_lines.start(fn, as_json, request_id, int(start), tracing))
 
+        if fn.name in EXTENSIONS:
+            # The extension is handed the invocation too, and says so while the function runs.
+            emit(start + 0.1, f"[{EXTENSIONS[fn.name]}] Waiting for event...\n")
         for fraction, level, text in run.lines:
             ts = start + duration * fraction
             emit(ts, lambda_lines.app_line(fn, as_json, request_id, int(ts), level, text))

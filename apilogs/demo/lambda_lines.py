@@ -12,7 +12,11 @@ from apilogs.demo.formats import iso_ms, json_line
 from apilogs.demo.handlers import Error
 from apilogs.demo.sample import SampleFunction
 
-_RUNTIME_VERSIONS = {"python3.12": "python:3.12.v38", "nodejs20.x": "nodejs:20.v33"}
+_RUNTIME_VERSIONS = {
+    "python3.12": "python:3.12.v38",
+    "nodejs20.x": "nodejs:20.v33",
+    "java21": "java:21.v38",
+}
 _LAMBDA_WARNING = (
     "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
     "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. For "
@@ -39,6 +43,19 @@ def init_start(fn: SampleFunction, as_json: bool, t_ms: int, region: str) -> str
         }
         return json_line({"time": iso_ms(t_ms), "type": "platform.initStart", "record": record})
     return f"INIT_START Runtime Version: {version}\tRuntime Version ARN: {version_arn}\n"
+
+
+def init_output(as_json: bool, text: str) -> str:
+    """What an environment prints while it initialises: as printed, in either format."""
+    return text + "\n"
+
+
+def extension_ready(as_json: bool, t_ms: int, name: str, events: tuple[str, ...]) -> str:
+    """Lambda's record of an extension that registered during init."""
+    if as_json:
+        record = {"name": name, "state": "Ready", "events": list(events)}
+        return json_line({"time": iso_ms(t_ms), "type": "platform.extension", "record": record})
+    return f"EXTENSION\tName: {name}\tState: Ready\tEvents: [{','.join(events)}]\n"
 
 
 def start(
@@ -69,6 +86,19 @@ def app_line(
         return f"{iso_ms(ts)}\t{request_id}\t{level or 'INFO'}\t{text}\n"
     if level is None:
         return text + "\n"  # print(): no timestamp, no request ID, in either format
+    if fn.runtime.startswith("java"):
+        # LambdaLogger: the message alone in the Text format; in JSON, the request ID under
+        # Java's own key (the Lambda guide's java-logging, advanced logging controls).
+        if as_json:
+            return json_line(
+                {
+                    "timestamp": iso_ms(ts),
+                    "level": level,
+                    "message": text,
+                    "AWSRequestId": request_id,
+                }
+            )
+        return text + "\n"
     if as_json:
         return json_line(
             {

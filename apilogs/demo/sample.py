@@ -2,8 +2,9 @@
 
 Modelled on the classic "Lambda + API Gateway" tutorial (a sieve of Eratosthenes behind a REST API),
 grown until it has every shape discovery must cope with: a TOKEN authorizer, an integration URI
-built from a stage variable, an alias-qualified integration, a function in the JSON log format, two
-functions sharing one custom log group, and an HTTP API beside the REST API.
+built from a stage variable, an alias-qualified integration, functions in the JSON log format,
+three functions sharing one custom log group (one of them, a Java function with an extension, in
+the JSON format), and an HTTP API beside the REST API.
 
 Every resource is created with the same calls one would make against AWS; the result is described
 by `SampleApp`, which is all the traffic generator (pure, no boto3) needs to know."""
@@ -126,6 +127,7 @@ class SampleApp:
     health: SampleFunction
     reports: SampleFunction
     hello: SampleFunction
+    export: SampleFunction
     # Routes whose integration gives up before API Gateway's 29 s: (route key, ms).
     integration_timeouts: tuple[tuple[str, int], ...] = ()
 
@@ -135,11 +137,11 @@ class SampleApp:
 
     @property
     def functions(self) -> tuple[SampleFunction, ...]:
-        return (self.authorizer, self.primes, self.orders, self.health, self.reports, self.hello)
+        return (*self.rest_functions, self.hello)
 
     @property
     def rest_functions(self) -> tuple[SampleFunction, ...]:
-        return (self.authorizer, self.primes, self.orders, self.health, self.reports)
+        return (self.authorizer, self.primes, self.orders, self.health, self.reports, self.export)
 
     @property
     def log_groups(self) -> tuple[str, ...]:
@@ -230,6 +232,22 @@ logger.setLevel(logging.INFO)
 def handler(event, context):
     logger.info("handling %s", event.get("path"))
     return {"statusCode": 200, "body": json.dumps({"ok": True})}
+"""
+
+_EXPORT_JAVA = """\
+package eratosthenes;
+
+import com.amazonaws.services.lambda.runtime.Context;
+import com.amazonaws.services.lambda.runtime.RequestHandler;
+import java.util.Map;
+
+public class Export implements RequestHandler<Map<String, Object>, Map<String, Object>> {
+    public Map<String, Object> handleRequest(Map<String, Object> event, Context context) {
+        context.getLogger().log("exporting primes as CSV");
+        System.out.println("export written: primes.csv");
+        return Map.of("statusCode", 200, "body", "{\\"rows\\":1229}");
+    }
+}
 """
 
 _HELLO_JS = """\
@@ -332,6 +350,20 @@ _FUNCTIONS = {
     "hello": _FunctionSpec(
         "eratosthenes-hello", "nodejs20.x", "index.handler", "index.mjs", _HELLO_JS, tracing=False
     ),
+    # Java in the JSON log format, in the shared group, with an extension (a cache layer): its
+    # JVM and the extension print during init, and the extension during each invocation.
+    "export": _FunctionSpec(
+        "eratosthenes-export",
+        "java21",
+        "eratosthenes.Export::handleRequest",
+        "eratosthenes/Export.java",
+        _EXPORT_JAVA,
+        memory_mb=1024,
+        timeout_s=15,
+        log_format="JSON",
+        log_group=SHARED_LOG_GROUP,
+        tracing=False,
+    ),
 }
 
 RETENTION_DAYS = {
@@ -357,7 +389,7 @@ def describe_sample(
 
     The IDs AWS would assign (HTTP API, deployment, authorizer, published versions) are
     parameters; `deploy_sample` passes the real ones. `log_format` ("Text" or "JSON") puts
-    every function in that Lambda log format (default: one function in JSON, the rest Text)."""
+    every function in that Lambda log format (default: two functions in JSON, the rest Text)."""
     versions = versions or {}
 
     def function(key: str) -> SampleFunction:
@@ -571,6 +603,7 @@ def _create_rest_api(apigw: Any, lam: Any, app: SampleApp, data_trace: bool) -> 
             {},
             {"authorizationType": "NONE"},
         ),
+        (resource(root_id, "export"), "GET", app.export.arn, {}, {"authorizationType": "NONE"}),
     ]
     for resource_id, verb, function_arn, parameters, authorization in methods:
         timeout = INTEGRATION_TIMEOUTS_MS.get(f"{verb} {_path_of(apigw, api_id, resource_id)}")
@@ -591,7 +624,7 @@ def _create_rest_api(apigw: Any, lam: Any, app: SampleApp, data_trace: bool) -> 
             uri=integration_uri(region, function_arn),
             **({"timeoutInMillis": timeout} if timeout else {}),
         )
-    for function in (app.primes, app.orders, app.health, app.reports):
+    for function in (app.primes, app.orders, app.health, app.reports, app.export):
         _allow_apigateway(lam, function, f"{execute_api}/*", f"apigateway-{api_id}")
 
     deployment_id = apigw.create_deployment(

@@ -142,8 +142,26 @@ ROUTES: tuple[Route, ...] = (
         0.12,
         (_S.STAGE_THROTTLED, _S.LAMBDA_THROTTLED, _S.UNHANDLED_EXCEPTION, _S.SLOW),
     ),
+    # Drawn only in the showcase mix (`SHOWCASE_WEIGHTS`): seeded traffic stays what it was.
+    Route("rest", "GET", "/export", "export", 0.0, (_S.STAGE_THROTTLED, _S.SLOW)),
 )
 ROUTES_BY_KEY: Mapping[str, Route] = {r.key: r for r in ROUTES}
+# The live demo's mix (`TrafficGenerator(showcase=True)`): every route, /export included.
+SHOWCASE_WEIGHTS: Mapping[str, float] = {"GET /export": 0.04}
+
+# The live demo's first half minute: each failure README promises, once, in this order, at these
+# offsets (ms) from the demo's start; then the random mix alone. (route, scenario)
+SHOWCASE_OPENING: tuple[tuple[int, str, Scenario], ...] = (
+    (1_500, "GET /primes", Scenario.LAMBDA_TIMEOUT),  # 502 after the function's 3 s
+    (3_000, "GET /reports", Scenario.INTEGRATION_TIMEOUT),  # 504 at 10 s; the function runs on
+    (5_000, "GET /export", Scenario.OK),  # cold Java: init output, extension, JSON, shared group
+    (7_000, "GET /primes", Scenario.OUT_OF_MEMORY),  # 502
+    (9_000, "GET /reports", Scenario.MALFORMED_RESPONSE),  # 502
+    (11_000, "GET /primes", Scenario.AUTH_DENIED),  # 403 from the authorizer's Deny
+    (13_000, "GET /primes/{n}", Scenario.LAMBDA_THROTTLED),  # 500: Lambda said 429
+    (15_000, "GET /health", Scenario.STAGE_THROTTLED),  # 429 from the stage
+    (17_000, "POST /orders", Scenario.UNHANDLED_EXCEPTION),  # 502
+)
 
 # A request's lines may trail its start by this much (a 504 whose function runs on to its 40 s
 # timeout, after a cold start). Writers that keep streams in order hold records back this long.

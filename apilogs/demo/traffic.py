@@ -22,6 +22,7 @@ sample's functions does) and `scenario` (what a request is made to do, and what 
 
 from __future__ import annotations
 
+import heapq
 import random
 from collections.abc import Iterator
 
@@ -36,6 +37,8 @@ from apilogs.demo.scenario import (
     MAX_REQUEST_SPAN_MS,
     ROUTES,
     ROUTES_BY_KEY,
+    SHOWCASE_OPENING,
+    SHOWCASE_WEIGHTS,
     FailureRates,
     LogRecord,
     Route,
@@ -47,6 +50,7 @@ __all__ = [
     "MAX_REQUEST_SPAN_MS",
     "ROUTES",
     "ROUTES_BY_KEY",
+    "SHOWCASE_OPENING",
     "FailureRates",
     "LogRecord",
     "Route",
@@ -64,8 +68,16 @@ class TrafficGenerator:
     consecutive windows (`requests(a, b)`, then `requests(b, c)`) continue one history."""
 
     def __init__(
-        self, app: SampleApp, seed: int | None = None, rates: FailureRates | None = None
+        self,
+        app: SampleApp,
+        seed: int | None = None,
+        rates: FailureRates | None = None,
+        *,
+        showcase: bool = False,
     ) -> None:
+        """`showcase`: the live demo's mix (every route, `/export` included); then
+        `open_showcase(t)` plays SHOWCASE_OPENING from t. Off, a seed's traffic is what it has
+        always been."""
         self.app = app
         self.rates = rates or FailureRates()
         self.rng = random.Random(seed)
@@ -78,8 +90,27 @@ class TrafficGenerator:
         self._clients = make_clients(self.rng)
         # A few clients make most of the calls.
         self._client_weights = [1.0 / (rank + 1) for rank in range(len(self._clients))]
-        self._route_weights = [r.weight for r in ROUTES]
+        weights = SHOWCASE_WEIGHTS if showcase else {}
+        self._route_weights = [weights.get(r.key, r.weight) for r in ROUTES]
         self._xray_second = -1
+        # Requests placed on purpose, (t_ms, order, route, scenario), played by `simulate` among
+        # the drawn ones when their time comes.
+        self._scheduled: list[tuple[int, int, str, Scenario]] = []
+
+    def schedule(self, t_ms: int, route: str, outcome: Scenario) -> None:
+        """Play `outcome` on `route` at t_ms, among the drawn requests of the window it falls in
+        (at the start of the next window if that one has passed)."""
+        if outcome is not Scenario.OK and outcome not in ROUTES_BY_KEY[route].failures:
+            raise ValueError(f"{outcome} cannot happen on {route}")
+        heapq.heappush(self._scheduled, (t_ms, len(self._scheduled), route, outcome))
+
+    def open_showcase(self, t_ms: int) -> None:
+        """The live demo's first half minute from t_ms: each failure README promises, once
+        (SHOWCASE_OPENING), then the random mix. The Java function's first cold start is seen
+        without its INIT_START (see `Lambda.hide_next_init_start`)."""
+        self.lambdas.hide_next_init_start(self.app.export.name)
+        for offset, route, outcome in SHOWCASE_OPENING:
+            self.schedule(t_ms + offset, route, outcome)
 
     def requests(self, start_ms: int, end_ms: int, rps: float) -> Iterator[list[LogRecord]]:
         """The records of each request that starts in [start_ms, end_ms), in start order."""
@@ -89,7 +120,15 @@ class TrafficGenerator:
     def simulate(self, start_ms: int, end_ms: int, rps: float) -> Iterator[SimulatedRequest]:
         """Like `requests`, with each request's ground truth."""
         for t_ms in self._arrivals(start_ms, end_ms, rps):
+            while self._scheduled and self._scheduled[0][0] <= t_ms:
+                yield self._play_scheduled(start_ms)
             yield self.simulate_one(t_ms)
+        while self._scheduled and self._scheduled[0][0] < end_ms:
+            yield self._play_scheduled(start_ms)
+
+    def _play_scheduled(self, start_ms: int) -> SimulatedRequest:
+        t_ms, _, route, outcome = heapq.heappop(self._scheduled)
+        return self.simulate_one(max(t_ms, start_ms), route=route, outcome=outcome)
 
     def simulate_one(
         self,

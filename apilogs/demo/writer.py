@@ -298,11 +298,15 @@ class LiveTraffic:
         tick_s: float = 0.25,
         history_ms: int = 0,
         clock: Callable[[], float] = time.time,
+        showcase: bool = False,
     ) -> None:
+        """`showcase`: the live demo's mix, and its opening (SHOWCASE_OPENING) from the moment
+        the traffic starts: each failure README promises in the first half minute."""
         self.app = app
         self.rps = rps
         self._writer = writer
-        self._generator = generator or TrafficGenerator(app, seed, rates)
+        self._generator = generator or TrafficGenerator(app, seed, rates, showcase=showcase)
+        self.showcase = showcase
         self._tick_s = tick_s
         self._history_ms = history_ms
         self._clock = clock
@@ -315,6 +319,7 @@ class LiveTraffic:
         self._thread: threading.Thread | None = None
         self.events_written = 0
         self.requests_started = 0
+        self.started_ms: int | None = None  # the traffic's "now" when it started (its clock's)
         self.error: BaseException | None = None
 
     def start(self) -> LiveTraffic:
@@ -350,7 +355,10 @@ class LiveTraffic:
 
     def _run(self) -> None:
         try:
-            last = self._now_ms() - self._history_ms
+            self.started_ms = started = self._now_ms()
+            last = started - self._history_ms
+            if self.showcase:
+                self._generator.open_showcase(started)
             while not self._stop.is_set():
                 now = self._now_ms()
                 self._tick(last, now)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import re
 import time
 from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
+from click.testing import CliRunner
 
+from apilogs.cli import cli
+from apilogs.demo.backend import start_demo
 from apilogs.demo.sample import RETENTION_DAYS, SampleApp, deploy_sample
 from apilogs.demo.traffic import LogRecord
 from apilogs.demo.writer import (
@@ -105,6 +110,7 @@ def test_rest_integrations_and_authorizer(app: SampleApp, client: Client) -> Non
         ("/orders", "POST"): f"{prefix}{functions}eratosthenes-orders/invocations",
         ("/health", "GET"): f"{prefix}{functions}eratosthenes-health/invocations",
         ("/reports", "GET"): f"{prefix}{functions}eratosthenes-reports:live/invocations",
+        ("/export", "GET"): f"{prefix}{functions}eratosthenes-export/invocations",
     }
     assert all(m["methodIntegration"]["type"] == "AWS_PROXY" for m in methods.values())
     assert methods[("/primes", "GET")]["authorizationType"] == "CUSTOM"
@@ -131,6 +137,10 @@ def test_functions_and_their_logging(app: SampleApp, client: Client) -> None:
     shared = "/aws/lambda-shared/eratosthenes"
     assert logging["eratosthenes-health"]["LogGroup"] == shared
     assert logging["eratosthenes-reports"]["LogGroup"] == shared
+    # The Java function logs in the JSON format to the same shared group.
+    assert logging["eratosthenes-export"]["LogGroup"] == shared
+    assert logging["eratosthenes-export"]["LogFormat"] == "JSON"
+    assert configs["eratosthenes-export"]["Runtime"] == "java21"
     assert configs["eratosthenes-hello"]["Runtime"] == "nodejs20.x"
     alias = lam.get_alias(FunctionName="eratosthenes-reports", Name="live")
     assert alias["FunctionVersion"] == app.reports.version == "1"
@@ -290,3 +300,139 @@ def test_live_traffic_reports_a_failing_backend(app: SampleApp, client: Client) 
         time.sleep(0.02)
     live.stop()
     assert isinstance(live.error, RuntimeError)
+
+
+# -- the live demo's opening and its cases (issue 28 item 7, issue 27) -------------------------
+
+
+def _run(endpoint: str, command: str, start_ms: int, end_ms: int, *extra: str) -> list[Any]:
+    result = CliRunner().invoke(
+        cli,
+        [
+            command,
+            "-a",
+            "erat0s7hen",
+            "-t",
+            "prod",
+            "--endpoint-url",
+            endpoint,
+            "--max-rps",
+            "0",
+            "--engine",
+            "filter",
+            "-s",
+            str(start_ms),
+            "-e",
+            str(end_ms),
+            "-o",
+            "json",
+            *extra,
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture
+def live_minute(app: SampleApp, writer: LogWriter) -> int:
+    """The live demo's first minute and a bit, written on a clock that started two minutes ago
+    and runs 30 times as fast (so nothing is written ahead of its time); the moment the
+    traffic started, epoch ms (its opening is timed from there)."""
+    real = time.time()
+    begin = real - 120
+
+    def clock() -> float:
+        return begin + (time.time() - real) * 30
+
+    live = LiveTraffic(
+        app, writer, rps=2, seed=5, tick_s=0.02, history_ms=5_000, clock=clock, showcase=True
+    ).start()
+    deadline = time.monotonic() + 60
+    while (
+        (live.started_ms is None or clock() * 1000 < live.started_ms + 75_000)
+        and live.running
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
+    live.stop()
+    assert live.error is None and live.started_ms is not None
+    assert clock() * 1000 >= live.started_ms + 75_000
+    return live.started_ms
+
+
+def test_the_live_demo_opens_with_each_failure_readme_promises(
+    live_minute: int, endpoint: str
+) -> None:
+    rows = _run(endpoint, "requests", live_minute - 6_000, live_minute + 75_000)
+    # The requests that started in the live demo's first half minute.
+    end = _iso(live_minute + 30_000)
+    causes = [f"{r['status']} {r['cause']}" for r in rows if r["time"] < end]
+
+    def seen(status: int, words: str) -> bool:
+        return any(c.startswith(f"{status} ") and words in c for c in causes)
+
+    assert seen(502, "timed out"), causes
+    assert seen(502, "ran out of memory"), causes
+    assert seen(502, "Malformed Lambda proxy response"), causes
+    # "…; the Lambda ran on" when its invocation is joined (by timing: not when two could be).
+    assert seen(504, "API Gateway integration timeout"), causes
+    assert seen(429, "Throttled") and seen(500, "throttled"), causes
+    assert seen(403, "Authorizer denied"), causes
+
+
+def _iso(ms: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms / 1000)) + f".{ms % 1000:03d}Z"
+
+
+def test_the_live_demo_writes_issue_27s_cases(live_minute: int, endpoint: str) -> None:
+    rows = _run(endpoint, "get", live_minute - 6_000, live_minute + 75_000)
+    shared = "/aws/lambda-shared/eratosthenes"
+
+    # A Java function in the JSON log format, in the group it shares with two others, its
+    # streams named as Lambda names them in a custom group.
+    export = [r for r in rows if r["group"] == shared and "eratosthenes-export[" in r["stream"]]
+    streams = {r["stream"] for r in export}
+    assert streams and all(
+        re.fullmatch(r"\d{4}/\d{2}/\d{2}/eratosthenes-export\[\$LATEST\][0-9a-f]{32}", s)
+        for s in streams
+    )
+    assert {r["function"] for r in export} == {"eratosthenes-export"}
+    assert any('"type":"platform.start"' in r["message"] for r in export)
+    assert any('"AWSRequestId":' in r["message"] for r in export)
+
+    # Its first environment: init output (the JVM's line, the extension's) before the first
+    # START, and no INIT_START; later cold starts write theirs.
+    by_stream: dict[str, list[str]] = {}
+    for r in export:
+        by_stream.setdefault(r["stream"], []).append(r["message"])
+    first = min(streams, key=lambda s: min(r["timestamp"] for r in export if r["stream"] == s))
+    lines = by_stream[first]
+    start = next(i for i, m in enumerate(lines) if '"type":"platform.start"' in m)
+    before = lines[:start]
+    assert before[0].startswith("Picked up JAVA_TOOL_OPTIONS: ")
+    assert "[cache-extension-demo]  Waiting for event...\n" in before
+    assert any('"type":"platform.extension"' in m for m in before)
+    assert not any("platform.initStart" in m for m in lines)
+    # The extension speaks during each invocation, between its start and its report.
+    report = next(i for i, m in enumerate(lines) if '"type":"platform.report"' in m)
+    assert "[cache-extension-demo] Waiting for event...\n" in lines[start:report]
+
+    # The authorizer's Lambda request ID: in the access log, never in the execution log.
+    access = [json.loads(r["message"]) for r in rows if r["source"] == "access"]
+    named = {a["authorizerRequestId"] for a in access} - {"-"}
+    assert named
+    authorizer_starts = {
+        r["message"].split()[2]
+        for r in rows
+        if r["message"].startswith("START RequestId: ")
+        and r["function"] == "eratosthenes-authorizer"
+    }
+    assert named <= authorizer_starts
+    execution = "".join(r["message"] for r in rows if r["source"] == "execution")
+    assert not any(rid in execution for rid in named)
+
+
+def test_apilogs_demo_runs_the_showcase() -> None:
+    # `apilogs demo` and `demo serve` take start_demo's defaults; test_demo_cli runs them.
+    assert inspect.signature(start_demo).parameters["showcase"].default is True
+    assert inspect.signature(LiveTraffic).parameters["showcase"].default is False

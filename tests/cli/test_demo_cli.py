@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 
 def _env() -> dict[str, str]:
     # The demo must not need (or use) any AWS configuration.
@@ -115,6 +117,68 @@ def test_demo_serve_prints_working_commands() -> None:
         proc.wait(timeout=20)
     assert proc.returncode == 130
     assert _port_is_free(url.group(1))
+
+
+@pytest.mark.slow
+def test_demo_serve_shows_each_failure_in_its_first_half_minute() -> None:
+    """Issue 28, item 7: a newcomer's first half minute shows each failure README promises."""
+    proc, out, err = _start("serve", "--seed", "3", "--rps", "2")
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not any("Ctrl-C" in line for line in out):
+            time.sleep(0.2)
+        url = re.search(r"endpoint\s+(http://127\.0\.0\.1:\d+)", "".join(out))
+        assert url, "".join(out) + "".join(err)
+        time.sleep(
+            25
+        )  # the opening's last failure starts 17 s in; the 504 comes 10 s after its start
+        env = {
+            **_env(),
+            "AWS_ACCESS_KEY_ID": "demo",
+            "AWS_SECRET_ACCESS_KEY": "demo",
+            "AWS_REGION": "us-east-1",
+        }
+        requests = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "apilogs",
+                "requests",
+                "--endpoint-url",
+                url.group(1),
+                "-a",
+                "erat0s7hen",
+                "-t",
+                "prod",
+                "-s",
+                "2m",
+                "--max-rps",
+                "0",
+                "-o",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert requests.returncode == 0, requests.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+    causes = [
+        f"{row['status']} {row['cause']}" for row in map(json.loads, requests.stdout.splitlines())
+    ]
+    for status, words in (
+        (502, "timed out"),
+        (502, "ran out of memory"),
+        (502, "Malformed Lambda proxy response"),
+        (504, "API Gateway integration timeout"),
+        (429, "Throttled"),
+        (500, "throttled"),
+        (403, "Authorizer denied"),
+    ):
+        assert any(c.startswith(f"{status} ") and words in c for c in causes), (status, causes)
 
 
 def test_demo_serve_on_a_busy_port_is_one_line_and_exit_2() -> None:

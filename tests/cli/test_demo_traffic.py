@@ -13,6 +13,7 @@ from apilogs.demo.sample import SampleApp, describe_sample
 from apilogs.demo.traffic import (
     ROUTES,
     ROUTES_BY_KEY,
+    SHOWCASE_OPENING,
     FailureRates,
     LogRecord,
     Scenario,
@@ -561,8 +562,11 @@ def test_authorizer_invocation_is_linked_by_the_access_log(
 
 
 def test_routes_cover_the_sample() -> None:
-    assert {r.function for r in ROUTES} == {"primes", "orders", "health", "reports", "hello"}
+    functions = {"primes", "orders", "health", "reports", "hello", "export"}
+    assert {r.function for r in ROUTES} == functions
     assert abs(sum(r.weight for r in ROUTES) - 1) < 1e-9
+    # /export is drawn only in the live demo's mix: a seed's traffic is what it always was.
+    assert ROUTES_BY_KEY["GET /export"].weight == 0
 
 
 def test_integration_uri_in_logs_is_resolved(traffic: list[SimulatedRequest]) -> None:
@@ -580,3 +584,71 @@ def test_integration_uri_in_logs_is_resolved(traffic: list[SimulatedRequest]) ->
 def test_describe_sample_matches_the_app_type() -> None:
     assert isinstance(APP, SampleApp)
     assert len(APP.log_groups) == 8
+
+
+# -- the live demo's showcase (issue 28 item 7, issue 27) --------------------------------------
+
+
+def test_the_showcase_opens_with_each_failure_then_the_random_mix() -> None:
+    generator = TrafficGenerator(APP, seed=11, showcase=True)
+    generator.open_showcase(T0)
+    requests = list(generator.simulate(T0 - 5_000, T0 + 2 * MINUTE, rps=3))
+    placed = [(r.start_ms - T0, r.route, r.outcome) for r in requests if r.start_ms - T0 in OFFSETS]
+    assert placed == list(SHOWCASE_OPENING)
+    statuses = {r.outcome: r.status for r in requests if r.start_ms < T0 + 30_000}
+    assert statuses[Scenario.LAMBDA_TIMEOUT] == statuses[Scenario.OUT_OF_MEMORY] == 502
+    assert statuses[Scenario.MALFORMED_RESPONSE] == 502
+    assert statuses[Scenario.INTEGRATION_TIMEOUT] == 504
+    assert statuses[Scenario.STAGE_THROTTLED] == 429
+    assert statuses[Scenario.LAMBDA_THROTTLED] == 500
+    assert statuses[Scenario.AUTH_DENIED] == 403
+    # All answered within the first half minute; then the random mix goes on alone.
+    assert all(r.end_ms < T0 + 30_000 for r in requests if r.start_ms - T0 in OFFSETS)
+    later = [r for r in requests if r.start_ms >= T0 + 20_000]
+    assert len(later) > 200 and Counter(r.outcome for r in later)[Scenario.OK] > 150
+
+
+OFFSETS = {offset for offset, _, _ in SHOWCASE_OPENING}
+
+
+def test_export_is_drawn_only_in_the_showcase_mix() -> None:
+    seeded = list(TrafficGenerator(APP, seed=3).simulate(T0, T0 + 10 * MINUTE, rps=5))
+    assert not any(r.route == "GET /export" for r in seeded)
+    live = list(TrafficGenerator(APP, seed=3, showcase=True).simulate(T0, T0 + 10 * MINUTE, 5))
+    assert 0.01 < sum(r.route == "GET /export" for r in live) / len(live) < 0.08
+
+
+def test_the_java_function_logs_json_to_the_shared_group_with_its_extension() -> None:
+    generator = TrafficGenerator(APP, seed=5, showcase=True)
+    generator.open_showcase(T0)
+    requests = [
+        r for r in generator.simulate(T0, T0 + 5 * MINUTE, rps=5) if r.route == "GET /export"
+    ]
+    records = [rec for r in requests for rec in r.records if rec.group == APP.export.log_group]
+    assert APP.export.log_group == APP.health.log_group == APP.reports.log_group
+    streams = by_stream(records)
+    assert len(streams) >= 2  # bursts open more environments
+    for (_, stream), lines in streams.items():
+        assert re.fullmatch(
+            r"\d{4}/\d{2}/\d{2}/eratosthenes-export\[\$LATEST\][0-9a-f]{32}", stream
+        )
+        messages = [line.message for line in sorted(lines, key=lambda x: x.timestamp)]
+        start = next(i for i, m in enumerate(messages) if '"type":"platform.start"' in m)
+        init = messages[:start]
+        # A new environment: the JVM's line, the extension's, Lambda's record of it.
+        assert any(m.startswith("Picked up JAVA_TOOL_OPTIONS: ") for m in init)
+        assert "[cache-extension-demo]  Waiting for event...\n" in init
+        assert any('"type":"platform.extension"' in m for m in init)
+        # Each invocation: the extension's line, the function's JSON record and its print.
+        assert messages.count("[cache-extension-demo] Waiting for event...\n") == sum(
+            '"type":"platform.start"' in m for m in messages
+        )
+        assert any('"AWSRequestId":' in m and '"level":"INFO"' in m for m in messages)
+        assert "export written\n" in messages
+    # The first environment's INIT_START is not seen; every later one's is.
+    firsts = sorted(streams.items(), key=lambda item: min(x.timestamp for x in item[1]))
+    first, *others = (
+        [line.message for line in sorted(lines, key=lambda x: x.timestamp)] for _, lines in firsts
+    )
+    assert not any('"type":"platform.initStart"' in m for m in first)
+    assert all('"type":"platform.initStart"' in m[0] for m in others)
