@@ -140,6 +140,8 @@ class RequestFilter:
     cold_only: bool = False
     slower_than_ms: float | None = None
     path_glob: str | None = None
+    # A URL's path inside the API (`apilogs.discover.urls.PathUnder`): (path sent, route) → kept.
+    path_under: Callable[[str | None, str | None], bool] | None = None
 
     @staticmethod
     def status_ranges(values: Iterable[str]) -> tuple[tuple[int, int], ...]:
@@ -174,6 +176,8 @@ class RequestFilter:
             self.slower_than_ms is not None
             and (request.response_latency_ms or 0) < self.slower_than_ms
         ):
+            return False
+        if self.path_under is not None and not self.path_under(request.path, request.route):
             return False
         if not self.path_glob:
             return True

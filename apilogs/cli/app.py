@@ -353,6 +353,15 @@ def open_for(
     )
 
 
+def say_url(common: CommonOptions, reporter: Reporter) -> None:
+    """How a URL given in place of the API was read: on stderr, once."""
+    url = common.url_target
+    if url is None:
+        return
+    inner = f"; requests under {url.path}" if url.narrows else ""
+    reporter.warn_info(f"{url.url} → {url.how}{inner}")
+
+
 def open_target(
     common: CommonOptions,
     window: WindowOptions,
@@ -370,6 +379,7 @@ def open_target(
     if window_read and spec.engine != "insights":
         first_read = FirstRead.of(spec, reporter.stats)
     api = open_for(common, api_id, stage, reporter.trouble, window, spec, first_read)
+    say_url(common, reporter)
     for finding in api.topology.findings:
         if finding.severity is not Severity.INFO or common.verbose:
             reporter.warn(finding.message)

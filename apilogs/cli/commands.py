@@ -131,13 +131,28 @@ def groups(api_id: str, stage: str | None, output: str, common: CommonOptions) -
       apilogs groups --api-id xyz123 --stage prod
       apilogs groups --api-id my-api-name --stage prod -o json | jq '.sources[].log_group'
     """
-    from apilogs.render.topology import topology_json, topology_lines
+    from apilogs.render.sanitize import sanitize
+    from apilogs.render.topology import topology_json, topology_lines, topology_to_dict
 
     term = terminal(common)
-    api = open_for(common, api_id, stage, Reporter(term).trouble)
-    if output == "json":
+    reporter = Reporter(term)
+    api = open_for(common, api_id, stage, reporter.trouble)
+    url = common.url_target
+    if output == "json" and url is not None:
+        doc = topology_to_dict(api.topology)
+        doc["url"] = {"url": url.url, "api_id": url.api_id, "stage": url.stage}
+        doc["url"] |= {"region": url.region, "path": url.path, "how": url.how}
+        term.out.write(json.dumps(doc) + "\n")
+    elif output == "json":
         term.out.write(topology_json(api.topology) + "\n")
     else:
+        if url is not None:
+            # How the URL was read, above the table that it led to.
+            said = sanitize(f"URL  {url.url}\n     {url.how}", keep_newlines=True)
+            term.out.write(said + "\n")
+            if url.narrows:
+                term.out.write(f"     requests under {url.path}\n")
+            term.out.write("\n")
         for line in topology_lines(api.topology, Painter(term.color), term.width):
             term.out.write(line + "\n")
     term.out.flush()
@@ -468,11 +483,13 @@ def requests(
       apilogs requests -a xyz123 -t prod --slow 500ms --path '/users/*' -o json
     """
     no_watch_with_end(window, watch)
+    url = common.url_target
     wanted = RequestFilter(
         statuses=status_ranges(tuple(r for ranges in statuses for r in ranges), errors),
         cold_only=cold,
         slower_than_ms=slow * 1000 if slow is not None else None,
         path_glob=path_glob,
+        path_under=url.under if url is not None and url.narrows else None,
     )
     spec = window.spec(watch=watch)
     read_now = not watch.watch and reads_execution(window.sources)

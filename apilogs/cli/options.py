@@ -19,6 +19,7 @@ from click.core import ParameterSource
 from apilogs.cli import complete
 from apilogs.cli.config import Config, config_path, load_config
 from apilogs.cli.params import ENDPOINT_URL, NON_EMPTY, REGEX, STATUS, TIME, DurationParam
+from apilogs.discover.urls import UrlTarget, looks_like_url
 from apilogs.errors import InvalidInput
 from apilogs.fetch.engines import ENGINES, EngineName
 from apilogs.fetch.filter import DEFAULT_MAX_LAG_MS
@@ -68,6 +69,8 @@ class CommonOptions:
     given: frozenset[str] = frozenset()
     # Discover the API again instead of using the cached topology.
     refresh: bool = False
+    # What a URL given in place of the API stood for (`apilogs.discover.urls`).
+    url_target: UrlTarget | None = None
 
 
 COMMON_NAMES = ("profile", "region", "endpoint_url", "color", "no_color", "verbose", "debug")
@@ -180,10 +183,11 @@ def _target_option_list(positional: bool) -> list[Callable[[Any], Any]]:
             "api_id",
             envvar="APILOGS_API_ID",
             type=NON_EMPTY,
-            metavar="ID|NAME|@TARGET",
+            metavar="ID|NAME|@TARGET|URL",
             shell_complete=complete.api_ids,
-            help="REST, HTTP or WebSocket API: its ID, its name when unambiguous, or @TARGET "
-            "from the config file (default: APILOGS_API_ID).",
+            help="REST, HTTP or WebSocket API: its ID, its name when unambiguous, @TARGET "
+            "from the config file, or a URL it serves (execute-api or custom domain; its path "
+            "narrows `requests`) (default: APILOGS_API_ID).",
         ),
         click.option(
             "--refresh",
@@ -204,7 +208,10 @@ def _target_option_list(positional: bool) -> list[Callable[[Any], Any]]:
         options.insert(
             0,
             click.argument(
-                "target", required=False, metavar="[@TARGET]", shell_complete=complete.targets
+                "target",
+                required=False,
+                metavar="[@TARGET|URL]",
+                shell_complete=complete.targets,
             ),
         )
     return options
@@ -239,12 +246,12 @@ def _with_target(func: F, *, positional: bool) -> F:
         common.refresh = refresh
         words = kwargs.get("words")
         if words is not None:
-            # `show [@TARGET] ID`: the target shares the arguments.
-            chosen = [w for w in words if w.startswith("@")]
+            # `show [@TARGET|URL] ID`: the target shares the arguments.
+            chosen = [w for w in words if w.startswith("@") or looks_like_url(w)]
             if len(chosen) > 1:
-                raise click.UsageError("give at most one @TARGET")
+                raise click.UsageError("give at most one @TARGET or URL")
             target = chosen[0] if chosen else None
-            kwargs["words"] = tuple(w for w in words if not w.startswith("@"))
+            kwargs["words"] = tuple(w for w in words if w not in chosen)
         api_id, stage = resolve_target(target, api_id, stage, common)
         return func(*args, api_id=api_id, stage=stage, common=common, **kwargs)
 
@@ -255,11 +262,16 @@ def resolve_target(
     target: str | None, api_id: str | None, stage: str | None, common: CommonOptions
 ) -> tuple[str, str | None]:
     ctx = click.get_current_context()
+    url = next((u for u in (target, api_id) if u and looks_like_url(u)), None)
+    if url is not None:
+        if url == target and api_id and _from_command_line(ctx, "api_id"):
+            raise click.UsageError(f"give the API once: {url} or --api-id {api_id}")
+        return _resolved(url, stage, common)
     ref = target or (api_id if api_id and api_id.startswith("@") else None)
     if target and not target.startswith("@"):
         raise click.UsageError(
-            f"unexpected argument {target!r}: a target from the config file starts with @ "
-            "(the API goes with --api-id)"
+            f"unexpected argument {target!r}: a target from the config file starts with @, "
+            "a URL with https:// (the API ID goes with --api-id)"
         )
     if ref:
         chosen = load_config_once().target(ref)
@@ -278,6 +290,29 @@ def resolve_target(
             "APILOGS_API_ID)"
         )
     return api_id, stage
+
+
+def _resolved(url: str, stage: str | None, common: CommonOptions) -> tuple[str, str | None]:
+    """The API and stage a URL stands for (a `--stage` given still wins); its region, from an
+    execute-api host, where the command line gave none."""
+    from apilogs.aws import make_context
+    from apilogs.discover import cache as topology_cache
+    from apilogs.discover.urls import resolve_url_cached
+
+    ctx = make_context(
+        profile=common.profile, region=common.region, endpoint_url=common.endpoint_url
+    )
+    target = resolve_url_cached(
+        ctx,
+        url,
+        profile=common.profile,
+        cache=topology_cache.enabled(),
+        refresh=common.refresh,
+    )
+    if target.region and "region" not in common.given:
+        common.region = target.region
+    common.url_target = target
+    return target.api_id, stage or target.stage
 
 
 # The bare options, for a command that resolves no @TARGET (prefer `target_options`).

@@ -81,9 +81,10 @@ class UrlTarget:
     how: str
     kind: ApiKind | None = None
 
-    # What API Gateway's `$context.path` puts before the path inside the API: the stage on the
-    # execute-api host, the base path on a custom domain.
-    sent_prefix: str = ""
+    # What API Gateway's `$context.path` may put before the path inside the API: the stage
+    # (the execute-api host), the base path (a custom domain). A request reached through the
+    # other entry is still under the URL.
+    sent_prefixes: tuple[str, ...] = ()
 
     @property
     def narrows(self) -> bool:
@@ -91,18 +92,17 @@ class UrlTarget:
 
     @property
     def under(self) -> PathUnder:
-        return PathUnder(self.path, self.sent_prefix)
+        return PathUnder(self.path, self.sent_prefixes)
 
 
 @dataclass(frozen=True, slots=True)
 class PathUnder:
-    """Whether a request is under a URL's path: the path it sent (`$context.path`, which starts
-    with the stage or base path, `sent_prefix`, when the client used it) equal to it or below
-    it; without a path sent, its route template (`/orders/{id}`, `/{proxy+}`) matching it
+    """Whether a request is under a URL's path: the path it sent (`$context.path`, which may
+    start with the stage or the base path, `sent_prefixes`) equal to it or below it; without a path sent, its route template (`/orders/{id}`, `/{proxy+}`) matching it
     segment by segment."""
 
     path: str
-    sent_prefix: str = ""
+    sent_prefixes: tuple[str, ...] = ()
 
     def __call__(self, sent: str | None, route: str | None) -> bool:
         want = _segments(self.path)
@@ -111,9 +111,11 @@ class PathUnder:
         if sent:
             # The path sent is exact; a template is not (`{id}` is 7 and 70 alike).
             got = _segments(sent)
-            prefix = _segments(self.sent_prefix)
-            inner = got[len(prefix) :] if got[: len(prefix)] == prefix else got
-            return inner[: len(want)] == want or got[: len(want)] == want
+            inner = [got]
+            for prefix in map(_segments, self.sent_prefixes):
+                if prefix and got[: len(prefix)] == prefix:
+                    inner.append(got[len(prefix) :])
+            return any(path[: len(want)] == want for path in inner)
         return bool(route) and _route_covers(_segments(route or ""), want)
 
 
@@ -184,7 +186,8 @@ def resolve_url_cached(
     if kept is not None:
         with contextlib.suppress(TypeError, ValueError, KeyError):
             kind = kept.get("kind")
-            return UrlTarget(**(kept | {"kind": ApiKind(kind) if kind else None, "url": text}))
+            kept |= {"kind": ApiKind(kind) if kind else None, "url": text}
+            return UrlTarget(**(kept | {"sent_prefixes": tuple(kept["sent_prefixes"])}))
     target = resolve_url(ctx, text)
     store.store_resolution(
         key, asdict(target) | {"kind": str(target.kind) if target.kind else None}
@@ -210,7 +213,7 @@ def _default_host(ctx: AwsContext, url: ApiUrl, api_id: str, region: str) -> Url
             _path(inner),
             f"{url.host}: REST API {api_id} in {region}, stage {stage} (the first path segment)",
             ApiKind.REST,
-            sent_prefix=f"/{stage}",
+            sent_prefixes=(f"/{stage}",),
         )
     v2 = ctx.client("apigatewayv2", region)
     api = attempt(v2.get_api, ApiId=api_id)
@@ -246,7 +249,7 @@ def _default_host(ctx: AwsContext, url: ApiUrl, api_id: str, region: str) -> Url
         _path(inner),
         f"{url.host}: {kind.value} API {api_id} in {region}, stage {stage} ({why})",
         kind,
-        sent_prefix="" if stage == "$default" else f"/{stage}",
+        sent_prefixes=() if stage == "$default" else (f"/{stage}",),
     )
 
 
@@ -309,7 +312,9 @@ def _custom_domain(ctx: AwsContext, url: ApiUrl) -> UrlTarget:
         None,
         _path(inner),
         f"{url.host}: custom domain, {best.source} {shown} → API {best.api_id}, stage {best.stage}",
-        sent_prefix=_path(best.base_path) if best.base_path else "",
+        sent_prefixes=(_path(best.base_path), f"/{best.stage}")
+        if best.base_path
+        else (f"/{best.stage}",),
     )
 
 

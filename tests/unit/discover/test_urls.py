@@ -138,7 +138,7 @@ def test_a_url_nothing_maps_says_what_was_looked_at(ctx, client) -> None:
 
 
 def test_a_request_is_under_a_urls_path_by_the_path_it_sent_or_its_route() -> None:
-    under = PathUnder("/orders/7", sent_prefix="/prod")
+    under = PathUnder("/orders/7", ("/prod",))
     assert under("/prod/orders/7", None)  # the execute-api host: the stage first
     assert under("/orders/7/items", None)  # below it
     assert under(None, "/orders/{id}")  # the route template serves it

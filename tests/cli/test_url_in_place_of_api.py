@@ -1,0 +1,96 @@
+"""A URL wherever --api-id/--stage go (issue 30): `requests URL` lists exactly the requests under
+that URL's path, for a custom domain with a base path and for the execute-api host; `groups URL`
+says how the URL was read; a URL nothing maps says what was looked at."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from click.testing import CliRunner, Result
+
+from apilogs.cli import cli
+from tests.support.builders import make_log_group, make_rest_api, put_event
+
+FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "status": "$context.status",
+        "httpMethod": "$context.httpMethod",
+        "path": "$context.path",
+        "resourcePath": "$context.resourcePath",
+    }
+)
+SENT = {  # path sent → route template
+    "/prod/orders/1": "/orders/{id}",
+    "/prod/orders/2": "/orders/{id}",
+    "/prod/orders": "/orders",
+    "/prod/users/1": "/users/{id}",
+    "/prod/ordersx": "/ordersx",
+}
+
+
+@pytest.fixture
+def shop(client, monkeypatch, tmp_path) -> str:
+    monkeypatch.setenv("APILOGS_CACHE_DIR", str(tmp_path))
+    make_log_group(client, "/access/shop")
+    api = make_rest_api(client, access_group="/access/shop", access_format=FORMAT)
+    apigw = client("apigateway")
+    apigw.create_domain_name(domainName="shop.example.com")
+    apigw.create_base_path_mapping(
+        domainName="shop.example.com", basePath="v1", restApiId=api, stage="prod"
+    )
+    now = int(time.time() * 1000) - 60_000
+    for i, (sent, route) in enumerate(SENT.items()):
+        line = {"requestId": f"{i:08x}-0000-4000-8000-000000000000", "status": "200"}
+        line |= {"httpMethod": "GET", "path": sent, "resourcePath": route}
+        put_event(client, "/access/shop", "s", now + i * 10, json.dumps(line))
+    return api
+
+
+def _run(endpoint: str, *args: str) -> Result:
+    rate = () if args[0] == "groups" else ("--max-rps", "0")
+    return CliRunner().invoke(cli, [*args, "--endpoint-url", endpoint, *rate])
+
+
+def _paths(result: Result) -> list[str]:
+    assert result.exit_code == 0, result.stderr
+    return sorted(json.loads(line)["path"] for line in result.stdout.splitlines())
+
+
+def test_requests_under_a_custom_domains_path(shop: str, endpoint: str) -> None:
+    result = _run(
+        endpoint, "requests", "https://shop.example.com/v1/orders", "-s", "5m", "-o", "json"
+    )
+    assert _paths(result) == ["/prod/orders", "/prod/orders/1", "/prod/orders/2"]
+    assert (
+        f"https://shop.example.com/v1/orders → shop.example.com: custom domain, base path "
+        f"mapping /v1 → API {shop}, stage prod; requests under /orders"
+    ) in result.stderr
+    one = _run(endpoint, "requests", "shop.example.com/v1/orders/2", "-s", "5m", "-o", "json")
+    assert _paths(one) == ["/prod/orders/2"]
+
+
+def test_requests_under_an_execute_api_url_and_the_whole_api(shop: str, endpoint: str) -> None:
+    host = f"https://{shop}.execute-api.us-east-1.amazonaws.com"
+    result = _run(endpoint, "requests", f"{host}/prod/users", "-s", "5m", "-o", "json")
+    assert _paths(result) == ["/prod/users/1"]
+    whole = _run(endpoint, "requests", "--api-id", f"{host}/prod/", "-s", "5m", "-o", "json")
+    assert len(_paths(whole)) == len(SENT)
+
+
+def test_groups_says_how_the_url_was_read(shop: str, endpoint: str) -> None:
+    plain = _run(endpoint, "groups", "https://shop.example.com/v1/orders")
+    assert plain.exit_code == 0, plain.stderr
+    assert plain.stdout.startswith("URL  https://shop.example.com/v1/orders\n")
+    assert f"base path mapping /v1 → API {shop}, stage prod" in plain.stdout
+    doc = json.loads(_run(endpoint, "groups", "https://shop.example.com/v1", "-o", "json").stdout)
+    assert doc["url"]["api_id"] == shop and doc["url"]["path"] == "/"
+
+
+def test_a_url_nothing_maps_is_one_line_naming_what_was_looked_at(shop, endpoint) -> None:
+    result = _run(endpoint, "requests", "https://nowhere.example.com/v1/x", "-s", "5m")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "no API found for https://nowhere.example.com/v1/x: looked at" in result.stderr
