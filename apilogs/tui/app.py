@@ -7,6 +7,7 @@ post what the user did, nothing calls across."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC
 from typing import ClassVar
@@ -14,6 +15,8 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
+from textual.events import DescendantFocus
 from textual.widgets import ContentSwitcher, Footer
 
 from apilogs.diagnosis.story import untraced_note
@@ -33,6 +36,9 @@ from apilogs.tui.text import cell, label_width_for, spans_days
 from apilogs.tui.traces import request_key
 
 __all__ = ["TuiApp", "TuiOptions", "run_tui"]
+
+# A second Esc within this many seconds of the first clears the filter.
+CLEAR_AGAIN_S = 3.0
 
 
 class TuiApp(FlowApp):
@@ -59,23 +65,29 @@ class TuiApp(FlowApp):
         height: 1fr;
     }
     """
+    # When the first Esc of two that clear the filter was pressed (monotonic s).
+    _clear_armed_at: float = float("-inf")
+
+    # In the footer's order: what an 80-column footer drops first comes last.
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit"),
-        Binding("ctrl+c", "quit", "Quit", show=False),
-        Binding("question_mark", "help", "Help", key_display="?"),
+        # Esc is "back" (see `back_step`) before it ever clears the filter, and that takes two.
+        Binding("escape", "go_back", "Back"),
+        Binding("escape", "clear_filter", "Clear filter"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("e", "next_error(1)", "Next 5xx"),
         Binding("E", "next_error(-1)", "Prev 5xx", show=False),
+        Binding("c", "copy", "Copy ID"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False),
         Binding("v", "switch_view", "Stream/requests"),
         Binding("s", "sort", "Sort"),
         Binding("t", "zone", "UTC/local"),
-        Binding("c", "copy", "Copy ID"),
         Binding("p", "pause", "Pause"),
-        Binding("X", "trace", "X-Ray"),  # last shown: the first the footer drops when narrow
+        Binding("X", "trace", "X-Ray"),
         Binding("x", "pretty", "JSON", show=False),
         Binding("w", "wrap", "Wrap", show=False),
         Binding("z", "zoom", "Zoom", show=False),
-        Binding("escape", "escape", "Back", show=False),
     ]
 
     # -- layout --------------------------------------------------------------------------------
@@ -101,7 +113,8 @@ class TuiApp(FlowApp):
                 id="stream",
             )
         yield FilterBar(id="filter")
-        yield Footer()
+        # Ctrl+P still opens Textual's palette; its hint would take a key's room at 80 columns.
+        yield Footer(show_command_palette=False)
 
     @property
     def switcher(self) -> ContentSwitcher:
@@ -157,7 +170,7 @@ class TuiApp(FlowApp):
                 self.notify(f"no error line {'below' if direction > 0 else 'above'}", timeout=2)
             return
         requests = self.requests
-        if requests.selected is None:
+        if requests.selected is None or requests.auto_cursor:
             # Nothing selected yet: the newest 5xx, the one that matters on call.
             key = requests.find(is_server_error, -1, start=len(requests.index) - 1)
         else:
@@ -278,19 +291,61 @@ class TuiApp(FlowApp):
         screen = self.screen
         if screen.maximized is not None:
             screen.minimize()
+            self.refresh_bindings()
             return
         focused = self.focused
         if isinstance(focused, RequestList | DetailView | StreamView):
             screen.maximize(focused)
+        self.refresh_bindings()
 
-    def action_escape(self) -> None:
-        if self.screen.maximized is not None:
+    # -- Esc: back, one step at a time -------------------------------------------------------
+
+    def back_step(self) -> str | None:
+        """What Esc goes back from now, or None: a zoomed pane, then the focused detail pane
+        (back to the requests), then the stream (back to the requests view). The filter bar
+        and the help screen take Esc themselves (undo the edit and leave, close)."""
+        try:
+            if self.screen.maximized is not None:
+                return "zoom"
+            if self.focused is self.detail:
+                return "detail"
+            if self.stream_shown:
+                return "stream"
+        except NoMatches:  # asked before the panes are composed
+            pass
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "go_back":
+            return self.back_step() is not None
+        if action == "clear_filter":
+            return self.back_step() is None and not self.query_.empty
+        return True
+
+    def action_go_back(self) -> None:
+        step = self.back_step()
+        if step == "zoom":
             self.screen.minimize()
-        elif self.focused is self.detail:
+        elif step == "detail":
             self.requests.focus()
-        elif not self.query_.empty:
-            self._set_filter("")
-            self.notify("filter cleared", timeout=2)
+        elif step == "stream":
+            self.action_switch_view()
+        self.refresh_bindings()
+
+    def action_clear_filter(self) -> None:
+        """Esc with nothing to go back from: the first says what a second would do."""
+        if self.query_.empty:
+            return
+        now = time.monotonic()
+        if now - self._clear_armed_at > CLEAR_AGAIN_S:
+            self._clear_armed_at = now
+            self.notify(
+                f"filter {cell(self.query_text)}: Esc again clears it", timeout=CLEAR_AGAIN_S
+            )
+            return
+        self._clear_armed_at = 0.0
+        self._set_filter("")
+        self.notify("filter cleared", timeout=2)
 
     async def action_quit(self) -> None:
         self.stop_event.set()
@@ -307,7 +362,14 @@ class TuiApp(FlowApp):
         self.detail.show(self.store.get(key) if key else None)
 
     def on_request_chosen(self, message: RequestChosen) -> None:
+        self.requests.pin()
         self.detail.focus()
+
+    def on_descendant_focus(self, event: DescendantFocus) -> None:
+        if event.widget is self.detail:
+            # Read, the request must not change under the reader (the cursor stops riding).
+            self.requests.pin()
+        self.refresh_bindings()
 
     def on_jump_to_request(self, message: JumpToRequest) -> None:
         key = self._key_of(message.ids)

@@ -3,10 +3,12 @@ waterfall of its phases; then every line it left, from every source, in time ord
 
 from __future__ import annotations
 
+import io
 import re
 import textwrap
 from collections.abc import Sequence
 
+from rich.console import Console
 from rich.text import Text
 
 from apilogs.diagnosis.story import tell
@@ -58,20 +60,27 @@ def story(
         title.append(str(request.status), status_rich_style(request.status))
     else:
         title.append("…" if request.in_progress else "?", "dim")
-    title.append("  ")
+    cause = Text(no_wrap=True, end="")
     if request.in_progress and request.status is None:
-        title.append("in progress", "dim italic")
+        cause.append("in progress", "dim italic")
     else:
-        title.append(cell(request.cause), outcome_style(request.outcome))
+        cause.append(cell(request.cause), outcome_style(request.outcome))
     if request.in_progress:
-        title.append("   (still receiving lines)", "dim")
-    lines.append(title)
+        cause.append("   (still receiving lines)", "dim")
+    cause_wrapped = title.cell_len + 2 + cause.cell_len > width
+    if not cause_wrapped:
+        lines.append(title + Text("  ") + cause)
+    else:
+        # A cause too long for the title's line (an exception's message, at 80 columns) is
+        # said in full, wrapped under its label, whatever the wrap setting.
+        lines.append(title)
+        lines.extend(_wrapped("cause", cause, width))
     if told.explanation:
         # Said in full, whatever the wrap setting: wrapped under its label.
         pieces = textwrap.wrap(told.explanation, max(20, width - 18))
         lines.append(_field("why", pieces[0], "italic"))
         lines.extend(_field("", piece, "italic") for piece in pieces[1:])
-    if told.error:
+    if told.error and not (cause_wrapped and cell(told.error) == cell(request.cause)):
         lines.append(_field("error", cell(told.error), "bright_red"))
     lines.append(_field("when", f"{fmt.full(request.start_ms)}  ({fmt.zone_name})"))
     if request.route:
@@ -109,6 +118,25 @@ def story(
             )
         )
     return lines
+
+
+# Wraps text (its width is the one passed to `wrap`; nothing is printed through it).
+_MEASURE = Console(width=200, color_system=None, file=io.StringIO())
+
+
+def _wrapped(label: str, value: Text, width: int) -> list[Text]:
+    """`value` under `label`, wrapped to the pane's `width` (the label's column kept free)."""
+    indent = 16  # `_field`'s label column
+    value = value.copy()
+    value.no_wrap = False
+    value.overflow = "fold"
+    pieces = value.wrap(_MEASURE, max(20, width - indent))
+    out = []
+    for i, piece in enumerate(pieces):
+        line = Text(f"  {label if i == 0 else '':<14}", "dim", no_wrap=True, end="")
+        line.append_text(piece)
+        out.append(line)
+    return out
 
 
 def _field(label: str, value: str, style: str = "") -> Text:

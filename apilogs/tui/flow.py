@@ -20,7 +20,9 @@ from textual.timer import Timer
 from apilogs.aws import describe_aws_error
 from apilogs.diagnosis.story import DEFAULT_PHASE_SOURCES, PhaseSource
 from apilogs.errors import ApilogsError
+from apilogs.fetch import FetchStats
 from apilogs.model import Request, Source, Topology
+from apilogs.parse.vet import left_out_notice
 from apilogs.tui.detail import DetailView
 from apilogs.tui.feed import Batch, Feed, TraceReader
 from apilogs.tui.filter_bar import FilterBar
@@ -109,6 +111,7 @@ class FlowApp(App[None]):
         self._told: list[str] = []
         self._error: str | None = None
         self._told_drop = False
+        self._left_out_said: str | None = None
         self._last_heartbeat = 0.0
         self.batches_applied = 0
         self.lines_seen = 0
@@ -266,11 +269,26 @@ class FlowApp(App[None]):
             dropped_requests=self.store.dropped,
             max_requests=self.store.max_requests,
             dropped_lines=self.log_store.dropped,
+            left_out=self._left_out(stats),
             told=tuple(self._told),
         )
         requests, errors = self.store.histogram.series(header.spark_bins, now_ms)
         header.series = (tuple(requests), tuple(errors))
         self._update_titles()
+
+    def _left_out(self, stats: FetchStats) -> str | None:
+        """The values left out so far, in a line (the reader thread counts them as it parses:
+        a copy taken while it adds a name is taken again at the next refresh)."""
+        try:
+            counts = dict(stats.left_out)
+        except RuntimeError:  # the Counter grew during the copy
+            return self._left_out_said
+        said = left_out_notice(counts)
+        if said is not None and self._left_out_said is None:
+            # Once as a toast; the header keeps it (and its count) in view.
+            self.notify(cell(said), severity="warning", markup=False, timeout=8)
+        self._left_out_said = said
+        return said
 
     def _tell(self, notice: str) -> None:
         self._told.append(notice)
@@ -327,6 +345,7 @@ class FlowApp(App[None]):
             [re.compile(re.escape(n), re.IGNORECASE) for n in query.needles if n]
         )
         self._rebuild()
+        self.refresh_bindings()  # Esc clears a filter, and only when there is one
         return True
 
     def _rebuild(self) -> None:

@@ -19,6 +19,7 @@ from apilogs.tui.store import Counts
 from apilogs.tui.text import TimeFormat, cell
 
 SPARK_BINS = 30
+NARROW_TITLE_BELOW = 100
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class Notices:
     dropped_requests: int = 0
     max_requests: int = 0
     dropped_lines: int = 0
+    # Values no AWS service can write, left out of the requests (`apilogs.parse.vet`): said
+    # once, its count kept up to date.
+    left_out: str | None = None
     told: tuple[str, ...] = ()  # notices told so far, oldest first
 
 
@@ -125,6 +129,7 @@ class HeaderBar(Vertical):
     def on_resize(self) -> None:
         # Counts before sparklines: a narrow terminal keeps what must be read.
         self.set_class(self.size.width < 120, "-narrow")
+        self._show_title()
 
     @property
     def spark_bins(self) -> int:
@@ -160,7 +165,9 @@ class HeaderBar(Vertical):
         text.append("  ")
         text.append("apilogs ", "bold")
         text.append(cell(topo.api_name), "bold cyan")
-        text.append(f" ({topo.kind} {cell(topo.api_id)})", "dim")
+        if self.size.width >= NARROW_TITLE_BELOW:
+            # At 80 columns the window's end and zone matter more than the API's kind and ID.
+            text.append(f" ({topo.kind} {cell(topo.api_id)})", "dim")
         text.append(" · stage ")
         text.append(cell(topo.stage), "bold")
         text.append(" · ")
@@ -231,6 +238,8 @@ class HeaderBar(Vertical):
             parts.append(
                 (f"⚠ {notices.dropped_lines:,} older lines dropped from the stream", "yellow")
             )
+        if notices.left_out:
+            parts.append((f"⚠ {notices.left_out}", "yellow"))
         if notices.told:
             count = len(notices.told)
             more = f" (+{count - 1} more)" if count > 1 else ""

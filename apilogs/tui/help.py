@@ -13,15 +13,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from apilogs.tui.query import SYNTAX_HELP
+from apilogs.tui.text import LATE_MARK
 
 KEYS: tuple[tuple[str, str], ...] = (
-    ("/", "filter requests (syntax below); Enter keeps it, Esc undoes; Esc again clears"),
+    ("/", "filter requests (syntax below); Enter keeps it, Esc undoes the edit and leaves"),
     ("e / E", "next / previous 5xx (in the stream: error line)"),
     ("j k  ↓ ↑", "move the cursor (in the detail pane: scroll); h l  ← → sideways"),
     ("PgDn PgUp", "a page down / up"),
     ("g / G", "first / last; G also follows new requests again"),
-    ("Enter", "read the selected request in the detail pane (stream: open its request)"),
-    ("Esc", "back to the requests pane"),
+    ("Enter", "open the selected request: its story in the detail pane (stream: the line's)"),
+    ("Esc", "back: unzoom, leave the detail pane, leave the stream, in that order"),
+    ("Esc Esc", "with nothing to go back from: clear the filter"),
     ("Tab", "next pane"),
     ("v", "switch between requests and the stream of every line"),
     ("s", "sort by time or by latency (slowest first)"),
@@ -51,6 +53,10 @@ def help_table() -> Table:
     table.add_row(Text("Row marks", style="bold underline"), Text(""))
     table.add_row(Text("❄"), Text("a cold start served it"))
     table.add_row(Text("…"), Text("in progress: lines are still arriving"))
+    table.add_row(
+        Text(LATE_MARK),
+        Text("(stream) a late line: written before lines shown above it, shown as it arrived"),
+    )
     table.add_row(
         Text(""), Text("Mouse: click a row to select it, double-click to open; wheel scrolls.")
     )

@@ -11,13 +11,12 @@ from rich.text import Text
 from textual.binding import BindingType
 from textual.cache import LRUCache
 from textual.geometry import Size
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from apilogs.tui.tail_view import move_keys, set_virtual_size
+from apilogs.tui.tail_view import LineScrollView, move_keys, set_virtual_size
 
 
-class LineView(ScrollView, can_focus=True):
+class LineView(LineScrollView, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = move_keys(
         "scroll_down",
         "scroll_up",

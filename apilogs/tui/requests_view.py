@@ -1,5 +1,11 @@
 """The requests pane: one row per request, drawn on the Line API from a strip cache, rows keyed
-by request ID and updated in place. The newest row is at the bottom while following."""
+by request ID and updated in place. The newest row is at the bottom while following.
+
+A row is always selected once there is one, so that Enter opens something from the first
+screen: until the person moves the cursor, it is the app's and rides on the newest row while
+the pane follows (the detail pane shows the newest request). Moving it, opening a row or
+focusing the detail pane makes it the person's: it stays on its request, and the pane stops
+following so that the row does not scroll away (G takes the ride up again)."""
 
 from __future__ import annotations
 
@@ -26,13 +32,15 @@ class RequestList(TailView):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *move_keys("cursor(1)", "cursor(-1)", "page(1)", "page(-1)", "first", "last"),
-        Binding("enter", "choose", "Open", show=False),
+        Binding("enter", "choose", "Open", key_display="⏎"),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {"request-list--cursor", "request-list--header"}
     DEFAULT_CSS = """
     RequestList {
         overflow-x: hidden;
         scrollbar-gutter: stable;
+        /* A column more for the cause at 80 columns. */
+        scrollbar-size-vertical: 1;
     }
     RequestList > .request-list--cursor {
         background: $accent 35%;
@@ -59,6 +67,9 @@ class RequestList(TailView):
         self.index = RequestIndex()
         self.keep: Callable[[Request], bool] = lambda r: r.seen_by_api_gateway
         self.selected: str | None = None
+        # The cursor is the app's (it rides on the newest row while following), not the
+        # person's: see the module doc.
+        self.auto_cursor = True
         self._cache: LRUCache[str, Strip] = LRUCache(1024)
         self._cache_width = 0
         self._header: Strip | None = None
@@ -125,6 +136,7 @@ class RequestList(TailView):
                 self.scroll_to_line(pos)
         self._resize_virtual()
         self.content_grew(added_below)
+        self._place_cursor()
         if moved_in_view:
             self.refresh()
         else:
@@ -141,6 +153,7 @@ class RequestList(TailView):
             self._show_row(pos, center=True)
         elif self.following:
             self.to_end()
+        self._place_cursor()
         self.refresh()
 
     def clear_cache(self) -> None:
@@ -171,7 +184,7 @@ class RequestList(TailView):
         self._header = None
 
     def _columns(self) -> Columns:
-        return Columns.fit(self.size.width, self.fmt.width)
+        return Columns.fit(self.scrollable_content_region.width, self.fmt.width)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -226,7 +239,29 @@ class RequestList(TailView):
         elif row >= top + height:
             self.scroll_to_line(row - height + 1)
 
-    def select(self, key: str | None, *, center: bool = False) -> None:
+    def _place_cursor(self) -> None:
+        """Select a row when none is, and ride on the newest while the cursor is the app's."""
+        count = len(self.index)
+        if not count:
+            return
+        if self.following and (self.auto_cursor or self.selected is None):
+            key = self.index.key_at(count - 1)
+        elif self.selected is None:
+            key = self.index.key_at(min(count - 1, self.scroll_offset.y))
+        else:
+            return
+        if key is not None and key != self.selected:
+            self.select(key, auto=True)
+
+    def pin(self) -> None:
+        """The person reads the selected request: it stays selected and in view."""
+        self.auto_cursor = False
+        if self.following:
+            self.set_following(False)
+
+    def select(self, key: str | None, *, center: bool = False, auto: bool = False) -> None:
+        """Move the cursor to `key`; `auto`: the app moved it, not the person."""
+        self.auto_cursor = auto
         if key == self.selected:
             if key is not None:
                 pos = self.index.position(key)
@@ -238,7 +273,9 @@ class RequestList(TailView):
         self.selected = key
         pos = self.index.position(key) if key else None
         top = self.scroll_offset.y
-        if pos is not None:
+        if pos is not None and not auto:
+            # The app's cursor is on a row in view already (the newest, or the top one): the
+            # view keeps its own scroll (it may not even be laid out yet).
             self._show_row(pos, center=center)
         if self.scroll_offset.y == top:
             # Not scrolled: only the two rows the cursor left and reached change.
@@ -288,9 +325,12 @@ class RequestList(TailView):
     def action_last(self) -> None:
         self.select_row(len(self.index) - 1)
         self.follow()
+        # G: follow, and the cursor rides on the newest row again.
+        self.auto_cursor = True
 
     def action_choose(self) -> None:
         if self.selected is not None:
+            self.pin()
             self.post_message(RequestChosen(self.selected))
 
     def on_click(self, event: events.Click) -> None:

@@ -47,24 +47,64 @@ def _side(extent: int, room: int, bar: int) -> int:
     return 0 if extent <= room - bar else 1 if extent <= room else 2
 
 
-def set_virtual_size(widget: Widget, size: Size) -> bool:
-    """Change how much a Line API widget scrolls over without a layout of the whole screen
-    (assigning `virtual_size` lays out the screen: tens of ms, on every batch or keypress).
-    Only a scrollbar that appears or goes needs a layout. Always False: the size is set at
-    once (Textual's `_scroll_update`; no public call does this without a layout)."""
-    if widget.virtual_size == size:
-        return False
-    bars = (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar)
-    widget.set_reactive(Widget.virtual_size, size)
-    widget._scroll_update(size)
-    if (widget.show_vertical_scrollbar, widget.show_horizontal_scrollbar) != bars:
-        widget.refresh(layout=True)
-    else:
-        widget.refresh()
+def _bars_may_change(widget: Widget, size: Size) -> bool:
+    """Whether content of `size` may show or hide a scrollbar of `widget` (overflow `auto`):
+    it overflows the room left with the other bar shown and not, differently, or not as the
+    bar's current state says."""
+    styles = widget.styles
+    width, height = widget.container_size
+    if styles.overflow_y == "auto":
+        room = (height - styles.scrollbar_size_horizontal, height)
+        over = {size.height > r for r in room}
+        if over != {widget.show_vertical_scrollbar}:
+            return True
+    if styles.overflow_x == "auto":
+        room = (width - styles.scrollbar_size_vertical, width)
+        over = {size.width > r for r in room}
+        if over != {widget.show_horizontal_scrollbar}:
+            return True
     return False
 
 
-class TailView(ScrollView, can_focus=True):
+def set_virtual_size(widget: Widget, size: Size) -> bool:
+    """Set how much a Line API widget scrolls over, without a layout of the whole screen when
+    no scrollbar comes or goes (assigning `virtual_size` lays the screen out: tens of ms, on
+    every batch or key). Then the size is set as a reactive without its layout, and the
+    scrollbars shown are told the new extent (both public: `set_reactive`, a scrollbar's
+    `window_virtual_size`). True when a layout is due: a view that must sit at the very end
+    scrolls there again once it is done (a scrollbar that came may have taken a row)."""
+    if widget.virtual_size == size:
+        return False
+    if _bars_may_change(widget, size):
+        widget.virtual_size = size  # laid out on the next refresh, which tells the scrollbars
+        return True
+    widget.set_reactive(Widget.virtual_size, size)
+    if widget.show_vertical_scrollbar:
+        widget.vertical_scrollbar.window_virtual_size = size.height
+    if widget.show_horizontal_scrollbar:
+        widget.horizontal_scrollbar.window_virtual_size = size.width
+    widget.refresh()
+    return False
+
+
+class LineScrollView(ScrollView):
+    """A `ScrollView` whose scrollbars start where the view is when they appear.
+
+    Textual's `ScrollView` moves a scrollbar's thumb when the view scrolls, and only while that
+    scrollbar is shown. The virtual size is set before the layout that shows the scrollbar, and
+    a view that follows scrolls to its end at once: the scrollbar then appears with its thumb at
+    the top, under content shown from the bottom, until the next scroll."""
+
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        if shown:
+            self.vertical_scrollbar.position = self.scroll_y
+
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        if shown:
+            self.horizontal_scrollbar.position = self.scroll_x
+
+
+class TailView(LineScrollView, can_focus=True):
     """Subclasses call `content_grew(n)` after appending n lines (or rows)."""
 
     DEFAULT_CSS = """

@@ -23,6 +23,9 @@ from apilogs.times import format_duration_ms, invalid_time, is_valid_ms
 
 COLD_MARK = "❄"
 IN_PROGRESS_MARK = "…"
+# A late line's mark, in the column after its time: the message stays where every other starts.
+LATE_MARK = "~"
+LATE_STYLE = "bold yellow"
 
 # The plain output's ANSI colours (render.style) by their Rich names.
 _ANSI_TO_RICH = {
@@ -138,29 +141,50 @@ def duration(ms: float | None) -> str:
 
 # -- the requests pane -----------------------------------------------------------------------------
 
-METHOD_WIDTH = 7
+METHOD_WIDTH = 7  # OPTIONS
 STATUS_WIDTH = 3
-LATENCY_WIDTH = 8
-LAMBDA_WIDTH = 8
-# Below this width the LAMBDA column goes: the cause matters more.
+LATENCY_WIDTH = 7  # LATENCY; the widest duration is 6 (`999 ms`, `29.0 s`, `1m 00s`)
+LAMBDA_WIDTH = 7
+SHORT_ID_WIDTH = 8  # a unique prefix: every command takes one for an ID
+FULL_ID_WIDTH = 36
+# Below this width the LAMBDA column goes and the gaps narrow: the cause matters more.
 COMPACT_BELOW = 100
+# From these widths on, a column of the request ID (its 8-character prefix, the whole ID).
+SHORT_ID_FROM = 120
+FULL_ID_FROM = 160
 
 
 @dataclass(frozen=True, slots=True)
 class Columns:
-    """The requests pane's column widths for a pane `total` columns wide."""
+    """The requests pane's column widths for a pane `total` columns wide. The columns a person
+    needs on call (time, method, path, status, latency, cause) are there at every width; the
+    path gives way first, to leave the cause room (the detail pane shows both in full)."""
 
     time: int
     path: int
     show_lambda: bool
+    id_width: int = 0  # 0: no ID column
+    gap: int = 2
+    total: int = 0  # the pane's width: a cause cut at its edge ends in `…` (0: never cut)
 
     @classmethod
     def fit(cls, total: int, time_width: int) -> Columns:
-        show_lambda = total >= COMPACT_BELOW
-        fixed = time_width + 2 + METHOD_WIDTH + 1 + 2 + STATUS_WIDTH + 2 + LATENCY_WIDTH + 1
-        fixed += (LAMBDA_WIDTH + 1 if show_lambda else 0) + 1 + 2
-        rest = total - fixed
-        return cls(time_width, max(12, min(48, rest * 2 // 5)), show_lambda)
+        compact = total < COMPACT_BELOW
+        gap = 1 if compact else 2
+        id_width = (
+            FULL_ID_WIDTH
+            if total >= FULL_ID_FROM
+            else SHORT_ID_WIDTH
+            if total >= SHORT_ID_FROM
+            else 0
+        )
+        # time, method, path, status, latency [lambda] cold-mark [id] cause: their gaps too.
+        fixed = time_width + gap + METHOD_WIDTH + 1 + gap + STATUS_WIDTH + gap + LATENCY_WIDTH
+        fixed += (1 + LAMBDA_WIDTH if not compact else 0) + 1 + 1 + gap
+        fixed += id_width + gap if id_width else 0
+        rest = total - fixed  # the path's and the cause's
+        path = rest // 3 if compact else rest * 2 // 5
+        return cls(time_width, max(12, min(48, path)), not compact, id_width, gap, total)
 
 
 def _fit(text: str, width: int) -> str:
@@ -170,11 +194,17 @@ def _fit(text: str, width: int) -> str:
 
 
 def header_row(columns: Columns) -> Text:
-    lambda_head = f"{'LAMBDA'.rjust(LAMBDA_WIDTH)} " if columns.show_lambda else ""
+    gap = " " * columns.gap
+    lambda_head = f" {'LAMBDA'.rjust(LAMBDA_WIDTH)}" if columns.show_lambda else ""
+    id_head = (
+        f"{_fit('REQUEST ID' if columns.id_width > 10 else 'ID', columns.id_width)}{gap}"
+        if columns.id_width
+        else ""
+    )
     return Text(
-        f"{'TIME'.ljust(columns.time)}  {'METHOD'.ljust(METHOD_WIDTH)} "
-        f"{'PATH'.ljust(columns.path)}  {'ST'.rjust(STATUS_WIDTH)}  "
-        f"{'LATENCY'.rjust(LATENCY_WIDTH)} {lambda_head}   CAUSE",
+        f"{'TIME'.ljust(columns.time)}{gap}{'METHOD'.ljust(METHOD_WIDTH)} "
+        f"{'PATH'.ljust(columns.path)}{gap}{'ST'.rjust(STATUS_WIDTH)}{gap}"
+        f"{'LATENCY'.rjust(LATENCY_WIDTH)}{lambda_head}  {gap}{id_head}CAUSE",
         style="bold",
         no_wrap=True,
         end="",
@@ -183,32 +213,42 @@ def header_row(columns: Columns) -> Text:
 
 def request_row(request: Request, fmt: TimeFormat, columns: Columns) -> Text:
     """One request as a row: time, method, path, status (coloured by class), latency, Lambda
-    duration, cold-start mark, cause (coloured by outcome)."""
+    duration, cold-start mark, request ID, cause (coloured by outcome)."""
     integration = request.integration
+    gap = " " * columns.gap
     row = Text(no_wrap=True, end="")
     row.append(fmt.short(request.start_ms), "dim")
-    row.append("  ")
+    row.append(gap)
     row.append(_fit(cell(request.method or "-"), METHOD_WIDTH), "bold")
     row.append(" ")
     row.append(_fit(cell(request.path or request.route or "-"), columns.path))
-    row.append("  ")
+    row.append(gap)
     if request.status is not None:
         row.append(str(request.status).rjust(STATUS_WIDTH), status_rich_style(request.status))
     else:
         mark = IN_PROGRESS_MARK if request.in_progress else "-"
         row.append(mark.rjust(STATUS_WIDTH), "dim")
-    row.append("  ")
+    row.append(gap)
     row.append(duration(request.response_latency_ms).rjust(LATENCY_WIDTH))
-    row.append(" ")
     if columns.show_lambda:
-        row.append(duration(integration.duration_ms if integration else None).rjust(LAMBDA_WIDTH))
         row.append(" ")
+        row.append(duration(integration.duration_ms if integration else None).rjust(LAMBDA_WIDTH))
+    row.append(" ")
     row.append(COLD_MARK if request.cold_start else " ", "bold bright_cyan")
-    row.append("  ")
+    row.append(gap)
+    if columns.id_width:
+        rid = request.request_id or (request.ids[0] if request.ids else "-")
+        shown = cell(rid)[: columns.id_width] if columns.id_width < len(rid) else cell(rid)
+        row.append(shown.ljust(columns.id_width), "dim")
+        row.append(gap)
     if request.in_progress and request.status is None:
         row.append("in progress", "dim italic")
     else:
-        row.append(cell(request.cause), outcome_style(request.outcome))
+        cause = cell(request.cause)
+        room = columns.total - row.cell_len
+        if columns.total and len(cause) > room:
+            cause = _fit(cause, max(1, room))
+        row.append(cause, outcome_style(request.outcome))
     return row
 
 
@@ -283,17 +323,21 @@ def event_lines(
     short_id: bool = False,
 ) -> list[Text]:
     """An event as `apilogs get -o short` shows it: time, source label, message; continuation
-    lines indented under the message."""
+    lines indented under the message. `late`: the time in yellow and `LATE_MARK` after it, in
+    the gap before the label (the message starts where every other line's does)."""
     body = message_lines(
         event, pretty=pretty, highlights=highlights, drop_prefix=drop_prefix, short_id=short_id
     )
     head = Text(no_wrap=True, end="")
-    head.append(fmt.short(event.raw.timestamp), "dim")
-    head.append("  ")
+    if late:
+        head.append(fmt.short(event.raw.timestamp), "yellow")
+        head.append(LATE_MARK, LATE_STYLE)
+        head.append(" ")
+    else:
+        head.append(fmt.short(event.raw.timestamp), "dim")
+        head.append("  ")
     head.append_text(label_text(event.raw.source, label_width))
     head.append("  ")
-    if late:
-        head.append("(late) ", "yellow")
     indent = " " * (fmt.width + 2 + label_width + 2)
     lines = [head + body[0]]
     for more in body[1:]:

@@ -83,3 +83,16 @@ def test_the_stream_view(snap_compare: Any, traffic: Traffic) -> None:
 
 def test_the_help_screen(snap_compare: Any, traffic: Traffic) -> None:
     assert snap_compare(seeded_app(traffic), terminal_size=SIZE, run_before=loaded("question_mark"))
+
+
+# An on-call laptop's terminal: every column a person needs (time, method, path, status,
+# latency, cause) and a row selected from the first screen; Enter opens the newest 5xx's story.
+SMALL = (80, 24)
+
+
+def test_the_first_screen_at_80x24(snap_compare: Any, traffic: Traffic) -> None:
+    assert snap_compare(seeded_app(traffic), terminal_size=SMALL, run_before=loaded())
+
+
+def test_a_5xx_opened_at_80x24(snap_compare: Any, traffic: Traffic) -> None:
+    assert snap_compare(seeded_app(traffic), terminal_size=SMALL, run_before=loaded("e", "enter"))

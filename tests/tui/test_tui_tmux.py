@@ -138,3 +138,66 @@ def test_apilogs_demo_opens_the_tui_on_a_terminal(pane: Pane) -> None:
     assert "Eratosthenes" in screen
     pane.keys("q")
     pane.wait_for(lambda t: "DEMO-EXITED 0" in t, "the demo to stop", timeout=30)
+
+
+def _tui_shell(traffic: Traffic) -> str:
+    """`apilogs tui` on the traffic's window, in a shell line for tmux (then the exit status)."""
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "TERM": "xterm-256color",
+    }
+    command = [
+        sys.executable, "-m", "apilogs", "tui", "--endpoint-url", traffic.url,
+        "-a", traffic.app.rest_api_id, "-t", traffic.app.rest_stage,
+        "-s", str(traffic.start_ms - 60_000), "-e", str(traffic.end_ms + 60_000),
+        "--max-rps", "0", "--utc",
+    ]  # fmt: skip
+    return (
+        "env -u COLUMNS -u LINES "
+        + " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        + " "
+        + shlex.join(command)
+        + "; echo TUI-EXITED $?; sleep 30"
+    )
+
+
+def test_the_first_screen_at_80x24_has_a_row_selected_and_enter_opens_it(
+    traffic: Traffic, pane: Pane
+) -> None:
+    pane.tmux("new-session", "-d", "-s", "tui", "-x", "80", "-y", "24", _tui_shell(traffic))
+    truth = traffic.rest()
+    newest = max(truth, key=lambda t: t.start_ms)
+    screen = pane.wait_for(
+        lambda t: "■ done" in t and f"Detail · {newest.request_id}" in t,
+        "the window read, the newest request selected",
+    )
+    lines = screen.splitlines()
+    # Every column a person needs, on an 80-column terminal.
+    [head] = [line for line in lines if "TIME" in line and "METHOD" in line]
+    for column in ("PATH", "ST", "LATENCY", "CAUSE"):
+        assert column in head, column
+    rows = [line for line in lines if re.match(r"│\d\d:\d\d:\d\d\.\d{3} ", line)]
+    assert rows and all(len(row) <= 80 for row in lines)
+    # The newest row is the last one, and its story is in the detail pane already.
+    assert rows[-1].startswith("│" + time.strftime("%H:%M:%S", time.gmtime(newest.start_ms / 1000)))
+    assert "⏎ Open" in lines[-1] and "esc" not in lines[-1]
+
+    pane.keys("Enter")
+    screen = pane.wait_for(lambda t: "esc Back" in t.splitlines()[-1], "the detail pane open")
+    assert f"request id    {newest.request_id}" in screen or "when " in screen
+
+    # From there, e: a 5xx, its status and cause in the detail pane's first line.
+    pane.keys("e")
+    screen = pane.wait_for(lambda t: re.search(r"→  5\d\d", t) is not None, "a 5xx opened")
+    [title] = [line for line in screen.splitlines() if "→  5" in line]
+    assert len(title.strip("│ ")) > len("GET /x  →  502")
+
+    # Esc: back to the requests; no filter, so nothing more to go back from.
+    pane.keys("Escape")
+    pane.wait_for(lambda t: "⏎ Open" in t.splitlines()[-1], "the requests pane again")
+    pane.keys("q")
+    pane.wait_for(lambda t: "TUI-EXITED 0" in t, "apilogs tui to quit", timeout=15)
