@@ -21,6 +21,7 @@ from apilogs.diagnosis.summary import WindowStats, percentile
 from apilogs.discover.catalog import ApiStage, list_api_stages
 from apilogs.errors import ApilogsError, NothingToRead
 from apilogs.fetch import FetchStats
+from apilogs.model import Outcome
 from apilogs.spec import ReadSpec
 
 __all__ = ["ApiHealth", "Place", "survey", "survey_places"]
@@ -72,7 +73,11 @@ class ApiHealth:
 def _health(stage: ApiStage, sums: Any) -> ApiHealth:
     if isinstance(sums, WindowStats):
         rows = sums.error_rows()
-        top = rows[0] if rows else None
+        # What is failing on the server side comes first: a 404 storm is rarely the page.
+        server = [
+            r for r in rows if r.key.outcome not in (Outcome.CLIENT_ERROR, Outcome.AUTH_DENIED)
+        ]
+        top = server[0] if server else (rows[0] if rows else None)
         return ApiHealth(
             stage,
             requests=sums.requests,

@@ -11,6 +11,7 @@ from apilogs.cli.app import cli, run_reporting_errors
 
 # Importing the commands registers them on `cli`.
 from apilogs.cli import commands as _commands  # noqa: F401  isort: skip
+from apilogs.cli import apis as _apis  # noqa: F401  isort: skip
 from apilogs.cli import demo as _demo  # noqa: F401  isort: skip
 from apilogs.cli import shell as _shell  # noqa: F401  isort: skip
 from apilogs.cli import tui as _tui  # noqa: F401  isort: skip
