@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.text import Text
 
-from apilogs.diagnosis.story import tell
+from apilogs.diagnosis.story import DEFAULT_PHASE_SOURCES, PhaseSource, tell
 from apilogs.model import Request, Role, Source, Trace
 from apilogs.tui.line_view import LineView
 from apilogs.tui.text import (
@@ -23,7 +23,7 @@ from apilogs.tui.text import (
     status_rich_style,
 )
 from apilogs.tui.traces import TraceCache, xray_lines
-from apilogs.tui.waterfall import DEFAULT_PHASE_SOURCES, PhaseSource, waterfall_lines
+from apilogs.tui.waterfall import waterfall_lines
 
 HINT = (
     # Short enough for an 80-column terminal.

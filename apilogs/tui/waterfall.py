@@ -12,18 +12,12 @@ from collections.abc import Sequence
 
 from rich.text import Text
 
-from apilogs.diagnosis.story import DEFAULT_PHASE_SOURCES, Phase, PhaseSource
+from apilogs.diagnosis.story import Phase
 from apilogs.model import Request
 from apilogs.times import format_duration_ms
 from apilogs.tui.text import cell
 
-# DEFAULT_PHASE_SOURCES and PhaseSource are apilogs.diagnosis.story's; they are here too until
-# apilogs/tui/detail.py imports them from there.
-__all__ = [
-    "DEFAULT_PHASE_SOURCES",
-    "PhaseSource",
-    "waterfall_lines",
-]
+__all__ = ["waterfall_lines"]
 
 
 NAME_WIDTH = 30
