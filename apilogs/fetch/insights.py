@@ -61,6 +61,7 @@ __all__ = [
     "PRICE_PER_GB_USD",
     "FunctionSummary",
     "InsightsError",
+    "InsightsQuery",
     "InsightsSummary",
     "InsightsUnserved",
     "InsightsUsage",
@@ -71,6 +72,7 @@ __all__ = [
     "log_group_of",
     "parse_insights_time",
     "read_window",
+    "run_queries",
     "stats_window",
 ]
 
@@ -922,17 +924,17 @@ class AccessFields:
 
 
 @dataclass(frozen=True, slots=True)
-class _StatsQuery:
+class InsightsQuery:
     name: str
     region: str
     groups: tuple[str, ...]
     query: str
 
 
-def stats_queries(sources: Sequence[Source]) -> tuple[list[_StatsQuery], list[str]]:
+def stats_queries(sources: Sequence[Source]) -> tuple[list[InsightsQuery], list[str]]:
     """The aggregate queries for these sources, and notices for what cannot be done server-side."""
     notices: list[str] = []
-    out: list[_StatsQuery] = []
+    out: list[InsightsQuery] = []
     for source in dict.fromkeys(s for s in sources if s.role is Role.ACCESS):
         fields = AccessFields.from_format(source.log_format)
         if fields is None:
@@ -947,10 +949,10 @@ def stats_queries(sources: Sequence[Source]) -> tuple[list[_StatsQuery], list[st
             totals.append(_pct_stats(fields.response_latency, "r"))
         if fields.integration_latency:
             totals.append(_pct_stats(fields.integration_latency, "i"))
-        out.append(_StatsQuery("totals", source.region, group, "stats " + ", ".join(totals)))
+        out.append(InsightsQuery("totals", source.region, group, "stats " + ", ".join(totals)))
         if fields.status:
             out.append(
-                _StatsQuery(
+                InsightsQuery(
                     "status",
                     source.region,
                     group,
@@ -963,7 +965,7 @@ def stats_queries(sources: Sequence[Source]) -> tuple[list[_StatsQuery], list[st
         if fields.response_latency and route_by:
             by = ", ".join(f"{f} as k{i}" for i, f in enumerate(route_by))
             out.append(
-                _StatsQuery(
+                InsightsQuery(
                     "routes",
                     source.region,
                     group,
@@ -1000,7 +1002,7 @@ def stats_queries(sources: Sequence[Source]) -> tuple[list[_StatsQuery], list[st
         for region, groups in by_region.items():
             for i in range(0, len(groups), MAX_GROUPS_PER_QUERY):
                 chunk = tuple(groups[i : i + MAX_GROUPS_PER_QUERY])
-                out.append(_StatsQuery(name, region, chunk, lambda_stats[name]))
+                out.append(InsightsQuery(name, region, chunk, lambda_stats[name]))
     return out, notices
 
 
@@ -1032,52 +1034,11 @@ def stats_window(
             labels.setdefault(s.log_group, [])
             if label not in labels[s.log_group]:
                 labels[s.log_group].append(label)
-    results: list[tuple[_StatsQuery, list[dict[str, str]]]] = []
-    halt = CancelScope(stop)
-    runners: dict[str, _Runner] = {}
-    for q in plan:
-        if q.region not in runners:
-            runners[q.region] = _Runner(ctx, q.region, stats, usage, halt, poll)
-
-    def run(q: _StatsQuery) -> list[dict[str, str]]:
-        groups = list(q.groups)
-        while groups:
-            try:
-                result = runners[q.region].run(groups, start_s, end_s, q.query)
-            except _MissingGroups:
-                missing = _missing_groups(ctx, q.region, groups, stats)
-                groups = [g for g in groups if g not in missing]
-                continue
-            if result.status == "Timeout":
-                raise InsightsError(
-                    f"Logs Insights: the {q.name.replace('_', ' ')} query timed out; "
-                    "try a shorter window"
-                )
-            result.tell_replaced(stats, groups, "result row")
-            if q.name == "totals" and result.rows and "requests" not in result.rows[0]:
-                raise InsightsUnserved(
-                    "Logs Insights at this endpoint answered the stats query with lines, not "
-                    "sums: it does not compute `stats`"
-                )
-            return result.rows
-        return []
-
-    pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="insights-stats")
-    try:
-        futures = [(q, pool.submit(run, q)) for q in plan]
-        for q, future in futures:
-            while True:
-                try:
-                    results.append((q, future.result(timeout=0.1)))
-                    break
-                except TimeoutError:
-                    if halt.is_set():
-                        return None
-                except _Stopped:
-                    return None
-    finally:
-        halt.set()  # whatever still runs (an error ended the summary) is stopped
-        pool.shutdown(wait=True, cancel_futures=True)
+    results = run_queries(
+        ctx, plan, start_s, end_s, stats, stop=stop, usage=usage, concurrency=concurrency, poll=poll
+    )
+    if results is None:
+        return None
 
     requests = 0
     first_ms = last_ms = None
@@ -1141,3 +1102,68 @@ def stats_window(
         slowest_routes=tuple(routes),
         notices=tuple(notices),
     )
+
+
+def run_queries(
+    ctx: AwsContext,
+    plan: Sequence[InsightsQuery],
+    start_s: int,
+    end_s: int,
+    stats: FetchStats,
+    *,
+    stop: StopSignal | None = None,
+    usage: InsightsUsage | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    poll: PollSchedule = PollSchedule(),
+) -> list[tuple[InsightsQuery, list[dict[str, str]]]] | None:
+    """Each query's result rows, `concurrency` queries at a time (the account's concurrent
+    Insights queries are few); groups that do not exist are left out of a query and it runs
+    again. None once `stop` is set; InsightsError when a query times out or fails for good."""
+    usage = usage if usage is not None else InsightsUsage()
+    halt = CancelScope(stop)
+    runners: dict[str, _Runner] = {}
+    for q in plan:
+        if q.region not in runners:
+            runners[q.region] = _Runner(ctx, q.region, stats, usage, halt, poll)
+
+    def run(q: InsightsQuery) -> list[dict[str, str]]:
+        groups = list(q.groups)
+        while groups:
+            try:
+                result = runners[q.region].run(groups, start_s, end_s, q.query)
+            except _MissingGroups:
+                missing = _missing_groups(ctx, q.region, groups, stats)
+                groups = [g for g in groups if g not in missing]
+                continue
+            if result.status == "Timeout":
+                raise InsightsError(
+                    f"Logs Insights: the {q.name.replace('_', ' ')} query timed out; "
+                    "try a shorter window"
+                )
+            result.tell_replaced(stats, groups, "result row")
+            if q.name == "totals" and result.rows and "requests" not in result.rows[0]:
+                raise InsightsUnserved(
+                    "Logs Insights at this endpoint answered the stats query with lines, not "
+                    "sums: it does not compute `stats`"
+                )
+            return result.rows
+        return []
+
+    results: list[tuple[InsightsQuery, list[dict[str, str]]]] = []
+    pool = ThreadPoolExecutor(max(1, concurrency), thread_name_prefix="insights-stats")
+    try:
+        futures = [(q, pool.submit(run, q)) for q in plan]
+        for q, future in futures:
+            while True:
+                try:
+                    results.append((q, future.result(timeout=0.1)))
+                    break
+                except TimeoutError:
+                    if halt.is_set():
+                        return None
+                except _Stopped:
+                    return None
+    finally:
+        halt.set()  # whatever still runs (an error ended the read) is stopped
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
