@@ -9,7 +9,8 @@ that says why, not the end of the survey."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import tzinfo
@@ -19,10 +20,14 @@ from apilogs.aws import AwsContext
 from apilogs.cancel import StopSignal
 from apilogs.diagnosis.summary import WindowStats, percentile
 from apilogs.discover.catalog import ApiStage, list_api_stages
-from apilogs.errors import ApilogsError, NothingToRead
+from apilogs.errors import ApilogsError, Cancelled, NothingToRead
 from apilogs.fetch import FetchStats
+from apilogs.fetch.auto import is_aws_endpoint
+from apilogs.fetch.insights import DEFAULT_CONCURRENCY, InsightsUnserved, run_queries
+from apilogs.fetch.survey_queries import sums_from, survey_queries
 from apilogs.model import Outcome
 from apilogs.spec import ReadSpec
+from apilogs.times import resolve_window
 
 __all__ = ["ApiHealth", "Place", "survey", "survey_places"]
 
@@ -161,20 +166,88 @@ def survey_places(
     *,
     tz: tzinfo | None = None,
     stop: StopSignal | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> Iterator[ApiHealth]:
     """Every API stage of every place in one ranking, worst first; with more than one place each
-    row says its profile and region. A listing that fails is a notice, not the end."""
+    row says its profile and region. A listing that fails is a notice, not the end. Logs
+    Insights sums the places where `by_insights` says it should (`survey_by_insights`)."""
     rows: list[ApiHealth] = []
     several = len(places) > 1
+    start_ms, end_ms = resolve_window(spec.start, spec.end, tz=tz)
+    end_ms = end_ms if end_ms is not None else int(time.time() * 1000)
     for place in places:
         catalog = list_api_stages(place.context, place.region)
         where = f"{place.profile or 'default profile'}, {place.region}"
         for problem in catalog.problems:
             stats.notice(f"{where}: {problem}")
-        for row in survey(
-            place.context, catalog.stages, spec, stats, tz=tz, profile=place.profile, stop=stop
-        ):
+        found: Iterable[ApiHealth] | None = None
+        if by_insights(spec, place.context, end_ms - start_ms, len(catalog.stages)):
+            try:
+                found = survey_by_insights(
+                    place, catalog.stages, start_ms, end_ms, stats, stop, concurrency
+                )
+            except InsightsUnserved as exc:
+                if spec.engine != "auto":
+                    raise
+                stats.notice(f"{exc}: each API summed with FilterLogEvents instead")
+        if found is None:
+            found = survey(
+                place.context, catalog.stages, spec, stats, tz=tz, profile=place.profile, stop=stop
+            )
+        for row in found:
             rows.append(
                 replace(row, profile=place.profile, region=place.region) if several else row
             )
     yield from sorted(rows, key=lambda h: h.rank)
+
+
+#: `--engine auto` surveys on Logs Insights from this window, or from this many stages: reading
+#: every line of every API's groups at 5 pages a second is minutes for a busy account.
+INSIGHTS_FROM_MS = 3_600_000
+INSIGHTS_FROM_STAGES = 10
+
+
+def by_insights(spec: ReadSpec, context: AwsContext, window_ms: int, stages: int) -> bool:
+    if spec.engine != "auto":
+        return spec.engine == "insights"
+    if context.endpoint_url is not None and not is_aws_endpoint(context.endpoint_url):
+        return False  # emulators rarely compute Insights queries (see fetch/auto.py)
+    return window_ms >= INSIGHTS_FROM_MS or stages >= INSIGHTS_FROM_STAGES
+
+
+def survey_by_insights(
+    place: Place,
+    stages: Sequence[ApiStage],
+    start_ms: int,
+    end_ms: int,
+    stats: FetchStats,
+    stop: StopSignal | None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+) -> list[ApiHealth]:
+    """Each stage summed by Logs Insights over its access log (execution log where it has no
+    JSON one), fifty groups a query; the top cause is left out (it needs each request's lines)."""
+    queries, owner, unread = survey_queries(stages, place.region)
+    results = run_queries(
+        place.context,
+        queries,
+        start_ms // 1000,
+        -(-end_ms // 1000),
+        stats,
+        stop=stop,
+        concurrency=concurrency,
+    )
+    if results is None:
+        raise Cancelled()
+    rows = [
+        ApiHealth(
+            stage,
+            requests=found.requests,
+            status_4xx=found.status_4xx,
+            status_5xx=found.status_5xx,
+            p50_ms=found.p50_ms,
+            p99_ms=found.p99_ms,
+        )
+        for stage, found in sums_from(results, owner).items()
+    ]
+    rows += [ApiHealth(stage, problem="no access or execution log") for stage in unread]
+    return sorted(rows, key=lambda h: h.rank)

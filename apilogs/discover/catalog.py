@@ -10,6 +10,7 @@ from typing import Any
 
 from apilogs.aws import AwsContext
 from apilogs.discover.calls import Failed, all_pages, answered, attempt, failure_reason
+from apilogs.discover.names import log_group_from_arn
 from apilogs.model import ApiKind
 
 __all__ = ["ApiStage", "Catalog", "list_api_stages"]
@@ -21,6 +22,16 @@ class ApiStage:
     name: str
     kind: ApiKind
     stage: str
+    # The stage's access log, as its settings say (None: none configured).
+    access_group: str | None = None
+    access_format: str | None = None
+
+    @property
+    def execution_group(self) -> str | None:
+        """Where API Gateway writes a REST stage's execution log (when logging is on)."""
+        if self.kind is not ApiKind.REST:
+            return None
+        return f"API-Gateway-Execution-Logs_{self.api_id}/{self.stage}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +40,12 @@ class Catalog:
     problems: tuple[str, ...]  # listings that failed, one line each
 
 
-def _v2_stages(v2: Any, api_id: str) -> Iterator[str]:
+def _v2_stages(v2: Any, api_id: str) -> Iterator[dict[str, Any]]:
     """GetStages of API Gateway v2 has no boto3 paginator."""
     asked: dict[str, str] = {"ApiId": api_id}
     while True:
         page = v2.get_stages(**asked)
-        for item in page.get("Items", []):
-            yield item["StageName"]
+        yield from page.get("Items", [])
         token = page.get("NextToken")
         if not token:
             return
@@ -57,8 +67,16 @@ def list_api_stages(ctx: AwsContext, region: str | None = None) -> Catalog:
                 problems.append(f"stages of {api['id']}: {failure_reason(stages)}")
                 continue
             for item in stages.get("item", []) if answered(stages) else []:
+                settings = item.get("accessLogSettings") or {}
                 found.append(
-                    ApiStage(api["id"], api.get("name", ""), ApiKind.REST, item["stageName"])
+                    ApiStage(
+                        api["id"],
+                        api.get("name", ""),
+                        ApiKind.REST,
+                        item["stageName"],
+                        log_group_from_arn(settings.get("destinationArn") or ""),
+                        settings.get("format"),
+                    )
                 )
     v2 = ctx.client("apigatewayv2", region)
     apis = attempt(lambda: list(all_pages(v2, "get_apis", "Items")))
@@ -67,11 +85,21 @@ def list_api_stages(ctx: AwsContext, region: str | None = None) -> Catalog:
     elif answered(apis):
         for api in apis:
             kind = ApiKind.WEBSOCKET if api.get("ProtocolType") == "WEBSOCKET" else ApiKind.HTTP
-            names = attempt(lambda a=api: list(_v2_stages(v2, a["ApiId"])))
-            if isinstance(names, Failed):
-                problems.append(f"stages of {api['ApiId']}: {failure_reason(names)}")
+            items = attempt(lambda a=api: list(_v2_stages(v2, a["ApiId"])))
+            if isinstance(items, Failed):
+                problems.append(f"stages of {api['ApiId']}: {failure_reason(items)}")
                 continue
-            for name in names if answered(names) else []:
-                found.append(ApiStage(api["ApiId"], api.get("Name", ""), kind, name))
+            for item in items if answered(items) else []:
+                settings = item.get("AccessLogSettings") or {}
+                found.append(
+                    ApiStage(
+                        api["ApiId"],
+                        api.get("Name", ""),
+                        kind,
+                        item["StageName"],
+                        log_group_from_arn(settings.get("DestinationArn") or ""),
+                        settings.get("Format"),
+                    )
+                )
     found.sort(key=lambda s: (s.kind is not ApiKind.REST, s.name, s.api_id, s.stage))
     return Catalog(tuple(found), tuple(problems))

@@ -860,7 +860,7 @@ def _pct_stats(field_name: str, prefix: str) -> str:
     )
 
 
-def _number(value: str | None) -> float | None:
+def number_field(value: str | None) -> float | None:
     if value is None or value.strip() in ("", "-"):
         return None
     try:
@@ -870,21 +870,21 @@ def _number(value: str | None) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _count(value: str | None) -> int:
-    number = _number(value)
+def count_field(value: str | None) -> int:
+    number = number_field(value)
     return int(number) if number is not None else 0
 
 
 def _percentiles(row: Mapping[str, str], prefix: str) -> Percentiles:
-    count = _count(row.get(f"{prefix}n"))
+    count = count_field(row.get(f"{prefix}n"))
     if not count:
         return Percentiles()
     return Percentiles(
         count,
-        _number(row.get(f"{prefix}50")),
-        _number(row.get(f"{prefix}90")),
-        _number(row.get(f"{prefix}99")),
-        _number(row.get(f"{prefix}max")),
+        number_field(row.get(f"{prefix}50")),
+        number_field(row.get(f"{prefix}90")),
+        number_field(row.get(f"{prefix}99")),
+        number_field(row.get(f"{prefix}max")),
     )
 
 
@@ -1049,7 +1049,7 @@ def stats_window(
     for q, rows in results:
         if q.name == "totals" and rows:
             row = rows[0]
-            requests += _count(row.get("requests"))
+            requests += count_field(row.get("requests"))
             if row.get("first"):
                 first_ms = parse_insights_time(row["first"])
             if row.get("last"):
@@ -1058,18 +1058,18 @@ def stats_window(
             integration = _percentiles(row, "i")
         elif q.name == "status":
             for row in rows:
-                status = _number(row.get("status"))
+                status = number_field(row.get("status"))
                 key = int(status) if status is not None else 0
-                by_status[key] = by_status.get(key, 0) + _count(row.get("n"))
+                by_status[key] = by_status.get(key, 0) + count_field(row.get("n"))
         elif q.name == "routes":
             for row in rows:
                 keys = [row.get(k, "") for k in ("k0", "k1") if k in row]
                 routes.append(
                     RouteSummary(
                         " ".join(k or "?" for k in keys) or "?",
-                        _count(row.get("n")),
-                        _number(row.get("p90")),
-                        _number(row.get("max")),
+                        count_field(row.get("n")),
+                        number_field(row.get("p90")),
+                        number_field(row.get("max")),
                     )
                 )
         elif q.name.startswith("lambda"):
@@ -1081,9 +1081,9 @@ def stats_window(
                     FunctionSummary(
                         ", ".join(labels.get(group, [group])),
                         group,
-                        _count(row.get("invocations")),
+                        count_field(row.get("invocations")),
                         _percentiles(row, "d"),
-                        _count(row.get("cold")),
+                        count_field(row.get("cold")),
                         _percentiles(row, "c"),
                     )
                 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+from botocore.stub import Stubber
 from click.testing import CliRunner
 
 from apilogs.aws import make_context
@@ -14,7 +15,7 @@ from apilogs.discover.catalog import list_api_stages
 from apilogs.fetch import FetchStats
 from apilogs.model import ApiKind
 from apilogs.spec import ReadSpec
-from apilogs.survey import Place, survey, survey_places
+from apilogs.survey import Place, survey, survey_by_insights, survey_places
 from tests.support.builders import make_log_group, make_rest_api, put_event
 
 
@@ -141,3 +142,81 @@ def test_several_regions_are_one_ranking_each_row_saying_where(endpoint: str, cl
         (home, "us-east-1", 1),
     ]
     assert rows[0].to_dict()["region"] == "eu-west-1"
+
+
+def _row(**fields: str) -> list[dict[str, str]]:
+    return [{"field": k.replace("log", "@log"), "value": v} for k, v in fields.items()]
+
+
+def test_insights_sums_fifty_access_logs_a_query_and_execution_logs_where_none(
+    endpoint: str, client
+) -> None:
+    """Logs Insights' sums (stubbed: moto does not compute `stats`) read back per stage."""
+    fmt = '{"requestId":"$context.requestId","status":"$context.status","responseLatency":"$context.responseLatency"}'
+    make_log_group(client, "/access/a")
+    with_access = make_rest_api(client, name="a", access_group="/access/a", access_format=fmt)
+    without = make_rest_api(client, name="b", logging_level="INFO")
+    ctx = make_context(region="us-east-1", endpoint_url=endpoint, max_rps=0)
+    stages = [s for s in list_api_stages(ctx).stages if s.api_id in (with_access, without)]
+    place = Place(ctx, None, "us-east-1")
+    execution = f"API-Gateway-Execution-Logs_{without}/prod"
+    answers = [
+        _row(log="123456789012:/access/a", requests="40", p50="21", p99="900"),
+        _row(log="123456789012:/access/a", status="200", n="30"),
+    ]
+    with Stubber(ctx.reader_client("us-east-1")) as stub:
+        for name, rows in (
+            ("totals", [answers[0]]),
+            (
+                "status",
+                [
+                    answers[1],
+                    _row(log="123456789012:/access/a", status="502", n="7"),
+                    _row(log="123456789012:/access/a", status="404", n="3"),
+                ],
+            ),
+            (
+                "execution",
+                [
+                    _row(log=f"123456789012:{execution}", status="200", n="5"),
+                    _row(log=f"123456789012:{execution}", status="504", n="2"),
+                ],
+            ),
+        ):
+            stub.add_response("start_query", {"queryId": name})
+            stub.add_response("get_query_results", {"status": "Complete", "results": rows})
+        rows = survey_by_insights(
+            place,
+            stages,
+            int(time.time() * 1000) - 3_600_000,
+            int(time.time() * 1000),
+            FetchStats(),
+            None,
+            concurrency=1,
+        )
+    got = {
+        r.stage.api_id: (r.requests, r.status_4xx, r.status_5xx, r.p50_ms, r.p99_ms) for r in rows
+    }
+    assert got == {with_access: (40, 3, 7, 21.0, 900.0), without: (7, 0, 2, None, None)}
+    assert [r.stage.api_id for r in rows] == [with_access, without]  # 7 5xx before 2
+
+
+def test_auto_surveys_on_insights_and_gives_way_where_it_does_not_sum(
+    endpoint: str, client, monkeypatch
+) -> None:
+    """Against AWS's host (moto answering as a proxy), a window of an hour goes to Insights;
+    moto answers `stats` with lines, so each API is summed with FilterLogEvents, and that is said."""
+    burning = _api_with_traffic(client, "fire", [200, 502, 503])
+    monkeypatch.setenv("HTTP_PROXY", endpoint)
+    monkeypatch.setenv("http_proxy", endpoint)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    ctx = make_context(
+        region="us-east-1", endpoint_url="http://logs.us-east-1.amazonaws.com", max_rps=0
+    )
+    stats = FetchStats()
+    spec = ReadSpec.build("2h", engine="auto")
+    rows = list(survey_places([Place(ctx, None, "us-east-1")], spec, stats))
+    mine = next(r for r in rows if r.stage.api_id == burning)
+    assert (mine.requests, mine.status_5xx) == (3, 2)
+    assert any("each API summed with FilterLogEvents instead" in n for n in stats.notices)
