@@ -75,13 +75,19 @@ class ApiHealth:
         }
 
 
+def _server_side(outcome: Outcome, detail: str) -> bool:
+    """Whether a cause row is of 5xx requests: the client-side outcomes are keyed by status
+    (`diagnosis.summary.cause_key`), and API Gateway's 429 is the client's throttle."""
+    if outcome in (Outcome.CLIENT_ERROR, Outcome.AUTH_DENIED, Outcome.THROTTLED):
+        return detail.startswith("5")
+    return True
+
+
 def _health(stage: ApiStage, sums: Any) -> ApiHealth:
     if isinstance(sums, WindowStats):
         rows = sums.error_rows()
         # What is failing on the server side comes first: a 404 storm is rarely the page.
-        server = [
-            r for r in rows if r.key.outcome not in (Outcome.CLIENT_ERROR, Outcome.AUTH_DENIED)
-        ]
+        server = [r for r in rows if _server_side(r.key.outcome, r.key.detail)]
         top = server[0] if server else (rows[0] if rows else None)
         return ApiHealth(
             stage,

@@ -36,7 +36,7 @@ def _api_with_traffic(client, name: str, statuses: list[int]) -> str:
 
 def test_every_stage_is_summed_as_requests_finds_it_worst_first(endpoint: str, client) -> None:
     calm = _api_with_traffic(client, "calm", [200] * 6 + [404])
-    burning = _api_with_traffic(client, "burning", [200, 502, 503, 500, 429])
+    burning = _api_with_traffic(client, "burning", [200, 502, 503, 500, 429, 429])
     v2 = client("apigatewayv2")
     silent = v2.create_api(Name="silent", ProtocolType="HTTP")["ApiId"]
     v2.create_stage(ApiId=silent, StageName="$default")
@@ -53,7 +53,12 @@ def test_every_stage_is_summed_as_requests_finds_it_worst_first(endpoint: str, c
     rows = list(survey(ctx, ours, ReadSpec.build("10m"), FetchStats()))
     assert [r.stage.api_id for r in rows] == [burning, calm, silent]
     worst = rows[0]
-    assert (worst.requests, worst.status_4xx, worst.status_5xx) == (5, 1, 3)
+    assert (worst.requests, worst.status_4xx, worst.status_5xx) == (6, 2, 3)
+    # The cause shown is a server-side one, never the client's 429 or 404.
+    assert worst.top_cause is not None and "429" not in worst.top_cause
+    assert (
+        rows[1].top_cause is not None and "404" in rows[1].top_cause
+    )  # only 4xx: said all the same
     assert rows[1].to_dict() | {"p50_ms": None, "p99_ms": None} == {
         "api_id": calm,
         "name": "calm",
