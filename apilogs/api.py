@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import tzinfo
@@ -105,11 +105,6 @@ def _typed(func: Callable[P, T]) -> Callable[P, T]:
 def _typed_stream(stream: Iterator[T]) -> Iterator[T]:
     with _typed_errors():
         yield from stream
-
-
-#: How far `show ID` / `get -r ID` look back by themselves when the default window holds nothing:
-#: an alert is minutes to hours old; beyond a week the user knows better, and says `--start`.
-LOOK_BACK = ("1h", "6h", "24h", "7d")
 
 
 @_typed
@@ -421,43 +416,6 @@ class Api:
         found = find_requests(reading, wanted, engine)
         shows = shown.narrowing(everywhere)
         return found if shows is None else found.narrowed(shows)
-
-    @_typed
-    def lookup_looking_back(
-        self,
-        ids: str | Iterable[str],
-        spec: ReadSpec,
-        *,
-        spans: Sequence[str] = LOOK_BACK,
-        on_widen: Callable[[str, str], None] | None = None,
-        stop: StopSignal | None = None,
-        stats: FetchStats | None = None,
-    ) -> tuple[Lookup, ReadSpec]:
-        """`lookup` in `spec`'s window, then, while nothing is found, in each longer look-back of
-        `spans` that reaches further back than the last (up to now): an ID from an incident an
-        hour old is found without the user guessing a window. The widest windows suit Logs
-        Insights, which `engine="auto"` picks for them. `on_widen(last, next)` is told before
-        each wider read. Returns what was found and the window it was found in."""
-        stats = stats if stats is not None else FetchStats()
-        found = self.lookup(ids, spec, stop=stop, stats=stats)
-        if found.requests or found.ambiguous or spec.end is not None:
-            return found, spec
-        start_ms, _ = self.window(spec.start, None)
-        last = spec.start
-        for span in spans:
-            wider = replace(spec, start=span)
-            wider_ms, _ = self.window(span, None)
-            if wider_ms >= start_ms:
-                continue  # no further back than what was read
-            if stop is not None and stop.is_set():
-                break
-            if on_widen is not None:
-                on_widen(str(last), span)
-            found = self.lookup(ids, wider, stop=stop, stats=stats)
-            if found.requests or found.ambiguous:
-                return found, wider
-            start_ms, last = wider_ms, span
-        return found, replace(spec, start=last)
 
     @_typed
     def find(

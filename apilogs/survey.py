@@ -23,7 +23,11 @@ from apilogs.discover.catalog import ApiStage, list_api_stages
 from apilogs.errors import ApilogsError, Cancelled, NothingToRead
 from apilogs.fetch import FetchStats
 from apilogs.fetch.auto import is_aws_endpoint
-from apilogs.fetch.insights import DEFAULT_CONCURRENCY, InsightsUnserved, run_queries
+from apilogs.fetch.insights import (
+    DEFAULT_CONCURRENCY,
+    InsightsUnserved,
+    run_queries,
+)
 from apilogs.fetch.survey_queries import sums_from, survey_queries
 from apilogs.model import Outcome
 from apilogs.spec import ReadSpec
@@ -190,7 +194,12 @@ def survey_places(
         if by_insights(spec, place.context, end_ms - start_ms, len(catalog.stages)):
             try:
                 found = survey_by_insights(
-                    place, catalog.stages, start_ms, end_ms, stats, stop, concurrency
+                    place,
+                    catalog.stages,
+                    (start_ms, end_ms),
+                    stats,
+                    stop=stop,
+                    concurrency=concurrency,
                 )
             except InsightsUnserved as exc:
                 if spec.engine != "auto":
@@ -224,23 +233,17 @@ def by_insights(spec: ReadSpec, context: AwsContext, window_ms: int, stages: int
 def survey_by_insights(
     place: Place,
     stages: Sequence[ApiStage],
-    start_ms: int,
-    end_ms: int,
+    window_ms: tuple[int, int],
     stats: FetchStats,
-    stop: StopSignal | None,
-    concurrency: int = DEFAULT_CONCURRENCY,
+    **run: Any,
 ) -> list[ApiHealth]:
     """Each stage summed by Logs Insights over its access log (execution log where it has no
-    JSON one), fifty groups a query; the top cause is left out (it needs each request's lines)."""
+    JSON one), fifty groups a query; the top cause is left out (it needs each request's lines).
+    `run`: how the queries run (`insights.run_queries`' stop, concurrency, …)."""
     queries, owner, unread = survey_queries(stages, place.region)
+    start_ms, end_ms = window_ms
     results = run_queries(
-        place.context,
-        queries,
-        start_ms // 1000,
-        -(-end_ms // 1000),
-        stats,
-        stop=stop,
-        concurrency=concurrency,
+        place.context, queries, start_ms // 1000, -(-end_ms // 1000), stats, **run
     )
     if results is None:
         raise Cancelled()

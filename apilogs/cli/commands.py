@@ -50,6 +50,7 @@ from apilogs.diagnosis.summary import WindowStats
 from apilogs.errors import AmbiguousRequestId, IncompleteRead, InvalidInput, RequestNotFound
 from apilogs.fetch.xray import TraceReport
 from apilogs.join.label import LabeledEvent
+from apilogs.looking_back import lookup_looking_back
 from apilogs.lookup import Lookup, check_term
 from apilogs.model import ApiKind, Request, Source, Trace, UpdateKind
 from apilogs.render.env import Terminal
@@ -303,8 +304,8 @@ def find_reporting(
     try:
         with progress_line(reporter):
             if look_back:
-                found, spec = api.lookup_looking_back(
-                    request_ids, spec, on_widen=widening, stats=reporter.stats
+                found, spec = lookup_looking_back(
+                    api, request_ids, spec, on_widen=widening, stats=reporter.stats
                 )
             else:
                 found = api.lookup(request_ids, spec, stats=reporter.stats)

@@ -31,6 +31,18 @@ def all_pages(
         yield from page.get(key, [])
 
 
+def v2_pages(call: Callable[..., Any], key: str = "Items", **kwargs: Any) -> Iterator[Any]:
+    """Every item of an API Gateway v2 call that boto3 has no paginator for (GetStages,
+    GetApiMappings): its NextToken followed by hand."""
+    while True:
+        page = call(**kwargs)
+        yield from page.get(key, [])
+        token = page.get("NextToken")
+        if not token:
+            return
+        kwargs = {**kwargs, "NextToken": token}
+
+
 DENIED = object()  # a lookup we were not allowed to make
 MISSING = object()  # a lookup of something that does not exist
 

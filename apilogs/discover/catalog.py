@@ -4,12 +4,10 @@ discovery's `attempt`: a listing that fails is said, the others are still listed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from apilogs.aws import AwsContext
-from apilogs.discover.calls import Failed, all_pages, answered, attempt, failure_reason
+from apilogs.discover import calls
 from apilogs.discover.names import log_group_from_arn
 from apilogs.model import ApiKind
 
@@ -40,33 +38,21 @@ class Catalog:
     problems: tuple[str, ...]  # listings that failed, one line each
 
 
-def _v2_stages(v2: Any, api_id: str) -> Iterator[dict[str, Any]]:
-    """GetStages of API Gateway v2 has no boto3 paginator."""
-    asked: dict[str, str] = {"ApiId": api_id}
-    while True:
-        page = v2.get_stages(**asked)
-        yield from page.get("Items", [])
-        token = page.get("NextToken")
-        if not token:
-            return
-        asked["NextToken"] = token
-
-
 def list_api_stages(ctx: AwsContext, region: str | None = None) -> Catalog:
     """Every API and stage of the region (the session's by default), REST first, by name."""
     found: list[ApiStage] = []
     problems: list[str] = []
     v1 = ctx.client("apigateway", region)
-    apis = attempt(lambda: list(all_pages(v1, "get_rest_apis", "items", 500)))
-    if isinstance(apis, Failed):
-        problems.append(f"REST APIs could not be listed ({failure_reason(apis)})")
-    elif answered(apis):
+    apis = calls.attempt(lambda: list(calls.all_pages(v1, "get_rest_apis", "items", 500)))
+    if isinstance(apis, calls.Failed):
+        problems.append(f"REST APIs could not be listed ({calls.failure_reason(apis)})")
+    elif calls.answered(apis):
         for api in apis:
-            stages = attempt(v1.get_stages, restApiId=api["id"])
-            if isinstance(stages, Failed):
-                problems.append(f"stages of {api['id']}: {failure_reason(stages)}")
+            stages = calls.attempt(v1.get_stages, restApiId=api["id"])
+            if isinstance(stages, calls.Failed):
+                problems.append(f"stages of {api['id']}: {calls.failure_reason(stages)}")
                 continue
-            for item in stages.get("item", []) if answered(stages) else []:
+            for item in stages.get("item", []) if calls.answered(stages) else []:
                 settings = item.get("accessLogSettings") or {}
                 found.append(
                     ApiStage(
@@ -79,17 +65,21 @@ def list_api_stages(ctx: AwsContext, region: str | None = None) -> Catalog:
                     )
                 )
     v2 = ctx.client("apigatewayv2", region)
-    apis = attempt(lambda: list(all_pages(v2, "get_apis", "Items")))
-    if isinstance(apis, Failed):
-        problems.append(f"HTTP and WebSocket APIs could not be listed ({failure_reason(apis)})")
-    elif answered(apis):
+    apis = calls.attempt(lambda: list(calls.all_pages(v2, "get_apis", "Items")))
+    if isinstance(apis, calls.Failed):
+        problems.append(
+            f"HTTP and WebSocket APIs could not be listed ({calls.failure_reason(apis)})"
+        )
+    elif calls.answered(apis):
         for api in apis:
             kind = ApiKind.WEBSOCKET if api.get("ProtocolType") == "WEBSOCKET" else ApiKind.HTTP
-            items = attempt(lambda a=api: list(_v2_stages(v2, a["ApiId"])))
-            if isinstance(items, Failed):
-                problems.append(f"stages of {api['ApiId']}: {failure_reason(items)}")
+            items = calls.attempt(
+                lambda a=api: list(calls.v2_pages(v2.get_stages, ApiId=a["ApiId"]))
+            )
+            if isinstance(items, calls.Failed):
+                problems.append(f"stages of {api['ApiId']}: {calls.failure_reason(items)}")
                 continue
-            for item in items if answered(items) else []:
+            for item in items if calls.answered(items) else []:
                 settings = item.get("AccessLogSettings") or {}
                 found.append(
                     ApiStage(

@@ -20,7 +20,15 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from apilogs.aws import AwsContext
-from apilogs.discover.calls import MISSING, Failed, all_pages, answered, attempt, failure_reason
+from apilogs.discover.calls import (
+    MISSING,
+    Failed,
+    all_pages,
+    answered,
+    attempt,
+    failure_reason,
+    v2_pages,
+)
 from apilogs.errors import InvalidInput, NotFound
 from apilogs.model import ApiKind
 
@@ -204,16 +212,8 @@ def _default_host(ctx: AwsContext, url: ApiUrl, api_id: str, region: str) -> Url
                 f"https://{url.host}/STAGE/…",
                 name="url",
             )
-        stage, inner = url.segments[0], url.segments[1:]
-        return UrlTarget(
-            url.text,
-            api_id,
-            stage,
-            region,
-            _path(inner),
-            f"{url.host}: REST API {api_id} in {region}, stage {stage} (the first path segment)",
-            ApiKind.REST,
-            sent_prefixes=(f"/{stage}",),
+        return _on_host(
+            url, api_id, region, ApiKind.REST, url.segments[0], "the first path segment"
         )
     v2 = ctx.client("apigatewayv2", region)
     api = attempt(v2.get_api, ApiId=api_id)
@@ -227,20 +227,25 @@ def _default_host(ctx: AwsContext, url: ApiUrl, api_id: str, region: str) -> Url
     stages = attempt(v2.get_stages, ApiId=api_id)
     names = {s.get("StageName") for s in stages.get("Items", [])} if answered(stages) else set()
     if url.segments and url.segments[0] in names:
-        stage, inner = url.segments[0], url.segments[1:]
-        why = "the first path segment"
-    elif "$default" in names or not names:
+        return _on_host(url, api_id, region, kind, url.segments[0], "the first path segment")
+    if "$default" in names or not names:
         # `$default` is served at the root; with the stages unknown it is the likelier guess.
-        stage, inner = "$default", url.segments
         why = "no stage in the path" if names else "the stages could not be read"
-    else:
-        raise UrlNotResolved(
-            url.text,
-            [
-                f"the stages of {kind.value} API {api_id} ({', '.join(sorted(names))}): none is "
-                f"{url.segments[0] if url.segments else 'in the path'}, and it has no $default stage"
-            ],
-        )
+        return _on_host(url, api_id, region, kind, "$default", why)
+    raise UrlNotResolved(
+        url.text,
+        [
+            f"the stages of {kind.value} API {api_id} ({', '.join(sorted(names))}): none is "
+            f"{url.segments[0] if url.segments else 'in the path'}, and it has no $default stage"
+        ],
+    )
+
+
+def _on_host(
+    url: ApiUrl, api_id: str, region: str, kind: ApiKind, stage: str, why: str
+) -> UrlTarget:
+    """An execute-api URL's target: the stage is its first segment, but `$default`'s."""
+    inner = url.segments if stage == "$default" else url.segments[1:]
     return UrlTarget(
         url.text,
         api_id,
@@ -284,7 +289,7 @@ def _custom_domain(ctx: AwsContext, url: ApiUrl) -> UrlTarget:
         ]
     looked.append(_said("REST base path mappings", found))
     v2 = ctx.client("apigatewayv2")
-    found = attempt(lambda: list(_api_mappings(v2, url.host)))
+    found = attempt(lambda: list(v2_pages(v2.get_api_mappings, DomainName=url.host)))
     if answered(found):
         mappings += [
             _Mapping(_base(m.get("ApiMappingKey")), m["ApiId"], m.get("Stage") or "", "API mapping")
@@ -316,18 +321,6 @@ def _custom_domain(ctx: AwsContext, url: ApiUrl) -> UrlTarget:
         if best.base_path
         else (f"/{best.stage}",),
     )
-
-
-def _api_mappings(v2: Any, domain: str) -> Any:
-    """GetApiMappings has no boto3 paginator: its pages by hand."""
-    asked: dict[str, str] = {"DomainName": domain}
-    while True:
-        page = v2.get_api_mappings(**asked)
-        yield from page.get("Items", [])
-        token = page.get("NextToken")
-        if not token:
-            return
-        asked["NextToken"] = token
 
 
 def _said(what: str, found: Any) -> str:

@@ -39,7 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import botocore.exceptions
 
@@ -67,6 +67,7 @@ __all__ = [
     "InsightsUsage",
     "Percentiles",
     "PollSchedule",
+    "QueryRunning",
     "RouteSummary",
     "events_query",
     "log_group_of",
@@ -1006,23 +1007,30 @@ def stats_queries(sources: Sequence[Source]) -> tuple[list[InsightsQuery], list[
     return out, notices
 
 
+class QueryRunning(TypedDict, total=False):
+    """How aggregate queries run (`run_queries`): `stop` ends them (StopQuery), `usage` counts
+    what they scanned, `concurrency` queries at once, `poll` the GetQueryResults waits."""
+
+    stop: StopSignal | None
+    usage: InsightsUsage | None
+    concurrency: int
+    poll: PollSchedule
+
+
 def stats_window(
     ctx: AwsContext,
     sources: Sequence[Source],
     start_ms: int,
     end_ms: int,
     stats: FetchStats,
-    *,
-    stop: StopSignal | None = None,
-    usage: InsightsUsage | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    poll: PollSchedule = PollSchedule(),
+    **running: Unpack[QueryRunning],
 ) -> InsightsSummary | None:
     """The `stats` aggregates of the window, computed by Logs Insights; None if `stop` was set.
 
     Insights works in whole seconds: the range is widened to them (at most a second at each end).
     Percentiles are Insights' own `pct()`, which may differ slightly from the filter engine's
     nearest-rank percentiles on the same events."""
+    usage = running.get("usage")
     own_usage = usage is None
     usage = usage or InsightsUsage()
     plan, notices = stats_queries(sources)
@@ -1034,9 +1042,7 @@ def stats_window(
             labels.setdefault(s.log_group, [])
             if label not in labels[s.log_group]:
                 labels[s.log_group].append(label)
-    results = run_queries(
-        ctx, plan, start_s, end_s, stats, stop=stop, usage=usage, concurrency=concurrency, poll=poll
-    )
+    results = run_queries(ctx, plan, start_s, end_s, stats, **(running | {"usage": usage}))
     if results is None:
         return None
 
@@ -1110,17 +1116,15 @@ def run_queries(
     start_s: int,
     end_s: int,
     stats: FetchStats,
-    *,
-    stop: StopSignal | None = None,
-    usage: InsightsUsage | None = None,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    poll: PollSchedule = PollSchedule(),
+    **running: Unpack[QueryRunning],
 ) -> list[tuple[InsightsQuery, list[dict[str, str]]]] | None:
     """Each query's result rows, `concurrency` queries at a time (the account's concurrent
     Insights queries are few); groups that do not exist are left out of a query and it runs
     again. None once `stop` is set; InsightsError when a query times out or fails for good."""
-    usage = usage if usage is not None else InsightsUsage()
-    halt = CancelScope(stop)
+    usage = running.get("usage") or InsightsUsage()
+    poll = running.get("poll", PollSchedule())
+    concurrency = running.get("concurrency", DEFAULT_CONCURRENCY)
+    halt = CancelScope(running.get("stop"))
     runners: dict[str, _Runner] = {}
     for q in plan:
         if q.region not in runners:

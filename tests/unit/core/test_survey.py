@@ -190,14 +190,9 @@ def test_insights_sums_fifty_access_logs_a_query_and_execution_logs_where_none(
         ):
             stub.add_response("start_query", {"queryId": name})
             stub.add_response("get_query_results", {"status": "Complete", "results": rows})
+        now = int(time.time() * 1000)
         rows = survey_by_insights(
-            place,
-            stages,
-            int(time.time() * 1000) - 3_600_000,
-            int(time.time() * 1000),
-            FetchStats(),
-            None,
-            concurrency=1,
+            place, stages, (now - 3_600_000, now), FetchStats(), concurrency=1
         )
     got = {
         r.stage.api_id: (r.requests, r.status_4xx, r.status_5xx, r.p50_ms, r.p99_ms) for r in rows
