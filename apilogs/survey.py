@@ -33,7 +33,7 @@ from apilogs.model import Outcome
 from apilogs.spec import ReadSpec
 from apilogs.times import resolve_window
 
-__all__ = ["ApiHealth", "Place", "survey", "survey_places"]
+__all__ = ["ApiHealth", "Place", "SurveyRun", "survey", "survey_by_insights", "survey_places"]
 
 # Stages summed at once: each read already runs several groups at once under the shared limiter.
 PARALLEL_STAGES = 3
@@ -114,19 +114,32 @@ def _health(stage: ApiStage, sums: Any) -> ApiHealth:
     )
 
 
-def survey(
-    context: AwsContext,
-    stages: Sequence[ApiStage],
-    spec: ReadSpec,
-    stats: FetchStats,
-    *,
-    tz: tzinfo | None = None,
-    profile: str | None = None,
-    stop: StopSignal | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> Iterator[ApiHealth]:
-    """Each stage's health over the spec's window, worst first (all are summed before the first
+@dataclass(frozen=True, slots=True)
+class Place:
+    """An account (its profile) and a region to survey, with the context that reaches it."""
+
+    context: AwsContext
+    profile: str | None
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyRun:
+    """What a survey reads (`spec`'s window) and where its counts and notices go; `progress(done,
+    of)` is told as each stage is summed."""
+
+    spec: ReadSpec
+    stats: FetchStats
+    tz: tzinfo | None = None
+    stop: StopSignal | None = None
+    progress: Callable[[int, int], None] | None = None
+
+
+def survey(place: Place, stages: Sequence[ApiStage], run: SurveyRun) -> Iterator[ApiHealth]:
+    """Each stage's health over the run's window, worst first (all are summed before the first
     is given: the order is the point)."""
+    context, profile = place.context, place.profile
+    spec, stats, tz, stop, progress = run.spec, run.stats, run.tz, run.stop, run.progress
     from apilogs.api import Api
     from apilogs.discover import cache as topology_cache
     from apilogs.known import find_topology
@@ -158,15 +171,6 @@ def survey(
             if progress is not None:
                 progress(len(done), len(stages))
     yield from sorted(done, key=lambda h: h.rank)
-
-
-@dataclass(frozen=True, slots=True)
-class Place:
-    """An account (its profile) and a region to survey, with the context that reaches it."""
-
-    context: AwsContext
-    profile: str | None
-    region: str
 
 
 def survey_places(
@@ -206,9 +210,7 @@ def survey_places(
                     raise
                 stats.notice(f"{exc}: each API summed with FilterLogEvents instead")
         if found is None:
-            found = survey(
-                place.context, catalog.stages, spec, stats, tz=tz, profile=place.profile, stop=stop
-            )
+            found = survey(place, catalog.stages, SurveyRun(spec, stats, tz, stop))
         for row in found:
             rows.append(
                 replace(row, profile=place.profile, region=place.region) if several else row

@@ -5,15 +5,30 @@ Its own options module because it is the one command that takes several `--profi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from apilogs.cli.app import Reporter, cli, run_reporting_errors, terminal
 from apilogs.cli.commands import progress_line
-from apilogs.cli.options import CONTEXT_SETTINGS, CommonOptions, load_defaults
-from apilogs.cli.params import ENDPOINT_URL, TIME
+from apilogs.cli.options import (
+    CONTEXT_SETTINGS,
+    ENDPOINT_URL_OPTION,
+    CommonOptions,
+    apply_options,
+    load_defaults,
+    output_option,
+    speaking_options,
+)
+from apilogs.cli.params import TIME
 from apilogs.fetch.engines import ENGINES, EngineName
 
 __all__ = ["apis"]
+
+
+def speaking(func: Callable[..., Any]) -> Callable[..., Any]:
+    return apply_options(func, speaking_options())
 
 
 @cli.command(context_settings=CONTEXT_SETTINGS)
@@ -29,7 +44,7 @@ __all__ = ["apis"]
     multiple=True,
     help="AWS region (repeatable: one table over several regions; default: AWS_REGION).",
 )
-@click.option("--endpoint-url", type=ENDPOINT_URL, help="Send every AWS call here.")
+@ENDPOINT_URL_OPTION
 @click.option(
     "-s", "--start", "--since", "start", type=TIME, default="15m", show_default=True,
     metavar="TIME", help="Window start: 15m, 1h ago, ISO 8601, epoch s/ms.",
@@ -46,17 +61,8 @@ __all__ = ["apis"]
     "--max-rps", type=click.FloatRange(min=0), default=5.0, show_default=True,
     help="CloudWatch Logs reads per second, shared by every API of an account (0: no limit).",
 )  # fmt: skip
-@click.option(
-    "-o", "--output", type=click.Choice(["plain", "json"]), default="plain", show_default=True,
-    help="plain: a table for people; json: one JSON object per API stage.",
-)  # fmt: skip
-@click.option(
-    "--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
-    help="Colour output.",
-)  # fmt: skip
-@click.option("--no-color", is_flag=True, help="The same as --color never.")
-@click.option("-v", "--verbose", is_flag=True, help="Say more on stderr.")
-@click.option("--debug", is_flag=True, help="Show tracebacks and botocore's debug log.")
+@output_option(["plain", "json"], "plain: a table for people; json: one JSON object per API stage.")
+@speaking
 def apis(
     profiles: tuple[str, ...],
     regions: tuple[str, ...],

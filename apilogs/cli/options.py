@@ -76,16 +76,26 @@ class CommonOptions:
 COMMON_NAMES = ("profile", "region", "endpoint_url", "color", "no_color", "verbose", "debug")
 
 
+ENDPOINT_URL_OPTION = click.option(
+    "--endpoint-url",
+    type=ENDPOINT_URL,
+    help="Send every AWS call here (a local emulator, a VPC endpoint). boto3's own "
+    "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> apply when this is not given.",
+)
+
+
 def _common_option_list() -> list[Callable[[Any], Any]]:
     return [
         click.option("--profile", envvar="AWS_PROFILE", help="AWS profile (default: AWS_PROFILE)."),
         click.option("--region", help="AWS region (default: AWS_REGION or the profile's)."),
-        click.option(
-            "--endpoint-url",
-            type=ENDPOINT_URL,
-            help="Send every AWS call here (a local emulator, a VPC endpoint). boto3's own "
-            "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> apply when this is not given.",
-        ),
+        ENDPOINT_URL_OPTION,
+        *speaking_options(),
+    ]
+
+
+def speaking_options() -> list[Callable[[Any], Any]]:
+    """How a command speaks: colour, --verbose, --debug (every command, `apis` included)."""
+    return [
         click.option(
             "--color",
             type=click.Choice(["auto", "always", "never"]),

@@ -216,13 +216,11 @@ class FetchStats:
         if condition is None or not condition.recovered:
             return
         took = (time.monotonic() if now is None else now) - condition.since
-        [*_, last] = condition.recovered
-        count = len(condition.recovered)
-        self.notice(
-            f"{last}: reads recovered after {took:.0f} s"
-            if count == 1
-            else f"CloudWatch Logs reads recovered after {took:.0f} s ({count} groups)",
-            once=False,
+        groups = condition.recovered
+        self._tell_over(
+            f"{groups[-1]}: reads recovered after {took:.0f} s",
+            f"CloudWatch Logs reads recovered after {took:.0f} s ({len(groups)} groups)",
+            len(groups),
         )
 
     # -- calls that take long ----------------------------------------------------------------
@@ -248,15 +246,18 @@ class FetchStats:
             self._slow = None
         if not slow.answered:
             return  # not answered at all: the failing reads are said by the readers
-        [*_, (last, waited)] = slow.answered
+        last, waited = slow.answered[-1]
         count = len(slow.answered)
-        longest = max(w for _, w in slow.answered)
-        self.notice(
-            f"{last}: CloudWatch Logs answered after {waited:.0f} s"
-            if count == 1
-            else f"CloudWatch Logs answered reads of {count} groups after up to {longest:.0f} s",
-            once=False,
+        self._tell_over(
+            f"{last}: CloudWatch Logs answered after {waited:.0f} s",
+            f"CloudWatch Logs answered reads of {count} groups after up to "
+            f"{max(w for _, w in slow.answered):.0f} s",
+            count,
         )
+
+    def _tell_over(self, one: str, several: str, count: int) -> None:
+        """A trouble over: said of its one group, or of all of them at once."""
+        self.notice(one if count == 1 else several, once=False)
 
     def tell_slow_calls(self, after_s: float) -> None:
         """Calls in flight longer than `after_s`: an endpoint that stops answering is said, not

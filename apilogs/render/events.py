@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from apilogs.join.label import LabeledEvent
-from apilogs.model import LineKind, LogEvent, Role, Source
+from apilogs.model import LineKind, LogEvent, RawEvent, Role, Source
 from apilogs.render.expand import expand_json
 from apilogs.render.sanitize import sanitize
 from apilogs.render.spans import message_spans, paint_ansi
@@ -309,15 +309,20 @@ class EventFormatter:
             return self.clock.full(ms)
         return self.clock.dated(ms) if self.options.dated else self.clock.short(ms)
 
-    def _short(self, event: LogEvent, late: bool, cell: str | None = None) -> str:
-        raw = event.raw
+    def _stamp(self, raw: RawEvent) -> tuple[str, int]:
+        """The line's time (and when it was ingested, if asked), painted, and its width."""
         stamp = self._time(raw.timestamp)
         width = len(stamp)
-        stamp = self.paint(stamp, DIM)
+        painted = self.paint(stamp, DIM)
         if self.options.show_ingestion_time:
             ingested = f"ingested {self._time(raw.ingestion_time)}"
             width += 2 + len(ingested)
-            stamp += "  " + self.paint(ingested, DIM)
+            painted += "  " + self.paint(ingested, DIM)
+        return painted, width
+
+    def _short(self, event: LogEvent, late: bool, cell: str | None = None) -> str:
+        raw = event.raw
+        stamp, width = self._stamp(raw)
         head = f"{stamp}  {self.label(raw.source)}"
         width += 2 + self.label_width
         if late or self.options.late_slot:
@@ -346,13 +351,7 @@ class EventFormatter:
             cell = self._own_cell(event)
             if cell is not None and event.raw.source.role is not Role.AUTHORIZER:
                 request_id = event.line.request_id
-        stamp = self._time(raw.timestamp)
-        width = len(stamp)
-        head = self.paint(stamp, DIM)
-        if self.options.show_ingestion_time:
-            ingested = f"ingested {self._time(raw.ingestion_time)}"
-            width += 2 + len(ingested)
-            head += "  " + self.paint(ingested, DIM)
+        head, width = self._stamp(raw)
         head += "  " + self.label(raw.source)
         width += 2 + self.label_width
         if cell is not None:

@@ -15,7 +15,7 @@ from apilogs.discover.catalog import list_api_stages
 from apilogs.fetch import FetchStats
 from apilogs.model import ApiKind
 from apilogs.spec import ReadSpec
-from apilogs.survey import Place, survey, survey_by_insights, survey_places
+from apilogs.survey import Place, SurveyRun, survey, survey_by_insights, survey_places
 from tests.support.builders import make_log_group, make_rest_api, put_event
 
 
@@ -50,7 +50,8 @@ def test_every_stage_is_summed_as_requests_finds_it_worst_first(endpoint: str, c
     }
     assert catalog.problems == ()
     ours = [s for s in catalog.stages if s.api_id in (calm, burning, silent)]
-    rows = list(survey(ctx, ours, ReadSpec.build("10m"), FetchStats()))
+    run = SurveyRun(ReadSpec.build("10m"), FetchStats())
+    rows = list(survey(Place(ctx, None, "us-east-1"), ours, run))
     assert [r.stage.api_id for r in rows] == [burning, calm, silent]
     worst = rows[0]
     assert (worst.requests, worst.status_4xx, worst.status_5xx) == (6, 2, 3)
