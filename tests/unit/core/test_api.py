@@ -197,7 +197,8 @@ def test_a_labelled_follow_does_not_hold_the_stream_behind_a_running_request(
 ) -> None:
     """Request A's Lambda is still running (its line cannot be labelled yet) when request B's
     lines arrive: B's lines are delivered at once; A's START follows once A's answer names its
-    invocation, labelled, and marked late."""
+    invocation, labelled, and marked late; or, when the watermark let it out with B's lines, in
+    its place, joined by timing to A, the one request that could have started it (probable)."""
     api = apilogs.open_api(small_api, "prod", endpoint_url=endpoint, max_rps=0)
     execution = f"API-Gateway-Execution-Logs_{small_api}/prod"
     stop = threading.Event()
@@ -228,7 +229,11 @@ def test_a_labelled_follow_does_not_hold_the_stream_behind_a_running_request(
         )
         wait_for(f"request: {RID2}")
         assert [e.event.message for e in got][-1].endswith(RID2)  # not behind A's START
-        assert not any(e.event.message.startswith("START") for e in got)
+        # A's START is either still held, or was let out in its place joined by timing to the
+        # one request that could have started it (probable): the watermark may hold both lines
+        # until A's call and B's start are both known (issue 28, item 6).
+        early = [e for e in got if e.event.message.startswith("START")]
+        assert all(e.request_id == RID and e.probable for e in early)
         put_event(
             client,
             execution,
@@ -241,7 +246,8 @@ def test_a_labelled_follow_does_not_hold_the_stream_behind_a_running_request(
         stop.set()
         thread.join(5)
     [start] = [e for e in got if e.event.message.startswith("START")]
-    assert start.request_id == RID and start.late
+    # Held: labelled once A's answer names it, and marked late; or let out in place, probable.
+    assert start.request_id == RID and (start.late or start.probable)
     assert [e.request_id for e in got if e.event.message.endswith(RID2)] == [RID2]
     assert not any(e.late for e in got if e is not start)
 
