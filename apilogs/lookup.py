@@ -131,6 +131,9 @@ def _ids_of(event: LogEvent) -> set[str]:
         line.trace_id,
         line.extended_request_id,
         line.fields.get("authorizer_request_id") if line.fields else None,
+        # Powertools' correlation ID: API Gateway's request ID, when the logger takes it from
+        # the event (the correlator joins by it only then).
+        line.fields.get("correlation_id") if line.fields else None,
     }
     return {i for i in found if isinstance(i, str) and len(i) >= MIN_PREFIX}
 

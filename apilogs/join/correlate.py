@@ -181,6 +181,10 @@ class Correlator:
             )
             if i
         ]
+        if fields and is_lambda and "correlation_id" in fields:
+            named = self._correlated(fields["correlation_id"])
+            if named is not None:
+                ids.append(named)
         if not ids:
             self._no_id += 1
             return self._advance(raw.timestamp)
@@ -227,6 +231,18 @@ class Correlator:
                 target = late.probable_owner or late
                 done.append(build_request(target.root()))
         return done
+
+    def _correlated(self, correlation_id: object) -> str | None:
+        """A Lambda line's correlation ID (Powertools) when it is the request ID of a request
+        API Gateway has named (it is, when the logger takes it from the event's
+        `requestContext.requestId`). Any other value is the application's own, perhaps sent by
+        the client and shared by several requests: never joined by."""
+        if not isinstance(correlation_id, str):
+            return None
+        known = self._by_id.get(correlation_id) or self._recent.get(correlation_id)
+        if known is not None and known.root().request_id == correlation_id:
+            return correlation_id
+        return None
 
     def _add_to_known(self, builder: Builder, event: LogEvent, slot: Slot | None) -> list[Request]:
         """Most execution lines: one more line of an open request, carrying no ID it lacks and

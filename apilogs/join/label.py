@@ -64,9 +64,15 @@ _AUTHORIZER = Role.AUTHORIZER
 _EXECUTION = Role.EXECUTION
 _LAMBDA = Role.LAMBDA
 # Execution-log kinds the joins use even when the line carries only its request ID: the call
-# to an integration (joins by timing), API Gateway giving up on it, the request's last line.
+# to an integration (joins by timing), API Gateway giving up on it, the request's last line,
+# and its first (a Lambda line's correlation ID joins only a request the correlator knows).
 _JOINING_KINDS = frozenset(
-    {LineKind.APIGW_ENDPOINT_URI, LineKind.APIGW_TIMEOUT, LineKind.APIGW_COMPLETED}
+    {
+        LineKind.APIGW_START,
+        LineKind.APIGW_ENDPOINT_URI,
+        LineKind.APIGW_TIMEOUT,
+        LineKind.APIGW_COMPLETED,
+    }
 )
 # The slot of a line the correlator does not see (`_unseen`): nothing writes to it.
 _UNSEEN = Slot()

@@ -86,3 +86,22 @@ def test_a_timeout_after_an_authorizer_joins_the_integration_by_timing_and_the_a
     # The hold-back labels every line, the integration's as probable.
     got = [(e.event.message, e.request_id, e.probable) for e in label_events(lines)]
     assert got == [(e.message, RID1, e.message in probable) for e in lines]
+
+
+def test_a_powertools_correlation_id_joins_only_the_request_of_that_id() -> None:
+    x = lambda s: f"({RID1}) {s}"  # noqa: E731
+    named = f'{{"level":"INFO","message":"for the request","correlation_id":"{RID1}"}}'
+    stranger = (
+        '{"level":"INFO","message":"a client value","correlation_id":"order-42-from-the-client"}'
+    )
+    lines = [
+        ev(EXECUTION, 0, x(f"Starting execution for request: {RID1}")),
+        ev(PRIMES, 5, named, "p"),  # no invocation open in its stream: only the ID joins it
+        ev(PRIMES, 6, stranger, "q"),
+        ev(EXECUTION, 10, x("Method completed with status: 200")),
+    ]
+    [request, *rest] = list(correlate(lines))
+    assert request.request_id == RID1 and rest == []
+    assert [e.message for e in request.events] == [lines[0].message, named, lines[3].message]
+    got = {e.event.message: e.request_id for e in label_events(lines)}
+    assert got[named] == RID1 and got[stranger] is None
