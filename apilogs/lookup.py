@@ -47,6 +47,7 @@ from apilogs.join.correlate import TIMING_WINDOW_MS, correlate, function_name_of
 from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role
 from apilogs.parse import parse_event
 from apilogs.parse.vet import LEFT_OUT
+from apilogs.stream import StreamSources
 
 if TYPE_CHECKING:
     from apilogs.fetch.insights import InsightsUsage
@@ -148,6 +149,8 @@ class _Search:
         self.reading = replace(reading, stop=self.scope)
         self.engine = engine
         self.found: dict[EventKey, LogEvent] = {}
+        # A shared group's lines are their stream's function's (`StreamSources`).
+        self.attribute = StreamSources(s for q in self.reading.queries for s in q.sources)
         # The short Logs Insights reads of Infrequent Access groups: summed, said once.
         self.usage: InsightsUsage | None = None
 
@@ -180,7 +183,7 @@ class _Search:
                     key = event_key(raw)
                     event = self.found.get(key)
                     if event is None:
-                        event = parse_event(raw)
+                        event = parse_event(self.attribute(raw))
                         if LEFT_OUT in event.line.fields:
                             self.stats.left_out.update(event.line.fields[LEFT_OUT])
                     ids = _ids_of(event)
@@ -218,7 +221,7 @@ class _Search:
                 key = event_key(raw)
                 event = self.found.get(key)
                 if event is None:
-                    event = self.found[key] = parse_event(raw)
+                    event = self.found[key] = parse_event(self.attribute(raw))
                     if LEFT_OUT in event.line.fields:
                         self.stats.left_out.update(event.line.fields[LEFT_OUT])
                 got.append(event)
@@ -356,12 +359,16 @@ def _neighbourhood(search: _Search, explored: set[tuple[str, int]], known: set[s
     requests = [r for r in search.requests() if not known.isdisjoint(r.ids)]
     by_function: dict[str, list[GroupQuery]] = {}
     executions: list[GroupQuery] = []
+    # Groups given by --log-group: any function's streams may be there (a shared group).
+    others: list[GroupQuery] = []
     for query in search.queries:
         for source in query.sources:
             if source.function_name and source.role in (Role.LAMBDA, Role.AUTHORIZER):
                 by_function.setdefault(source.function_name, []).append(query)
             if source.role is Role.EXECUTION:
                 executions.append(query)
+            if source.role is Role.OTHER and query not in others:
+                others.append(query)
     window = TIMING_WINDOW_MS
     found: set[str] = set()
     starts: list[tuple[str, int]] = []  # (function, when an invocation began)
@@ -389,7 +396,7 @@ def _neighbourhood(search: _Search, explored: set[tuple[str, int]], known: set[s
                 continue
             explored.add(("send:" + name, event.timestamp))
             # The invocations that began right after the call, and what they name.
-            for query in by_function.get(name, ()):
+            for query in [*by_function.get(name, ()), *others]:
                 for nearby in search.read(query, event.timestamp, event.timestamp + window):
                     if nearby.source.function_name != name:
                         continue  # another function of a shared group

@@ -105,3 +105,36 @@ def test_a_powertools_correlation_id_joins_only_the_request_of_that_id() -> None
     assert [e.message for e in request.events] == [lines[0].message, named, lines[3].message]
     got = {e.event.message: e.request_id for e in label_events(lines)}
     assert got[named] == RID1 and got[stranger] is None
+
+
+def test_a_shared_groups_streams_name_their_function() -> None:
+    from apilogs.model import RawEvent
+    from apilogs.stream import StreamSources, stream_function
+
+    assert stream_function("2026/12/04/orders[$LATEST]3f1c9d2b7a6e45f08c1d2e3f4a5b6c7d") == (
+        "orders",
+        "$LATEST",
+    )
+    assert stream_function("2026/12/04/[12]3f1c9d2b7a6e45f08c1d2e3f4a5b6c7d") == (None, "12")
+    assert stream_function("8f14e45fceea167a5a36dedd4bea2543") is None
+    assert stream_function("2026/12/04/orders[$LATEST]3f1c/../x") is None
+
+    shared = "/shop/functions"
+    orders = Source(Role.LAMBDA, shared, "us-east-1", function_name="orders", log_format="JSON")
+    auth = Source(Role.AUTHORIZER, "/aws/lambda/auth", "us-east-1", function_name="auth")
+    other = Source(Role.OTHER, shared, "us-east-1")
+    attribute = StreamSources([orders, auth, other])
+
+    def source(src: Source, stream: str) -> Source:
+        return attribute(RawEvent(1, 2, src.log_group, stream, "1", "m", src)).source
+
+    # Its own stream: the same Source; another function's: that function's.
+    assert source(orders, "2026/12/04/orders[$LATEST]aa11") is orders
+    assert source(orders, "2026/12/04/billing[$LATEST]bb22").function_name == "billing"
+    # A group given by --log-group: the Source of the function its stream names, role and all.
+    found = source(other, "2026/12/04/auth[$LATEST]cc33")
+    assert (found.role, found.function_name, found.log_group) == (Role.AUTHORIZER, "auth", shared)
+    assert source(other, "not-a-lambda-stream") is other
+    default = Source(Role.OTHER, "/aws/lambda/billing", "us-east-1")
+    billing = source(default, "2026/12/04/[$LATEST]dd44")
+    assert (billing.role, billing.function_name) == (Role.LAMBDA, "billing")
