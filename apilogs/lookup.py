@@ -44,6 +44,7 @@ from apilogs.fetch.filter import GroupQuery, read_window
 from apilogs.fetch.merge import EventKey, event_key
 from apilogs.ids import is_uuid
 from apilogs.join.correlate import TIMING_WINDOW_MS, correlate, function_name_of
+from apilogs.join.streams import OverlapWatch, overlap_notice
 from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role
 from apilogs.parse import parse_event
 from apilogs.parse.vet import LEFT_OUT
@@ -273,6 +274,11 @@ class _Search:
 
     def requests(self) -> list[Request]:
         ordered = sorted(self.found.values(), key=lambda e: event_key(e.raw))
+        overlaps = OverlapWatch()
+        for event in ordered:
+            group = overlaps.see(event)
+            if group is not None:
+                self.stats.notice(overlap_notice(group))
         return list(correlate(ordered, grace_ms=2**62))
 
 
@@ -440,7 +446,9 @@ def _invocation_lines(search: _Search, done: set[tuple[str, str, int, int]]) -> 
             span = spans.setdefault((raw.group, raw.stream), [raw.timestamp, raw.timestamp, 0])
             span[0] = min(span[0], raw.timestamp)
             span[1] = max(span[1], raw.timestamp)
-            if kind is LineKind.LAMBDA_REPORT and "init_ms" in event.line.fields:
+            fields = event.line.fields
+            if kind is LineKind.LAMBDA_REPORT and ("init_ms" in fields or "restore_ms" in fields):
+                # A cold start, or a SnapStart restore: its init (or restore) came before START.
                 span[2] = 1
     by_group = {q.group: q for q in search.queries}
     for (group, stream), (first, last, cold) in spans.items():

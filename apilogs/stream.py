@@ -15,7 +15,8 @@ from apilogs.errors import InvalidInput, NothingToRead, UnknownSource
 from apilogs.fetch import FetchStats, HeadStart, queries_for
 from apilogs.fetch.classes import DELIVERY, INFREQUENT_ACCESS, delivery_notice, unfollowable_notice
 from apilogs.fetch.engines import FILTER, WindowEngine, follower
-from apilogs.model import LogEvent, RawEvent, Request, Role, Source, Topology
+from apilogs.join.streams import OverlapWatch, overlap_notice
+from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role, Source, Topology
 from apilogs.parse import parse_event
 from apilogs.parse.vet import LEFT_OUT
 from apilogs.spec import ReadSpec
@@ -26,10 +27,15 @@ ROLE_NAMES = {str(r) for r in Role if r is not Role.OTHER}
 # `YYYY/MM/DD/{function}[{version}]{environment}` in a custom (possibly shared) one
 # (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html).
 # Function names are letters, digits, `-` and `_`, 64 at most.
-_LAMBDA_STREAM = re.compile(r"\d{4}/\d{2}/\d{2}/([A-Za-z0-9_-]{1,64})?\[([^\]\s]{1,128})\]\w+\Z")
+# AWS's page writes the environment's ID in brackets too (`…[<version>][<GUID>]`): both read.
+_LAMBDA_STREAM = re.compile(
+    r"\d{4}/\d{2}/\d{2}/([A-Za-z0-9_-]{1,64})?\[([^\]\s]{1,128})\]\[?[\w-]{1,128}\]?\Z"
+)
 _DEFAULT_GROUP = "/aws/lambda/"
 _FUNCTION_ROLES = (Role.LAMBDA, Role.AUTHORIZER)
 _MAX_STREAMS = 100_000
+# The lines that tell invocations overlap in one stream (`OverlapWatch`).
+_BOUNDS = frozenset({LineKind.LAMBDA_START, LineKind.LAMBDA_REPORT})
 
 
 def stream_function(stream: str) -> tuple[str | None, str] | None:
@@ -323,15 +329,26 @@ def read_events(
     reading = spec.reading(ctx, queries_for(sources), stats, stop)
     raws = engine.read(reading, head)
     attribute = StreamSources(sources)
+    overlaps = OverlapWatch()
     for raw in raws:
         raw = attribute(raw)
         event = parse_event(raw) if parse else LogEvent(raw)
+        if event.line.kind in _BOUNDS:
+            _watch(overlaps, event, stats)
         if LEFT_OUT in event.line.fields:
             stats.left_out.update(event.line.fields[LEFT_OUT])
         if narrowing and not selection.keeps(event):  # type: ignore[union-attr]
             continue
         if not filtering or spec.keeps(event):
             yield event
+
+
+def _watch(overlaps: OverlapWatch, event: LogEvent, stats: FetchStats) -> None:
+    """Said once per group: its invocations overlap (Lambda Managed Instances), so its lines
+    join by request ID only (`apilogs.join.streams`)."""
+    group = overlaps.see(event)
+    if group is not None:
+        stats.notice(overlap_notice(group))
 
 
 def _followable(sources: tuple[Source, ...], stats: FetchStats) -> tuple[Source, ...]:
@@ -368,10 +385,13 @@ def follow_events(
     reading = spec.reading(ctx, queries_for(sources), stats, stop, following=True)
     batches = follower(spec.live).batches(reading, spec.interval_s, spec.max_lag_ms)
     attribute = StreamSources(sources)
+    overlaps = OverlapWatch()
     for batch in batches:
         kept = []
         for released in batch:
             event = parse_event(attribute(released.event))
+            if event.line.kind in _BOUNDS:
+                _watch(overlaps, event, stats)
             if LEFT_OUT in event.line.fields:
                 stats.left_out.update(event.line.fields[LEFT_OUT])
             if selection is not None and not selection.keeps(event):

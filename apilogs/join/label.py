@@ -87,6 +87,9 @@ class LabeledEvent:
     request_id: str | None = None
     probable: bool = False  # the request was joined to this Lambda line by timing alone
     late: bool = False  # following: it arrived after later events were delivered
+    # `init` / `restore`: the line is its invocation's environment starting (placed there by
+    # where it sits in its stream, `apilogs.join.streams`); None: not known to be.
+    phase: str | None = None
 
 
 # A line held: (event, slot, late, deadline, read). See `Labeller._held`.
@@ -364,7 +367,7 @@ class Labeller:
         for done in out:
             timestamp = done.event.raw.timestamp
             if timestamp < delivered and not done.late:
-                done = LabeledEvent(done.event, done.request_id, done.probable, True)
+                done = LabeledEvent(done.event, done.request_id, done.probable, True, done.phase)
             elif timestamp > delivered:
                 delivered = timestamp
             marked.append(done)
@@ -376,27 +379,29 @@ class Labeller:
         line = event.line
         role = event.raw.source.role
         if line.request_id and role is not _AUTHORIZER:
-            return LabeledEvent(event, line.request_id, late=late)
+            return LabeledEvent(event, line.request_id, late=late, phase=slot.phase)
         correlator = self.correlator
         request_id = correlator.request_of(slot)
         if request_id is not None:
-            return LabeledEvent(event, request_id, late=late)
+            return LabeledEvent(event, request_id, late=late, phase=slot.phase)
         probable = correlator.probable_request_of(slot)
         if probable is not None:
             if correlator.running(slot):
                 # Joined by timing while it runs: its REPORT may still confirm the join
                 # with the request's X-Ray trace ID. Wait for it (within the hold).
                 return None
-            return LabeledEvent(event, probable, probable=True, late=late)
+            return LabeledEvent(event, probable, probable=True, late=late, phase=slot.phase)
         if not slot.joined:
-            return None if slot.waiting else LabeledEvent(event, late=late)
+            return None if slot.waiting else LabeledEvent(event, late=late, phase=slot.phase)
         if role is not _LAMBDA and role is not _AUTHORIZER:
-            return LabeledEvent(event, late=late)  # an access or other line without the ID
+            return LabeledEvent(
+                event, late=late, phase=slot.phase
+            )  # an access or other line without the ID
         if not self.expect_calls:
             return None
         if correlator.may_be_claimed(slot):
             return None
-        return LabeledEvent(event, late=late)
+        return LabeledEvent(event, late=late, phase=slot.phase)
 
     def _guessed(self, event: LogEvent, slot: Slot, late: bool) -> LabeledEvent | None:
         """Following, a line whose block is over and whose invocation is still unnamed (API
@@ -406,20 +411,20 @@ class Labeller:
         if caller is None:
             return None
         self.guessed += 1
-        return LabeledEvent(event, caller, probable=True, late=late)
+        return LabeledEvent(event, caller, probable=True, late=late, phase=slot.phase)
 
     def _label(self, event: LogEvent, slot: Slot, late: bool) -> LabeledEvent:
         """The best label known now (the line goes out whatever it is)."""
         line = event.line
         if line.request_id and event.raw.source.role is not _AUTHORIZER:
-            return LabeledEvent(event, line.request_id, late=late)
+            return LabeledEvent(event, line.request_id, late=late, phase=slot.phase)
         request_id = self.correlator.request_of(slot)
         if request_id is not None:
-            return LabeledEvent(event, request_id, late=late)
+            return LabeledEvent(event, request_id, late=late, phase=slot.phase)
         probable = self.correlator.probable_request_of(slot)
         if probable is not None:
-            return LabeledEvent(event, probable, probable=True, late=late)
-        return LabeledEvent(event, late=late)
+            return LabeledEvent(event, probable, probable=True, late=late, phase=slot.phase)
+        return LabeledEvent(event, late=late, phase=slot.phase)
 
 
 def _unseen(line: Line) -> bool:

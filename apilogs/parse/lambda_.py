@@ -48,7 +48,7 @@ from typing import Any
 from apilogs.model import Line, LineKind
 from apilogs.parse.vet import leave_out, vet
 
-__all__ = ["parse_lambda", "recognize_lambda"]
+__all__ = ["lambda_phase", "parse_lambda", "recognize_lambda"]
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Values are tab-separated, but copies of REPORT lines with spaces circulate: `\S+` handles both.
@@ -118,6 +118,34 @@ _ERROR = " Error: "
 _TIMED_OUT_TEXT = "Task timed out after "
 _RUNTIME_EXIT = "Runtime exited with error"
 _PROCESS_EXIT = "Process exited before completing request"
+
+
+# An extension's own output: the AWS samples write `[{extension name}] …`
+# (aws-samples/aws-lambda-extensions, cache-extension-demo: `[cache-extension-demo] Waiting for
+# event...`); a name with "extension" in it tells it from an application's `[tag] …`.
+_EXTENSION_TAG = re.compile(r"\[[\w.-]*extension[\w.-]*\] ", re.IGNORECASE)
+_INIT, _RESTORE, _EXTENSION = "init", "restore", "extension"
+
+
+def lambda_phase(message: str, kind: LineKind) -> str | None:
+    """The phase of an environment's life a Lambda line says it belongs to, by itself: `init`
+    (INIT_START, INIT_REPORT, `platform.init*`), `restore` (SnapStart's RESTORE_START,
+    RESTORE_REPORT, `platform.restore*`), `extension` (EXTENSION, TELEMETRY,
+    `platform.extension`, an extension's `[name] …` output); None for any other line (a
+    function's output during init is known as such only from where it sits in its stream:
+    `apilogs.join`)."""
+    if kind is LineKind.LAMBDA_INIT:
+        head = message[:200]
+        if head.startswith(("RESTORE_", "[RESTORE")) or "platform.restore" in head:
+            return _RESTORE
+        if head.startswith(("EXTENSION", "TELEMETRY")) or "platform.extension" in head:
+            return _EXTENSION
+        if "Subscription" in head:
+            return _EXTENSION
+        return _INIT
+    if kind is LineKind.LAMBDA_PRINT and message[:1] == "[" and _EXTENSION_TAG.match(message):
+        return _EXTENSION
+    return None
 
 
 def parse_lambda(message: str) -> Line:

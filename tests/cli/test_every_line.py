@@ -82,6 +82,8 @@ class Req:
     lines: list[Key] = field(default_factory=list)
     # Lines joined by timing alone: labelled, but marked probable.
     probable: set[Key] = field(default_factory=set)
+    # The JSON `phase` of the lines that have one.
+    phases: dict[Key, str] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[str]:
@@ -187,9 +189,17 @@ class Writer:
         status: str = "success",
         error_type: str | None = None,
         probable: bool = False,
+        init: str | None = None,
+        extension: str | None = None,
     ) -> int:
-        """A JSON-format invocation in the shared group: start, a log record, a print, report."""
+        """A JSON-format invocation in the shared group: start, a log record, a print, report.
+        `init`: what the function printed while its environment started, before the start
+        (no platform.initStart: its system log level is above INFO, or the window began after
+        it); `extension`: an extension's output while it runs."""
         stream = f"{DAY}/{function}[$LATEST]{stream_id}"
+        if init:
+            self.put(req, SHARED, stream, t - 2, init, probable)
+            req.phases[(SHARED, stream, t - 2, init)] = "init"
         record: dict[str, object] = {"requestId": lid, "version": "$LATEST"}
         if req.trace_id:
             record["tracing"] = {
@@ -215,6 +225,9 @@ class Writer:
         }
         put(req, SHARED, stream, t + 2, jline(app), probable)
         put(req, SHARED, stream, t + 3, f"print: {function} working for {req.name}\n", probable)
+        if extension:
+            put(req, SHARED, stream, t + 4, extension, probable)
+            req.phases[(SHARED, stream, t + 4, extension)] = "extension"
         report: dict[str, object] = {
             "requestId": lid,
             "metrics": {
@@ -316,7 +329,9 @@ def scenario(client, request) -> Scenario:
     t = w.authorize(ok, BASE_MS, uuid(101), allow=True)
     t = w.call(ok, t, "orders")
     ok.lambda_id = uuid(201)
-    t = w.invocation(ok, "orders", env_a, t + 4, uuid(201), 20)
+    # The sample extension's output (aws-samples/aws-lambda-extensions, cache-extension-demo).
+    waiting = "[cache-extension-demo] Waiting for event..."
+    t = w.invocation(ok, "orders", env_a, t + 4, uuid(201), 20, extension=waiting)
     w.respond(ok, t + 3, 200, uuid(201))
     w.access(ok, t + 5, 200, "/orders", uuid(201))
 
@@ -325,7 +340,8 @@ def scenario(client, request) -> Scenario:
     t = w.authorize(gave_up, BASE_MS + 5_000, uuid(102), allow=True)
     sent = w.call(gave_up, t, "orders")
     gave_up.lambda_id = uuid(202)
-    w.invocation(gave_up, "orders", env_b, sent + 5, uuid(202), 35_000, probable=True)
+    warming = "print: warming the connection pool before the first request\n"
+    w.invocation(gave_up, "orders", env_b, sent + 5, uuid(202), 35_000, probable=True, init=warming)
     # Another function of the shared group, outside the API, starts right after that call: its
     # stream names it, so it is no candidate for the call to `orders`.
     stray = Req("billing", "-", "-")
@@ -463,6 +479,9 @@ def test_every_line_of_the_window_is_labelled_with_its_request(
     assert by_label.get(None, set()) == scenario.strays
     # Joined by timing alone: said so.
     assert probable == set().union(*(r.probable for r in scenario.requests))
+    # The environment's start and an extension's output: said so.
+    phases = {next(iter(keys([r]))): r["phase"] for r in rows if "phase" in r}
+    assert phases == {k: v for r in scenario.requests for k, v in r.phases.items()}
 
 
 def test_grep_of_the_plain_output_finds_every_line(endpoint, scenario: Scenario) -> None:
@@ -493,3 +512,83 @@ def test_source_function_shows_its_lines_of_the_shared_group(endpoint, scenario:
         "stock": ("lambda", "stock"),
         "billing": ("lambda", "billing"),
     }
+
+
+def test_overlapping_invocations_join_by_request_id_only_and_are_said_once(
+    client, endpoint
+) -> None:
+    """Lambda Managed Instances: several invocations at once in one environment (JSON log format
+    only), their lines interleaved in one stream."""
+    orders = make_function(client, "orders", LoggingConfig={"LogFormat": "JSON"})
+    api_id = make_rest_api(
+        client,
+        routes={"GET /orders": lambda_uri(orders)},
+        access_group=ACCESS,
+        access_format=ACCESS_FORMAT,
+    )
+    w = Writer(api_id, {"orders": orders}, "-")
+    for group in (w.execution, ACCESS, "/aws/lambda/orders"):
+        make_log_group(client, group)
+    stream = f"{DAY}/[$LATEST]5e6f7a8b9c0d41e2a3b4c5d6e7f8a9b0"
+    a, b = Req("a", uuid(11), "Fm1aPHxyIAMEbQ="), Req("b", uuid(12), "Fm1aQHxyIAMEbQ=")
+    lines: list[tuple[int, str]] = []
+    for req, lid, t in ((a, uuid(211), BASE_MS), (b, uuid(212), BASE_MS + 3)):
+        req.lambda_id = lid
+        sent = w.call(req, t, "orders")
+        w.respond(req, sent + 40, 200, lid)
+        w.access(req, sent + 42, 200, "/orders", lid)
+        start = jline(
+            {"time": iso(sent + 2), "type": "platform.start", "record": {"requestId": lid}}
+        )
+        log = jline(
+            {
+                "timestamp": iso(sent + 5),
+                "level": "INFO",
+                "message": f"for {req.name}",
+                "requestId": lid,
+            }
+        )
+        report = jline(
+            {
+                "time": iso(sent + 30),
+                "type": "platform.report",
+                "record": {"requestId": lid, "metrics": {"durationMs": 28.0}, "status": "success"},
+            }
+        )
+        for ts, message in ((sent + 2, start), (sent + 5, log), (sent + 30, report)):
+            lines.append((ts, message))
+            req.lines.append(("/aws/lambda/orders", stream, ts, message))
+    lines.append((BASE_MS + 9, "a print while both run\n"))
+    logs = client("logs")
+    for group, entries in w.lines.items():
+        for stream_name in {e[0] for e in entries}:
+            logs.create_log_stream(logGroupName=group, logStreamName=stream_name)
+            logs.put_log_events(
+                logGroupName=group,
+                logStreamName=stream_name,
+                logEvents=[
+                    {"timestamp": ts, "message": m}
+                    for s, ts, m in sorted(entries, key=lambda e: e[1])
+                    if s == stream_name
+                ],
+            )
+    logs.create_log_stream(logGroupName="/aws/lambda/orders", logStreamName=stream)
+    logs.put_log_events(
+        logGroupName="/aws/lambda/orders",
+        logStreamName=stream,
+        logEvents=[{"timestamp": ts, "message": m} for ts, m in sorted(lines)],
+    )
+    scenario = Scenario(api_id, w.execution, [a, b], dict(w.lines), set())
+
+    code, out, err = run_get(endpoint, scenario, "-o", "json")
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    for req in (a, b):
+        assert keys([r for r in rows if r["request_id"] == req.request_id]) == set(req.lines)
+    [ambiguous] = [r for r in rows if r["message"].startswith("a print while both run")]
+    assert ambiguous["request_id"] is None
+    assert err.count("invocations overlap in one log stream") == 1, err
+    for req in (a, b):
+        code, out, err = run_get(endpoint, scenario, "-r", str(req.lambda_id), "-o", "json")
+        assert code == 0, err
+        assert keys([json.loads(line) for line in out.splitlines()]) == set(req.lines)

@@ -3,6 +3,8 @@ and Lambda Managed Instances, at the level of the joins (`correlate`, `label_eve
 
 from __future__ import annotations
 
+import json
+
 from apilogs.join.correlate import correlate
 from apilogs.join.label import label_events
 from apilogs.model import LogEvent, Role, Source
@@ -138,3 +140,153 @@ def test_a_shared_groups_streams_name_their_function() -> None:
     default = Source(Role.OTHER, "/aws/lambda/billing", "us-east-1")
     billing = source(default, "2026/12/04/[$LATEST]dd44")
     assert (billing.role, billing.function_name) == (Role.LAMBDA, "billing")
+
+
+# --- Init, restore and extension output ------------------------------------------------------
+
+LID2 = "8f5b2a1c-2222-4a2b-9c3d-0123456789ab"
+
+
+def _invocation_of(lid: str, t: int, stream: str, body: list[str]) -> list[LogEvent]:
+    return [
+        ev(PRIMES, t, f"START RequestId: {lid} Version: $LATEST", stream),
+        *(ev(PRIMES, t + 1 + i, text, stream) for i, text in enumerate(body)),
+        ev(PRIMES, t + 50, f"END RequestId: {lid}", stream),
+        ev(
+            PRIMES,
+            t + 50,
+            f"REPORT RequestId: {lid}\tDuration: 40.00 ms\tBilled Duration: 40 ms\t"
+            "Memory Size: 512 MB\tMax Memory Used: 90 MB",
+            stream,
+        ),
+    ]
+
+
+def _phases(lines: list[LogEvent]) -> dict[str, tuple[str | None, str | None]]:
+    """Each message → (its invocation's request ID as labelled, its JSON `phase`)."""
+    from apilogs.render.events import event_to_dict
+
+    got = {}
+    for item in label_events(lines, expect_calls=False, hold_ms=5_000):
+        doc = event_to_dict(item.event, phase=item.phase)
+        [request] = [r for r in correlate(lines) if item.event in r.events] or [None]
+        got[item.event.message] = (
+            request.lambda_request_ids[0] if request else None,
+            doc.get("phase"),
+        )
+    return got
+
+
+def test_output_before_the_first_start_without_init_start_is_that_invocations_init() -> None:
+    # Java writes this before its runtime's first line when JAVA_TOOL_OPTIONS is set
+    # (aws-samples/serverless-mutual-tls#1: "displayed from Runtime Init phase"); the window
+    # began after the INIT_START, or the stream's INIT_START was not logged.
+    java = "Picked up JAVA_TOOL_OPTIONS: -XX:+TieredCompilation -XX:TieredStopAtLevel=1"
+    log4j = "2026-12-04 20:00:00 <> INFO  com.example.App:22 - Loading configuration"
+    other = ev(PRIMES, 2, "a print of another environment", "2026/12/04/[$LATEST]bbbb")
+    lines = [
+        ev(PRIMES, 0, java, "2026/12/04/[$LATEST]aaaa"),
+        other,
+        ev(PRIMES, 3, log4j, "2026/12/04/[$LATEST]aaaa"),
+        *_invocation_of(LID1, 500, "2026/12/04/[$LATEST]aaaa", ["handling"]),
+    ]
+    got = _phases(lines)
+    assert got[java] == got[log4j] == (LID1, "init")
+    assert got["handling"] == (LID1, None)
+    # Never across streams: the other environment's line waits for its own START, in vain.
+    assert got[other.message] == (None, None)
+
+
+def test_snapstart_restore_and_its_output_belong_to_the_invocation_that_follows() -> None:
+    # SnapStart's lines (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html;
+    # Platform.RestoreStart / RestoreReport take the place of the init's, per
+    # DataDog/datadog-lambda-extension#911).
+    stream = "2026/12/04/[3]cccc"
+    restore = (
+        "RESTORE_START Runtime Version: java:21.v21\tRuntime Version ARN: "
+        "arn:aws:lambda:us-east-1::runtime:0a25e3e7a1cc9ce404bc435eeb2ad358d8fa64338e618d0c224fe509403583ca"
+    )
+    hook = "afterRestore: reconnecting the pool"
+    report = "RESTORE_REPORT Restore Duration: 474.16 ms\tBilled Restore Duration: 219 ms"
+    lines = [
+        ev(PRIMES, 0, restore, stream),
+        ev(PRIMES, 100, hook, stream),
+        ev(PRIMES, 480, report, stream),
+        *_invocation_of(LID1, 500, stream, ["handling"]),
+    ]
+    got = _phases(lines)
+    assert got[restore] == got[hook] == got[report] == (LID1, "restore")
+    assert got["handling"] == (LID1, None)
+
+
+def test_extension_output_belongs_to_the_invocation_it_runs_in() -> None:
+    # The Extensions API's registration line and the sample extension's own output
+    # (aws-samples/aws-lambda-extensions, cache-extension-demo).
+    stream = "2026/12/04/[$LATEST]dddd"
+    registered = "EXTENSION\tName: cache-extension-demo\tState: Ready\tEvents: [INVOKE,SHUTDOWN]"
+    waiting = "[cache-extension-demo] Waiting for event..."
+    lines = [
+        ev(PRIMES, 0, registered, stream),
+        *_invocation_of(LID1, 500, stream, ["handling", waiting]),
+        *_invocation_of(LID2, 900, stream, [waiting + " "]),
+    ]
+    got = _phases(lines)
+    assert got[registered] == (LID1, "extension")
+    assert got[waiting] == (LID1, "extension")
+    assert got[waiting + " "] == (LID2, "extension")
+    assert got["handling"] == (LID1, None)
+
+
+def test_output_of_an_invocation_the_window_cut_joins_it_when_a_line_names_it() -> None:
+    stream = "2026/12/04/[$LATEST]eeee"
+    lines = [
+        ev(PRIMES, 0, "still working on the order", stream),
+        ev(PRIMES, 5, f"END RequestId: {LID1}", stream),
+        ev(
+            PRIMES,
+            5,
+            f"REPORT RequestId: {LID1}\tDuration: 900.00 ms\tBilled Duration: 900 ms\t"
+            "Memory Size: 512 MB\tMax Memory Used: 90 MB",
+            stream,
+        ),
+        *_invocation_of(LID2, 100, stream, ["next one"]),
+    ]
+    got = _phases(lines)
+    assert got["still working on the order"] == (LID1, None)
+    assert got["next one"] == (LID2, None)
+
+
+# --- Lambda Managed Instances ----------------------------------------------------------------
+
+
+def _platform(kind: str, lid: str, t: int) -> str:
+    record: dict[str, object] = {"requestId": lid}
+    if kind == "platform.report":
+        record["metrics"] = {"durationMs": 5.0, "billedDurationMs": 5, "memorySizeMB": 2048}
+        record["status"] = "success"
+    return json.dumps({"time": f"2026-12-04T20:00:00.{t:03d}Z", "type": kind, "record": record})
+
+
+def test_overlapping_invocations_in_one_stream_join_by_request_id_only() -> None:
+    # Lambda Managed Instances: several invocations at once in one environment, JSON format
+    # only (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-logformat.html).
+    from apilogs.join.streams import OverlapWatch
+
+    stream = "2026/12/04/orders[$LATEST]ffff"
+    app = '{"timestamp":"2026-12-04T20:00:00.000Z","level":"INFO","message":"%s","requestId":"%s"}'
+    lines = [
+        ev(PRIMES, 1, _platform("platform.start", LID1, 1), stream),
+        ev(PRIMES, 2, "alone: only the first runs", stream),
+        ev(PRIMES, 3, _platform("platform.start", LID2, 3), stream),
+        ev(PRIMES, 4, app % ("first", LID1), stream),
+        ev(PRIMES, 5, "which one printed this?", stream),
+        ev(PRIMES, 6, app % ("second", LID2), stream),
+        ev(PRIMES, 7, _platform("platform.report", LID1, 7), stream),
+        ev(PRIMES, 8, "still two? no: one, but the stream is known to overlap", stream),
+        ev(PRIMES, 9, _platform("platform.report", LID2, 9), stream),
+    ]
+    by_lid = {r.lambda_request_ids[0]: {e.message for e in r.events} for r in correlate(lines)}
+    assert by_lid[LID1] == {lines[i].message for i in (0, 1, 3, 6)}
+    assert by_lid[LID2] == {lines[i].message for i in (2, 5, 8)}
+    watch = OverlapWatch()
+    assert [watch.see(e) for e in lines].count(PRIMES.log_group) == 1
