@@ -18,33 +18,17 @@ from apilogs.fetch.engines import FILTER, WindowEngine, follower
 from apilogs.join.streams import OverlapWatch, overlap_notice
 from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role, Source, Topology
 from apilogs.parse import parse_event
+from apilogs.parse.lambda_ import stream_function
 from apilogs.parse.vet import LEFT_OUT
 from apilogs.spec import ReadSpec
 
 ROLE_NAMES = {str(r) for r in Role if r is not Role.OTHER}
 
-# A Lambda log stream's name: `YYYY/MM/DD/[{version}]{environment}` in a function's own group,
-# `YYYY/MM/DD/{function}[{version}]{environment}` in a custom (possibly shared) one
-# (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html).
-# Function names are letters, digits, `-` and `_`, 64 at most.
-# AWS's page writes the environment's ID in brackets too (`…[<version>][<GUID>]`): both read.
-_LAMBDA_STREAM = re.compile(
-    r"\d{4}/\d{2}/\d{2}/([A-Za-z0-9_-]{1,64})?\[([^\]\s]{1,128})\]\[?[\w-]{1,128}\]?\Z"
-)
 _DEFAULT_GROUP = "/aws/lambda/"
 _FUNCTION_ROLES = (Role.LAMBDA, Role.AUTHORIZER)
 _MAX_STREAMS = 100_000
 # The lines that tell invocations overlap in one stream (`OverlapWatch`).
 _BOUNDS = frozenset({LineKind.LAMBDA_START, LineKind.LAMBDA_REPORT})
-
-
-def stream_function(stream: str) -> tuple[str | None, str] | None:
-    """(function, version) a Lambda log stream's name says (function None in a function's own
-    group, whose name says it instead); None when the name is not a Lambda stream's."""
-    m = _LAMBDA_STREAM.match(stream)
-    if m is None:
-        return None
-    return m.group(1), m.group(2)
 
 
 class StreamSources:

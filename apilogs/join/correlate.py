@@ -171,20 +171,15 @@ class Correlator:
         )
         if is_lambda and not lambda_id and (kind is _LAMBDA_INIT or kind in _ID_LESS_KINDS):
             lambda_id = self._open_by_stream.get(stream_key)
-            if (
-                lambda_id is None
-                and correlated is None
-                and (
-                    kind is _LAMBDA_INIT
-                    or self._streams.holding(stream_key)
-                    or stream_key not in self._seen_streams
-                )
-            ):
-                # The init phase, and what the function prints while it runs, belongs to the
-                # invocation that follows in the stream; so does what a stream prints before
-                # its first START (`apilogs.join.streams`).
-                self._streams.hold(stream_key, event, slot)
-                return self._advance(raw.timestamp)
+            if lambda_id is None and correlated is None:
+                streams = self._streams
+                init = kind is _LAMBDA_INIT or streams.holding(stream_key)
+                if init or (stream_key not in self._seen_streams and streams.fresh(stream_key)):
+                    # The init phase, and what the function prints while it runs, belongs to
+                    # the invocation that follows in the stream; so may what a stream prints
+                    # before its first START (`apilogs.join.streams`).
+                    streams.hold(stream_key, event, slot, speculative=kind is not _LAMBDA_INIT)
+                    return self._advance(raw.timestamp)
         authorizer_id = fields.get("authorizer_request_id") if fields else None
         ids = [
             i

@@ -313,7 +313,7 @@ class Labeller:
                             out += self._release_known(clock)
                     break
                 done = self._label(event, slot, late)
-                if done.request_id is None:
+                if done.request_id is None and not slot.speculative:
                     self.released_unknown += 1
             held.popleft()
             out.append(done)
@@ -335,6 +335,10 @@ class Labeller:
             done = self._settled(event, slot, late)
             if done is None and read + self.guess_after_ms <= self._wall:
                 done = self._guessed(event, slot, late)
+                if done is None and slot.speculative and slot.waiting:
+                    # Held only in case a START follows in its stream (a first print): when
+                    # following, it does not wait longer than a guess would.
+                    done = self._label(event, slot, late)
             if done is None:
                 if deadline >= clock:
                     waiting.append(item)
@@ -346,7 +350,7 @@ class Labeller:
                         held.clear()
                     continue
                 done = self._label(event, slot, late)
-                if done.request_id is None:
+                if done.request_id is None and not slot.speculative:
                     self.released_unknown += 1
             out.append(done)
         self._held = waiting

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from apilogs.join.builder import Slot
 from apilogs.model import LineKind, LogEvent
-from apilogs.parse.lambda_ import lambda_phase
+from apilogs.parse.lambda_ import lambda_phase, stream_function
 
 __all__ = [
     "MAX_PENDING_PER_STREAM",
@@ -86,7 +86,7 @@ class LambdaStreams:
     this class writes it), and the lines held for a START. `dropped` counts the held lines let
     go without an invocation (too many, too old, or the input ended)."""
 
-    __slots__ = ("_pending", "_started", "concurrent", "dropped", "open", "seen")
+    __slots__ = ("_lambda_named", "_pending", "_started", "concurrent", "dropped", "open", "seen")
 
     def __init__(self) -> None:
         self.open: dict[StreamKey, str] = {}
@@ -97,6 +97,8 @@ class LambdaStreams:
         self.concurrent: set[StreamKey] = set()
         # The invocation last started in each stream and not yet reported (the overlap rule).
         self._started: dict[StreamKey, str] = {}
+        # Whether each stream is named as Lambda names an environment's (`stream_function`).
+        self._lambda_named: dict[StreamKey, bool] = {}
         self.dropped = 0
 
     def holding(self, key: StreamKey) -> bool:
@@ -104,14 +106,25 @@ class LambdaStreams:
         return key in self._pending
 
     def fresh(self, key: StreamKey) -> bool:
-        """No START, END or REPORT was read in this stream yet: what it prints may be its
-        environment's init."""
-        return key not in self.seen
+        """No START, END or REPORT was read yet in this stream, which Lambda named as an
+        environment's: what it prints may be that environment's init."""
+        if key in self.seen:
+            return False
+        named = self._lambda_named.get(key)
+        if named is None:
+            if len(self._lambda_named) > 100_000:
+                self._lambda_named.clear()
+            named = self._lambda_named[key] = stream_function(key[1]) is not None
+        return named
 
-    def hold(self, key: StreamKey, event: LogEvent, slot: Slot | None) -> None:
+    def hold(
+        self, key: StreamKey, event: LogEvent, slot: Slot | None, speculative: bool = False
+    ) -> None:
+        """`speculative`: held only because the stream is `fresh`."""
         held = self._pending.setdefault(key, [])
         if slot is not None:
             slot.waiting = True
+            slot.speculative = speculative and all(s is None or s.speculative for _, s in held[-1:])
         held.append((event, slot))
         if len(held) > MAX_PENDING_PER_STREAM:
             _, dropped = held.pop(0)

@@ -48,7 +48,7 @@ from typing import Any
 from apilogs.model import Line, LineKind
 from apilogs.parse.vet import leave_out, vet
 
-__all__ = ["lambda_phase", "parse_lambda", "recognize_lambda"]
+__all__ = ["lambda_phase", "parse_lambda", "recognize_lambda", "stream_function"]
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Values are tab-separated, but copies of REPORT lines with spaces circulate: `\S+` handles both.
@@ -118,6 +118,25 @@ _ERROR = " Error: "
 _TIMED_OUT_TEXT = "Task timed out after "
 _RUNTIME_EXIT = "Runtime exited with error"
 _PROCESS_EXIT = "Process exited before completing request"
+
+
+# A Lambda log stream's name: `YYYY/MM/DD/[{version}]{environment}` in a function's own group,
+# `YYYY/MM/DD/{function}[{version}]{environment}` in a custom (possibly shared) one
+# (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html).
+# Function names are letters, digits, `-` and `_`, 64 at most.
+# AWS's page writes the environment's ID in brackets too (`…[<version>][<GUID>]`): both read.
+_LAMBDA_STREAM = re.compile(
+    r"\d{4}/\d{2}/\d{2}/([A-Za-z0-9_-]{1,64})?\[([^\]\s]{1,128})\]\[?[\w-]{1,128}\]?\Z"
+)
+
+
+def stream_function(stream: str) -> tuple[str | None, str] | None:
+    """(function, version) a Lambda log stream's name says (function None in a function's own
+    group, whose name says it instead); None when the name is not a Lambda stream's."""
+    m = _LAMBDA_STREAM.match(stream)
+    if m is None:
+        return None
+    return m.group(1), m.group(2)
 
 
 # An extension's own output: the AWS samples write `[{extension name}] …`

@@ -290,3 +290,26 @@ def test_overlapping_invocations_in_one_stream_join_by_request_id_only() -> None
     assert by_lid[LID2] == {lines[i].message for i in (2, 5, 8)}
     watch = OverlapWatch()
     assert [watch.see(e) for e in lines].count(PRIMES.log_group) == 1
+
+
+def test_a_first_print_waits_for_a_start_only_while_one_may_come() -> None:
+    from apilogs.join.label import Labeller
+
+    stream = "2026/12/04/[$LATEST]abab"
+    first = ev(PRIMES, 0, "a print, and no START ever", stream)
+    # A window: it waits up to the hold-back, and is not told as a label that ran out (nothing
+    # could have told its request).
+    labeller = Labeller(hold_ms=1_000, expect_calls=False)
+    assert labeller.add(first) == []
+    [out] = labeller.add(ev(EXECUTION, 5_000, f"({RID1}) Method completed with status: 200"))[:1]
+    assert (out.event, out.request_id, labeller.released_unknown) == (first, None, 0)
+    # Following: no longer than a guess would wait.
+    first = ev(PRIMES, 10, "a print, and no START ever", stream)
+    labeller = Labeller(in_order=False, expect_calls=False)
+    labeller.advance(1)
+    assert labeller.add(first) == []
+    assert [o.event for o in labeller.advance(1 + labeller.guess_after_ms + labeller.block_ms)] == [
+        first
+    ]
+    # A stream not named as Lambda names an environment's: nothing to wait for.
+    assert [o.event for o in Labeller(expect_calls=False).add(ev(PRIMES, 0, "x", "s"))] != []
