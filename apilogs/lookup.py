@@ -44,9 +44,11 @@ from apilogs.fetch.filter import GroupQuery, read_window
 from apilogs.fetch.merge import EventKey, event_key
 from apilogs.ids import is_uuid
 from apilogs.join.correlate import TIMING_WINDOW_MS, correlate, function_name_of
+from apilogs.join.streams import OverlapWatch, overlap_notice
 from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role
 from apilogs.parse import parse_event
 from apilogs.parse.vet import LEFT_OUT
+from apilogs.stream import StreamSources
 
 if TYPE_CHECKING:
     from apilogs.fetch.insights import InsightsUsage
@@ -131,6 +133,9 @@ def _ids_of(event: LogEvent) -> set[str]:
         line.trace_id,
         line.extended_request_id,
         line.fields.get("authorizer_request_id") if line.fields else None,
+        # Powertools' correlation ID: API Gateway's request ID, when the logger takes it from
+        # the event (the correlator joins by it only then).
+        line.fields.get("correlation_id") if line.fields else None,
     }
     return {i for i in found if isinstance(i, str) and len(i) >= MIN_PREFIX}
 
@@ -145,6 +150,8 @@ class _Search:
         self.reading = replace(reading, stop=self.scope)
         self.engine = engine
         self.found: dict[EventKey, LogEvent] = {}
+        # A shared group's lines are their stream's function's (`StreamSources`).
+        self.attribute = StreamSources(s for q in self.reading.queries for s in q.sources)
         # The short Logs Insights reads of Infrequent Access groups: summed, said once.
         self.usage: InsightsUsage | None = None
 
@@ -177,7 +184,7 @@ class _Search:
                     key = event_key(raw)
                     event = self.found.get(key)
                     if event is None:
-                        event = parse_event(raw)
+                        event = parse_event(self.attribute(raw))
                         if LEFT_OUT in event.line.fields:
                             self.stats.left_out.update(event.line.fields[LEFT_OUT])
                     ids = _ids_of(event)
@@ -215,7 +222,7 @@ class _Search:
                 key = event_key(raw)
                 event = self.found.get(key)
                 if event is None:
-                    event = self.found[key] = parse_event(raw)
+                    event = self.found[key] = parse_event(self.attribute(raw))
                     if LEFT_OUT in event.line.fields:
                         self.stats.left_out.update(event.line.fields[LEFT_OUT])
                 got.append(event)
@@ -267,6 +274,11 @@ class _Search:
 
     def requests(self) -> list[Request]:
         ordered = sorted(self.found.values(), key=lambda e: event_key(e.raw))
+        overlaps = OverlapWatch()
+        for event in ordered:
+            group = overlaps.see(event)
+            if group is not None:
+                self.stats.notice(overlap_notice(group))
         return list(correlate(ordered, grace_ms=2**62))
 
 
@@ -353,12 +365,16 @@ def _neighbourhood(search: _Search, explored: set[tuple[str, int]], known: set[s
     requests = [r for r in search.requests() if not known.isdisjoint(r.ids)]
     by_function: dict[str, list[GroupQuery]] = {}
     executions: list[GroupQuery] = []
+    # Groups given by --log-group: any function's streams may be there (a shared group).
+    others: list[GroupQuery] = []
     for query in search.queries:
         for source in query.sources:
             if source.function_name and source.role in (Role.LAMBDA, Role.AUTHORIZER):
                 by_function.setdefault(source.function_name, []).append(query)
             if source.role is Role.EXECUTION:
                 executions.append(query)
+            if source.role is Role.OTHER and query not in others:
+                others.append(query)
     window = TIMING_WINDOW_MS
     found: set[str] = set()
     starts: list[tuple[str, int]] = []  # (function, when an invocation began)
@@ -386,7 +402,7 @@ def _neighbourhood(search: _Search, explored: set[tuple[str, int]], known: set[s
                 continue
             explored.add(("send:" + name, event.timestamp))
             # The invocations that began right after the call, and what they name.
-            for query in by_function.get(name, ()):
+            for query in [*by_function.get(name, ()), *others]:
                 for nearby in search.read(query, event.timestamp, event.timestamp + window):
                     if nearby.source.function_name != name:
                         continue  # another function of a shared group
@@ -430,7 +446,9 @@ def _invocation_lines(search: _Search, done: set[tuple[str, str, int, int]]) -> 
             span = spans.setdefault((raw.group, raw.stream), [raw.timestamp, raw.timestamp, 0])
             span[0] = min(span[0], raw.timestamp)
             span[1] = max(span[1], raw.timestamp)
-            if kind is LineKind.LAMBDA_REPORT and "init_ms" in event.line.fields:
+            fields = event.line.fields
+            if kind is LineKind.LAMBDA_REPORT and ("init_ms" in fields or "restore_ms" in fields):
+                # A cold start, or a SnapStart restore: its init (or restore) came before START.
                 span[2] = 1
     by_group = {q.group: q for q in search.queries}
     for (group, stream), (first, last, cold) in spans.items():

@@ -7,7 +7,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from apilogs.aws import AwsContext
 from apilogs.cancel import StopSignal
@@ -15,12 +15,88 @@ from apilogs.errors import InvalidInput, NothingToRead, UnknownSource
 from apilogs.fetch import FetchStats, HeadStart, queries_for
 from apilogs.fetch.classes import DELIVERY, INFREQUENT_ACCESS, delivery_notice, unfollowable_notice
 from apilogs.fetch.engines import FILTER, WindowEngine, follower
-from apilogs.model import LogEvent, Request, Role, Source, Topology
+from apilogs.join.streams import OverlapWatch, overlap_notice
+from apilogs.model import LineKind, LogEvent, RawEvent, Request, Role, Source, Topology
 from apilogs.parse import parse_event
+from apilogs.parse.lambda_ import stream_function
 from apilogs.parse.vet import LEFT_OUT
 from apilogs.spec import ReadSpec
 
 ROLE_NAMES = {str(r) for r in Role if r is not Role.OTHER}
+
+_DEFAULT_GROUP = "/aws/lambda/"
+_FUNCTION_ROLES = (Role.LAMBDA, Role.AUTHORIZER)
+_MAX_STREAMS = 100_000
+# The lines that tell invocations overlap in one stream (`OverlapWatch`).
+_BOUNDS = frozenset({LineKind.LAMBDA_START, LineKind.LAMBDA_REPORT})
+
+
+class StreamSources:
+    """Each event's function, from its log stream's name: a shared group's streams name theirs.
+
+    A read tags an event with its group's Source; a group several functions share, or one given
+    by `--log-group` (role `other`), says whose line it is only in the stream's name. An event
+    of such a stream gets the Source of the function it names: the one the API knows (its role,
+    authorizer or integration, and qualifier), over this group; else a Lambda Source of that
+    name. The joins then keep each function's invocations apart, and place its ID-less lines in
+    the invocation open in their own stream only. One lookup per event (cached per stream)."""
+
+    __slots__ = ("_cache", "_functions")
+
+    def __init__(self, sources: Iterable[Source]) -> None:
+        self._functions: dict[str, Source] = {}
+        for source in sources:
+            name = source.function_name
+            if name and source.role in _FUNCTION_ROLES:
+                # An integration's Source wins over the same function's as an authorizer.
+                known = self._functions.get(name)
+                if known is None or known.role is Role.AUTHORIZER:
+                    self._functions[name] = source
+        self._cache: dict[tuple[int, str], tuple[Source, Source]] = {}
+
+    def __call__(self, raw: RawEvent) -> RawEvent:
+        """The event, with the Source its stream names (the same object when it is its own)."""
+        source = raw.source
+        role = source.role
+        if role is Role.EXECUTION or role is Role.ACCESS:
+            return raw
+        key = (id(source), raw.stream)
+        cached = self._cache.get(key)
+        if cached is None or cached[0] is not source:
+            if len(self._cache) >= _MAX_STREAMS:
+                self._cache.clear()
+            cached = self._cache[key] = (source, self._attribute(source, raw.stream))
+        found = cached[1]
+        if found is source:
+            return raw
+        return RawEvent(
+            raw.timestamp,
+            raw.ingestion_time,
+            raw.group,
+            raw.stream,
+            raw.event_id,
+            raw.message,
+            found,
+        )
+
+    def _attribute(self, source: Source, stream: str) -> Source:
+        named = stream_function(stream)
+        if named is None:
+            return source
+        function = named[0]
+        if function is None and source.log_group.startswith(_DEFAULT_GROUP):
+            function = source.log_group[len(_DEFAULT_GROUP) :] or None
+        if source.role is not Role.OTHER and (function is None or function == source.function_name):
+            return source
+        known = self._functions.get(function) if function else None
+        if known is not None:
+            if known.log_group == source.log_group and known.region == source.region:
+                return known
+            return replace(known, log_group=source.log_group, region=source.region)
+        if source.role is Role.OTHER and function is None:
+            # A Lambda stream whose function nothing says: a Lambda's line all the same.
+            return Source(Role.LAMBDA, source.log_group, source.region)
+        return Source(Role.LAMBDA, source.log_group, source.region, function_name=function)
 
 
 @dataclass
@@ -29,11 +105,20 @@ class Selection:
 
     Several functions may log to one group (Lambda's custom log groups): a chosen function's
     group is read with its `companions`, the other functions of that group, so that each event
-    is attributed by its stream's name; only the chosen functions' lines are kept (`keeps`)."""
+    is attributed by its stream's name; only the chosen functions' lines are kept (`keeps`).
+    A group given by `--log-group` (role `other`) may be such a group too: when `--source`
+    chose functions by name (`functions`), only their lines of it are kept (and those of
+    streams that name no function)."""
 
     sources: tuple[Source, ...]
     notices: list[str] = field(default_factory=list)
     companions: tuple[Source, ...] = ()
+    functions: frozenset[str] = frozenset()
+
+    @property
+    def filters(self) -> bool:
+        """Whether `keeps` may drop an event read for this selection."""
+        return bool(self.companions) or bool(self.functions and self._other_groups)
 
     @property
     def read(self) -> tuple[Source, ...]:
@@ -43,9 +128,12 @@ class Selection:
     def keeps(self, event: LogEvent) -> bool:
         """Whether an event read for this selection is one of its sources' (always true without
         companions)."""
-        if not self.companions:
+        if not self.filters:
             return True
         source = event.raw.source
+        if self.functions and source.log_group in self._other_groups:
+            # Its function is the one its stream names (`StreamSources`).
+            return source.function_name is None or source.function_name in self.functions
         if source.log_group not in self._shared:
             return True
         stream = event.raw.stream
@@ -60,13 +148,25 @@ class Selection:
         line belongs to) that shows only this selection's: whether an event is one shown.
         None when every event read is."""
         wanted = frozenset(self.sources)
-        if set(read) == wanted and not self.companions:
+        if set(read) == wanted and not self.filters:
             return None
-        return lambda event: event.raw.source in wanted and self.keeps(event)
+        # An event of a Lambda group gets the Source its stream names (`StreamSources`): one
+        # of a chosen group is shown when `keeps` keeps it.
+        groups = frozenset(
+            s.log_group for s in self.sources if s.role in _FUNCTION_ROLES or s.role is Role.OTHER
+        )
+        return lambda event: (
+            (event.raw.source in wanted or event.raw.source.log_group in groups)
+            and self.keeps(event)
+        )
 
     @property
     def _shared(self) -> frozenset[str]:
         return frozenset(c.log_group for c in self.companions)
+
+    @property
+    def _other_groups(self) -> frozenset[str]:
+        return frozenset(s.log_group for s in self.sources if s.role is Role.OTHER)
 
 
 def select_sources(
@@ -114,7 +214,12 @@ def select_sources(
             c.function_name == s.function_name and c.log_group == s.log_group for c in sources
         )
     )
-    return Selection(sources, notices, companions)
+    functions = frozenset(
+        w for w in wanted if w not in ROLE_NAMES and any(w in _names(s) for s in topology.sources)
+    )
+    # `name:qualifier` chooses the function's lines too (a stream names no alias).
+    functions |= {w.partition(":")[0] for w in functions}
+    return Selection(sources, notices, companions, functions)
 
 
 def _names(source: Source) -> tuple[str, ...]:
@@ -206,19 +311,32 @@ def read_events(
     (`sources` is then ignored). `head`: a read of one group begun earlier
     (`fetch.HeadStart`), taken over when it fits."""
     filtering = spec.filters_lines
-    narrowing = selection is not None and bool(selection.companions)
+    narrowing = selection is not None and selection.filters
     if selection is not None:
         sources = selection.read
     reading = spec.reading(ctx, queries_for(sources), stats, stop)
     raws = engine.read(reading, head)
+    attribute = StreamSources(sources)
+    overlaps = OverlapWatch()
     for raw in raws:
+        raw = attribute(raw)
         event = parse_event(raw) if parse else LogEvent(raw)
+        if event.line.kind in _BOUNDS:
+            _watch(overlaps, event, stats)
         if LEFT_OUT in event.line.fields:
             stats.left_out.update(event.line.fields[LEFT_OUT])
         if narrowing and not selection.keeps(event):  # type: ignore[union-attr]
             continue
         if not filtering or spec.keeps(event):
             yield event
+
+
+def _watch(overlaps: OverlapWatch, event: LogEvent, stats: FetchStats) -> None:
+    """Said once per group: its invocations overlap (Lambda Managed Instances), so its lines
+    join by request ID only (`apilogs.join.streams`)."""
+    group = overlaps.see(event)
+    if group is not None:
+        stats.notice(overlap_notice(group))
 
 
 def _followable(sources: tuple[Source, ...], stats: FetchStats) -> tuple[Source, ...]:
@@ -254,10 +372,14 @@ def follow_events(
     sources = _followable(sources, stats)
     reading = spec.reading(ctx, queries_for(sources), stats, stop, following=True)
     batches = follower(spec.live).batches(reading, spec.interval_s, spec.max_lag_ms)
+    attribute = StreamSources(sources)
+    overlaps = OverlapWatch()
     for batch in batches:
         kept = []
         for released in batch:
-            event = parse_event(released.event)
+            event = parse_event(attribute(released.event))
+            if event.line.kind in _BOUNDS:
+                _watch(overlaps, event, stats)
             if LEFT_OUT in event.line.fields:
                 stats.left_out.update(event.line.fields[LEFT_OUT])
             if selection is not None and not selection.keeps(event):

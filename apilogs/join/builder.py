@@ -26,12 +26,18 @@ class Slot:
     """Where one event went. `apilogs.join.label` keeps it beside the event and asks the correlator
     later which request that is (the builder may have been folded into another since)."""
 
-    __slots__ = ("builder", "waiting")
+    __slots__ = ("builder", "phase", "speculative", "waiting")
 
     def __init__(self) -> None:
         self.builder: Builder | None = None
         # Held for the START that follows an init phase: its invocation is not known yet.
         self.waiting = False
+        # Placed in an invocation's init (`init`) or SnapStart restore (`restore`) by where it
+        # sits in its stream (`apilogs.join.streams`).
+        self.phase: str | None = None
+        # Held only because its stream had shown no START yet (no INIT_START before it): if no
+        # START comes, nothing could have told its request.
+        self.speculative = False
 
     @property
     def joined(self) -> bool:

@@ -30,7 +30,7 @@ from apilogs.diagnosis import build_request
 from apilogs.errors import IncompleteRead
 from apilogs.join.builder import Builder, Slot, earliest, latest
 from apilogs.join.ids import IdIndex
-from apilogs.join.streams import LambdaStreams, StreamKey
+from apilogs.join.streams import Held, LambdaStreams, StreamKey
 from apilogs.join.timing import TimingJoin, wait_for_partners
 from apilogs.join.updates import UpdateLog
 from apilogs.model import LineKind, LogEvent, Request, RequestUpdate, Role
@@ -129,6 +129,7 @@ class Correlator:
         self._by_id = self._ids.by_id
         self._recent = self._ids.recent
         self._open_by_stream = self._streams.open
+        self._seen_streams = self._streams.seen
         self._touch = self.changes.touch
         self._clock = 0
         self._last_sweep = 0
@@ -161,14 +162,24 @@ class Correlator:
         lambda_id = line.lambda_request_id
         is_lambda = role is _LAMBDA or role is _AUTHORIZER
         stream_key = (raw.group, raw.stream) if is_lambda else ("", "")
+        fields = line.fields
+        # Powertools' correlation ID, when it is a named request's own ID.
+        correlated = (
+            self._correlated(fields["correlation_id"])
+            if is_lambda and fields and "correlation_id" in fields
+            else None
+        )
         if is_lambda and not lambda_id and (kind is _LAMBDA_INIT or kind in _ID_LESS_KINDS):
             lambda_id = self._open_by_stream.get(stream_key)
-            if lambda_id is None and (kind is _LAMBDA_INIT or self._streams.holding(stream_key)):
-                # The init phase, and what the function prints while it runs, belongs to the
-                # invocation that follows in the stream.
-                self._streams.hold(stream_key, event, slot)
-                return self._advance(raw.timestamp)
-        fields = line.fields
+            if lambda_id is None and correlated is None:
+                streams = self._streams
+                init = kind is _LAMBDA_INIT or streams.holding(stream_key)
+                if init or (stream_key not in self._seen_streams and streams.fresh(stream_key)):
+                    # The init phase, and what the function prints while it runs, belongs to
+                    # the invocation that follows in the stream; so may what a stream prints
+                    # before its first START (`apilogs.join.streams`).
+                    streams.hold(stream_key, event, slot, speculative=kind is not _LAMBDA_INIT)
+                    return self._advance(raw.timestamp)
         authorizer_id = fields.get("authorizer_request_id") if fields else None
         ids = [
             i
@@ -181,6 +192,8 @@ class Correlator:
             )
             if i
         ]
+        if correlated is not None:
+            ids.append(correlated)
         if not ids:
             self._no_id += 1
             return self._advance(raw.timestamp)
@@ -202,8 +215,16 @@ class Correlator:
         if is_lambda and lambda_id:
             if kind is _LAMBDA_START:
                 self._started(builder, event, lambda_id, stream_key)
+            elif line.lambda_request_id and self._streams.holding(stream_key):
+                # The lines held since the stream's first were the output of an invocation
+                # that began before the window, and this line names it.
+                held = self._streams.named(
+                    stream_key, lambda_id, raw.timestamp, ended=kind is _LAMBDA_REPORT
+                )
+                if held:
+                    self._place(builder, lambda_id, held)
             elif kind is _LAMBDA_REPORT:
-                self._streams.end(stream_key, lambda_id)
+                self._streams.end(stream_key, lambda_id, raw.timestamp)
         elif role is _EXECUTION:
             # `Endpoint request URI` and, a moment later, `Sending request to`: the call.
             if kind is _APIGW_ENDPOINT_URI and fields:
@@ -227,6 +248,18 @@ class Correlator:
                 target = late.probable_owner or late
                 done.append(build_request(target.root()))
         return done
+
+    def _correlated(self, correlation_id: object) -> str | None:
+        """A Lambda line's correlation ID (Powertools) when it is the request ID of a request
+        API Gateway has named (it is, when the logger takes it from the event's
+        `requestContext.requestId`). Any other value is the application's own, perhaps sent by
+        the client and shared by several requests: never joined by."""
+        if not isinstance(correlation_id, str):
+            return None
+        known = self._by_id.get(correlation_id) or self._recent.get(correlation_id)
+        if known is not None and known.root().request_id == correlation_id:
+            return correlation_id
+        return None
 
     def _add_to_known(self, builder: Builder, event: LogEvent, slot: Slot | None) -> list[Request]:
         """Most execution lines: one more line of an open request, carrying no ID it lacks and
@@ -256,20 +289,8 @@ class Correlator:
     def _started(
         self, builder: Builder, event: LogEvent, lambda_id: str, stream_key: StreamKey
     ) -> None:
-        init_at: int | None = None
-        held = self._streams.start(stream_key, lambda_id)
-        if held:
-            for init, slot in held:
-                if slot is not None:
-                    slot.builder = builder
-                if builder.record(init, lambda_id, self.keep_events):
-                    self.changes.version += 1
-                if slot is not None:
-                    slot.waiting = False
-                if init.line.kind is _LAMBDA_INIT and init_at is None:
-                    init_at = init.raw.timestamp
-            if self.keep_events:
-                builder.events.sort(key=lambda e: e.raw.timestamp)
+        held = self._streams.start(stream_key, lambda_id, event.raw.timestamp)
+        init_at = self._place(builder, lambda_id, held) if held else None
         inv = builder.invocations.get(lambda_id)
         if inv is not None:
             inv.start_ms = event.raw.timestamp
@@ -277,6 +298,24 @@ class Correlator:
         name = event.raw.source.function_name
         if name:
             self._timing.started(name, event.raw.timestamp, init_at, lambda_id)
+
+    def _place(self, builder: Builder, lambda_id: str, held: Held) -> int | None:
+        """The held lines of a stream go to its invocation `lambda_id`; returns when its
+        INIT_START was, if among them."""
+        init_at: int | None = None
+        for init, slot in held:
+            if slot is not None:
+                slot.builder = builder
+            if builder.record(init, lambda_id, self.keep_events):
+                self.changes.version += 1
+            if slot is not None:
+                slot.waiting = False
+            if init.line.kind is _LAMBDA_INIT and init_at is None:
+                init_at = init.raw.timestamp
+        if self.keep_events:
+            builder.events.sort(key=lambda e: e.raw.timestamp)
+        self.changes.version += 1
+        return init_at
 
     def flush(self) -> list[Request]:
         """Every request still open (end of input)."""

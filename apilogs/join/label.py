@@ -64,9 +64,15 @@ _AUTHORIZER = Role.AUTHORIZER
 _EXECUTION = Role.EXECUTION
 _LAMBDA = Role.LAMBDA
 # Execution-log kinds the joins use even when the line carries only its request ID: the call
-# to an integration (joins by timing), API Gateway giving up on it, the request's last line.
+# to an integration (joins by timing), API Gateway giving up on it, the request's last line,
+# and its first (a Lambda line's correlation ID joins only a request the correlator knows).
 _JOINING_KINDS = frozenset(
-    {LineKind.APIGW_ENDPOINT_URI, LineKind.APIGW_TIMEOUT, LineKind.APIGW_COMPLETED}
+    {
+        LineKind.APIGW_START,
+        LineKind.APIGW_ENDPOINT_URI,
+        LineKind.APIGW_TIMEOUT,
+        LineKind.APIGW_COMPLETED,
+    }
 )
 # The slot of a line the correlator does not see (`_unseen`): nothing writes to it.
 _UNSEEN = Slot()
@@ -81,6 +87,9 @@ class LabeledEvent:
     request_id: str | None = None
     probable: bool = False  # the request was joined to this Lambda line by timing alone
     late: bool = False  # following: it arrived after later events were delivered
+    # `init` / `restore`: the line is its invocation's environment starting (placed there by
+    # where it sits in its stream, `apilogs.join.streams`); None: not known to be.
+    phase: str | None = None
 
 
 # A line held: (event, slot, late, deadline, read). See `Labeller._held`.
@@ -304,7 +313,7 @@ class Labeller:
                             out += self._release_known(clock)
                     break
                 done = self._label(event, slot, late)
-                if done.request_id is None:
+                if done.request_id is None and not slot.speculative:
                     self.released_unknown += 1
             held.popleft()
             out.append(done)
@@ -326,6 +335,10 @@ class Labeller:
             done = self._settled(event, slot, late)
             if done is None and read + self.guess_after_ms <= self._wall:
                 done = self._guessed(event, slot, late)
+                if done is None and slot.speculative and slot.waiting:
+                    # Held only in case a START follows in its stream (a first print): when
+                    # following, it does not wait longer than a guess would.
+                    done = self._label(event, slot, late)
             if done is None:
                 if deadline >= clock:
                     waiting.append(item)
@@ -337,7 +350,7 @@ class Labeller:
                         held.clear()
                     continue
                 done = self._label(event, slot, late)
-                if done.request_id is None:
+                if done.request_id is None and not slot.speculative:
                     self.released_unknown += 1
             out.append(done)
         self._held = waiting
@@ -358,7 +371,7 @@ class Labeller:
         for done in out:
             timestamp = done.event.raw.timestamp
             if timestamp < delivered and not done.late:
-                done = LabeledEvent(done.event, done.request_id, done.probable, True)
+                done = LabeledEvent(done.event, done.request_id, done.probable, True, done.phase)
             elif timestamp > delivered:
                 delivered = timestamp
             marked.append(done)
@@ -370,27 +383,29 @@ class Labeller:
         line = event.line
         role = event.raw.source.role
         if line.request_id and role is not _AUTHORIZER:
-            return LabeledEvent(event, line.request_id, late=late)
+            return LabeledEvent(event, line.request_id, late=late, phase=slot.phase)
         correlator = self.correlator
         request_id = correlator.request_of(slot)
         if request_id is not None:
-            return LabeledEvent(event, request_id, late=late)
+            return LabeledEvent(event, request_id, late=late, phase=slot.phase)
         probable = correlator.probable_request_of(slot)
         if probable is not None:
             if correlator.running(slot):
                 # Joined by timing while it runs: its REPORT may still confirm the join
                 # with the request's X-Ray trace ID. Wait for it (within the hold).
                 return None
-            return LabeledEvent(event, probable, probable=True, late=late)
+            return LabeledEvent(event, probable, probable=True, late=late, phase=slot.phase)
         if not slot.joined:
-            return None if slot.waiting else LabeledEvent(event, late=late)
+            return None if slot.waiting else LabeledEvent(event, late=late, phase=slot.phase)
         if role is not _LAMBDA and role is not _AUTHORIZER:
-            return LabeledEvent(event, late=late)  # an access or other line without the ID
+            return LabeledEvent(
+                event, late=late, phase=slot.phase
+            )  # an access or other line without the ID
         if not self.expect_calls:
             return None
         if correlator.may_be_claimed(slot):
             return None
-        return LabeledEvent(event, late=late)
+        return LabeledEvent(event, late=late, phase=slot.phase)
 
     def _guessed(self, event: LogEvent, slot: Slot, late: bool) -> LabeledEvent | None:
         """Following, a line whose block is over and whose invocation is still unnamed (API
@@ -400,20 +415,20 @@ class Labeller:
         if caller is None:
             return None
         self.guessed += 1
-        return LabeledEvent(event, caller, probable=True, late=late)
+        return LabeledEvent(event, caller, probable=True, late=late, phase=slot.phase)
 
     def _label(self, event: LogEvent, slot: Slot, late: bool) -> LabeledEvent:
         """The best label known now (the line goes out whatever it is)."""
         line = event.line
         if line.request_id and event.raw.source.role is not _AUTHORIZER:
-            return LabeledEvent(event, line.request_id, late=late)
+            return LabeledEvent(event, line.request_id, late=late, phase=slot.phase)
         request_id = self.correlator.request_of(slot)
         if request_id is not None:
-            return LabeledEvent(event, request_id, late=late)
+            return LabeledEvent(event, request_id, late=late, phase=slot.phase)
         probable = self.correlator.probable_request_of(slot)
         if probable is not None:
-            return LabeledEvent(event, probable, probable=True, late=late)
-        return LabeledEvent(event, late=late)
+            return LabeledEvent(event, probable, probable=True, late=late, phase=slot.phase)
+        return LabeledEvent(event, late=late, phase=slot.phase)
 
 
 def _unseen(line: Line) -> bool:

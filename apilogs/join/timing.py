@@ -71,7 +71,11 @@ class TimingJoin:
             return
         window = self.window_ms
         by_id = self._ids.by_id
-        for send_ms, name in request.sends:
+        # The last call first: API Gateway made it only once every call before it (the
+        # authorizer's) had answered, so it is the one a timeout left unanswered. Tried in the
+        # order made, the authorizer's invocation (which only the access log names, and the
+        # access line comes last) would take the one probable join a request has.
+        for send_ms, name in reversed(request.sends):
             if _has_invocation_of(request, name):
                 continue
             found: list[tuple[Builder, int, int | None]] = []
@@ -178,7 +182,12 @@ def wait_for_partners(done: dict[int, Builder]) -> None:
 
 def _has_invocation_of(request: Builder, name: str) -> bool:
     """The request has an invocation of this function joined by ID (or by timing)."""
-    if request.probable is not None:
+    probable = request.probable
+    if probable is not None and any(
+        inv.function in (name, None) for inv in probable.root().invocations.values()
+    ):
+        # Only that function's: the authorizer's invocation, named by the access line alone
+        # (it comes last), is still awaited once the integration's was joined by timing.
         return True
     for lid, inv in request.invocations.items():
         if inv.function == name or (inv.function is None and lid not in request.authorizer_ids):

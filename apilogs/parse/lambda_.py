@@ -26,6 +26,13 @@ LAMBDA_TRACEBACK, and anything without a request ID (plain `print`) → LAMBDA_P
 - `error_type`, `error_message`: an error object, an uncaught exception, REPORT `Error Type:`
 - `error_cause`: `timeout`, `oom`, `runtime_exit`
 - `timeout_s` (float): `Task timed out after 3.00 seconds`
+- `correlation_id`: Powertools' `correlation_id` (API Gateway's request ID when its logger takes
+  it from the event; `apilogs.join` only joins by it to a request of that ID)
+
+The X-Ray trace ID (`Line.trace_id`) comes from REPORT's `XRAY TraceId:`, from `tracing.value`
+of `platform.start` / `platform.report` (an `X-Amzn-Trace-Id` header, or a W3C `traceparent`
+`00-{32 hex}-{16 hex}-{2 hex}`, read as X-Ray's `1-{8 hex}-{24 hex}`), and from Powertools'
+`xray_trace_id`.
 
 A metric Lambda cannot write (`Max Memory Used: -5 MB`, `Memory Size: 0 MB`, a duration of NaN
 or of days) is left out by `apilogs.parse.vet`: moved to `fields["untrusted_" + name]` and named
@@ -41,7 +48,7 @@ from typing import Any
 from apilogs.model import Line, LineKind
 from apilogs.parse.vet import leave_out, vet
 
-__all__ = ["parse_lambda", "recognize_lambda"]
+__all__ = ["lambda_phase", "parse_lambda", "recognize_lambda", "stream_function"]
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # Values are tab-separated, but copies of REPORT lines with spaces circulate: `\S+` handles both.
@@ -58,6 +65,9 @@ _REPORT_LINE = re.compile(
 )
 _TIMED_OUT = re.compile(r"Task timed out after (\d{1,9}(?:\.\d{1,6})?) seconds")
 _ROOT = re.compile(r"(?<![A-Za-z])[Rr]oot=(1-[0-9A-Fa-f]+-[0-9A-Fa-f]+)")
+# W3C trace context (`traceparent`): version, 32-hex trace ID, 16-hex parent, flags. X-Ray reads
+# the trace ID's first 8 hex digits as its epoch-seconds part: `1-{8 hex}-{24 hex}`.
+_TRACEPARENT = re.compile(r"\A00-([0-9a-f]{8})([0-9a-f]{24})-[0-9a-f]{16}-[0-9a-f]{2}\Z")
 _ERROR_TYPE_NAME = re.compile(r"[A-Za-z_$][\w.$]*")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]?[\d:.,]*Z?\s*\Z")
 _PREFIX_PUNCTUATION = " \t[]<>()|:-"
@@ -86,8 +96,19 @@ _LEVELS = {
 _NUMERIC_LEVELS = {10: "TRACE", 20: "DEBUG", 30: "INFO", 40: "WARN", 50: "ERROR", 60: "FATAL"}
 # Node's runtime prefixes the JSON of an unhandled error with one of these.
 _NODE_ERROR_PREFIXES = ("Invoke Error", "Uncaught Exception", "Unhandled Promise Rejection")
-# Keys under which structured loggers put the invocation's request ID.
-_REQUEST_ID_KEYS = ("requestId", "function_request_id", "AWSRequestId", "awsRequestId")
+# Keys under which structured loggers put the invocation's request ID: Lambda's JSON format,
+# Powertools (Python, TypeScript, Java: snake_case; .NET v1: PascalCase), SDK context names.
+_REQUEST_ID_KEYS = (
+    "requestId",
+    "function_request_id",
+    "FunctionRequestId",
+    "AWSRequestId",
+    "awsRequestId",
+)
+# Powertools' X-Ray trace ID, and its correlation ID (API Gateway's request ID when the logger
+# is told `correlation_id_path=API_GATEWAY_REST` / `API_GATEWAY_HTTP`; else any value).
+_TRACE_KEYS = ("xray_trace_id", "XrayTraceId")
+_CORRELATION_KEYS = ("correlation_id", "CorrelationId")
 _START = "START RequestId: "
 _END = "END RequestId: "
 _REPORT = "REPORT RequestId: "
@@ -97,6 +118,53 @@ _ERROR = " Error: "
 _TIMED_OUT_TEXT = "Task timed out after "
 _RUNTIME_EXIT = "Runtime exited with error"
 _PROCESS_EXIT = "Process exited before completing request"
+
+
+# A Lambda log stream's name: `YYYY/MM/DD/[{version}]{environment}` in a function's own group,
+# `YYYY/MM/DD/{function}[{version}]{environment}` in a custom (possibly shared) one
+# (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html).
+# Function names are letters, digits, `-` and `_`, 64 at most.
+# AWS's page writes the environment's ID in brackets too (`…[<version>][<GUID>]`): both read.
+_LAMBDA_STREAM = re.compile(
+    r"\d{4}/\d{2}/\d{2}/([A-Za-z0-9_-]{1,64})?\[([^\]\s]{1,128})\]\[?[\w-]{1,128}\]?\Z"
+)
+
+
+def stream_function(stream: str) -> tuple[str | None, str] | None:
+    """(function, version) a Lambda log stream's name says (function None in a function's own
+    group, whose name says it instead); None when the name is not a Lambda stream's."""
+    m = _LAMBDA_STREAM.match(stream)
+    if m is None:
+        return None
+    return m.group(1), m.group(2)
+
+
+# An extension's own output: the AWS samples write `[{extension name}] …`
+# (aws-samples/aws-lambda-extensions, cache-extension-demo: `[cache-extension-demo] Waiting for
+# event...`); a name with "extension" in it tells it from an application's `[tag] …`.
+_EXTENSION_TAG = re.compile(r"\[[\w.-]*extension[\w.-]*\] ", re.IGNORECASE)
+_INIT, _RESTORE, _EXTENSION = "init", "restore", "extension"
+
+
+def lambda_phase(message: str, kind: LineKind) -> str | None:
+    """The phase of an environment's life a Lambda line says it belongs to, by itself: `init`
+    (INIT_START, INIT_REPORT, `platform.init*`), `restore` (SnapStart's RESTORE_START,
+    RESTORE_REPORT, `platform.restore*`), `extension` (EXTENSION, TELEMETRY,
+    `platform.extension`, an extension's `[name] …` output); None for any other line (a
+    function's output during init is known as such only from where it sits in its stream:
+    `apilogs.join`)."""
+    if kind is LineKind.LAMBDA_INIT:
+        head = message[:200]
+        if head.startswith(("RESTORE_", "[RESTORE")) or "platform.restore" in head:
+            return _RESTORE
+        if head.startswith(("EXTENSION", "TELEMETRY")) or "platform.extension" in head:
+            return _EXTENSION
+        if "Subscription" in head:
+            return _EXTENSION
+        return _INIT
+    if kind is LineKind.LAMBDA_PRINT and message[:1] == "[" and _EXTENSION_TAG.match(message):
+        return _EXTENSION
+    return None
 
 
 def parse_lambda(message: str) -> Line:
@@ -464,10 +532,15 @@ def _string_id(value: object, message: str) -> str | None:
 
 
 def _trace_root(value: object) -> str | None:
+    """The X-Ray trace ID of an `X-Amzn-Trace-Id` header (`Root=1-…;Parent=…`) or of a W3C
+    `traceparent` (`00-{trace id}-{parent}-{flags}`)."""
     if isinstance(value, str):
         m = _ROOT.search(value)
         if m is not None:
             return m.group(1)
+        w3c = _TRACEPARENT.match(value)
+        if w3c is not None:
+            return f"1-{w3c.group(1)}-{w3c.group(2)}"
     return None
 
 
@@ -554,7 +627,17 @@ def _application(obj: dict[str, Any], message: str) -> Line | None:
             fields["level"] = level
     elif isinstance(raw_level, int) and raw_level in _NUMERIC_LEVELS:
         fields["level"] = _NUMERIC_LEVELS[raw_level]
-    trace = _trace_root(obj.get("xray_trace_id")) or _string_xray(obj.get("xray_trace_id"), message)
+    trace = None
+    for key in _TRACE_KEYS:
+        value = obj.get(key)
+        trace = _trace_root(value) or _string_xray(value, message)
+        if trace is not None:
+            break
+    for key in _CORRELATION_KEYS:
+        correlation = _string_id(obj.get(key), message)
+        if correlation is not None:
+            fields["correlation_id"] = correlation
+            break
 
     text = obj.get("message")
     if _error_fields(obj, fields) or (isinstance(text, dict) and _error_fields(text, fields)):

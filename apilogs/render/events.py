@@ -15,6 +15,7 @@ from typing import Any
 
 from apilogs.join.label import LabeledEvent
 from apilogs.model import LineKind, LogEvent, RawEvent, Role, Source
+from apilogs.parse.lambda_ import lambda_phase
 from apilogs.render.expand import expand_json
 from apilogs.render.sanitize import sanitize
 from apilogs.render.spans import message_spans, paint_ansi
@@ -162,10 +163,12 @@ def event_to_dict(
     late: bool = False,
     request_id: str | None = None,
     probable: bool = False,
+    phase: str | None = None,
 ) -> dict[str, Any]:
     """The documented JSON object (README, 'JSON output'); additions only across versions.
     `request_id`: the request's API Gateway request ID when known from the join (a Lambda line
-    carries none itself); `probable`: that join was by timing."""
+    carries none itself); `probable`: that join was by timing; `phase`: `init` / `restore`
+    when the join placed the line in its environment's start (else what the line says)."""
     raw = event.raw
     line = event.line
     doc: dict[str, Any] = {
@@ -186,9 +189,21 @@ def event_to_dict(
     }
     if probable:
         doc["probable"] = True
+    phase = phase or _phase_of(event)
+    if phase:
+        doc["phase"] = phase
     if late:
         doc["late"] = True
     return doc
+
+
+_PHASED_KINDS = frozenset({LineKind.LAMBDA_INIT, LineKind.LAMBDA_PRINT})
+
+
+def _phase_of(event: LogEvent) -> str | None:
+    """`init`, `restore` or `extension`, when the line says so itself."""
+    kind = event.line.kind
+    return lambda_phase(event.raw.message, kind) if kind in _PHASED_KINDS else None
 
 
 class EventFormatter:
@@ -366,7 +381,7 @@ class EventFormatter:
         return f"{head} {self.message(event, ' ' * (width + 1), text)}"
 
     def _json_labeled(self, item: LabeledEvent) -> str:
-        return self._json(item.event, item.late, item.request_id, item.probable)
+        return self._json(item.event, item.late, item.request_id, item.probable, item.phase)
 
     def _json(
         self,
@@ -374,6 +389,7 @@ class EventFormatter:
         late: bool,
         request_id: str | None = None,
         probable: bool = False,
+        phase: str | None = None,
     ) -> str:
         # The same object as event_to_dict, written without building a dict: this runs for
         # every event, and the parts that repeat (group, source, function) are encoded once.
@@ -396,5 +412,6 @@ class EventFormatter:
             f'"lambda_request_id":{_json_str(line.lambda_request_id)},'
             f'"trace_id":{_json_str(line.trace_id)},"kind":"{_KIND_TEXT[line.kind]}"'
             + (',"probable":true' if probable else "")
+            + (f',"phase":"{phase}"' if (phase := phase or _phase_of(event)) else "")
             + (',"late":true}' if late else "}")
         )

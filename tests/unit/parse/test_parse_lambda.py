@@ -662,3 +662,69 @@ def test_json_escaped_request_id_is_not_trusted() -> None:
     escaped = RID.replace("-", "\\u002d", 1)
     got = parse_lambda('{"level":"INFO","requestId":"' + escaped + '","message":"x"}')
     assert got.lambda_request_id is None
+
+
+# --- Every join key a line offers (issue 27) -------------------------------------------------
+
+
+def test_json_platform_start_with_a_w3c_traceparent_gives_the_xray_trace_id() -> None:
+    # The Telemetry API's `tracing` object (https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html):
+    # `value` is an X-Amzn-Trace-Id header, or a W3C traceparent whose 32-hex trace ID X-Ray reads
+    # as `1-{first 8}-{other 24}` (https://docs.aws.amazon.com/xray/latest/devguide/xray-api-sendingdata.html).
+    record = {
+        "requestId": RID,
+        "version": "$LATEST",
+        "tracing": {
+            "spanId": "53995c3f42cd8ad8",
+            "type": "traceparent",
+            "value": "00-5e1b41515ac6c58f5b5dbd6a4ba2b4d4-53995c3f42cd8ad8-01",
+        },
+    }
+    got = parse_lambda(
+        json.dumps({"time": "2026-12-04T20:00:00.000Z", "type": "platform.start", "record": record})
+    )
+    assert got.kind is LineKind.LAMBDA_START and got.lambda_request_id == RID
+    assert got.trace_id == TRACE
+    # Not a traceparent (bad version, short ID): no trace ID.
+    record["tracing"]["value"] = "01-5e1b41515ac6c58f5b5dbd6a4ba2b4d4-53995c3f42cd8ad8-01"  # type: ignore[index]
+    assert parse_lambda(json.dumps({"type": "platform.start", "record": record})).trace_id is None
+
+
+def test_powertools_keys_join_by_request_trace_and_correlation_id() -> None:
+    # Powertools for AWS Lambda (Python) Logger's standard keys
+    # (https://docs.powertools.aws.dev/lambda/python/latest/core/logger/#standard-structured-keys).
+    apigw = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    line = json.dumps(
+        {
+            "level": "INFO",
+            "location": "collect_payment:29",
+            "message": "Collecting payment",
+            "timestamp": "2026-12-04 20:00:00,123+0000",
+            "service": "payment",
+            "cold_start": True,
+            "function_name": "orders",
+            "function_memory_size": 128,
+            "function_arn": "arn:aws:lambda:us-east-1:123456789012:function:orders",
+            "function_request_id": RID,
+            "correlation_id": apigw,
+            "xray_trace_id": TRACE,
+        }
+    )
+    got = parse_lambda(line)
+    assert (got.kind, got.lambda_request_id, got.trace_id) == (LineKind.LAMBDA_LOG, RID, TRACE)
+    assert got.fields["correlation_id"] == apigw and got.request_id is None
+    # .NET's v1 logger writes the same keys in PascalCase.
+    dotnet = parse_lambda(
+        json.dumps(
+            {
+                "ColdStart": False,
+                "XrayTraceId": TRACE,
+                "CorrelationId": apigw,
+                "FunctionRequestId": RID,
+                "Level": "Information",
+                "Message": "done",
+            }
+        )
+    )
+    assert (dotnet.lambda_request_id, dotnet.trace_id) == (RID, TRACE)
+    assert dotnet.fields["correlation_id"] == apigw
