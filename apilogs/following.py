@@ -28,6 +28,7 @@ class FollowedEvent:
     # With `follow(label=True)`: its request's API Gateway request ID (see `LabeledEvent`).
     request_id: str | None = None
     probable: bool = False
+    phase: str | None = None  # `init` / `restore`: see `LabeledEvent.phase`
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ class Following:
                 labelled = self._labelled(self.labeller, batch, now_ms)
                 told = say_unlabelled(self.labeller, stats, told)
                 events = [
-                    FollowedEvent(item.event, item.late, item.request_id, item.probable)
+                    FollowedEvent(item.event, item.late, item.request_id, item.probable, item.phase)
                     for item in labelled
                 ]
             shows = self.shows

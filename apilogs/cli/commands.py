@@ -50,6 +50,7 @@ from apilogs.diagnosis.summary import WindowStats
 from apilogs.errors import AmbiguousRequestId, IncompleteRead, InvalidInput, RequestNotFound
 from apilogs.fetch.xray import TraceReport
 from apilogs.join.label import LabeledEvent
+from apilogs.join.streams import init_phases
 from apilogs.looking_back import lookup_looking_back
 from apilogs.lookup import Lookup, check_term
 from apilogs.model import ApiKind, Request, Source, Trace, UpdateKind
@@ -345,16 +346,19 @@ def _get_requests(
     term = reporter.term
     found = find_reporting(api, spec, request_ids, reporter, look_back=look_back)
     owners: dict[int, tuple[str | None, bool]] = {}
+    phases: dict[int, str] = {}
     for request in found:
         guessed = {id(e) for e in request.probable_events}
         for event in request.events:
             owners.setdefault(id(event), (request.request_id, id(event) in guessed))
+        phases |= init_phases(request.events)
     shown = 0
     for event in lines_of(found):
         if not spec.keeps(event):
             continue
         owner, probable = owners.get(id(event), (None, False))
-        term.out.write(fmt(LabeledEvent(event, owner, probable)) + "\n")
+        labeled = LabeledEvent(event, owner, probable, phase=phases.get(id(event)))
+        term.out.write(fmt(labeled) + "\n")
         shown += 1
     term.out.flush()
     reporter.raise_deferred()
@@ -379,7 +383,10 @@ def _follow_lines(
                     labeled = formatter.format_labeled
                     out.write(
                         "".join(
-                            labeled(LabeledEvent(f.event, f.request_id, f.probable, f.late)) + "\n"
+                            labeled(
+                                LabeledEvent(f.event, f.request_id, f.probable, f.late, f.phase)
+                            )
+                            + "\n"
                             for f in batch.events
                         )
                     )

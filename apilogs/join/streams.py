@@ -19,6 +19,8 @@ https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances.html"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from apilogs.join.builder import Slot
 from apilogs.model import LineKind, LogEvent
 from apilogs.parse.lambda_ import lambda_phase, stream_function
@@ -29,6 +31,7 @@ __all__ = [
     "LambdaStreams",
     "OverlapWatch",
     "StreamKey",
+    "init_phases",
     "overlap_notice",
 ]
 
@@ -42,6 +45,29 @@ StreamKey = tuple[str, str]  # (log group, log stream)
 Held = list[tuple[LogEvent, Slot | None]]
 _LAMBDA_INIT = LineKind.LAMBDA_INIT
 _LAMBDA_START, _LAMBDA_REPORT = LineKind.LAMBDA_START, LineKind.LAMBDA_REPORT
+
+
+def init_phases(events: Iterable[LogEvent]) -> dict[int, str]:
+    """A request's ID-less Lambda lines (by `id`) that its stream printed before the START of
+    the invocation that follows: its environment starting (`init`), as the labeller tells them
+    while streaming (`LabeledEvent.phase`), for lines that arrive whole (a lookup)."""
+    first_start: dict[StreamKey, int] = {}
+    lines = list(events)
+    for event in lines:
+        if event.kind is _LAMBDA_START:
+            key = (event.raw.group, event.raw.stream)
+            first_start[key] = min(first_start.get(key, event.raw.timestamp), event.raw.timestamp)
+    phases: dict[int, str] = {}
+    for event in lines:
+        start = first_start.get((event.raw.group, event.raw.stream))
+        if (
+            start is not None
+            and event.kind is LineKind.LAMBDA_PRINT
+            and event.raw.timestamp < start
+            and event.line.lambda_request_id is None
+        ):
+            phases[id(event)] = "init"
+    return phases
 
 
 def overlap_notice(group: str) -> str:

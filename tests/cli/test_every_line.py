@@ -451,6 +451,10 @@ def test_every_id_of_every_request_returns_exactly_its_lines(endpoint, scenario:
                     f"{req.name} by {asked}: exit {code}, {len(got & want)} of {len(want)} lines, "
                     f"{len(got - want)} others, labels {sorted(map(str, labels))} {err.strip()[:200]}"
                 )
+            # The environment's start and an extension's output are said here too.
+            phases = {next(iter(keys([r]))): r["phase"] for r in rows if "phase" in r}
+            if phases != req.phases:
+                failures.append(f"{req.name} by {asked}: phases {phases} != {req.phases}")
     assert not failures, "\n".join(failures)
 
 

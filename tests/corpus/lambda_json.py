@@ -308,10 +308,6 @@ MANAGED_INSTANCES = Case(
         _MI_CALL_A.access(),
         _MI_CALL_B.access(),
     ),
-    missing="issue 27: Lambda Managed Instances join by requestId only, never by the open "
-    "invocation",
-    # Today the print goes to the last invocation started: B's lookups find it too.
-    lookups_missing=frozenset({_MI_B, _MI_CALL_B.request_id}),
 )
 
 CASES = (PYTHON_JSON, SHARED_PRINTS, POWERTOOLS, POWERTOOLS_TS, MANAGED_INSTANCES)

@@ -196,7 +196,6 @@ JAVA_INIT = Case(
             ],
         )
     ),
-    missing="issue 27: output before a stream's first START with no INIT_START belongs to it",
 )
 
 # Go: log.Printf lines carry a date, no request ID; the guide's example (golang-logging),

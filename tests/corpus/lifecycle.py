@@ -95,7 +95,6 @@ EXTENSION_INIT = Case(
             ],
         )
     ),
-    missing="issue 27: output before a stream's first START with no INIT_START belongs to it",
 )
 
 # The same extension line during a warm invocation: it belongs to the invocation open in its
