@@ -261,6 +261,11 @@ def _parse_absolute(
         except (OverflowError, OSError, ValueError):
             # The platform's mktime() gives up on years like 0001 or 9999 in local time.
             raise _fail("time", raw, _TIME_FORMS, "out of range") from None
+    else:
+        try:
+            moment.utcoffset()  # dateutil keeps an offset of 24 h or more; Python refuses it here
+        except ValueError:
+            raise _fail("time", raw, _TIME_FORMS, "a zone offset of 24 hours or more") from None
     return moment
 
 

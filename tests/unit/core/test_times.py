@@ -426,3 +426,10 @@ def test_local_time_notes(local_new_york: None) -> None:
     )
     assert note.endswith(_shown(got, NEW_YORK))
     assert parse_time_noted("2026-07-01 10:00") == (parse_time("2026-07-01 10:00"), None)
+
+
+@pytest.mark.parametrize("text", ["2024-01-01T00:00:00+24:00", "2024-01-01 00:00 -9999"])
+def test_an_offset_of_a_day_or_more_is_one_clear_error(text: str) -> None:
+    """Found by the property above: dateutil keeps such an offset, Python then refuses it."""
+    with pytest.raises(TimeParseError, match="a zone offset of 24 hours or more"):
+        parse_time(text, now=NOW)
