@@ -90,9 +90,10 @@ def demo(
 
     Starts moto's AWS emulator in this process on 127.0.0.1, deploys the sample API
     "Eratosthenes" (REST API erat0s7hen, stage prod: execution and access logs, a Lambda
-    authorizer, five functions, one in the JSON log format, two sharing a log group) and an HTTP
-    API beside it, writes live traffic with the failures people chase (Lambda timeouts, out of
-    memory, unhandled exceptions, authorizer denies, throttling), and follows it in the TUI
+    authorizer, six functions, some in the JSON log format, three sharing a log group) and an
+    HTTP API beside it, writes live traffic with the failures people chase (each once in the
+    first half minute: Lambda timeouts, out of memory, unhandled exceptions, authorizer denies,
+    throttling), and follows it in the TUI
     (`apilogs tui`) when stdout is a terminal, else (or with --plain) like `apilogs get --watch`.
     q or Ctrl-C stops everything.
 
