@@ -252,7 +252,7 @@ def _on_host(
         stage,
         region,
         _path(inner),
-        f"{url.host}: {kind.value} API {api_id} in {region}, stage {stage} ({why})",
+        f"{kind.value} API {api_id} in {region}, stage {stage} ({why})",
         kind,
         sent_prefixes=() if stage == "$default" else (f"/{stage}",),
     )
@@ -316,7 +316,7 @@ def _custom_domain(ctx: AwsContext, url: ApiUrl) -> UrlTarget:
         best.stage,
         None,
         _path(inner),
-        f"{url.host}: custom domain, {best.source} {shown} → API {best.api_id}, stage {best.stage}",
+        f"custom domain {url.host}, {best.source} {shown} → API {best.api_id}, stage {best.stage}",
         sent_prefixes=(_path(best.base_path), f"/{best.stage}")
         if best.base_path
         else (f"/{best.stage}",),

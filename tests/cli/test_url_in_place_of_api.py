@@ -65,7 +65,7 @@ def test_requests_under_a_custom_domains_path(shop: str, endpoint: str) -> None:
     )
     assert _paths(result) == ["/prod/orders", "/prod/orders/1", "/prod/orders/2"]
     assert (
-        f"https://shop.example.com/v1/orders → shop.example.com: custom domain, base path "
+        f"https://shop.example.com/v1/orders → custom domain shop.example.com, base path "
         f"mapping /v1 → API {shop}, stage prod; requests under /orders"
     ) in result.stderr
     one = _run(endpoint, "requests", "shop.example.com/v1/orders/2", "-s", "5m", "-o", "json")

@@ -100,7 +100,8 @@ def test_a_custom_domain_maps_the_longest_base_path_that_starts_the_url(ctx, cli
         target = resolve_url(ctx, url)
         assert (target.api_id, target.stage, target.path) == expected, url
     assert (
-        "custom domain, API mapping /v1/orders" in resolve_url(ctx, "api.example.com/v1/orders").how
+        "custom domain api.example.com, API mapping /v1/orders"
+        in resolve_url(ctx, "api.example.com/v1/orders").how
     )
 
 
