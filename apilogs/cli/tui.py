@@ -181,7 +181,7 @@ def _browse(
     once: `r` sums it again)."""
     from apilogs.aws import make_context
     from apilogs.spec import ReadSpec
-    from apilogs.tui.picker import AccountSurvey, PickerApp, SurveyState
+    from apilogs.tui.picker import AccountSurvey, PickerApp, SurveyState, window_label
 
     start = window.start if window.start_given else PICKER_START
     context = make_context(
@@ -197,7 +197,7 @@ def _browse(
         tz=window.tz,
     )
     where = f"{common.profile or 'the default profile'}, {context.region}"
-    label = f"since {start}" + (f" until {window.end}" if window.end else "")
+    label = window_label(start, window.end, window.tz)
     opened = replace(window, start=start)
     state = SurveyState()
     notice: str | None = None

@@ -9,6 +9,7 @@ the account again (`r` does)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -34,10 +35,11 @@ from apilogs.render.apis import _COLUMNS, _PLAN, _cells  # the table `apilogs ap
 from apilogs.render.table import cut, fit
 from apilogs.spec import ReadSpec
 from apilogs.survey import PARALLEL_STAGES, ApiHealth, survey
+from apilogs.times import resolve_window
 from apilogs.tui.flow import describe_error
-from apilogs.tui.text import cell
+from apilogs.tui.text import TimeFormat, cell, spans_days
 
-__all__ = ["AccountSurvey", "PickerApp", "SurveyState"]
+__all__ = ["AccountSurvey", "PickerApp", "SurveyState", "window_label"]
 
 # DataTable pads each cell by one column on each side: the two columns `fit` puts between cells.
 _CELL_PADDING = 1
@@ -112,6 +114,24 @@ class StageSummed(Message):
 @dataclass
 class SurveyEnded(Message):
     error: str | None = None
+
+
+_RELATIVE = re.compile(r"\s*\d+\s*[a-z]+(\s+ago)?\s*", re.IGNORECASE)
+
+
+def window_label(start: str, end: str | None, tz: tzinfo | None) -> str:
+    """The window the list sums, for its title: `last 15m`, or its times in the zone shown
+    (an epoch or an ISO time as typed says little at a glance)."""
+    if end is None and _RELATIVE.fullmatch(start) and not start.strip().isdigit():
+        return "last " + re.sub(r"\s+ago$", "", start.strip(), flags=re.IGNORECASE)
+    start_ms, end_ms = resolve_window(start, end, tz=tz)
+    until = end_ms if end_ms is not None else int(time.time() * 1000)
+    fmt = TimeFormat(tz, spans_days(start_ms, until, tz))
+    pattern = "%Y-%m-%d %H:%M:%S" if fmt.with_date else "%H:%M:%S"
+    first = fmt.moment(start_ms).strftime(pattern)
+    if end_ms is None:
+        return f"since {first} {fmt.zone_name}"
+    return f"{first} → {fmt.moment(end_ms).strftime(pattern)} {fmt.zone_name}"
 
 
 def row_key(stage: ApiStage) -> str:

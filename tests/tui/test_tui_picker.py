@@ -28,7 +28,7 @@ from apilogs.discover.catalog import ApiStage
 from apilogs.model import ApiKind
 from apilogs.spec import ReadSpec
 from apilogs.tui import TuiApp
-from apilogs.tui.picker import AccountSurvey, PickerApp, SurveyState
+from apilogs.tui.picker import AccountSurvey, PickerApp, SurveyState, window_label
 from tests.support.builders import make_log_group, make_rest_api, put_event
 from tests.support.faultproxy import SLOW, fault_proxy
 from tests.support.tui_helpers import screen_text, wait_for
@@ -88,7 +88,7 @@ def _picker(endpoint: str, state: SurveyState | None = None) -> PickerApp:
         AccountSurvey(ctx, ReadSpec.build("15m")),
         state or SurveyState(),
         where="the default profile, us-east-1",
-        window_label="since 15m",
+        window_label=window_label("15m", None, UTC),
         tz=UTC,
         clock=lambda: FIXED_S,
     )
@@ -266,3 +266,13 @@ def test_a_stage_without_an_api_is_refused() -> None:
     result = CliRunner().invoke(cli, ["tui", "-t", "prod"])
     assert result.exit_code == 2
     assert "--stage names a stage of an API: give --api-id too" in result.output
+
+
+def test_the_window_is_said_as_a_person_reads_it() -> None:
+    assert window_label("15m", None, UTC) == "last 15m"
+    assert window_label("2 hours ago", None, UTC) == "last 2 hours"
+    # An epoch or an ISO time as typed says little at a glance: the times, in the zone shown.
+    assert window_label("1796419300000", "1796419600000", UTC) == "21:21:40 → 21:26:40 UTC"
+    assert window_label("2026-12-03T10:00Z", "2026-12-04T10:00Z", UTC) == (
+        "2026-12-03 10:00:00 → 2026-12-04 10:00:00 UTC"
+    )
