@@ -179,7 +179,7 @@ def _browse(
 ) -> None:
     """The list of APIs; Enter opens one in the TUI, whose `b` comes back to the list (summed
     once: `r` sums it again)."""
-    from apilogs.aws import make_context
+    from apilogs.aws import describe_aws_error, make_context
     from apilogs.spec import ReadSpec
     from apilogs.tui.picker import AccountSurvey, PickerApp, SurveyState, window_label
 
@@ -218,8 +218,12 @@ def _browse(
                 common, chosen.api_id, chosen.stage, opened, watch, match, tui, follow,
                 back_to="the list of APIs", run=run,
             )  # fmt: skip
-        except ApilogsError as exc:
-            notice = f"{chosen.api_id} {chosen.stage} could not be opened: {exc}".splitlines()[0]
+        except Exception as exc:
+            # Deleted since it was summed, denied, …: said on the list, which stays.
+            error = exc if isinstance(exc, ApilogsError) else describe_aws_error(exc)
+            if error is None:
+                raise
+            notice = f"{chosen.api_id} {chosen.stage} could not be opened: {error}".splitlines()[0]
             continue
         if not went_back:
             return

@@ -37,7 +37,7 @@ from apilogs.spec import ReadSpec
 from apilogs.survey import PARALLEL_STAGES, ApiHealth, survey
 from apilogs.times import resolve_window
 from apilogs.tui.flow import describe_error
-from apilogs.tui.text import TimeFormat, cell, spans_days
+from apilogs.tui.text import TimeFormat, cell, duration, spans_days
 
 __all__ = ["AccountSurvey", "PickerApp", "SurveyState", "window_label"]
 
@@ -91,6 +91,7 @@ class SurveyState:
     summed: dict[ApiStage, ApiHealth] = field(default_factory=dict)
     finished_at: float | None = None  # epoch s, once every stage is summed
     error: str | None = None  # the listing or the sums failed: why
+    notices: list[str] = field(default_factory=list)  # what the reads told (throttled, …)
 
     @property
     def rows(self) -> list[ApiHealth]:
@@ -202,6 +203,13 @@ class PickerApp(App[ApiStage | None]):
     #apis {
         height: 1fr;
     }
+    #picker-selected {
+        height: 1;
+        padding: 0 1;
+        background: $panel;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
+    }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "resum", "Sum again"),
@@ -242,6 +250,9 @@ class PickerApp(App[ApiStage | None]):
             id="apis", cursor_type="row", zebra_stripes=False, cell_padding=_CELL_PADDING
         )
         yield table
+        # The highlighted row whole: its name and kind give way in the table at 80 columns,
+        # and its cause is cut there.
+        yield Static(id="picker-selected", markup=False)
         yield Footer(show_command_palette=False)
 
     @property
@@ -309,10 +320,15 @@ class PickerApp(App[ApiStage | None]):
     def on_stage_summed(self, message: StageSummed) -> None:
         health = message.health
         self.state.summed[health.stage] = health
+        self._take_notices()
         self._fill()
         self._show_status()
 
+    def _take_notices(self) -> None:
+        self.state.notices.extend(self.source.stats.take_notices())
+
     def on_survey_ended(self, message: SurveyEnded) -> None:
+        self._take_notices()
         self.running = False
         self.state.error = message.error
         if message.error is None and self.state.complete:
@@ -351,6 +367,7 @@ class PickerApp(App[ApiStage | None]):
             table.move_cursor(row=table.get_row_index(chosen), animate=False)
         elif self._keys:
             table.move_cursor(row=0, animate=False)
+        self._show_selected()
 
     def _row(self, health: ApiHealth) -> list[Text]:
         out = []
@@ -405,9 +422,34 @@ class PickerApp(App[ApiStage | None]):
             )
         self.query_one("#picker-status", Static).update(status)
         notices = [*([self.notice] if self.notice else []), *state.problems]
+        if state.notices:
+            # The newest read notice; how many there were, when more than one.
+            many = len(state.notices) > 1
+            notices.append(
+                (f"{len(state.notices)} notices, newest: " if many else "") + state.notices[-1]
+            )
         line = self.query_one("#picker-notice", Static)
         line.update(Text(cell(" · ".join(notices))))
         line.display = bool(notices)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        stage = self.chosen
+        health = self.state.summed.get(stage) if stage is not None else None
+        text = Text(no_wrap=True, end="")
+        if health is not None:
+            text.append(cell(health.stage.name) or "(no name)", "bold")
+            text.append(f"  {health.stage.kind} {cell(health.stage.api_id)}", "dim")
+            text.append(f" · stage {cell(health.stage.stage)}")
+            text.append(f" · p50 {duration(health.p50_ms)} · p99 {duration(health.p99_ms)}")
+            if health.problem or health.top_cause:
+                text.append(" · ")
+                text.append(
+                    cell(health.problem or health.top_cause), "dim" if health.problem else ""
+                )
+        self.query_one("#picker-selected", Static).update(text)
 
     # -- keys ----------------------------------------------------------------------------------
 

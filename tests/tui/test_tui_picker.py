@@ -117,12 +117,17 @@ def test_the_apis_are_listed_worst_first_and_enter_opens_the_chosen_one(
             rows = text.splitlines()
             head = next(r for r in rows if "API" in r and "5XX" in r)
             assert "NAME" not in head and "TOP CAUSE" in head
-            worst = next(r for r in rows if burning in r)
+            worst = next(r for r in rows if r.strip().startswith(burning))
             assert worst.split()[1:5] == ["prod", "5", "1", "3"]
             assert "Lambda timed out" in worst
             # The HTTP API logs nothing: its row says so, last.
-            assert "no log group" in next(r for r in rows if silent in r)
+            assert "no log group" in next(r for r in rows if r.strip().startswith(silent))
+            # What the reads told is said, not dropped: here, the execution logs that are not.
+            assert "2 notices, newest: execution: log group API-Gateway-Execution-Logs_" in text
             assert "⏎ Open API" in rows[-1]
+            # The highlighted row whole, under the table: its name and kind, cut from the row.
+            assert "burning  REST burn000001 · stage prod" in rows[-2]
+            assert rows[-2].rstrip().endswith("Lambda timed out")
             await pilot.press("down", "enter")
             await pilot.pause()
 
@@ -145,7 +150,9 @@ def test_rows_show_up_as_each_stage_is_summed(endpoint: str, client: Any) -> Non
                 app.animation_level = "none"
                 await wait_for(pilot, lambda: "summing 2 of 3" in screen_text(app), timeout=20)
                 assert _table_order(app) == [(burning, "prod"), (silent, "$default")]
-                assert calm not in screen_text(app)
+                lines = screen_text(app).splitlines()
+                assert not any(line.strip().startswith(calm) for line in lines)
+                assert any(line.strip().startswith(burning) for line in lines)
                 await wait_for(pilot, lambda: app.state.complete and not app.running, timeout=30)
                 assert _table_order(app) == [
                     (burning, "prod"),
@@ -168,7 +175,7 @@ def test_the_list_shows_untrusted_names_as_text(endpoint: str, client: Any) -> N
         async with app.run_test(size=(160, 24)) as pilot:
             app.animation_level = "none"
             await wait_for(pilot, lambda: app.state.complete and not app.running, timeout=30)
-            row = next(r for r in screen_text(app).splitlines() if api in r)
+            row = next(r for r in screen_text(app).splitlines() if r.strip().startswith(api))
             assert "[bold red]pwn[/]" in row
             assert "[link=x]boom[/link]" in row
             assert "\x1b" not in screen_text(app) and "\x07" not in screen_text(app)
@@ -250,6 +257,9 @@ def test_the_list_at_80x24(snap_compare: Any, endpoint: str, client: Any) -> Non
     )
     # A REST API without logs (not an HTTP API: moto draws their IDs, a snapshot needs them fixed).
     make_rest_api(client, name="quiet", api_id="quiet00001", logging_level=None)
+    # No notice of a missing execution log: which of them is the newest depends on the threads.
+    for api in ("calm000001", "burn000001"):
+        make_log_group(client, f"API-Gateway-Execution-Logs_{api}/prod")
 
     async def summed(pilot: Any) -> None:
         app = pilot.app
@@ -276,3 +286,43 @@ def test_the_window_is_said_as_a_person_reads_it() -> None:
     assert window_label("2026-12-03T10:00Z", "2026-12-04T10:00Z", UTC) == (
         "2026-12-03 10:00:00 → 2026-12-04 10:00:00 UTC"
     )
+
+
+def test_an_api_that_cannot_be_opened_leaves_the_list_with_the_reason(
+    endpoint: str, client: Any
+) -> None:
+    """Deleted between the sums and Enter: the list comes back and says why, nothing else."""
+    burning, calm, _ = _account(client)
+    seen: list[str] = []
+
+    async def drive(app: App[Any]) -> None:
+        assert isinstance(app, PickerApp), "no TUI opens on a deleted API"
+        async with app.run_test(size=SMALL) as pilot:
+            app.animation_level = "none"
+            await wait_for(pilot, lambda: app.state.complete and not app.running, timeout=30)
+            seen.append(screen_text(app))
+            if len(seen) == 1:
+                client("apigateway").delete_rest_api(restApiId=calm)
+                await pilot.press("j", "enter")
+            else:
+                await pilot.press("q")
+            await pilot.pause()
+
+    def run(app: App[Any], stop: threading.Event, done: threading.Event | None) -> int:
+        asyncio.run(drive(app))
+        stop.set()
+        return app.return_code or 0
+
+    _browse(
+        CommonOptions(region="us-east-1", endpoint_url=endpoint),
+        _window(),
+        WatchOptions(watch=False, interval_s=0.2, max_lag_ms=30_000),
+        MatchOptions((), (), ()),
+        TuiCommandOptions(no_watch=False, max_requests=10_000, filter_text=""),
+        follow=True,
+        run=run,
+    )
+    assert len(seen) == 2
+    [notice] = [line for line in seen[1].splitlines() if "could not be opened" in line]
+    assert notice.strip().startswith(f"{calm} prod could not be opened: ")
+    assert burning in seen[1]
