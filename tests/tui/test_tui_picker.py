@@ -326,3 +326,47 @@ def test_an_api_that_cannot_be_opened_leaves_the_list_with_the_reason(
     [notice] = [line for line in seen[1].splitlines() if "could not be opened" in line]
     assert notice.strip().startswith(f"{calm} prod could not be opened: ")
     assert burning in seen[1]
+
+
+def test_enter_while_summing_opens_at_once_and_the_rest_is_summed_on_return(
+    endpoint: str, client: Any
+) -> None:
+    """A row is opened without waiting for the slow stages; back on the list, only the stages
+    left are summed (the sum cut short is not shown: it would count too few requests)."""
+    burning, calm, silent = _account(client)
+    with fault_proxy(endpoint) as proxy:
+        proxy.failing_groups = {f"/access/{calm}"}
+        proxy.group_fault = SLOW
+        proxy.slow_seconds = 2.0
+        state = SurveyState()
+        first = _picker(proxy.url, state)
+        left_after_s: list[float] = []
+
+        async def pick() -> None:
+            async with first.run_test(size=SMALL) as pilot:
+                first.animation_level = "none"
+                await wait_for(pilot, lambda: "summing 2 of 3" in screen_text(first), timeout=20)
+                await pilot.press("enter")
+                pressed = time.monotonic()
+            left_after_s.append(time.monotonic() - pressed)
+
+        asyncio.run(pick())
+        assert first.return_value is not None and first.return_value.api_id == burning
+        assert left_after_s[0] < 1.5, left_after_s
+        assert {s.api_id for s in state.summed} == {burning, silent}
+
+        proxy.failing_groups = set()
+        again = _picker(proxy.url, state)
+
+        async def back() -> None:
+            async with again.run_test(size=SMALL) as pilot:
+                again.animation_level = "none"
+                await wait_for(pilot, lambda: state.complete and not again.running, timeout=30)
+                assert _table_order(again) == [
+                    (burning, "prod"),
+                    (calm, "prod"),
+                    (silent, "$default"),
+                ]
+                assert state.summed[next(s for s in state.summed if s.api_id == calm)].requests == 7
+
+        asyncio.run(back())
