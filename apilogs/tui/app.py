@@ -73,6 +73,10 @@ class TuiApp(FlowApp):
         # Esc is "back" (see `back_step`) before it ever clears the filter, and that takes two.
         Binding("escape", "go_back", "Back"),
         Binding("escape", "clear_filter", "Clear filter"),
+        # At the top of the Esc ladder, opened from the list of APIs: Esc says where `b` goes
+        # (it does not go there itself: a held Esc must not drop the API being read).
+        Binding("escape", "back_hint", "Back", show=False),
+        Binding("b", "back_to_list", "APIs"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("e", "next_error(1)", "Next 5xx"),
         Binding("E", "next_error(-1)", "Prev 5xx", show=False),
@@ -320,6 +324,10 @@ class TuiApp(FlowApp):
             return self.back_step() is not None
         if action == "clear_filter":
             return self.back_step() is None and not self.query_.empty
+        if action == "back_hint":
+            return self.options.back_to is not None and self.back_step() is None
+        if action == "back_to_list":
+            return self.options.back_to is not None
         return True
 
     def action_go_back(self) -> None:
@@ -346,6 +354,17 @@ class TuiApp(FlowApp):
         self._clear_armed_at = 0.0
         self._set_filter("")
         self.notify("filter cleared", timeout=2)
+
+    def action_back_hint(self) -> None:
+        self.notify(f"b: back to {self.options.back_to}", timeout=3, markup=False)
+
+    def action_back_to_list(self) -> None:
+        """b: leave this API for the list it was opened from (the read is stopped)."""
+        if self.options.back_to is None:
+            return
+        self.went_back = True
+        self.stop_event.set()
+        self.exit()
 
     async def action_quit(self) -> None:
         self.stop_event.set()

@@ -61,6 +61,8 @@ class TuiOptions:
     heartbeat_s: float = 1.0
     # The wall clock (epoch ms); tests fix it so that screens do not depend on the day.
     clock: Callable[[], int] | None = None
+    # Opened from the list of APIs (`apilogs tui` with no API): what `b` goes back to.
+    back_to: str | None = None
 
     @property
     def line_cap(self) -> int:
@@ -117,6 +119,8 @@ class FlowApp(App[None]):
         self.lines_seen = 0
         self.collector = Collector()
         self.trace_cache = TraceCache()
+        # `b` left for the list of APIs (`TuiOptions.back_to`) rather than quitting.
+        self.went_back = False
 
     def _wall_ms(self) -> int:
         clock = self.options.clock

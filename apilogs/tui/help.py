@@ -24,6 +24,7 @@ KEYS: tuple[tuple[str, str], ...] = (
     ("Enter", "open the selected request: its story in the detail pane (stream: the line's)"),
     ("Esc", "back: unzoom, leave the detail pane, leave the stream, in that order"),
     ("Esc Esc", "with nothing to go back from: clear the filter"),
+    ("b", "back to the list of APIs (opened from `apilogs tui` with no API)"),
     ("Tab", "next pane"),
     ("v", "switch between requests and the stream of every line"),
     ("s", "sort by time or by latency (slowest first)"),

@@ -201,3 +201,33 @@ def test_the_first_screen_at_80x24_has_a_row_selected_and_enter_opens_it(
     pane.wait_for(lambda t: "⏎ Open" in t.splitlines()[-1], "the requests pane again")
     pane.keys("q")
     pane.wait_for(lambda t: "TUI-EXITED 0" in t, "apilogs tui to quit", timeout=15)
+
+
+def test_with_no_api_the_list_opens_an_api_and_b_comes_back(traffic: Traffic, pane: Pane) -> None:
+    """`apilogs tui` with no API, on an 80x24 terminal: the list of the account's APIs, Enter
+    on the sample REST API opens it in the TUI, b comes back to the list, q quits."""
+    shell = _tui_shell(traffic).replace(
+        shlex.join(["-a", traffic.app.rest_api_id, "-t", traffic.app.rest_stage]) + " ", ""
+    )
+    assert traffic.app.rest_api_id not in shell
+    pane.tmux("new-session", "-d", "-s", "tui", "-x", "80", "-y", "24", shell)
+    screen = pane.wait_for(lambda t: "stages summed" in t, "the APIs summed")
+    lines = screen.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    [head] = [line for line in lines if "API" in line and "5XX" in line]
+    rows = lines[lines.index(head) + 1 :]
+    index = next(i for i, row in enumerate(rows) if row.strip().startswith(traffic.app.rest_api_id))
+    rest = rows[index].split()
+    truth = traffic.rest()
+    # The row's counts are the window's: requests, then 4xx and 5xx.
+    assert rest[2] == f"{len(truth):,}"
+    assert rest[4] == f"{sum(1 for t in truth if t.status >= 500):,}"
+
+    pane.keys(*["j"] * index, "Enter")
+    screen = pane.wait_for(lambda t: "■ done" in t, "the API opened, its window read")
+    assert f"{len(truth):,} requests" in screen and "b APIs" in screen.splitlines()[-1]
+
+    pane.keys("b")
+    pane.wait_for(lambda t: "stages summed" in t and "⏎ Open API" in t, "the list again")
+    pane.keys("q")
+    pane.wait_for(lambda t: "TUI-EXITED 0" in t, "apilogs tui to quit", timeout=15)
