@@ -10,9 +10,9 @@ from apilogs.render.style import BOLD, DIM, RED, YELLOW, Painter
 from apilogs.render.table import GAP, Column, Narrow, cut, fit
 from apilogs.survey import ApiHealth
 
-__all__ = ["apis_json", "apis_lines"]
+__all__ = ["COLUMNS", "PLAN", "apis_json", "apis_lines", "cells"]
 
-_COLUMNS = (
+COLUMNS = (
     Column("API", 10),
     Column("STAGE", 10),
     Column("NAME", 24),
@@ -25,7 +25,7 @@ _COLUMNS = (
     Column("TOP CAUSE", 40),
 )
 # At 80 columns the ID to copy, the errors and the cause stay; the name and the kind give way.
-_PLAN = (
+PLAN = (
     Narrow("KIND", 0),
     Narrow("NAME", 12),
     Narrow("P50", 0),
@@ -42,7 +42,7 @@ def _ms(value: float | None) -> str:
     return f"{value / 1000:.1f}s" if value >= 10_000 else f"{value:.0f}ms"
 
 
-def _cells(row: ApiHealth) -> list[str]:
+def cells(row: ApiHealth) -> list[str]:
     stage = row.stage
     return [
         stage.api_id,
@@ -67,8 +67,8 @@ def apis_lines(rows: Iterable[ApiHealth], paint: Painter, width: int | None) -> 
     so colour never shifts a column. Rows from several accounts or regions lead with where."""
     rows = list(rows)
     where = any(_where(row) for row in rows)
-    columns = ((Column("WHERE", max(len(_where(r)) for r in rows)),) if where else ()) + _COLUMNS
-    widths = fit(columns, _PLAN, width)
+    columns = ((Column("WHERE", max(len(_where(r)) for r in rows)),) if where else ()) + COLUMNS
+    widths = fit(columns, PLAN, width)
     if width is None:
         widths[-1] = 10_000  # a pipe gets the whole cause: it is the last column
     shift = 1 if where else 0
@@ -81,7 +81,7 @@ def apis_lines(rows: Iterable[ApiHealth], paint: Painter, width: int | None) -> 
             codes[5 + shift] = (YELLOW,)
         if row.problem:
             codes[9 + shift] = (DIM,)
-        yield _join(([_where(row)] if where else []) + _cells(row), widths, paint, codes)
+        yield _join(([_where(row)] if where else []) + cells(row), widths, paint, codes)
 
 
 def _join(

@@ -31,10 +31,10 @@ from textual.widgets.data_table import CellDoesNotExist
 from apilogs.aws import AwsContext
 from apilogs.discover.catalog import ApiStage, Catalog, list_api_stages
 from apilogs.fetch import FetchStats
-from apilogs.render.apis import _COLUMNS, _PLAN, _cells  # the table `apilogs apis` prints
+from apilogs.render.apis import COLUMNS, PLAN, cells  # the table `apilogs apis` prints
 from apilogs.render.table import cut, fit
 from apilogs.spec import ReadSpec
-from apilogs.survey import PARALLEL_STAGES, ApiHealth, survey
+from apilogs.survey import PARALLEL_STAGES, ApiHealth, Place, SurveyRun, survey
 from apilogs.times import resolve_window
 from apilogs.tui.flow import describe_error
 from apilogs.tui.text import TimeFormat, cell, duration, spans_days
@@ -70,15 +70,8 @@ class AccountSurvey:
     def health(self, stage: ApiStage, stop: threading.Event) -> ApiHealth:
         """One stage summed (`apilogs.survey.survey`: a stage that cannot be read is a row
         that says why)."""
-        rows = survey(
-            self.context,
-            [stage],
-            self.spec,
-            self.stats,
-            tz=self.tz,
-            profile=self.profile,
-            stop=stop,
-        )
+        place = Place(self.context, self.profile, self.context.region)
+        rows = survey(place, [stage], SurveyRun(self.spec, self.stats, self.tz, stop))
         return next(iter(rows))
 
 
@@ -342,13 +335,13 @@ class PickerApp(App[ApiStage | None]):
         """The columns `apilogs apis` keeps at this width: at 80, the ID, stage, counts, p99
         and cause stay; the name and the kind give way."""
         room = max(20, width - _SCROLLBAR - 2 * _CELL_PADDING)
-        widths = fit(_COLUMNS, _PLAN, room)
+        widths = fit(COLUMNS, PLAN, room)
         if widths == self._widths:
             return
         self._widths = widths
         table = self.table
         table.clear(columns=True)
-        for column, w in zip(_COLUMNS, widths, strict=True):
+        for column, w in zip(COLUMNS, widths, strict=True):
             if w:
                 table.add_column(Text(column.title, style="bold"), width=w, key=column.title)
         self._fill()
@@ -371,9 +364,9 @@ class PickerApp(App[ApiStage | None]):
 
     def _row(self, health: ApiHealth) -> list[Text]:
         out = []
-        # `_cells` has sanitised every untrusted value (name, stage, cause, problem); Text is
+        # `cells` has sanitised every untrusted value (name, stage, cause, problem); Text is
         # never read as markup.
-        for column, value, w in zip(_COLUMNS, _cells(health), self._widths, strict=True):
+        for column, value, w in zip(COLUMNS, cells(health), self._widths, strict=True):
             if not w:
                 continue
             style = _STYLES.get(column.title, "") if value not in ("0", "") else ""

@@ -24,7 +24,6 @@ from apilogs.cli.options import (
     WindowOptions,
 )
 from apilogs.cli.tui import _browse
-from apilogs.discover.catalog import ApiStage
 from apilogs.model import ApiKind
 from apilogs.spec import ReadSpec
 from apilogs.tui import TuiApp
@@ -132,7 +131,14 @@ def test_the_apis_are_listed_worst_first_and_enter_opens_the_chosen_one(
             await pilot.pause()
 
     asyncio.run(scenario())
-    assert app.return_value == ApiStage(calm, "calm", ApiKind.REST, "prod")
+    chosen = app.return_value
+    assert chosen is not None
+    assert (chosen.api_id, chosen.name, chosen.kind, chosen.stage) == (
+        calm,
+        "calm",
+        ApiKind.REST,
+        "prod",
+    )
 
 
 def test_rows_show_up_as_each_stage_is_summed(endpoint: str, client: Any) -> None:
