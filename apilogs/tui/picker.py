@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, tzinfo
 from typing import ClassVar
 
@@ -47,22 +47,16 @@ _SCROLLBAR = 2
 _STYLES = {"5XX": "bold red", "4XX": "yellow"}
 
 
+@dataclass
 class AccountSurvey:
     """The stages of one account and region, and each one's health over the window."""
 
-    def __init__(
-        self,
-        context: AwsContext,
-        spec: ReadSpec,
-        *,
-        profile: str | None = None,
-        tz: tzinfo | None = None,
-    ) -> None:
-        self.context = context
-        self.spec = spec
-        self.profile = profile
-        self.tz = tz
-        self.stats = FetchStats()
+    context: AwsContext
+    spec: ReadSpec
+    _: KW_ONLY
+    profile: str | None = None
+    tz: tzinfo | None = None
+    stats: FetchStats = field(default_factory=FetchStats)
 
     def list(self) -> Catalog:
         return list_api_stages(self.context, self.context.region)
@@ -132,6 +126,16 @@ def row_key(stage: ApiStage) -> str:
     return f"{stage.api_id}\0{stage.stage}"
 
 
+def _moving(action: Callable[[DataTable[Text]], None]) -> Callable[[ApiTable], None]:
+    """`action`, after noting that the user moved the cursor."""
+
+    def moved(table: ApiTable) -> None:
+        table.moved = True
+        action(table)
+
+    return moved
+
+
 class ApiTable(DataTable[Text]):
     """The rows; Enter (DataTable's own, here shown in the footer) opens the row's API. Until
     the user moves the cursor it stays on the worst row, as rows arrive above it; then it
@@ -146,29 +150,13 @@ class ApiTable(DataTable[Text]):
     ]
     moved = False
 
-    def action_cursor_down(self) -> None:
-        self.moved = True
-        super().action_cursor_down()
-
-    def action_cursor_up(self) -> None:
-        self.moved = True
-        super().action_cursor_up()
-
-    def action_page_down(self) -> None:
-        self.moved = True
-        super().action_page_down()
-
-    def action_page_up(self) -> None:
-        self.moved = True
-        super().action_page_up()
-
-    def action_scroll_top(self) -> None:
-        self.moved = True
-        super().action_scroll_top()
-
-    def action_scroll_bottom(self) -> None:
-        self.moved = True
-        super().action_scroll_bottom()
+    # The keys that move the cursor: the user's choice from then on.
+    action_cursor_down = _moving(DataTable.action_cursor_down)
+    action_cursor_up = _moving(DataTable.action_cursor_up)
+    action_page_down = _moving(DataTable.action_page_down)
+    action_page_up = _moving(DataTable.action_page_up)
+    action_scroll_top = _moving(DataTable.action_scroll_top)
+    action_scroll_bottom = _moving(DataTable.action_scroll_bottom)
 
     async def _on_click(self, event: Click) -> None:
         self.moved = True
