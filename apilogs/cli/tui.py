@@ -204,9 +204,7 @@ def _browse(
     run = run or run_app
     reporter = Reporter(terminal(common))
     while True:
-        picker = PickerApp(
-            source, state, where=where, window_label=label, notice=notice, tz=window.tz
-        )
+        picker = PickerApp(source, state, where=where, window_label=label, notice=notice)
         _crashed_if(run(picker, picker.stop, None))
         chosen = picker.return_value
         if chosen is None:

@@ -49,6 +49,7 @@ from collections.abc import Callable
 from typing import Any
 
 from apilogs.model import UNPARSED, Line, LineKind
+from apilogs.parse.lambda_ import TIMED_OUT
 from apilogs.parse.vet import vet
 
 __all__ = ["parse_execution"]
@@ -64,7 +65,6 @@ _RECEIVED = re.compile(
 )
 _HTTP_METHOD = re.compile(r"HTTP Method: ([^,\s]+), Resource Path: (\S*)")
 _ERROR_TYPE = re.compile(r'"errorType"\s*:\s*"([^"\\]{1,200})"')
-_TIMED_OUT = re.compile(r"Task timed out after (\d{1,9}(?:\.\d{1,6})?) seconds")
 _WS_CLIENT = re.compile(r"Client \[UserAgent: (.*), SourceIp: ([^\]\s]*)\] is connecting")
 _WS_CONNECTION = re.compile(r"\[Connection Id: ([^\]\s]+)\]")
 
@@ -308,7 +308,7 @@ def _lambda(rid: str, rest: str) -> Line:
             if status is not None:
                 fields["integration_status"] = status
         # API Gateway relays the function's own failure text: say which kind it was.
-        timed_out = _TIMED_OUT.search(detail)
+        timed_out = TIMED_OUT.search(detail)
         if timed_out is not None:
             fields["error_cause"] = "timeout"
             fields["timeout_s"] = float(timed_out.group(1))

@@ -63,7 +63,8 @@ _REPORT_LINE = re.compile(
     r"\tMemory Size: (\d{1,9}) MB\tMax Memory Used: (\d{1,9}) MB"
     r"(?:\tInit Duration: (\d{1,12}(?:\.\d{1,6})?) ms)?"
 )
-_TIMED_OUT = re.compile(r"Task timed out after (\d{1,9}(?:\.\d{1,6})?) seconds")
+# Lambda's own words when it stops a function; API Gateway quotes them in its execution log.
+TIMED_OUT = re.compile(r"Task timed out after (\d{1,9}(?:\.\d{1,6})?) seconds")
 _ROOT = re.compile(r"(?<![A-Za-z])[Rr]oot=(1-[0-9A-Fa-f]+-[0-9A-Fa-f]+)")
 # W3C trace context (`traceparent`): version, 32-hex trace ID, 16-hex parent, flags. X-Ray reads
 # the trace ID's first 8 hex digits as its epoch-seconds part: `1-{8 hex}-{24 hex}`.
@@ -417,7 +418,7 @@ def _runtime_exit(message: str, rid: str | None) -> Line:
 
 def _timeout(message: str) -> Line:
     fields: dict[str, Any] = {"error_cause": "timeout", "lambda_status": "timeout"}
-    m = _TIMED_OUT.search(message)
+    m = TIMED_OUT.search(message)
     if m is not None:
         fields["timeout_s"] = float(m.group(1))
     return Line(LineKind.LAMBDA_TIMEOUT, lambda_request_id=_first_uuid(message), fields=fields)
@@ -645,7 +646,7 @@ def _application(obj: dict[str, Any], message: str) -> Line | None:
             rid = _string_id(text.get("requestId"), message)
         kind = LineKind.LAMBDA_ERROR
     elif isinstance(text, str) and _TIMED_OUT_TEXT in text:
-        m = _TIMED_OUT.search(text)
+        m = TIMED_OUT.search(text)
         fields["error_cause"] = "timeout"
         if m is not None:
             fields["timeout_s"] = float(m.group(1))

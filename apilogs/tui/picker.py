@@ -206,11 +206,10 @@ class PickerApp(App[ApiStage | None]):
         where: str,
         window_label: str,
         notice: str | None = None,
-        tz: tzinfo | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
-        self.tz = tz  # None: local time
+        self.tz = source.tz  # the survey's zone: None, local time
         self.clock = clock  # epoch s; tests fix it
         self.source = source
         self.state = state

@@ -84,11 +84,10 @@ def _account(client: Any) -> tuple[str, str, str]:
 def _picker(endpoint: str, state: SurveyState | None = None) -> PickerApp:
     ctx = make_context(region="us-east-1", endpoint_url=endpoint, max_rps=0)
     return PickerApp(
-        AccountSurvey(ctx, ReadSpec.build("15m")),
+        AccountSurvey(ctx, ReadSpec.build("15m"), tz=UTC),
         state or SurveyState(),
         where="the default profile, us-east-1",
         window_label=window_label("15m", None, UTC),
-        tz=UTC,
         clock=lambda: FIXED_S,
     )
 
