@@ -375,6 +375,12 @@ class AwsContext:
         is counted once, and a back-off can be cut short by `stop`."""
         return self._client("logs", region, reader=True)
 
+    def one_try_client(self, service: str, region: str | None = None) -> Any:
+        """A client whose calls are tried once: for a call whose answer is only a hint, where
+        waiting out a failing service (the call policy waits up to a minute) would cost the
+        user more than the hint is worth."""
+        return self._client(service, region, reader=True)
+
     def _client(self, service: str, region: str | None, *, reader: bool) -> Any:
         region = region or self.region
         key = (service, region, reader)

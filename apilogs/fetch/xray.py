@@ -85,7 +85,9 @@ def fetch_traces(
     xray = client if client is not None else ctx.client("xray", region)
     scope = CancelScope(stop)
     notices: list[str] = []
-    destination = _destination(xray, notices)
+    # Where traces go is a hint for the notices: asked once, never waited for.
+    hint = client if client is not None else ctx.one_try_client("xray", region)
+    destination = _destination(hint, notices)
     traces: dict[str, Trace] = {}
     unprocessed: list[str] = []
     refused: str | None = None

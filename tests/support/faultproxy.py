@@ -182,7 +182,8 @@ class FaultProxy:
         slow: float = 0.05,
         services: set[str] | None = None,
     ) -> None:
-        """A random fault for every call of every service (or of `services`), from `seed`."""
+        """A random fault for every call of every service (or of `services`: a service, `xray`,
+        or one operation as `ops` names it, `xray:POST /GetTraceSegmentDestination`), from `seed`."""
         self._random = random.Random(seed)
         self._chaos = [
             (THROTTLE, throttle),
@@ -201,7 +202,11 @@ class FaultProxy:
             fault = DENY
         elif self.failing_groups and service == "logs" and self._names_failing_group(body):
             fault = self.group_fault
-        elif self._chaos and (self._chaos_services is None or service in self._chaos_services):
+        elif self._chaos and (
+            self._chaos_services is None
+            or service in self._chaos_services
+            or operation in self._chaos_services
+        ):
             with self.lock:
                 draw = self._random.random()
             for name, share in self._chaos:

@@ -6,6 +6,7 @@ Stubber on the X-Ray client only (CloudWatch Logs stays moto's)."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from apilogs.fetch.xray import (
 )
 from apilogs.model import SpanKind
 from tests.support.demo_data import Traffic
+from tests.support.faultproxy import fault_proxy
 
 REGION = "us-east-1"
 
@@ -359,3 +361,33 @@ def test_show_traces_export_writes_the_trace_into_the_report(
     code, _, err = run(traffic, "show", expected.request_id, "--export", str(as_json), "--force")
     assert code == 0, err
     assert "trace" not in json.loads(as_json.read_text())
+
+
+def test_where_traces_go_is_asked_once_and_never_waited_for(traffic: Traffic) -> None:
+    """GetTraceSegmentDestination only shapes a notice: a service failing it (moto 5.2.6 answers
+    it with a 500) must not hold `show --traces` for the call policy's minute of retries."""
+    expected = traffic.forced["orders_exception"]
+    with fault_proxy(traffic.url) as proxy:
+        proxy.chaos(
+            1,
+            throttle=0,
+            server_error=1.0,
+            drop=0,
+            slow=0,
+            services={"xray:POST /GetTraceSegmentDestination"},
+        )
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            cli,
+            [
+                *("show", expected.request_id, "--traces", "-o", "json"),
+                *("-a", traffic.app.rest_api_id, "-t", traffic.app.rest_stage),
+                *("-s", str(traffic.start_ms - 60_000), "-e", str(traffic.end_ms + 90_000)),
+                *("--endpoint-url", proxy.url, "--max-rps", "0"),
+            ],
+        )
+        took = time.monotonic() - started
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["trace"]["trace_id"] == expected.trace_id
+    assert proxy.ops["xray:POST /GetTraceSegmentDestination"] == 1, proxy.ops
+    assert took < 30, f"show --traces took {took:.0f} s"
