@@ -48,6 +48,8 @@ IAM_ACTIONS: dict[str, str] = {
     "GetApis": "apigateway:GET",
     "GetIntegrations": "apigateway:GET",
     "GetRoutes": "apigateway:GET",
+    "GetBasePathMappings": "apigateway:GET",
+    "GetApiMappings": "apigateway:GET",
     "GetFunctionConfiguration": "lambda:GetFunctionConfiguration",
     "DescribeLogGroups": "logs:DescribeLogGroups",
     "FilterLogEvents": "logs:FilterLogEvents",
@@ -55,6 +57,8 @@ IAM_ACTIONS: dict[str, str] = {
     "GetQueryResults": "logs:GetQueryResults",
     "StartLiveTail": "logs:StartLiveTail",
     "GetCallerIdentity": "sts:GetCallerIdentity",
+    "BatchGetTraces": "xray:BatchGetTraces",
+    "GetTraceSegmentDestination": "xray:GetTraceSegmentDestination",
 }
 
 THROTTLING_CODES = frozenset(

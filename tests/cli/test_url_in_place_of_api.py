@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 
 from apilogs.cli import cli
 from tests.support.builders import make_log_group, make_rest_api, put_event
+from tests.support.faultproxy import fault_proxy
 
 FORMAT = json.dumps(
     {
@@ -94,3 +95,35 @@ def test_a_url_nothing_maps_is_one_line_naming_what_was_looked_at(shop, endpoint
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr.count("\n") == 1
     assert "no API found for https://nowhere.example.com/v1/x: looked at" in result.stderr
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_url_and_the_list_of_apis_survive_faults_on_every_call(shop: str, endpoint, seed) -> None:
+    """In the storm: 40 % throttled, 5 % 503, 5 % dropped, 5 % slow on every call of every
+    service (the domain's mappings, the API listings, every read): the same requests, the same
+    list, exit 0."""
+    calm = _run(
+        endpoint, "requests", "https://shop.example.com/v1/orders", "-s", "5m", "-o", "json"
+    )
+    listed = _run(endpoint, "apis", "-s", "5m", "-o", "json")
+    assert listed.exit_code == 0, listed.stderr
+    with fault_proxy(endpoint) as proxy:
+        proxy.chaos(seed)
+        stormy = _run(
+            proxy.url,
+            "requests",
+            "https://shop.example.com/v1/orders",
+            "-s",
+            "5m",
+            "-o",
+            "json",
+            "--refresh",
+        )
+        stormy_list = _run(proxy.url, "apis", "-s", "5m", "-o", "json")
+    assert _paths(stormy) == _paths(calm)
+    assert stormy_list.exit_code == 0, stormy_list.stderr
+    rows = lambda out: sorted(  # noqa: E731
+        (r["api_id"], r["requests"], r["status_5xx"]) for r in map(json.loads, out.splitlines())
+    )
+    assert rows(stormy_list.stdout) == rows(listed.stdout)
+    assert proxy.faults["throttle"] > 0
