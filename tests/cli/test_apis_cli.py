@@ -8,6 +8,7 @@ import json
 from click.testing import CliRunner
 
 from apilogs.cli import cli
+from tests.support.faultproxy import fault_proxy
 from tests.unit.core.test_survey import _api_with_traffic
 
 
@@ -39,3 +40,19 @@ def test_apis_with_no_api_at_all_says_so_and_exits_1(endpoint: str) -> None:
     )
     assert result.exit_code == 1
     assert "no APIs" in result.stderr
+
+
+def test_apis_with_rest_apis_denied_lists_the_others_and_says_why(endpoint: str, client) -> None:
+    """A role that may not list REST APIs: the HTTP APIs are still listed, and the refusal is a
+    warning naming the permission, not the end of the survey."""
+    v2 = client("apigatewayv2")
+    http = v2.create_api(Name="still-listed", ProtocolType="HTTP")["ApiId"]
+    v2.create_stage(ApiId=http, StageName="$default")
+    with fault_proxy(endpoint) as proxy:
+        proxy.deny = {"apigateway:GetRestApis"}
+        result = CliRunner().invoke(
+            cli, ["apis", "-s", "10m", "--endpoint-url", proxy.url, "--max-rps", "0", "-o", "json"]
+        )
+    assert result.exit_code == 0, result.stderr
+    assert http in {json.loads(line)["api_id"] for line in result.stdout.splitlines()}
+    assert "REST APIs could not be listed (access denied" in result.stderr
