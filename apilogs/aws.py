@@ -74,6 +74,27 @@ THROTTLING_CODES = frozenset(
 )
 
 
+# How soon a request that let an earlier-positioned one go first looks again.
+_STAND_ASIDE_S = 0.005
+
+
+class WaitingOrder:
+    """The positions of the callers waiting for a token or a slot (not thread-safe: the owner's
+    lock guards it). The earliest goes first; a caller with no position is not ordered."""
+
+    def __init__(self) -> None:
+        self._positions: list[int] = []
+
+    def enter(self, position: int) -> None:
+        self._positions.append(position)
+
+    def leave(self, position: int) -> None:
+        self._positions.remove(position)
+
+    def first(self, position: int | None) -> bool:
+        return position is None or not self._positions or position <= min(self._positions)
+
+
 class RateLimiter:
     """A token bucket shared by every thread that reads CloudWatch Logs.
 
@@ -83,7 +104,11 @@ class RateLimiter:
     throttle costs a round trip and a slower rate after it. 0 means no limit (local
     endpoints). `slow_down()` takes the rate to 70 % after a throttle (as botocore's adaptive
     mode does), and it recovers slowly. Every attempt, retries included, takes a token: the
-    budget is the account's, not a call's."""
+    budget is the account's, not a call's.
+
+    A request may say where in time it reads from (`position`): of those waiting, the earliest
+    position takes the next token. A merged read prints in time order, so the page it needs
+    next is the earliest one: every group's first page, then the earliest slices."""
 
     MARGIN = 0.95
 
@@ -105,6 +130,7 @@ class RateLimiter:
         self._lock = threading.Lock()
         self.throttles = 0
         self.requests = 0
+        self._waiting = WaitingOrder()
 
     @property
     def rate(self) -> float:
@@ -115,9 +141,28 @@ class RateLimiter:
         """The rate asked for (0: no limit), whatever throttles did to `rate`."""
         return self._configured
 
-    def acquire(self, stop: StopSignal | None = None, timeout_s: float | None = None) -> bool:
+    def acquire(
+        self,
+        stop: StopSignal | None = None,
+        timeout_s: float | None = None,
+        *,
+        position: int | None = None,
+    ) -> bool:
         """Block until a request may be sent; False (and no token taken) once `stop` is set or
         `timeout_s` has passed."""
+        if position is None:
+            return self._acquire(stop, timeout_s, None)
+        with self._lock:
+            self._waiting.enter(position)
+        try:
+            return self._acquire(stop, timeout_s, position)
+        finally:
+            with self._lock:
+                self._waiting.leave(position)
+
+    def _acquire(
+        self, stop: StopSignal | None, timeout_s: float | None, position: int | None
+    ) -> bool:
         deadline = None if timeout_s is None else self._clock() + timeout_s
         while True:
             if stop is not None and stop.is_set():
@@ -135,12 +180,15 @@ class RateLimiter:
                     # Recover 5 % of the configured rate per second without throttles.
                     self._rate = min(self._ceiling, self._rate + 0.05 * self._configured * elapsed)
                 self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
+                first = self._waiting.first(position)
                 # A hair of tolerance: float sums of sleeps must not leave 0.9999999 forever.
-                if self._tokens >= 1.0 - 1e-9:
+                if self._tokens >= 1.0 - 1e-9 and first:
                     self._tokens -= 1.0
                     self.requests += 1
                     return True
-                wait = max((1.0 - self._tokens) / self._rate, 1e-4)
+                wait = max((1.0 - self._tokens) / self._rate, 0.0)
+                # Not first: look again just after an earlier request has taken the token.
+                wait = max(wait, 1e-4) if first else wait + _STAND_ASIDE_S
                 if deadline is not None:
                     wait = min(wait, max(1e-4, deadline - now))
             if stop is not None:
@@ -160,11 +208,13 @@ class RateLimiter:
 
 class Slots:
     """At most `capacity` holders at once; the capacity can grow while in use (a read of many
-    groups sends every group's first page at once)."""
+    groups sends every group's first page at once). Of those waiting with a `position`, the
+    earliest gets the next free slot (see RateLimiter)."""
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._held = 0
+        self._waiting = WaitingOrder()
         self._cond = threading.Condition()
 
     @property
@@ -177,10 +227,21 @@ class Slots:
                 self._capacity = capacity
                 self._cond.notify_all()
 
-    def acquire(self, timeout: float | None = None) -> bool:
+    def acquire(self, timeout: float | None = None, *, position: int | None = None) -> bool:
         with self._cond:
-            if not self._cond.wait_for(lambda: self._held < self._capacity, timeout):
-                return False
+            if position is not None:
+                self._waiting.enter(position)
+            try:
+                if not self._cond.wait_for(
+                    lambda: self._held < self._capacity and self._waiting.first(position),
+                    timeout,
+                ):
+                    return False
+            finally:
+                if position is not None:
+                    self._waiting.leave(position)
+                    # Those that stood aside for it may go now.
+                    self._cond.notify_all()
             self._held += 1
             return True
 

@@ -403,6 +403,7 @@ def _group_pages(
         stop=stop,
         policy=job.policy,
         missing=job.missing,
+        ordered=True,
     )
     try:
         yield from pages

@@ -281,9 +281,9 @@ class _Pager:
         pages.install(self.client)
         self.stats.limiter = self.ctx.logs_limiter
 
-    def _enter_flight(self) -> bool:
+    def _enter_flight(self, position: int | None) -> bool:
         while not self.stop.is_set():
-            if self.ctx.logs_in_flight.acquire(timeout=0.1):
+            if self.ctx.logs_in_flight.acquire(timeout=0.1, position=position):
                 return True
         return False
 
@@ -292,9 +292,10 @@ class _Pager:
         self.stats.tell_failing(self.query.group, reason, self.clock(), self.policy.notice_after_s)
         return True
 
-    def call(self, **kwargs: Any) -> dict[str, Any] | None:
+    def call(self, *, position: int | None = None, **kwargs: Any) -> dict[str, Any] | None:
         """One page; None when the group does not exist or `stop` was set. Raises GaveUp when
-        every attempt failed for longer than the policy allows."""
+        every attempt failed for longer than the policy allows. `position`: the time it reads
+        from, for the limiter's order (see RateLimiter)."""
         group = self.query.group
         failing_since: float | None = None
         reason = ""
@@ -313,9 +314,9 @@ class _Pager:
                     wait_s = max(0.0, min(due) - self.clock())
             # A place in flight first, then the token: a token taken while waiting for a place
             # would send calls back to back when places free up, past the quota.
-            if not self._enter_flight():
+            if not self._enter_flight(position):
                 return None
-            if not self.ctx.logs_limiter.acquire(self.stop, wait_s):
+            if not self.ctx.logs_limiter.acquire(self.stop, wait_s, position=position):
                 self.ctx.logs_in_flight.release()
                 if self.stop.is_set():
                     return None
@@ -405,13 +406,16 @@ def read_window(
     stream_names: list[str] | None = None,
     policy: RetryPolicy = WINDOW_POLICY,
     missing: threading.Event | None = None,
+    ordered: bool = False,
 ) -> Generator[list[RawEvent], None, None]:
     """Every event of the group in [start_ms, end_ms], page by page, ascending.
 
     A group given up on (GaveUp) is recorded in `stats.failures` with how far it was read, and
     its stream ends there; the caller decides what that means for the whole read. A group that
     does not exist is told in `stats` (skipped), or, with `missing` (a read on a guess), only
-    set there. A group refused for its log class raises ClassRefused (before any page)."""
+    set there. A group refused for its log class raises ClassRefused (before any page).
+    `ordered`: each call tells the limiter where in time it reads from, so that of the pages
+    waiting for the quota, the one a merge needs next goes first."""
     pager = _Pager(ctx, query, stats, stop, policy, missing=missing)
     kwargs: dict[str, Any] = {"startTime": start_ms}
     if end_ms is not None:
@@ -425,7 +429,8 @@ def read_window(
     try:
         while True:
             try:
-                page = pager.call(**kwargs)
+                position = (start_ms if read_until is None else read_until) if ordered else None
+                page = pager.call(position=position, **kwargs)
             except GaveUp as exc:
                 stats.fail(GroupFailure(query.group, exc.reason, exc.failing_for_s, read_until))
                 return

@@ -108,3 +108,39 @@ def test_follow_polls_fit_the_quota_and_say_so(endpoint, client) -> None:
     # 8 groups at 5 reads/s: about 4.5 polls a second, not the 16 that 0.5 s would ask for.
     assert 15 <= reads <= 6 * 5 + 2, reads
     assert any("each group is polled every 1.8 s" in n for n in stats.notices), stats.notices
+
+
+MANY = tuple(f"/many-{i}" for i in range(8))
+
+
+def test_every_groups_first_page_goes_before_any_later_page(endpoint, client) -> None:
+    """Nothing is printed before every group has answered once: with more groups than the
+    quota's burst, the waiting groups' first pages take the tokens before the big group's
+    slices and next pages (which came back first and wanted more)."""
+    logs = client("logs")
+    _load(client)
+    for group in MANY:
+        logs.create_log_group(logGroupName=group)
+        logs.create_log_stream(logGroupName=group, logStreamName="s")
+        logs.put_log_events(
+            logGroupName=group,
+            logStreamName="s",
+            logEvents=[{"timestamp": BASE_MS + 7, "message": f"{group} hello"}],
+        )
+    groups = (BIG, *MANY)
+    sources = tuple(Source(Role.OTHER, g, "us-east-1") for g in groups)
+    shape = AwsShape(rtt_ms=40, per_mb_ms=100, quota_rps=5, quota_burst=5)
+    with aws_proxy(endpoint, shape) as proxy:
+        ctx = _ctx(proxy.url, rate=5)
+        stream = fetch_window(ctx, queries_for(sources), BASE_MS, BASE_MS + 4_200_000, FetchStats())
+        first = next(stream)
+        log = proxy.stats(with_calls=True)["log"]
+        stream.close()
+    assert first.timestamp == BASE_MS
+    reads = [c for c in log if c["operation"] == "logs:FilterLogEvents" and not c["throttled"]]
+    reads.sort(key=lambda c: c["received"])
+    firsts = [c for c in reads if c["request"]["start"] == BASE_MS and not c["request"]["token"]]
+    assert {c["request"]["group"] for c in firsts} == set(groups)
+    last_first = max(c["received"] for c in firsts)
+    later = [c for c in reads if c not in firsts and c["received"] < last_first]
+    assert later == [], [(c["request"], c["received"] - reads[0]["received"]) for c in later]
