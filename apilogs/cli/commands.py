@@ -71,6 +71,7 @@ from apilogs.stream import RequestFilter
 
 if TYPE_CHECKING:
     from apilogs.fetch.insights import InsightsSummary
+    from apilogs.fetch.stats import FetchStats
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -278,7 +279,7 @@ def get(
     reporter.notices()
     try:
         with progress_line(reporter):
-            shown = write_batched(term, lines)
+            shown = write_batched(term, lines, stats=reporter.stats)
     except BaseException:
         reporter.notices()  # what led to the failure; the failure itself is the last line
         raise
@@ -403,11 +404,17 @@ def _follow_lines(
 
 
 def write_batched(
-    term: Terminal, lines: Iterable[str], batch: int = 512, delay_s: float = 0.1
+    term: Terminal,
+    lines: Iterable[str],
+    batch: int = 512,
+    delay_s: float = 0.1,
+    *,
+    stats: FetchStats | None = None,
 ) -> int:
     """Write lines in chunks: one write call per line costs more than formatting it. A chunk
-    goes out when full or when its first line has waited `delay_s`. A person at a terminal gets
-    every line at once: the stream may stall on the network with lines still pending."""
+    goes out when full, when its first line has waited `delay_s`, or when the read behind
+    `lines` is about to wait on the network (`stats`: its stall hook). A person at a terminal
+    gets every line at once."""
     out = term.out
     if term.out_tty:
         batch = 1
@@ -424,6 +431,8 @@ def write_batched(
             pending = []
         out.flush()
 
+    if stats is not None and not term.out_tty:
+        stats.on_stall(drain)
     try:
         for line in lines:
             if not pending:
@@ -439,6 +448,9 @@ def write_batched(
         with contextlib.suppress(OSError, ValueError):
             drain()
         raise
+    finally:
+        if stats is not None:
+            stats.on_stall(None)
     drain()
     return count
 

@@ -214,7 +214,12 @@ class _PageChannel:
     def drain(self) -> Iterator[RawEvent]:
         while True:
             try:
-                item = self.items.get(timeout=_TICK_S)
+                try:
+                    item = self.items.get_nowait()
+                except queue.Empty:
+                    if self.stats is not None:
+                        self.stats.stalling()
+                    item = self.items.get(timeout=_TICK_S)
             except queue.Empty:
                 if self.stop.is_set():
                     return

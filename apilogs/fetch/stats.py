@@ -78,6 +78,8 @@ class FetchStats:
     _conditions: dict[str, _Condition] = field(default_factory=dict, repr=False)
     _told_under: dict[str, str] = field(default_factory=dict, repr=False)
     _slow: _Slow | None = field(default=None, repr=False)
+    # (thread, hook): called in that thread when the stream it consumes is about to wait
+    _on_stall: tuple[int, Callable[[], None]] | None = field(default=None, repr=False)
 
     @property
     def throttles(self) -> int:
@@ -112,6 +114,18 @@ class FetchStats:
         if listener is not None:
             for text in fresh:
                 listener(text)
+
+    def on_stall(self, hook: Callable[[], None] | None) -> None:
+        """Call `hook` whenever the stream this thread consumes is about to wait for a page:
+        a consumer that batches its output (a pipe) sends what it holds, so the other end of
+        the pipe is not kept waiting on the network with lines already made."""
+        self._on_stall = None if hook is None else (threading.get_ident(), hook)
+
+    def stalling(self) -> None:
+        """The consuming thread is about to wait for a page (see `on_stall`)."""
+        registered = self._on_stall
+        if registered is not None and registered[0] == threading.get_ident():
+            registered[1]()
 
     def take_notices(self) -> list[str]:
         """The notices not taken before, oldest first."""

@@ -424,3 +424,55 @@ def test_pages_are_cut_at_one_megabyte_and_all_are_read(client, endpoint, api) -
     )
     numbers = [int(json.loads(line)["message"].split()[0]) for line in out.splitlines()]
     assert code == 0 and numbers == list(range(2000))
+
+
+def test_a_pipe_gets_every_line_made_while_the_next_page_is_on_its_way(
+    client, endpoint, api
+) -> None:
+    """Piped output goes out in chunks, but never waits on the network: the lines of the pages
+    read so far reach the other end of the pipe while the next page is still coming."""
+    group = "/aws/lambda/primes"
+    # Two pages: moto answers 10,000 events a page; the second is held by the proxy. The window
+    # ends soon after the last event, so the rest is one page (not time slices) read by token.
+    put(client, group, "s", [(BASE_MS + i * 7, f"line {i}") for i in range(12_500)])
+    put(client, "/access/shop", "s", [(BASE_MS + 3, "access 1"), (BASE_MS + 5, "access 2")])
+    with fault_proxy(endpoint) as proxy:
+        proxy.held_if = b'"nextToken"'
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "apilogs", "get", "-a", api.api_id, "-t", "prod"),
+                *("--max-rps", "0", "-o", "json"),
+                *("-s", str(BASE_MS - 1), "-e", str(BASE_MS + 90_000)),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_process_env(proxy.url),
+        )
+        lines: list[str] = []
+        page_one = threading.Event()
+
+        def read() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                # The page's last line waits: the next page may hold its millisecond too.
+                if '"line 9998"' in line:
+                    page_one.set()
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        try:
+            assert proxy.held.wait(60), f"the second page was never asked for: {len(lines)} lines"
+            arrived = page_one.wait(20)
+            seen_while_held = len(lines)
+        finally:
+            proxy.release.set()
+            reader.join(60)
+            proc.wait(60)
+            assert proc.stderr is not None
+            err = proc.stderr.read()
+    assert arrived, f"only {seen_while_held} lines reached the pipe while the page was held"
+    assert seen_while_held == 10_001  # the first page but its last line, the access log's two
+    assert proc.returncode == 0, err
+    assert len(lines) == 12_502

@@ -10,7 +10,8 @@ Lambda, STS, CloudWatch Logs, X-Ray), each answered in that service's own error 
 - `deny`: services (`apigateway`) or operations (`lambda:GetFunctionConfiguration`) answered
   with AccessDenied, as for a role that may read logs and nothing else;
 - `failing_groups`: every CloudWatch Logs call naming one of these groups fails (`group_fault`);
-- `hang`: accept every connection and never answer (until the proxy stops)."""
+- `hang`: accept every connection and never answer (until the proxy stops);
+- `held_if`: calls whose body holds these bytes wait for `release`."""
 
 from __future__ import annotations
 
@@ -57,6 +58,11 @@ class FaultProxy:
         self.failing_groups: set[str] = set()
         self.group_fault = SERVER_ERROR
         self.hang = False
+        # A call whose body has `held_if` in it waits until `release` is set (or the proxy
+        # stops): a test sees what the client does while a page is on its way.
+        self.held_if: bytes | None = None
+        self.release = threading.Event()
+        self.held = threading.Event()  # set once a call is being held
         self._chaos: list[tuple[str, float]] = []
         self._chaos_services: set[str] | None = None
         self._random = random.Random(0)
@@ -82,6 +88,10 @@ class FaultProxy:
                     proxy._stopped.wait(600)
                     self.close_connection = True
                     return
+                if proxy.held_if is not None and proxy.held_if in body:
+                    proxy.held.set()
+                    while not proxy.release.wait(0.1) and not proxy._stopped.is_set():
+                        pass
                 if fault == DENY:
                     self._error(operation, 403, "AccessDeniedException", "not authorized")
                     return
