@@ -74,25 +74,28 @@ THROTTLING_CODES = frozenset(
 )
 
 
-# How soon a request that let an earlier-positioned one go first looks again.
+# How soon a request that let an earlier-placed one go first looks again.
 _STAND_ASIDE_S = 0.005
+
+# Where a waiting request stands: lower goes first (see RateLimiter).
+Place = tuple[int, int]
 
 
 class WaitingOrder:
-    """The positions of the callers waiting for a token or a slot (not thread-safe: the owner's
-    lock guards it). The earliest goes first; a caller with no position is not ordered."""
+    """The places of the callers waiting for a token or a slot (not thread-safe: the owner's
+    lock guards it). The lowest goes first; a caller with no place is not ordered."""
 
     def __init__(self) -> None:
-        self._positions: list[int] = []
+        self._places: list[Place] = []
 
-    def enter(self, position: int) -> None:
-        self._positions.append(position)
+    def enter(self, place: Place) -> None:
+        self._places.append(place)
 
-    def leave(self, position: int) -> None:
-        self._positions.remove(position)
+    def leave(self, place: Place) -> None:
+        self._places.remove(place)
 
-    def first(self, position: int | None) -> bool:
-        return position is None or not self._positions or position <= min(self._positions)
+    def first(self, place: Place | None) -> bool:
+        return place is None or not self._places or place <= min(self._places)
 
 
 class RateLimiter:
@@ -106,9 +109,12 @@ class RateLimiter:
     mode does), and it recovers slowly. Every attempt, retries included, takes a token: the
     budget is the account's, not a call's.
 
-    A request may say where in time it reads from (`position`): of those waiting, the earliest
-    position takes the next token. A merged read prints in time order, so the page it needs
-    next is the earliest one: every group's first page, then the earliest slices."""
+    A request may say where it stands (`place`: lower first), and of those waiting the lowest
+    takes the next token. A merged read prints nothing until every group has answered, then
+    in time order: it places every group's first page first, then the first page of each time
+    slice of a big group (each begins a chain of pages that can only be read one after
+    another: begun early, the chains run side by side, not one after the other at the end),
+    then every other page by the time it reads from."""
 
     MARGIN = 0.95
 
@@ -146,22 +152,22 @@ class RateLimiter:
         stop: StopSignal | None = None,
         timeout_s: float | None = None,
         *,
-        position: int | None = None,
+        place: Place | None = None,
     ) -> bool:
         """Block until a request may be sent; False (and no token taken) once `stop` is set or
         `timeout_s` has passed."""
-        if position is None:
+        if place is None:
             return self._acquire(stop, timeout_s, None)
         with self._lock:
-            self._waiting.enter(position)
+            self._waiting.enter(place)
         try:
-            return self._acquire(stop, timeout_s, position)
+            return self._acquire(stop, timeout_s, place)
         finally:
             with self._lock:
-                self._waiting.leave(position)
+                self._waiting.leave(place)
 
     def _acquire(
-        self, stop: StopSignal | None, timeout_s: float | None, position: int | None
+        self, stop: StopSignal | None, timeout_s: float | None, place: Place | None
     ) -> bool:
         deadline = None if timeout_s is None else self._clock() + timeout_s
         while True:
@@ -180,7 +186,7 @@ class RateLimiter:
                     # Recover 5 % of the configured rate per second without throttles.
                     self._rate = min(self._ceiling, self._rate + 0.05 * self._configured * elapsed)
                 self._tokens = min(self._burst, self._tokens + elapsed * self._rate)
-                first = self._waiting.first(position)
+                first = self._waiting.first(place)
                 # A hair of tolerance: float sums of sleeps must not leave 0.9999999 forever.
                 if self._tokens >= 1.0 - 1e-9 and first:
                     self._tokens -= 1.0
@@ -208,8 +214,8 @@ class RateLimiter:
 
 class Slots:
     """At most `capacity` holders at once; the capacity can grow while in use (a read of many
-    groups sends every group's first page at once). Of those waiting with a `position`, the
-    earliest gets the next free slot (see RateLimiter)."""
+    groups sends every group's first page at once). Of those waiting with a `place`, the lowest
+    gets the next free slot (see RateLimiter)."""
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
@@ -227,19 +233,19 @@ class Slots:
                 self._capacity = capacity
                 self._cond.notify_all()
 
-    def acquire(self, timeout: float | None = None, *, position: int | None = None) -> bool:
+    def acquire(self, timeout: float | None = None, *, place: Place | None = None) -> bool:
         with self._cond:
-            if position is not None:
-                self._waiting.enter(position)
+            if place is not None:
+                self._waiting.enter(place)
             try:
                 if not self._cond.wait_for(
-                    lambda: self._held < self._capacity and self._waiting.first(position),
+                    lambda: self._held < self._capacity and self._waiting.first(place),
                     timeout,
                 ):
                     return False
             finally:
-                if position is not None:
-                    self._waiting.leave(position)
+                if place is not None:
+                    self._waiting.leave(place)
                     # Those that stood aside for it may go now.
                     self._cond.notify_all()
             self._held += 1

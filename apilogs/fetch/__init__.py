@@ -35,6 +35,8 @@ from apilogs.fetch.classes import (
 from apilogs.fetch.filter import (
     DEFAULT_MAX_LAG_MS,
     FOLLOW_POLICY,
+    GROUP_FIRST_RANK,
+    SLICE_FIRST_RANK,
     SWEEP_EVERY_S,
     WINDOW_POLICY,
     GaveUp,
@@ -331,7 +333,8 @@ def _reader(
     may_split: bool,
     skip: frozenset[tuple[str, str, str]],
 ) -> None:
-    pages = _group_pages(job, start_ms, end_ms, channel.stop)
+    rank = GROUP_FIRST_RANK if may_split else SLICE_FIRST_RANK
+    pages = _group_pages(job, start_ms, end_ms, channel.stop, rank)
     first = True
     holding = False  # a place in the channel taken, no page put in it yet
     try:
@@ -394,7 +397,7 @@ def _reader(
 
 
 def _group_pages(
-    job: _Job, start_ms: int, end_ms: int | None, stop: CancelScope
+    job: _Job, start_ms: int, end_ms: int | None, stop: CancelScope, rank: int
 ) -> Generator[list[RawEvent], None, None]:
     """A group's pages from FilterLogEvents; from Logs Insights when FilterLogEvents refuses
     the group for its class (not known before: DescribeLogGroups was not allowed, say)."""
@@ -408,7 +411,7 @@ def _group_pages(
         stop=stop,
         policy=job.policy,
         missing=job.missing,
-        ordered=True,
+        first_rank=rank,
     )
     try:
         yield from pages

@@ -30,6 +30,7 @@ from apilogs.aws import (
     EXPIRED_EXCEPTIONS,
     TRANSIENT_EXCEPTIONS,
     AwsContext,
+    Place,
     error_code,
     is_throttle,
     is_transient,
@@ -281,9 +282,9 @@ class _Pager:
         pages.install(self.client)
         self.stats.limiter = self.ctx.logs_limiter
 
-    def _enter_flight(self, position: int | None) -> bool:
+    def _enter_flight(self, place: Place | None) -> bool:
         while not self.stop.is_set():
-            if self.ctx.logs_in_flight.acquire(timeout=0.1, position=position):
+            if self.ctx.logs_in_flight.acquire(timeout=0.1, place=place):
                 return True
         return False
 
@@ -292,10 +293,10 @@ class _Pager:
         self.stats.tell_failing(self.query.group, reason, self.clock(), self.policy.notice_after_s)
         return True
 
-    def call(self, *, position: int | None = None, **kwargs: Any) -> dict[str, Any] | None:
+    def call(self, *, place: Place | None = None, **kwargs: Any) -> dict[str, Any] | None:
         """One page; None when the group does not exist or `stop` was set. Raises GaveUp when
-        every attempt failed for longer than the policy allows. `position`: the time it reads
-        from, for the limiter's order (see RateLimiter)."""
+        every attempt failed for longer than the policy allows. `place`: where it stands in
+        the limiter's order (see RateLimiter)."""
         group = self.query.group
         failing_since: float | None = None
         reason = ""
@@ -314,9 +315,9 @@ class _Pager:
                     wait_s = max(0.0, min(due) - self.clock())
             # A place in flight first, then the token: a token taken while waiting for a place
             # would send calls back to back when places free up, past the quota.
-            if not self._enter_flight(position):
+            if not self._enter_flight(place):
                 return None
-            if not self.ctx.logs_limiter.acquire(self.stop, wait_s, position=position):
+            if not self.ctx.logs_limiter.acquire(self.stop, wait_s, place=place):
                 self.ctx.logs_in_flight.release()
                 if self.stop.is_set():
                     return None
@@ -394,6 +395,13 @@ class _Pager:
             delay = min(self.policy.max_backoff_s, delay * 2)
 
 
+# Places in the limiter's order (see RateLimiter): a group's first page, a time slice's first
+# page, every other page.
+GROUP_FIRST_RANK = 0
+SLICE_FIRST_RANK = 1
+NEXT_PAGE_RANK = 2
+
+
 def read_window(
     ctx: AwsContext,
     query: GroupQuery,
@@ -406,7 +414,7 @@ def read_window(
     stream_names: list[str] | None = None,
     policy: RetryPolicy = WINDOW_POLICY,
     missing: threading.Event | None = None,
-    ordered: bool = False,
+    first_rank: int | None = None,
 ) -> Generator[list[RawEvent], None, None]:
     """Every event of the group in [start_ms, end_ms], page by page, ascending.
 
@@ -414,8 +422,8 @@ def read_window(
     its stream ends there; the caller decides what that means for the whole read. A group that
     does not exist is told in `stats` (skipped), or, with `missing` (a read on a guess), only
     set there. A group refused for its log class raises ClassRefused (before any page).
-    `ordered`: each call tells the limiter where in time it reads from, so that of the pages
-    waiting for the quota, the one a merge needs next goes first."""
+    `first_rank`: each call gets a place in the limiter's order (see RateLimiter): the first
+    page `(first_rank, start_ms)`, every next one `(NEXT_PAGE_RANK, where it reads from)`."""
     pager = _Pager(ctx, query, stats, stop, policy, missing=missing)
     kwargs: dict[str, Any] = {"startTime": start_ms}
     if end_ms is not None:
@@ -429,8 +437,14 @@ def read_window(
     try:
         while True:
             try:
-                position = (start_ms if read_until is None else read_until) if ordered else None
-                page = pager.call(position=position, **kwargs)
+                place: Place | None = None
+                if first_rank is not None:
+                    place = (
+                        (first_rank, start_ms)
+                        if "nextToken" not in kwargs
+                        else (NEXT_PAGE_RANK, start_ms if read_until is None else read_until)
+                    )
+                page = pager.call(place=place, **kwargs)
             except GaveUp as exc:
                 stats.fail(GroupFailure(query.group, exc.reason, exc.failing_for_s, read_until))
                 return
