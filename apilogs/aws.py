@@ -50,6 +50,8 @@ IAM_ACTIONS: dict[str, str] = {
     "GetRoutes": "apigateway:GET",
     "GetBasePathMappings": "apigateway:GET",
     "GetApiMappings": "apigateway:GET",
+    "GetDomainName": "apigateway:GET",
+    "ListRoutingRules": "apigateway:GET",
     "GetFunctionConfiguration": "lambda:GetFunctionConfiguration",
     "DescribeLogGroups": "logs:DescribeLogGroups",
     "FilterLogEvents": "logs:FilterLogEvents",

@@ -5,8 +5,11 @@ and stage in the host and the first path segment (an HTTP API's `$default` stage
 A custom domain (`https://api.example.com/v1/orders/7`) is resolved through its mappings: REST
 base path mappings (`GetBasePathMappings`) and API mappings (`GetApiMappings`, which also map
 REST APIs to domains made with API Gateway v2), the longest base path that starts the URL's path
-winning, `(none)` / the empty key standing for the whole domain. What follows the stage or the
-base path is the path inside the API, which `requests` narrows to (`path_under`).
+winning, `(none)` / the empty key standing for the whole domain. A domain whose routing mode
+(`GetDomainName`) uses routing rules is resolved by them first (`ListRoutingRules`: in priority
+order, the first whose base path starts the URL; a rule that also asks for a header is one the
+URL alone cannot settle, said in `how`). What follows the stage or the base path is the path
+inside the API, which `requests` narrows to (`path_under`).
 
 Pure parsing (`parse_url`) is apart from the lookups (`resolve_url`), which go through discovery's
 `attempt` (the call policy, the missing and failed marks)."""
@@ -272,9 +275,124 @@ def _base(key: str | None) -> tuple[str, ...]:
     return tuple(s for s in key.split("/") if s)
 
 
+# A custom domain's routing modes (GetDomainName's RoutingMode; API Gateway v1 calls the
+# mapping modes BASE_PATH_MAPPING_ONLY and ROUTING_RULE_THEN_BASE_PATH_MAPPING).
+_RULES_ONLY = "ROUTING_RULE_ONLY"
+_RULES_FIRST = ("ROUTING_RULE_THEN_API_MAPPING", "ROUTING_RULE_THEN_BASE_PATH_MAPPING")
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    priority: int
+    base_paths: tuple[tuple[str, ...], ...]  # any of these; () for any path
+    headers: tuple[str, ...]  # `Name: glob` the request must also have
+    api_id: str
+    stage: str
+    strip: bool
+
+    def base_of(self, url: ApiUrl) -> tuple[str, ...] | None:
+        """The base path of the rule that starts the URL's path (the longest), or None."""
+        if not self.base_paths:
+            return ()
+        fitting = [b for b in self.base_paths if url.segments[: len(b)] == b]
+        return max(fitting, key=len) if fitting else None
+
+
+def _rules(found: list[dict[str, Any]]) -> list[_Rule]:
+    rules = []
+    for rule in found:
+        invoke = next(
+            (a["InvokeApi"] for a in rule.get("Actions") or [] if a.get("InvokeApi")), None
+        )
+        if not invoke or not invoke.get("ApiId"):
+            continue
+        conditions = rule.get("Conditions") or []
+        rules.append(
+            _Rule(
+                int(rule.get("Priority") or 0),
+                tuple(
+                    _base(path)
+                    for c in conditions
+                    for path in (c.get("MatchBasePaths") or {}).get("AnyOf") or []
+                ),
+                tuple(
+                    f"{h.get('Header')}: {h.get('ValueGlob')}"
+                    for c in conditions
+                    for h in (c.get("MatchHeaders") or {}).get("AnyOf") or []
+                ),
+                invoke["ApiId"],
+                invoke.get("Stage") or "",
+                bool(invoke.get("StripBasePath")),
+            )
+        )
+    return sorted(rules, key=lambda r: r.priority)
+
+
+def _by_rules(url: ApiUrl, rules: list[_Rule]) -> UrlTarget | None:
+    """The API the first rule that takes the URL invokes (API Gateway stops at the first that
+    matches). A rule that also asks for headers may or may not take the request: the first that
+    asks for none decides, and those before it are said; with none, the first is taken."""
+    maybe: list[tuple[_Rule, tuple[str, ...]]] = []
+    chosen: tuple[_Rule, tuple[str, ...]] | None = None
+    for rule in rules:
+        base = rule.base_of(url)
+        if base is None:
+            continue
+        if not rule.headers:
+            chosen = (rule, base)
+            break
+        maybe.append((rule, base))
+    if chosen is None and maybe:
+        chosen = maybe.pop(0)
+        maybe = []
+    if chosen is None:
+        return None
+    rule, base = chosen
+    inner = url.segments[len(base) :] if rule.strip else url.segments
+    how = f"custom domain {url.host}, routing rule of priority {rule.priority}"
+    if rule.headers:
+        how += f" (if the request has {' and '.join(rule.headers)})"
+    how += f" → API {rule.api_id}, stage {rule.stage}"
+    if maybe:
+        others = "; ".join(
+            f"with {' and '.join(r.headers)}: API {r.api_id}, stage {r.stage}" for r, _ in maybe
+        )
+        how += f" (a request with other headers may go elsewhere: {others})"
+    prefixes = (_path(base), f"/{rule.stage}") if base and rule.strip else (f"/{rule.stage}",)
+    return UrlTarget(
+        url.text,
+        rule.api_id,
+        rule.stage,
+        None,
+        _path(inner),
+        how,
+        ApiKind.REST,  # routing rules invoke REST APIs only
+        sent_prefixes=prefixes,
+    )
+
+
 def _custom_domain(ctx: AwsContext, url: ApiUrl) -> UrlTarget:
-    mappings: list[_Mapping] = []
     looked: list[str] = []
+    v2 = ctx.client("apigatewayv2")
+    domain = attempt(v2.get_domain_name, DomainName=url.host)
+    mode = domain.get("RoutingMode") if answered(domain) else None
+    if mode == _RULES_ONLY or mode in _RULES_FIRST:
+        found: Any = attempt(
+            lambda: list(v2_pages(v2.list_routing_rules, "RoutingRules", DomainName=url.host))
+        )
+        looked.append(_said("routing rules", found))
+        if answered(found):
+            target = _by_rules(url, _rules(found))
+            if target is not None:
+                return target
+        if mode == _RULES_ONLY:
+            where = f"of domain {url.host} in {ctx.region} (routing mode {mode})"
+            raise UrlNotResolved(url.text, [f"{', '.join(looked)} {where}"])
+    return _by_mappings(ctx, url, looked)
+
+
+def _by_mappings(ctx: AwsContext, url: ApiUrl, looked: list[str]) -> UrlTarget:
+    mappings: list[_Mapping] = []
     v1 = ctx.client("apigateway")
     found: Any = attempt(
         lambda: list(all_pages(v1, "get_base_path_mappings", "items", domainName=url.host))

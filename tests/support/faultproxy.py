@@ -11,7 +11,8 @@ Lambda, STS, CloudWatch Logs, X-Ray), each answered in that service's own error 
   with AccessDenied, as for a role that may read logs and nothing else;
 - `failing_groups`: every CloudWatch Logs call naming one of these groups fails (`group_fault`);
 - `hang`: accept every connection and never answer (until the proxy stops);
-- `held_if`: calls whose body holds these bytes wait for `release`."""
+- `held_if`: calls whose body holds these bytes wait for `release`;
+- `answers`: canned answers for calls moto does not know (routing rules)."""
 
 from __future__ import annotations
 
@@ -23,9 +24,10 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 from tests.support.awsproxy import operation_of
@@ -61,6 +63,9 @@ class FaultProxy:
         # A call whose body has `held_if` in it waits until `release` is set (or the proxy
         # stops): a test sees what the client does while a page is on its way.
         self.held_if: bytes | None = None
+        # What moto cannot answer: `service:Operation` → a function of the request's path
+        # giving the JSON to answer with (200), or None to forward the call.
+        self.answers: dict[str, Callable[[str], dict[str, Any] | None]] = {}
         self.release = threading.Event()
         self.held = threading.Event()  # set once a call is being held
         self._chaos: list[tuple[str, float]] = []
@@ -87,6 +92,11 @@ class FaultProxy:
                 if fault == HANG:
                     proxy._stopped.wait(600)
                     self.close_connection = True
+                    return
+                answer = proxy.answers.get(operation)
+                canned = answer(self.path) if answer is not None else None
+                if canned is not None:
+                    self._reply_json(canned)
                     return
                 if proxy.held_if is not None and proxy.held_if in body:
                     proxy.held.set()
@@ -135,6 +145,14 @@ class FaultProxy:
                 self.end_headers()
                 self.wfile.write(data)
                 conn.close()
+
+            def _reply_json(self, document: dict[str, Any]) -> None:
+                data = json.dumps(document).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _error(self, operation: str, status: int, code: str, message: str) -> None:
                 """An error in the shape the caller's protocol parses: XML for STS's query

@@ -17,6 +17,7 @@ from apilogs.discover.urls import (
 )
 from apilogs.errors import InvalidInput
 from tests.support.builders import make_rest_api
+from tests.support.faultproxy import fault_proxy
 
 
 @pytest.fixture
@@ -168,3 +169,93 @@ def test_a_resolution_is_kept_and_used_without_a_round_trip(
         resolve_url_cached(
             ctx, "https://kept.example.com/orders", profile=None, cache=True, refresh=True
         )
+
+
+def _wire(value):
+    """API Gateway v2's JSON on the wire: camelCase names (boto3 shows them capitalised)."""
+    if isinstance(value, dict):
+        return {k[0].lower() + k[1:]: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
+
+
+def _routing_rule(priority: int, api: str, stage: str, *, bases=(), headers=(), strip=False):
+    conditions = []
+    if bases:
+        conditions.append({"MatchBasePaths": {"AnyOf": list(bases)}})
+    if headers:
+        conditions.append(
+            {"MatchHeaders": {"AnyOf": [{"Header": h, "ValueGlob": v} for h, v in headers]}}
+        )
+    return {
+        "Priority": priority,
+        "RoutingRuleId": f"r{priority}",
+        "Conditions": conditions,
+        "Actions": [{"InvokeApi": {"ApiId": api, "Stage": stage, "StripBasePath": strip}}],
+    }
+
+
+def test_a_domain_routed_by_rules_resolves_by_its_first_matching_rule(endpoint, client) -> None:
+    """moto knows no routing rules: the proxy answers GetDomainName's routing mode and
+    ListRoutingRules as AWS documents them (priority order, the first rule that matches wins,
+    base paths and headers ANDed, StripBasePath), and forwards everything else to moto."""
+    apigw = client("apigateway")
+    mapped = make_rest_api(client, name="mapped", stage="prod")
+    apigw.create_domain_name(domainName="rules.example.com")
+    apigw.create_base_path_mapping(
+        domainName="rules.example.com", basePath="legacy", restApiId=mapped, stage="prod"
+    )
+    rules = [
+        _routing_rule(100, "catchall", "prod"),
+        _routing_rule(10, "beta", "beta", bases=["orders"], headers=[("x-beta", "yes")]),
+        _routing_rule(20, "orders", "live", bases=["orders", "shop/orders"], strip=True),
+        _routing_rule(30, "users", "live", bases=["users"]),
+    ]
+    mode = {"value": "ROUTING_RULE_ONLY"}
+    with fault_proxy(endpoint) as proxy:
+        proxy.answers = {
+            "apigateway:GetDomainName(v2)": lambda path: _wire(
+                {"DomainName": "rules.example.com", "RoutingMode": mode["value"]}
+            ),
+            "apigateway:ListRoutingRules": lambda path: _wire({"RoutingRules": rules}),
+        }
+        ctx = make_context(region="us-east-1", endpoint_url=proxy.url)
+        orders = resolve_url(ctx, "https://rules.example.com/orders/7")
+        nested = resolve_url(ctx, "https://rules.example.com/shop/orders/7")
+        users = resolve_url(ctx, "https://rules.example.com/users/ann")
+        other = resolve_url(ctx, "https://rules.example.com/legacy/x")
+        mode["value"] = "ROUTING_RULE_THEN_API_MAPPING"
+        rules[:] = [r for r in rules if r["Priority"] != 100]  # no catch-all: mappings next
+        legacy = resolve_url(ctx, "https://rules.example.com/legacy/x")
+        mode["value"] = "ROUTING_RULE_ONLY"
+        with pytest.raises(UrlNotResolved) as raised:
+            resolve_url(ctx, "https://rules.example.com/legacy/x")
+    # The header rule comes first but the URL cannot say whether the request had the header:
+    # the first rule that asks for none decides, and the other is said.
+    assert (orders.api_id, orders.stage, orders.path) == ("orders", "live", "/7")
+    assert "routing rule of priority 20 → API orders, stage live" in orders.how
+    assert "with x-beta: yes: API beta, stage beta" in orders.how
+    assert (nested.api_id, nested.path) == ("orders", "/7")  # the longest base path, stripped
+    # Without StripBasePath the API gets the whole path.
+    assert (users.api_id, users.stage, users.path) == ("users", "live", "/users/ann")
+    assert PathUnder(users.path, users.sent_prefixes)("/live/users/ann", None)
+    assert (other.api_id, other.path) == ("catchall", "/legacy/x")
+    assert (legacy.api_id, legacy.stage, legacy.path) == (mapped, "prod", "/x")
+    assert "base path mapping /legacy" in legacy.how
+    message = str(raised.value)
+    assert "routing rules" in message and "routing mode ROUTING_RULE_ONLY" in message
+    assert proxy.ops["apigateway:ListRoutingRules"] == 6
+
+
+def test_a_domain_routed_by_api_mappings_only_is_not_asked_for_rules(endpoint, client) -> None:
+    api = make_rest_api(client, stage="prod")
+    client("apigateway").create_domain_name(domainName="plain.example.com")
+    client("apigateway").create_base_path_mapping(
+        domainName="plain.example.com", restApiId=api, stage="prod"
+    )
+    with fault_proxy(endpoint) as proxy:
+        ctx = make_context(region="us-east-1", endpoint_url=proxy.url)
+        target = resolve_url(ctx, "https://plain.example.com/a/b")
+    assert (target.api_id, target.path) == (api, "/a/b")
+    assert proxy.ops["apigateway:ListRoutingRules"] == 0
