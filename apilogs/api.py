@@ -368,7 +368,13 @@ class Api:
             self.settle()  # the choice weighs the groups' sizes: the topology that holds
         chosen = self._known.shown(spec, stats).sources
         engine = self._known.engine(spec, chosen, stats)
-        if engine.summarizes:
+        narrowed = where is not None and where != RequestFilter()
+        if engine.summarizes and narrowed and spec.engine == "auto":
+            # Insights sums the whole API; the requests under a path are known from their lines.
+            stats.notice(
+                "the requests under the path are summed from their lines (FilterLogEvents)"
+            )
+        elif engine.summarizes:
             head = self._known.head_for(stats)  # a FilterLogEvents read begun for nothing
             if head is not None:
                 head.close()

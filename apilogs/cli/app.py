@@ -353,12 +353,19 @@ def open_for(
     )
 
 
-def say_url(common: CommonOptions, reporter: Reporter) -> None:
-    """How a URL given in place of the API was read: on stderr, once."""
+def say_url(common: CommonOptions, reporter: Reporter, *, by_path: bool) -> None:
+    """How a URL given in place of the API was read: on stderr, once. `by_path`: the command
+    keeps to the requests under the URL's path (the others read the whole API: said)."""
     url = common.url_target
     if url is None:
         return
-    inner = f"; requests under {url.path}" if url.narrows else ""
+    inner = ""
+    if url.narrows:
+        inner = (
+            f"; requests under {url.path}"
+            if by_path
+            else f"; the whole API is read (requests and stats keep to {url.path})"
+        )
     reporter.warn_info(f"{url.url} → {url.how}{inner}")
 
 
@@ -371,15 +378,16 @@ def open_target(
     reporter: Reporter,
     *,
     window_read: bool = False,
+    by_path: bool = False,
 ) -> Api:
     """Discover the API; tell what is missing in its logging setup. `window_read`: the command
     reads `spec` next, the execution log among the groups, so that read may begin while
-    discovery runs."""
+    discovery runs. `by_path`: see `say_url`."""
     first_read = None
     if window_read and spec.engine != "insights":
         first_read = FirstRead.of(spec, reporter.stats)
     api = open_for(common, api_id, stage, reporter.trouble, window, spec, first_read)
-    say_url(common, reporter)
+    say_url(common, reporter, by_path=by_path)
     for finding in api.topology.findings:
         if finding.severity is not Severity.INFO or common.verbose:
             reporter.warn(finding.message)

@@ -103,11 +103,21 @@ def open_reading(
     stage: str | None,
     *,
     window_read: bool = False,
+    by_path: bool = False,
 ) -> tuple[Reporter, Api]:
-    """A reading command's start: its reporter on this terminal, and the API (`open_target`)."""
+    """A reading command's start: its reporter on this terminal, and the API (`open_target`).
+    `by_path`: the command keeps to the requests under a URL's path."""
     reporter = Reporter(terminal(common))
-    api = open_target(common, window, spec, api_id, stage, reporter, window_read=window_read)
+    api = open_target(
+        common, window, spec, api_id, stage, reporter, window_read=window_read, by_path=by_path
+    )
     return reporter, api
+
+
+def url_filter(common: CommonOptions) -> RequestFilter | None:
+    """The requests under the path of the URL given in place of the API, if it has one."""
+    url = common.url_target
+    return RequestFilter(path_under=url.under) if url is not None and url.narrows else None
 
 
 def progress_line(reporter: Reporter, *, beside_output: bool = True) -> Progress:
@@ -513,7 +523,9 @@ def requests(
     )
     spec = window.spec(watch=watch)
     read_now = not watch.watch and reads_execution(window.sources)
-    reporter, api = open_reading(common, window, spec, api_id, stage, window_read=read_now)
+    reporter, api = open_reading(
+        common, window, spec, api_id, stage, window_read=read_now, by_path=True
+    )
     term = reporter.term
     rows = RequestRows(
         Painter(term.color), Clock(window.tz), width=term.width, with_date=spans_days(window)
@@ -700,12 +712,18 @@ def stats(
     """
     spec = window.spec()
     reporter, api = open_reading(
-        common, window, spec, api_id, stage, window_read=reads_execution(spec.sources)
+        common,
+        window,
+        spec,
+        api_id,
+        stage,
+        window_read=reads_execution(spec.sources),
+        by_path=True,
     )
     term = reporter.term
     try:
         with progress_line(reporter, beside_output=False):
-            summary = api.stats(spec, stats=reporter.stats)
+            summary = api.stats(spec, where=url_filter(common), stats=reporter.stats)
     except IncompleteRead as exc:
         # The groups that were read still sum up: printed, then the error names what is missing.
         if isinstance(exc.partial, WindowStats):

@@ -197,7 +197,7 @@ def _target_option_list(positional: bool) -> list[Callable[[Any], Any]]:
             shell_complete=complete.api_ids,
             help="REST, HTTP or WebSocket API: its ID, its name when unambiguous, @TARGET "
             "from the config file, or a URL it serves (execute-api or custom domain; its path "
-            "narrows `requests`) (default: APILOGS_API_ID).",
+            "narrows `requests` and `stats`) (default: APILOGS_API_ID).",
         ),
         click.option(
             "--refresh",

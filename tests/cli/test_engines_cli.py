@@ -213,3 +213,31 @@ def test_a_lookup_through_insights_finds_the_same_lines_as_through_filter(
     assert _lines(by_insights) == _lines(by_filter)
     sources = {json.loads(line)["source"] for line in by_insights.splitlines()}
     assert {"execution", "lambda"} <= sources
+
+
+def test_auto_sums_the_requests_under_a_urls_path_from_their_lines(
+    traffic: Traffic, monkeypatch
+) -> None:
+    """Logs Insights sums the whole API: under a URL's path, auto sums with FilterLogEvents."""
+    app = traffic.app
+    _, listed, _ = run(traffic, "requests", "-o", "json", "--engine", "filter")
+    paths = [json.loads(line).get("path") or "" for line in listed.splitlines()]
+    inner = next(p for p in paths if p.count("/") >= 2).split("/")[2]  # /{stage}/{this}/…
+    url = f"https://{app.rest_api_id}.execute-api.us-east-1.amazonaws.com/{app.rest_stage}/{inner}"
+    under = [p for p in paths if p.split("/")[2:3] == [inner]]
+    monkeypatch.setenv("HTTP_PROXY", traffic.url)
+    monkeypatch.setenv("http_proxy", traffic.url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    result = CliRunner().invoke(
+        cli,
+        [
+            *("stats", url, "-o", "json", "-s", "2 days ago"),
+            *("--endpoint-url", "http://logs.us-east-1.amazonaws.com", "--engine", "auto"),
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "the requests under the path are summed from their lines (FilterLogEvents)" in (
+        result.stderr
+    )
+    assert 0 < json.loads(result.stdout)["requests"] == len(under) < len(paths)

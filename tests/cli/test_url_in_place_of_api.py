@@ -81,6 +81,21 @@ def test_requests_under_an_execute_api_url_and_the_whole_api(shop: str, endpoint
     assert len(_paths(whole)) == len(SENT)
 
 
+def test_stats_keeps_to_the_urls_path_and_get_says_it_reads_the_whole_api(
+    shop: str, endpoint: str
+) -> None:
+    under = _run(endpoint, "stats", "https://shop.example.com/v1/orders", "-s", "5m", "-o", "json")
+    assert under.exit_code == 0, under.stderr
+    assert json.loads(under.stdout)["requests"] == 3
+    assert "requests under /orders" in under.stderr
+    whole = _run(endpoint, "stats", "https://shop.example.com/v1", "-s", "5m", "-o", "json")
+    assert json.loads(whole.stdout)["requests"] == len(SENT)
+    lines = _run(endpoint, "get", "https://shop.example.com/v1/orders", "-s", "5m", "-o", "json")
+    assert lines.exit_code == 0, lines.stderr
+    assert len(lines.stdout.splitlines()) == len(SENT)
+    assert "the whole API is read (requests and stats keep to /orders)" in lines.stderr
+
+
 def test_groups_says_how_the_url_was_read(shop: str, endpoint: str) -> None:
     plain = _run(endpoint, "groups", "https://shop.example.com/v1/orders")
     assert plain.exit_code == 0, plain.stderr
