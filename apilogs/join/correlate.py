@@ -181,17 +181,19 @@ class Correlator:
                     streams.hold(stream_key, event, slot, speculative=kind is not _LAMBDA_INIT)
                     return self._advance(raw.timestamp)
         authorizer_id = fields.get("authorizer_request_id") if fields else None
-        ids = [
-            i
-            for i in (
-                line.request_id,
-                line.extended_request_id,
-                line.trace_id,
-                lambda_id,
-                authorizer_id,
+        # filter(None, …) keeps what a comprehension's `if i` would, without its frame.
+        ids = list(
+            filter(
+                None,
+                (
+                    line.request_id,
+                    line.extended_request_id,
+                    line.trace_id,
+                    lambda_id,
+                    authorizer_id,
+                ),
             )
-            if i
-        ]
+        )
         if correlated is not None:
             ids.append(correlated)
         if not ids:

@@ -170,7 +170,15 @@ class Labeller:
         raw = event.raw
         own = line.request_id
         role = raw.source.role
-        if role is _EXECUTION and own is not None and _unseen(line):
+        if (
+            role is _EXECUTION
+            and own is not None
+            # `_unseen`, inline: nearly half the lines of a window are such lines.
+            and line.kind not in _JOINING_KINDS
+            and line.lambda_request_id is None
+            and line.trace_id is None
+            and line.extended_request_id is None
+        ):
             slot = _UNSEEN
         else:
             slot = Slot()
@@ -280,7 +288,9 @@ class Labeller:
             return []
         version = self._changes.version
         clock = self._clock
-        deadline = _waiting(held[0])[3]
+        # The head is waiting (see `_waiting`); read without the call: this runs whenever the
+        # correlator's version moved, for every line while a head waits.
+        deadline: int = held[0][3]  # type: ignore[index]
         unordered = not self.in_order
         if (
             version == self._seen_version
