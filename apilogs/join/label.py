@@ -60,6 +60,7 @@ DEFAULT_GUESS_AFTER_MS = 500
 _NEVER = 2**62
 # Enum members the per-event code uses, read from module names: on Python 3.11, reading
 # `Role.LAMBDA` from its class takes EnumType.__getattr__'s slow path (several times a global).
+_ACCESS = Role.ACCESS
 _AUTHORIZER = Role.AUTHORIZER
 _EXECUTION = Role.EXECUTION
 _LAMBDA = Role.LAMBDA
@@ -180,6 +181,11 @@ class Labeller:
             and line.extended_request_id is None
         ):
             slot = _UNSEEN
+        elif own and (role is _EXECUTION or role is _ACCESS):
+            # Labelled by its own ID, and never held in a Lambda stream (whose held lines read
+            # each other's slots): nothing asks where it went.
+            slot = _UNSEEN
+            self.correlator.add(event)
         else:
             slot = Slot()
             self.correlator.add(event, slot)
