@@ -142,7 +142,7 @@ class Labeller:
         # the clock when it was read + hold_ms (following, lines read from the past wait too).
         # In order, a line labelled when read waits as its LabeledEvent behind the first that
         # is not; the head is never one.
-        self._held: deque[_Held | LabeledEvent] = deque()
+        self._held: deque[_Held | LabeledEvent | LogEvent] = deque()
         self._clock = 0
         self._newest = 0  # the newest event's timestamp: stream time, never the wall clock
         self._newest_then = 0  # `_newest` at the last `advance`, and the wall clock when it moved
@@ -196,10 +196,11 @@ class Labeller:
             self._newest = timestamp
         held = self._held
         if own and role is not _AUTHORIZER:
-            done = LabeledEvent(event, own, False, late)
             if not held:
-                return [done]
-            held.append(done)  # goes out with the line it waits behind
+                return [LabeledEvent(event, own, False, late)]
+            # It goes out with the line it waits behind, labelled then by its own ID: held as
+            # the event itself, one object fewer per line for the collector to walk meanwhile.
+            held.append(event if not late else LabeledEvent(event, own, False, late))
         else:
             if not held:
                 settled = self._settled(event, slot, late)
@@ -275,7 +276,7 @@ class Labeller:
     def flush(self) -> list[LabeledEvent]:
         """Everything still held, labelled with what is known at the end of the input."""
         out = [
-            item if isinstance(item, LabeledEvent) else self._label(item[0], item[1], item[2])
+            self._label(item[0], item[1], item[2]) if isinstance(item, tuple) else _labelled(item)
             for item in self._held
         ]
         self._held.clear()
@@ -311,9 +312,13 @@ class Labeller:
         out: list[LabeledEvent] = []
         while held:
             item = held[0]
-            if isinstance(item, LabeledEvent):  # in order: labelled when read
+            if not isinstance(item, tuple):  # in order: labelled when read
                 held.popleft()
-                out.append(item)
+                out.append(
+                    LabeledEvent(item, item.line.request_id, False, False)
+                    if isinstance(item, LogEvent)
+                    else item
+                )
                 continue
             event, slot, late, deadline, _ = item
             done = self._settled(event, slot, late)
@@ -342,7 +347,7 @@ class Labeller:
         is up) and that no line still blocking comes before, in time order; the others stay, in
         theirs."""
         out: list[LabeledEvent] = []
-        waiting: deque[_Held | LabeledEvent] = deque()
+        waiting: deque[_Held | LabeledEvent | LogEvent] = deque()
         self._unblock_at = self._unblock_wall = _NEVER
         held = self._held
         while held:
@@ -372,7 +377,7 @@ class Labeller:
         self._held = waiting
         return out
 
-    def _blocks(self, item: _Held | LabeledEvent) -> bool:
+    def _blocks(self, item: _Held | LabeledEvent | LogEvent) -> bool:
         """A held line blocks the lines after it until the stream is `block_ms` past it, or
         `block_ms` have gone by on the wall clock since it was read."""
         line = _waiting(item)
@@ -460,7 +465,15 @@ def _unseen(line: Line) -> bool:
     )
 
 
-def _waiting(item: _Held | LabeledEvent) -> _Held:
+def _labelled(item: LabeledEvent | LogEvent) -> LabeledEvent:
+    """A line held in order that was labelled when read (`Labeller.add` keeps the event itself
+    when it is not late: its own ID is its label)."""
+    if isinstance(item, LogEvent):
+        return LabeledEvent(item, item.line.request_id, False, False)
+    return item
+
+
+def _waiting(item: _Held | LabeledEvent | LogEvent) -> _Held:
     """A held line known to be waiting: the head (a labelled line goes as soon as it is the
     head), or any line when following (`_add_following` holds every line as read)."""
     return cast(_Held, item)
