@@ -26,6 +26,9 @@ ROLE_NAMES = {str(r) for r in Role if r is not Role.OTHER}
 
 _DEFAULT_GROUP = "/aws/lambda/"
 _FUNCTION_ROLES = (Role.LAMBDA, Role.AUTHORIZER)
+# Enum members the per-event code uses, read from module names: on Python 3.11, reading
+# `Role.ACCESS` from its class takes EnumType.__getattr__'s slow path.
+_ACCESS, _EXECUTION = Role.ACCESS, Role.EXECUTION
 _MAX_STREAMS = 100_000
 # The lines that tell invocations overlap in one stream (`OverlapWatch`).
 _BOUNDS = frozenset({LineKind.LAMBDA_START, LineKind.LAMBDA_REPORT})
@@ -58,7 +61,7 @@ class StreamSources:
         """The event, with the Source its stream names (the same object when it is its own)."""
         source = raw.source
         role = source.role
-        if role is Role.EXECUTION or role is Role.ACCESS:
+        if role is _EXECUTION or role is _ACCESS:
             return raw
         key = (id(source), raw.stream)
         cached = self._cache.get(key)
@@ -319,12 +322,17 @@ def read_events(
     attribute = StreamSources(sources)
     overlaps = OverlapWatch()
     for raw in raws:
-        raw = attribute(raw)
+        role = raw.source.role
+        if role is not _EXECUTION and role is not _ACCESS:
+            # API Gateway's lines are their group's own (`StreamSources` returns them as they
+            # are): most lines of a window skip the call.
+            raw = attribute(raw)
         event = parse_event(raw) if parse else LogEvent(raw)
-        if event.line.kind in _BOUNDS:
+        line = event.line
+        if line.kind in _BOUNDS:
             _watch(overlaps, event, stats)
-        if LEFT_OUT in event.line.fields:
-            stats.left_out.update(event.line.fields[LEFT_OUT])
+        if LEFT_OUT in line.fields:
+            stats.left_out.update(line.fields[LEFT_OUT])
         if narrowing and not selection.keeps(event):  # type: ignore[union-attr]
             continue
         if not filtering or spec.keeps(event):

@@ -54,8 +54,6 @@ DONE_GRACE_MS = 2_000
 # (its START, or on a cold start its INIT_START).
 TIMING_WINDOW_MS = 500
 _FINAL_KINDS = frozenset({LineKind.ACCESS, LineKind.APIGW_COMPLETED})
-# Execution lines that start or end a call to an integration: the joins by timing need them.
-_EXECUTION_JOINS = frozenset({LineKind.APIGW_ENDPOINT_URI, LineKind.APIGW_TIMEOUT})
 _ID_LESS_KINDS = frozenset(
     {
         LineKind.LAMBDA_PRINT,
@@ -149,13 +147,21 @@ class Correlator:
         if (
             role is _EXECUTION
             and rid is not None
-            and kind not in _EXECUTION_JOINS
+            # The call to an integration (`Endpoint request URI`, `Sending request to`) is
+            # known's too: `_add_to_known` tells the timing join of it.
+            and kind is not _APIGW_TIMEOUT
             and line.lambda_request_id is None
-            and line.trace_id is None
             and line.extended_request_id is None
         ):
             known = self._by_id.get(rid)
-            if known is not None and known.request_id == rid:
+            trace = line.trace_id
+            if (
+                known is not None
+                and known.request_id == rid
+                # A trace ID the request has, and is found by, is nothing new either: three
+                # lines of a traced request carry it (X-Ray's, the method's headers).
+                and (trace is None or (known.trace_id and self._by_id.get(trace) is known))
+            ):
                 fields = line.fields
                 if not fields or (not self.keep_events and "authorizer_request_id" not in fields):
                     return self._add_to_known(known, event, slot)
@@ -181,17 +187,19 @@ class Correlator:
                     streams.hold(stream_key, event, slot, speculative=kind is not _LAMBDA_INIT)
                     return self._advance(raw.timestamp)
         authorizer_id = fields.get("authorizer_request_id") if fields else None
-        ids = [
-            i
-            for i in (
-                line.request_id,
-                line.extended_request_id,
-                line.trace_id,
-                lambda_id,
-                authorizer_id,
+        # filter(None, …) keeps what a comprehension's `if i` would, without its frame.
+        ids = list(
+            filter(
+                None,
+                (
+                    line.request_id,
+                    line.extended_request_id,
+                    line.trace_id,
+                    lambda_id,
+                    authorizer_id,
+                ),
             )
-            if i
-        ]
+        )
         if correlated is not None:
             ids.append(correlated)
         if not ids:
@@ -263,8 +271,8 @@ class Correlator:
 
     def _add_to_known(self, builder: Builder, event: LogEvent, slot: Slot | None) -> list[Request]:
         """Most execution lines: one more line of an open request, carrying no ID it lacks and
-        nothing the joins use (`add`'s checks); what `Builder.record` would do for it, and no
-        more."""
+        nothing the joins use but a call to an integration (`add`'s checks); what
+        `Builder.record` and the call's join by timing would do for it, and no more."""
         if slot is not None:
             slot.builder = builder
         if self.keep_events:
@@ -278,6 +286,12 @@ class Correlator:
             builder.responded_ms = latest(builder.responded_ms, timestamp)
         elif kind is _APIGW_START:
             builder.received_ms = earliest(builder.received_ms, timestamp)
+        elif kind is _APIGW_ENDPOINT_URI:
+            fields = event.line.fields
+            if fields:
+                name = function_name_of(fields.get("function_arn") or "")
+                if name:
+                    self._timing.called(builder, timestamp, name)
         if self.track_updates:
             self._touch(builder)
         if timestamp > self._clock:

@@ -124,10 +124,14 @@ class IdIndex:
     def forget_recent(self, horizon_ms: int) -> None:
         """Closed requests closed before the horizon: a late line no longer joins them."""
         recent = self.recent
-        while recent:
-            key, builder = next(iter(recent.items()))
+        # One pass, then the deletions: asking for the first item again after each deletion
+        # walks every slot already deleted at the front of the dict, each time.
+        stale = []
+        for key, builder in recent.items():
             if builder.closed_at >= horizon_ms:
                 break
+            stale.append(key)
+        for key in stale:
             del recent[key]
 
     def _new_builder(self) -> Builder:

@@ -60,6 +60,7 @@ DEFAULT_GUESS_AFTER_MS = 500
 _NEVER = 2**62
 # Enum members the per-event code uses, read from module names: on Python 3.11, reading
 # `Role.LAMBDA` from its class takes EnumType.__getattr__'s slow path (several times a global).
+_ACCESS = Role.ACCESS
 _AUTHORIZER = Role.AUTHORIZER
 _EXECUTION = Role.EXECUTION
 _LAMBDA = Role.LAMBDA
@@ -141,7 +142,7 @@ class Labeller:
         # the clock when it was read + hold_ms (following, lines read from the past wait too).
         # In order, a line labelled when read waits as its LabeledEvent behind the first that
         # is not; the head is never one.
-        self._held: deque[_Held | LabeledEvent] = deque()
+        self._held: deque[_Held | LabeledEvent | LogEvent] = deque()
         self._clock = 0
         self._newest = 0  # the newest event's timestamp: stream time, never the wall clock
         self._newest_then = 0  # `_newest` at the last `advance`, and the wall clock when it moved
@@ -170,8 +171,21 @@ class Labeller:
         raw = event.raw
         own = line.request_id
         role = raw.source.role
-        if role is _EXECUTION and own is not None and _unseen(line):
+        if (
+            role is _EXECUTION
+            and own is not None
+            # `_unseen`, inline: nearly half the lines of a window are such lines.
+            and line.kind not in _JOINING_KINDS
+            and line.lambda_request_id is None
+            and line.trace_id is None
+            and line.extended_request_id is None
+        ):
             slot = _UNSEEN
+        elif own and (role is _EXECUTION or role is _ACCESS):
+            # Labelled by its own ID, and never held in a Lambda stream (whose held lines read
+            # each other's slots): nothing asks where it went.
+            slot = _UNSEEN
+            self.correlator.add(event)
         else:
             slot = Slot()
             self.correlator.add(event, slot)
@@ -182,10 +196,11 @@ class Labeller:
             self._newest = timestamp
         held = self._held
         if own and role is not _AUTHORIZER:
-            done = LabeledEvent(event, own, False, late)
             if not held:
-                return [done]
-            held.append(done)  # goes out with the line it waits behind
+                return [LabeledEvent(event, own, False, late)]
+            # It goes out with the line it waits behind, labelled then by its own ID: held as
+            # the event itself, one object fewer per line for the collector to walk meanwhile.
+            held.append(event if not late else LabeledEvent(event, own, False, late))
         else:
             if not held:
                 settled = self._settled(event, slot, late)
@@ -261,7 +276,7 @@ class Labeller:
     def flush(self) -> list[LabeledEvent]:
         """Everything still held, labelled with what is known at the end of the input."""
         out = [
-            item if isinstance(item, LabeledEvent) else self._label(item[0], item[1], item[2])
+            self._label(item[0], item[1], item[2]) if isinstance(item, tuple) else _labelled(item)
             for item in self._held
         ]
         self._held.clear()
@@ -280,7 +295,9 @@ class Labeller:
             return []
         version = self._changes.version
         clock = self._clock
-        deadline = _waiting(held[0])[3]
+        # The head is waiting (see `_waiting`); read without the call: this runs whenever the
+        # correlator's version moved, for every line while a head waits.
+        deadline: int = held[0][3]  # type: ignore[index]
         unordered = not self.in_order
         if (
             version == self._seen_version
@@ -295,9 +312,13 @@ class Labeller:
         out: list[LabeledEvent] = []
         while held:
             item = held[0]
-            if isinstance(item, LabeledEvent):  # in order: labelled when read
+            if not isinstance(item, tuple):  # in order: labelled when read
                 held.popleft()
-                out.append(item)
+                out.append(
+                    LabeledEvent(item, item.line.request_id, False, False)
+                    if isinstance(item, LogEvent)
+                    else item
+                )
                 continue
             event, slot, late, deadline, _ = item
             done = self._settled(event, slot, late)
@@ -326,7 +347,7 @@ class Labeller:
         is up) and that no line still blocking comes before, in time order; the others stay, in
         theirs."""
         out: list[LabeledEvent] = []
-        waiting: deque[_Held | LabeledEvent] = deque()
+        waiting: deque[_Held | LabeledEvent | LogEvent] = deque()
         self._unblock_at = self._unblock_wall = _NEVER
         held = self._held
         while held:
@@ -356,7 +377,7 @@ class Labeller:
         self._held = waiting
         return out
 
-    def _blocks(self, item: _Held | LabeledEvent) -> bool:
+    def _blocks(self, item: _Held | LabeledEvent | LogEvent) -> bool:
         """A held line blocks the lines after it until the stream is `block_ms` past it, or
         `block_ms` have gone by on the wall clock since it was read."""
         line = _waiting(item)
@@ -444,7 +465,15 @@ def _unseen(line: Line) -> bool:
     )
 
 
-def _waiting(item: _Held | LabeledEvent) -> _Held:
+def _labelled(item: LabeledEvent | LogEvent) -> LabeledEvent:
+    """A line held in order that was labelled when read (`Labeller.add` keeps the event itself
+    when it is not late: its own ID is its label)."""
+    if isinstance(item, LogEvent):
+        return LabeledEvent(item, item.line.request_id, False, False)
+    return item
+
+
+def _waiting(item: _Held | LabeledEvent | LogEvent) -> _Held:
     """A held line known to be waiting: the head (a labelled line goes as soon as it is the
     head), or any line when following (`_add_following` holds every line as read)."""
     return cast(_Held, item)

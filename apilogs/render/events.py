@@ -28,7 +28,7 @@ from apilogs.render.style import (
     Painter,
     palette_color,
 )
-from apilogs.times import invalid_time, is_valid_ms, iso_utc_or_none
+from apilogs.times import MAX_MS, MIN_MS, invalid_time, is_valid_ms, iso_utc_or_none
 from apilogs.times import iso_utc as iso_utc  # tests and older callers import it from here
 
 ROLE_COLORS = {Role.EXECUTION: CYAN, Role.ACCESS: BRIGHT_YELLOW, Role.OTHER: DIM}
@@ -222,7 +222,10 @@ class EventFormatter:
         # Keyed by the source's identity: a run's events share a few Source objects, and a
         # dataclass's hash would be computed again, field by field, for every event.
         self._labels: dict[int, tuple[Source, str]] = {}
-        self._json_heads: dict[tuple[str, int], tuple[Source, str, str]] = {}
+        self._json_heads: dict[int, tuple[Source, str, str, str]] = {}
+        # `-o json`: the second the last event's time fell in, and its text up to the millis.
+        self._json_second: int | None = None
+        self._json_second_text = ""
         self.id_width = COMPACT_ID if options.compact else options.request_id_width
         self._blank_id = self.paint("-".ljust(self.id_width + 1), DIM)
         self.format: Callable[[LogEvent, bool], str]
@@ -392,26 +395,53 @@ class EventFormatter:
         phase: str | None = None,
     ) -> str:
         # The same object as event_to_dict, written without building a dict: this runs for
-        # every event, and the parts that repeat (group, source, function) are encoded once.
+        # every event, so what repeats (group, source, function; the time's second) is encoded
+        # once, and the rest inline (a Python call per field costs more than the field).
         raw = event.raw
         line = event.line
         source = raw.source
-        head = self._json_heads.get((raw.group, id(source)))
-        if head is None or head[0] is not source:
+        group = raw.group
+        # Keyed by the source's identity (no tuple to build and hash per event); the source is
+        # kept with its text, so its id cannot be another's while cached.
+        head = self._json_heads.get(id(source))
+        if head is None or head[0] is not source or head[1] != group:
             head = (
                 source,
-                f',"group":{_json_str(raw.group)}',
+                group,
+                f',"group":{_json_str(group)}',
                 f',"source":"{source.role}","function":{_json_str(source.function_name)}',
             )
-            self._json_heads[(raw.group, id(source))] = head
+            self._json_heads[id(source)] = head
+        timestamp = raw.timestamp
+        if timestamp.__class__ is int and MIN_MS <= timestamp <= MAX_MS:
+            # Events come in time order: one second's text serves the events of that second.
+            second, milli = divmod(timestamp, 1000)
+            if second != self._json_second:
+                self._json_second = second
+                self._json_second_text = f'"{iso_utc_or_none(second * 1000)}'[:-4]
+            time_text = f'{self._json_second_text}{milli:03d}Z"'
+        else:
+            time_text = _json_time(timestamp)
+        if not request_id:
+            request_id = line.request_id
+        if not phase and line.kind in _PHASED_KINDS:
+            phase = lambda_phase(raw.message, line.kind)
+        # None-checked as `_json_str` does: an endpoint may send a null where a string belongs.
+        stream = raw.stream
+        event_id = raw.event_id
+        lambda_id = line.lambda_request_id
+        trace_id = line.trace_id
         return (
-            f'{{"timestamp":{raw.timestamp},"time":{_json_time(raw.timestamp)},'
-            f'"ingestion_time":{raw.ingestion_time}{head[1]},"stream":{_json_str(raw.stream)},'
-            f'"event_id":{_json_str(raw.event_id)}{head[2]},"message":{_encode_str(raw.message)},'
-            f'"request_id":{_json_str(request_id or line.request_id)},'
-            f'"lambda_request_id":{_json_str(line.lambda_request_id)},'
-            f'"trace_id":{_json_str(line.trace_id)},"kind":"{_KIND_TEXT[line.kind]}"'
+            f'{{"timestamp":{timestamp},"time":{time_text},'
+            f'"ingestion_time":{raw.ingestion_time}{head[2]},'
+            f'"stream":{"null" if stream is None else _encode_str(stream)},'
+            f'"event_id":{"null" if event_id is None else _encode_str(event_id)}{head[3]},'
+            f'"message":{_encode_str(raw.message)},'
+            f'"request_id":{"null" if request_id is None else _encode_str(request_id)},'
+            f'"lambda_request_id":{"null" if lambda_id is None else _encode_str(lambda_id)},'
+            f'"trace_id":{"null" if trace_id is None else _encode_str(trace_id)},'
+            f'"kind":"{_KIND_TEXT[line.kind]}"'
             + (',"probable":true' if probable else "")
-            + (f',"phase":"{phase}"' if (phase := phase or _phase_of(event)) else "")
+            + (f',"phase":"{phase}"' if phase else "")
             + (',"late":true}' if late else "}")
         )

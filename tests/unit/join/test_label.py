@@ -294,3 +294,25 @@ def test_following_no_label_is_guessed_when_two_requests_may_have_called() -> No
     # A window read never guesses: it reads on to the answer.
     window = list(label_events(events[:upto]))
     assert not any(w.probable for w in window)
+
+
+def test_lines_labelled_when_read_keep_their_label_and_late_flag_behind_a_waiting_head() -> None:
+    # A request's START waits for the line naming it; API Gateway's lines read meanwhile wait
+    # behind it, each with its own ID, and (in order) with the late flag it was given.
+    first = request_lines(RID1, LID1, 0)
+    start = next(i for i, e in enumerate(first) if e.message.startswith("START"))
+    other = [e for e in request_lines(RID2, LID2, 1) if e.raw.source.function_name is None]
+    labeller = Labeller()
+    out = []
+    for event in first[: start + 1]:
+        out += labeller.add(event)
+    behind = [(event, i % 2 == 1) for i, event in enumerate(other)]
+    for event, late in behind:
+        out += labeller.add(event, late=late)
+    assert labeller.held == 1 + len(behind)
+    out += labeller.flush()
+    after = out[start:]
+    assert [o.event for o in after] == [first[start], *(event for event, _ in behind)]
+    assert [(o.request_id, o.late, o.probable, o.phase) for o in after[1:]] == [
+        (event.line.request_id, late, False, None) for event, late in behind
+    ]
