@@ -59,12 +59,20 @@ def say_unlabelled(labeller: Labeller, stats: FetchStats, told: int) -> int:
     when it happens, then each time their count doubles (following), or once (a window).
     Returns the count said so far."""
     count = labeller.released_unknown
-    if count and count >= 2 * told:
+    if not count or count < 2 * told:
+        return told
+    lines = f"{count:,} {'line was' if count == 1 else 'lines were'} printed without a request"
+    if labeller.crowded:
         stats.notice(
-            f"{count:,} {'line was' if count == 1 else 'lines were'} printed before "
-            f"{'its' if count == 1 else 'their'} request was known: the hold-back "
-            f"({labeller.hold_ms / 1000:g} s, {labeller.max_held:,} lines) ran out first "
-            "(raise --hold-back)"
+            f"{lines}: {labeller.max_held:,} lines waited for theirs at once, the most the "
+            "hold-back keeps"
         )
-        return count
-    return told
+    else:
+        # API Gateway waits 29 s for an integration by default: a request that has not named
+        # an invocation by then never will, unless its timeout was raised past the hold-back.
+        stats.notice(
+            f"{lines}: no request named {'its' if count == 1 else 'their'} invocation within "
+            f"{labeller.hold_ms / 1000:g} s (the function was called from elsewhere, or a "
+            "request waited longer for it: --hold-back)"
+        )
+    return count

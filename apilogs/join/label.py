@@ -157,7 +157,10 @@ class Labeller:
         self._unblock_at = _NEVER
         self._unblock_wall = _NEVER  # ... or when the wall clock passes this
         self._wall = 0  # the wall clock at the last `advance` (following): when lines are read
-        self.released_unknown = 0  # lines let go without a label, though one may have come
+        # Lines let go without a label, though one might have come: no request named them
+        # within `hold_ms` (`unclaimed`), or `max_held` lines waited behind them (`crowded`).
+        self.unclaimed = 0
+        self.crowded = 0
         self.guessed = 0  # following: lines of a running invocation let go with a probable label
         self.held_max = 0
 
@@ -284,6 +287,11 @@ class Labeller:
         return out
 
     @property
+    def released_unknown(self) -> int:
+        """Lines let go without a label, though one might have come (`unclaimed` + `crowded`)."""
+        return self.unclaimed + self.crowded
+
+    @property
     def held(self) -> int:
         return len(self._held)
 
@@ -335,7 +343,10 @@ class Labeller:
                     break
                 done = self._label(event, slot, late)
                 if done.request_id is None and not slot.speculative:
-                    self.released_unknown += 1
+                    if len(held) > self.max_held:
+                        self.crowded += 1
+                    else:
+                        self.unclaimed += 1
             held.popleft()
             out.append(done)
         if unordered and out:
@@ -372,7 +383,7 @@ class Labeller:
                     continue
                 done = self._label(event, slot, late)
                 if done.request_id is None and not slot.speculative:
-                    self.released_unknown += 1
+                    self.unclaimed += 1
             out.append(done)
         self._held = waiting
         return out

@@ -316,3 +316,32 @@ def test_lines_labelled_when_read_keep_their_label_and_late_flag_behind_a_waitin
     assert [(o.request_id, o.late, o.probable, o.phase) for o in after[1:]] == [
         (event.line.request_id, late, False, None) for event, late in behind
     ]
+
+
+def test_lines_let_go_without_a_request_are_said_by_why() -> None:
+    from apilogs.fetch.stats import FetchStats
+    from apilogs.labeling import say_unlabelled
+
+    lines = [e for e in request_lines(RID1, LID1, 0) if e.source is PRIMES]
+    # Their time ran out: no request named them within the hold-back.
+    timed = Labeller(hold_ms=2_000, expect_calls=False)
+    for event in [*lines, ev(PRIMES, 5_000, "much later", "s-other")]:
+        timed.add(event)
+    stats = FetchStats()
+    assert say_unlabelled(timed, stats, 0) == len(lines) == timed.unclaimed
+    assert stats.take_notices() == [
+        f"{len(lines)} lines were printed without a request: no request named their invocation "
+        "within 2 s (the function was called from elsewhere, or a request waited longer for it: "
+        "--hold-back)"
+    ]
+    # Too many waited at once: the hold-back's memory bound let the first go.
+    crowded = Labeller(hold_ms=10**9, max_held=2, expect_calls=False)
+    for event in lines:
+        crowded.add(event)
+    stats = FetchStats()
+    assert crowded.crowded == len(lines) - 2 and crowded.unclaimed == 0
+    say_unlabelled(crowded, stats, 0)
+    assert stats.take_notices() == [
+        f"{len(lines) - 2} lines were printed without a request: 2 lines waited for theirs at "
+        "once, the most the hold-back keeps"
+    ]
