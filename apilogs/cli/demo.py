@@ -121,6 +121,7 @@ def _run_demo(
     from apilogs.demo.backend import start_demo
     from apilogs.discover import discover_topology
     from apilogs.fetch import FetchStats
+    from apilogs.join.label import LabeledEvent
     from apilogs.render.events import EventFormatter, RenderOptions
 
     _no_aws_options(common)
@@ -145,20 +146,31 @@ def _run_demo(
 
             run_demo_tui(api, int(time.time() * 1000) - int((backfill or 60) * 1000))
             return
-        fmt = EventFormatter(
+        labeled = EventFormatter(
             RenderOptions(output=output, show_group=False),
             Painter(term.color),
             api.select().sources,
-        ).format
+        ).format_labeled
         base = f"--endpoint-url {running.url} -a {app.rest_api_id} -t {app.rest_stage}"
         stats = FetchStats()
         hinted_at: float | None = None
         started = time.monotonic()
+        # As `get --watch` prints: every line with its request's ID (grep one request).
         for batch in api.follow(
-            int(time.time() * 1000) - 10_000, correlate=False, interval=0.5, stats=stats
+            int(time.time() * 1000) - 10_000,
+            correlate=False,
+            label=True,
+            interval=0.5,
+            stats=stats,
         ):
             if batch.events:
-                term.out.write("".join(fmt(f.event, f.late) + "\n" for f in batch.events))
+                term.out.write(
+                    "".join(
+                        labeled(LabeledEvent(f.event, f.request_id, f.probable, f.late, f.phase))
+                        + "\n"
+                        for f in batch.events
+                    )
+                )
                 term.out.flush()
                 if hinted_at is None:
                     hinted_at = time.monotonic()
