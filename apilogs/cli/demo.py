@@ -146,11 +146,17 @@ def _run_demo(
 
             run_demo_tui(api, int(time.time() * 1000) - int((backfill or 60) * 1000))
             return
-        labeled = EventFormatter(
-            RenderOptions(output=output, show_group=False),
-            Painter(term.color),
-            api.select().sources,
-        ).format_labeled
+        # A person at a terminal reads compact lines (an 8-character ID prefix: 80 columns);
+        # a pipe gets each line with its request's whole ID, for `| grep ID`.
+        compact = term.out_tty and output != "json"
+        options = RenderOptions(
+            output="plain" if compact else output,
+            show_group=False,
+            late_slot=True,
+            request_ids=True,
+            compact=compact,
+        )
+        labeled = EventFormatter(options, Painter(term.color), api.select().sources).format_labeled
         base = f"--endpoint-url {running.url} -a {app.rest_api_id} -t {app.rest_stage}"
         stats = FetchStats()
         hinted_at: float | None = None
