@@ -44,7 +44,7 @@ def summed_by(
     the reading's stats."""
     if where is not None and where != RequestFilter():
         raise InvalidInput(
-            "Logs Insights sums the whole window: a request filter needs the filter engine",
+            "Logs Insights sums the whole API: the requests under a path need --engine filter",
             name="engine",
         )
     found = engine.summarize(reading, sources)

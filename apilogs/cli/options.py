@@ -307,10 +307,14 @@ def _resolved(url: str, stage: str | None, common: CommonOptions) -> tuple[str, 
     execute-api host, where the command line gave none."""
     from apilogs.aws import make_context
     from apilogs.discover import cache as topology_cache
-    from apilogs.discover.urls import resolve_url_cached
+    from apilogs.discover.urls import parse_url, resolve_url_cached
 
+    # An execute-api host names its region: no configured region is needed to look it up.
+    host = parse_url(url).default_host
     ctx = make_context(
-        profile=common.profile, region=common.region, endpoint_url=common.endpoint_url
+        profile=common.profile,
+        region=common.region or (host["region"] if host else None),
+        endpoint_url=common.endpoint_url,
     )
     target = resolve_url_cached(
         ctx,

@@ -5,6 +5,9 @@ says how the URL was read; a URL nothing maps says what was looked at."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -142,3 +145,26 @@ def test_a_url_and_the_list_of_apis_survive_faults_on_every_call(shop: str, endp
     )
     assert rows(stormy_list.stdout) == rows(listed.stdout)
     assert proxy.faults["throttle"] > 0
+
+
+def test_an_execute_api_url_needs_no_configured_region(shop: str, endpoint: str) -> None:
+    """The host names the region: a newcomer with no region configured anywhere gets the API
+    (a process of its own: nothing of this one's boto3 state)."""
+    env = {k: v for k, v in os.environ.items() if "REGION" not in k}
+    env["APILOGS_CACHE"] = "on"  # as a user has it: the resolution is kept, keyed by region
+    url = f"https://{shop}.execute-api.us-east-1.amazonaws.com/prod/orders"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [sys.executable, "-m", "apilogs", "stats", url, "-s", "5m", *args]
+        argv += ["--endpoint-url", endpoint, "--max-rps", "0"]
+        return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
+
+    result = run("-o", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["requests"] == 3
+    insights = run("--engine", "insights")
+    assert insights.returncode == 2 and insights.stdout == ""
+    assert insights.stderr.splitlines()[-1] == (
+        "apilogs: error: Logs Insights sums the whole API: the requests under a path need "
+        "--engine filter"
+    )
