@@ -93,11 +93,6 @@ class FaultProxy:
                     proxy._stopped.wait(600)
                     self.close_connection = True
                     return
-                answer = proxy.answers.get(operation)
-                canned = answer(self.path) if answer is not None else None
-                if canned is not None:
-                    self._reply_json(canned)
-                    return
                 if proxy.held_if is not None and proxy.held_if in body:
                     proxy.held.set()
                     while not proxy.release.wait(0.1) and not proxy._stopped.is_set():
@@ -127,6 +122,12 @@ class FaultProxy:
                     return
                 if fault == SLOW:
                     time.sleep(proxy.slow_seconds)
+                # Answered here, after the faults: what moto cannot answer is faulted alike.
+                answer = proxy.answers.get(operation)
+                canned = answer(self.path) if answer is not None else None
+                if canned is not None:
+                    self._reply_json(canned)
+                    return
                 conn = http.client.HTTPConnection(
                     proxy.upstream_host, proxy.upstream_port, timeout=60
                 )

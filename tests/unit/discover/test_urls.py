@@ -259,3 +259,54 @@ def test_a_domain_routed_by_api_mappings_only_is_not_asked_for_rules(endpoint, c
         target = resolve_url(ctx, "https://plain.example.com/a/b")
     assert (target.api_id, target.path) == (api, "/a/b")
     assert proxy.ops["apigateway:ListRoutingRules"] == 0
+
+
+# Seeds whose first draws fault (seed 2 lets both calls through untouched).
+@pytest.mark.parametrize("seed", [1, 3, 4])
+def test_a_domain_routed_by_rules_resolves_alike_under_faults_on_every_call(
+    endpoint, client, seed
+) -> None:
+    """Throttles, 5xx, dropped connections and slow answers on every call of every service,
+    GetDomainName and ListRoutingRules included: the same API, stage and path."""
+    apigw = client("apigateway")
+    apigw.create_domain_name(domainName="storm.example.com")
+    rules = [_routing_rule(20, "orders", "live", bases=["orders"], strip=True)]
+    with fault_proxy(endpoint) as proxy:
+        proxy.answers = {
+            "apigateway:GetDomainName(v2)": lambda path: _wire(
+                {"DomainName": "storm.example.com", "RoutingMode": "ROUTING_RULE_ONLY"}
+            ),
+            "apigateway:ListRoutingRules": lambda path: _wire({"RoutingRules": rules}),
+        }
+        proxy.slow_seconds = 0.05
+        proxy.chaos(seed, throttle=0.5, server_error=0.15, drop=0.15, slow=0.1)
+        ctx = make_context(region="us-east-1", endpoint_url=proxy.url)
+        target = resolve_url(ctx, "https://storm.example.com/orders/7")
+    assert (target.api_id, target.stage, target.path) == ("orders", "live", "/7")
+    faulted = sum(n for fault, n in proxy.faults.items() if fault != "pass")
+    assert faulted > 0, proxy.faults
+
+
+def test_a_domain_whose_rules_may_not_be_read_says_so(endpoint, client) -> None:
+    """AccessDenied on ListRoutingRules of a rules-only domain: one error naming the refused
+    call; on GetDomainName: the mappings are read as for any domain."""
+    api = make_rest_api(client, stage="prod")
+    client("apigateway").create_domain_name(domainName="denied.example.com")
+    client("apigateway").create_base_path_mapping(
+        domainName="denied.example.com", restApiId=api, stage="prod"
+    )
+    with fault_proxy(endpoint) as proxy:
+        proxy.answers = {
+            "apigateway:GetDomainName(v2)": lambda path: _wire(
+                {"DomainName": "denied.example.com", "RoutingMode": "ROUTING_RULE_ONLY"}
+            ),
+        }
+        proxy.deny = {"apigateway:ListRoutingRules"}
+        ctx = make_context(region="us-east-1", endpoint_url=proxy.url)
+        with pytest.raises(UrlNotResolved) as raised:
+            resolve_url(ctx, "https://denied.example.com/a")
+        assert "routing rules (" in str(raised.value)
+        assert "routing mode ROUTING_RULE_ONLY" in str(raised.value)
+        proxy.deny = {"apigateway:GetDomainName(v2)"}
+        target = resolve_url(ctx, "https://denied.example.com/a")
+    assert (target.api_id, target.path) == (api, "/a")
